@@ -1,0 +1,1 @@
+"""Everything that crosses the wire to a CRM, and the common schema it maps into."""

@@ -1,0 +1,182 @@
+"""The KPI definitions of ../shared/design/KPIS.md, each in one place, by its name.
+
+Three steps, all columnar:
+
+1. ``flag_opportunities`` marks each opportunity with the window facts the
+   KPIs are built from ("won in W", "open pipeline" …).
+2. ``aggregate_by_partner`` sums those facts per partner (the null partner
+   is the "(no partner)" bucket).
+3. ``derive_kpis`` turns the sums into the KPI columns.
+
+Window W is ``as_of − L < date ≤ as_of`` and the prior window P is
+``as_of − 2L < date ≤ as_of − L``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+
+from kpi_engine.settings import CHANNEL_GROUPS, ScoringSettings
+
+AMOUNT = pl.col("amount")
+WON_W = pl.col("won_w")
+LOST_W = pl.col("lost_w")
+
+
+def _in_window(column: str, start_exclusive: date, end_inclusive: date) -> pl.Expr:
+    value = pl.col(column)
+    return ((value > start_exclusive) & (value <= end_inclusive)).fill_null(False)
+
+
+def _first_won_ids(opportunities: pl.DataFrame) -> pl.DataFrame:
+    """Per customer, the id of its first won opportunity: smallest close date, then id."""
+    won = opportunities.filter(
+        (pl.col("status") == "won") & pl.col("account_id").is_not_null()
+    ).select("account_id", "close_date", "id")
+    first_dates = won.group_by("account_id").agg(pl.col("close_date").min())
+    return (
+        won.join(first_dates, on=["account_id", "close_date"])
+        .group_by("account_id")
+        .agg(pl.col("id").min())
+        .select("id")
+    )
+
+
+def flag_opportunities(
+    opportunities: pl.DataFrame, as_of: date, settings: ScoringSettings
+) -> pl.DataFrame:
+    """Each opportunity with the facts that the KPIs count."""
+    length = timedelta(days=settings.window_days)
+    w_start, p_start = as_of - length, as_of - 2 * length
+    status = pl.col("status")
+    closed_in_w = _in_window("close_date", w_start, as_of)
+    first_won = _first_won_ids(opportunities)
+    lead_source = pl.col("lead_source")
+    channel = (
+        pl.when(lead_source.is_null())
+        .then(pl.lit("unknown"))
+        .otherwise(
+            lead_source.replace_strict(
+                settings.channel_map, default="other", return_dtype=pl.String
+            )
+        )
+    )
+    return opportunities.with_columns(
+        won_w=(status == "won") & closed_in_w,
+        lost_w=(status == "lost") & closed_in_w,
+        won_p=(status == "won") & _in_window("close_date", p_start, w_start),
+        # the open pipeline: open opportunities created on or before as_of
+        pipeline=(status == "open") & (pl.col("created_date") <= as_of),
+        created_w=_in_window("created_date", w_start, as_of),
+        first_won=pl.col("id").is_in(first_won["id"].implode()),
+        cycle_days=(pl.col("close_date") - pl.col("created_date")).dt.total_days(),
+        channel=channel,
+    )
+
+
+def aggregate_by_partner(flagged: pl.DataFrame) -> pl.DataFrame:
+    """The sums every KPI is derived from, one row per partner id (null: no partner)."""
+    pipeline = pl.col("pipeline")
+    return flagged.group_by("partner_id").agg(
+        opportunity_count=pl.len(),
+        deal_count=WON_W.sum(),
+        won_amount=AMOUNT.filter(WON_W).sum(),
+        won_with_amount=(WON_W & AMOUNT.is_not_null()).sum(),
+        missing_amount_count=(WON_W & AMOUNT.is_null()).sum(),
+        lost_count=LOST_W.sum(),
+        pipeline_count=pipeline.sum(),
+        pipeline_value=AMOUNT.filter(pipeline).sum(),
+        weighted_pipeline=(AMOUNT * pl.col("probability")).filter(pipeline).sum(),
+        won_cycle_days=pl.col("cycle_days").filter(WON_W).sum(),
+        created_w_count=pl.col("created_w").sum(),
+        created_w_won=(pl.col("created_w") & (pl.col("status") == "won")).sum(),
+        new_revenue=AMOUNT.filter(WON_W & pl.col("first_won")).sum(),
+        won_amount_p=AMOUNT.filter(pl.col("won_p")).sum(),
+    )
+
+
+def _ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    return pl.when(denominator != 0).then(numerator / denominator).otherwise(None)
+
+
+def derive_kpis(sums: pl.DataFrame) -> pl.DataFrame:
+    """The KPI columns of KPIS.md from the per-partner sums (nulls as KPIS.md says)."""
+    closed = pl.col("deal_count") + pl.col("lost_count")
+    kpis = sums.with_columns(
+        avg_deal_size=_ratio(pl.col("won_amount"), pl.col("won_with_amount")),
+        close_rate=_ratio(pl.col("deal_count"), closed),
+        sales_cycle_days=_ratio(pl.col("won_cycle_days"), pl.col("deal_count")),
+        deal_success=_ratio(pl.col("created_w_won"), pl.col("created_w_count")),
+        won_amount_growth=_ratio(
+            pl.col("won_amount") - pl.col("won_amount_p"), pl.col("won_amount_p")
+        ),
+    )
+    cycle = pl.col("sales_cycle_days")
+    return kpis.with_columns(
+        # null when any input is null (Polars propagates nulls) or the cycle is <= 0
+        deal_velocity=pl.when(cycle > 0).then(
+            pl.col("pipeline_count") * pl.col("close_rate") * pl.col("avg_deal_size") / cycle
+        )
+    )
+
+
+def channel_figures(flagged: pl.DataFrame) -> pl.DataFrame:
+    """Per partner and channel group: won_count, won_amount and close_rate in W."""
+    closed = flagged.filter(WON_W | LOST_W)
+    return (
+        closed.group_by("partner_id", "channel")
+        .agg(
+            won_count=WON_W.sum(),
+            won_amount=AMOUNT.filter(WON_W).sum(),
+            closed_count=pl.len(),
+        )
+        .with_columns(close_rate=pl.col("won_count") / pl.col("closed_count"))
+    )
+
+
+def top_channels(channels: pl.DataFrame) -> pl.DataFrame:
+    """top_channel: the group with the largest won-in-W amount, ties alphabetical."""
+    return (
+        channels.filter(pl.col("won_count") > 0)
+        .sort(["partner_id", "won_amount", "channel"], descending=[False, True, False])
+        .group_by("partner_id", maintain_order=True)
+        .agg(top_channel=pl.col("channel").first())
+    )
+
+
+def stage_days(flagged: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """stage_days: per partner and stage, the mean days from entering it to entering the next.
+
+    Over opportunities closed in W; an opportunity's repeat visits to a stage are
+    summed first; a stage that is never left has no row (its value is null).
+    """
+    closed = flagged.filter(WON_W | LOST_W).select(
+        pl.col("id").alias("opportunity_id"), "partner_id"
+    )
+    # events arrive sorted by opportunity, date and sequence: the next row is the next stage
+    visits = events.join(closed, on="opportunity_id", how="inner", maintain_order="left")
+    same_opportunity = pl.col("opportunity_id") == pl.col("opportunity_id").shift(-1)
+    left_after = pl.when(same_opportunity).then(
+        (pl.col("entered_date").shift(-1) - pl.col("entered_date")).dt.total_days()
+    )
+    return (
+        visits.with_columns(days=left_after)
+        .filter(pl.col("days").is_not_null())
+        .group_by("partner_id", "opportunity_id", "stage")
+        .agg(pl.col("days").sum())
+        .group_by("partner_id", "stage")
+        .agg(stage_days=pl.col("days").mean())
+    )
+
+
+__all__ = [
+    "CHANNEL_GROUPS",
+    "aggregate_by_partner",
+    "channel_figures",
+    "derive_kpis",
+    "flag_opportunities",
+    "stage_days",
+    "top_channels",
+]

@@ -1,0 +1,105 @@
+"""The composite score of KPIS.md: shrinkage, components, score, tier and drivers.
+
+This runs on the per-partner rows (a few thousand), so it is plain Python that
+reads like the definitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from kpi_engine.ranking import pct
+from kpi_engine.result import Drivers
+from kpi_engine.settings import COMPONENTS, ScoringSettings
+
+
+def shrunk_rate(successes: int, trials: int, prior_rate: float | None, k: float) -> float | None:
+    """(successes + k·m) / (trials + k): a small sample pulled towards the portfolio rate m."""
+    if prior_rate is None or trials + k == 0:
+        return None
+    return (successes + k * prior_rate) / (trials + k)
+
+
+def portfolio_rate(successes: Sequence[int], trials: Sequence[int]) -> float | None:
+    """The rate of all partners together (m), or None when nothing was tried."""
+    total = sum(trials)
+    return sum(successes) / total if total else None
+
+
+def quality_scores(rows: Sequence[Mapping[str, Any]]) -> list[float]:
+    """quality_score = 100 × mean(pct(deal_count), pct(won_amount)) over all partners."""
+    by_count = pct([row["deal_count"] for row in rows])
+    by_amount = pct([row["won_amount"] for row in rows])
+    return [100 * (a + b) / 2 for a, b in zip(by_count, by_amount, strict=True)]
+
+
+def component_values(
+    row: Mapping[str, Any], close_rate_m: float | None, deal_success_m: float | None, k: float
+) -> dict[str, float | None]:
+    """The eight components of one partner; a partner without opportunities has none."""
+    if row["opportunity_count"] == 0:
+        return dict.fromkeys(COMPONENTS)
+    closed = row["deal_count"] + row["lost_count"]
+    return {
+        "avg_deal_size": row["avg_deal_size"],
+        "deal_count": row["deal_count"],
+        "pipeline_value": row["pipeline_value"],
+        "close_rate_adj": shrunk_rate(row["deal_count"], closed, close_rate_m, k),
+        "deal_velocity": row["deal_velocity"],
+        "quality_score": row["quality_score"],
+        "deal_success_adj": shrunk_rate(
+            row["created_w_won"], row["created_w_count"], deal_success_m, k
+        ),
+        "sales_cycle_days": row["sales_cycle_days"],
+    }
+
+
+def component_percentiles(
+    components: Sequence[Mapping[str, float | None]],
+) -> list[dict[str, float]]:
+    """pct() of every component over all partners (lower-is-better ones negated)."""
+    columns = {
+        name: pct([c[name] for c in components], lower_is_better=direction == "lower")
+        for name, direction in COMPONENTS.items()
+    }
+    return [{name: columns[name][i] for name in COMPONENTS} for i in range(len(components))]
+
+
+def round_score(value: float) -> float:
+    """One decimal, halves away from zero (62.25 → 62.3), as a person would round."""
+    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def composite_score(percentiles: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    """score = 100 × Σ wᵢ·pct(componentᵢ) / Σ wᵢ, rounded to one decimal."""
+    total_weight = sum(weights[name] for name in COMPONENTS)
+    weighted = sum(weights[name] * percentiles[name] for name in COMPONENTS)
+    return round_score(100 * weighted / total_weight)
+
+
+def drivers(percentiles: Mapping[str, float], weights: Mapping[str, float]) -> Drivers:
+    """The two components with the highest wᵢ·pct and the two with the lowest."""
+    contributions = [
+        (weights[name] * percentiles[name], position, name)
+        for position, name in enumerate(COMPONENTS)
+        if weights[name] > 0
+    ]
+    strong = [name for _, _, name in sorted(contributions, key=lambda c: (-c[0], c[1]))[:2]]
+    weak = [
+        name
+        for _, _, name in sorted(contributions, key=lambda c: (c[0], c[1]))
+        if name not in strong
+    ][:2]
+    return Drivers(strong=tuple(strong), weak=tuple(weak))
+
+
+def tier_counts(tiers: Sequence[str]) -> dict[str, int]:
+    """How many partners each tier holds, best tier first."""
+    return {name: tiers.count(name) for name in ("Platinum", "Gold", "Silver", "Bronze")}
+
+
+def settings_weights(settings: ScoringSettings) -> dict[str, float]:
+    """The full weight map (every component present)."""
+    return {name: settings.weights.get(name, 1.0) for name in COMPONENTS}

@@ -1,0 +1,1 @@
+"""Writeback of scores into CRM fields (issue 5): field spec, plan, apply, journal."""

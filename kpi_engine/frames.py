@@ -9,6 +9,7 @@ floating-point sum, and so never a result.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeAlias
 
 import polars as pl
 import pyarrow as pa
@@ -27,9 +28,9 @@ from connectors.schema import (
     stage_events_to_arrow,
 )
 
-PartnersInput = Sequence[Partner] | pa.Table
-OpportunitiesInput = Sequence[Opportunity] | pa.Table
-StageEventsInput = Sequence[StageEvent] | pa.Table
+PartnersInput: TypeAlias = Sequence[Partner] | pa.Table
+OpportunitiesInput: TypeAlias = Sequence[Opportunity] | pa.Table
+StageEventsInput: TypeAlias = Sequence[StageEvent] | pa.Table
 
 
 def _checked_frame(table: pa.Table, schema: pa.Schema, what: str) -> pl.DataFrame:

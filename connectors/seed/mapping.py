@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -123,7 +123,7 @@ def _number(value: str | None, column: str, record_id: str) -> float | None:
         ) from None
 
 
-def latest_date(rows: list[Mapping[str, str]]) -> date:
+def latest_date(rows: Sequence[Mapping[str, str]]) -> date:
     """The dataset's latest date: the largest engage_date or close_date in the file."""
     dates = [
         value

@@ -32,10 +32,11 @@ from kpi_engine.result import (
     ScoringResult,
 )
 from kpi_engine.scoring import (
-    component_percentiles,
+    component_ranks,
     component_values,
     composite_score,
     drivers,
+    percentiles_of,
     portfolio_rate,
     quality_scores,
     settings_weights,
@@ -101,11 +102,11 @@ def score_partners(
         component_values(r, close_rate_m, deal_success_m, settings.prior_strength) for r in listed
     ]
     weights = settings_weights(settings)
+    ranks = component_ranks(components)
     scores = []
-    for row, values, percentiles in zip(
-        listed, components, component_percentiles(components), strict=True
-    ):
-        score = composite_score(percentiles, weights)
+    for i, (row, values) in enumerate(zip(listed, components, strict=True)):
+        percentiles = percentiles_of(ranks, i)
+        score = composite_score(ranks, i, weights)
         scores.append(
             PartnerScore(
                 partner_id=row["id"],

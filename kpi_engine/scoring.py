@@ -7,10 +7,10 @@ reads like the definitions.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
-from kpi_engine.ranking import pct
+from kpi_engine.ranking import HalfRanks, half_ranks
 from kpi_engine.result import Drivers
 from kpi_engine.settings import COMPONENTS, ScoringSettings
 
@@ -30,9 +30,13 @@ def portfolio_rate(successes: Sequence[int], trials: Sequence[int]) -> float | N
 
 def quality_scores(rows: Sequence[Mapping[str, Any]]) -> list[float]:
     """quality_score = 100 × mean(pct(deal_count), pct(won_amount)) over all partners."""
-    by_count = pct([row["deal_count"] for row in rows])
-    by_amount = pct([row["won_amount"] for row in rows])
-    return [100 * (a + b) / 2 for a, b in zip(by_count, by_amount, strict=True)]
+    by_count = half_ranks([row["deal_count"] for row in rows])
+    by_amount = half_ranks([row["won_amount"] for row in rows])
+    # one division of an integer sum, so partners tied on paper tie exactly
+    return [
+        100 * (a + b) / (2 * by_count.denominator)
+        for a, b in zip(by_count.numerators, by_amount.numerators, strict=True)
+    ]
 
 
 def component_values(
@@ -56,26 +60,38 @@ def component_values(
     }
 
 
-def component_percentiles(
-    components: Sequence[Mapping[str, float | None]],
-) -> list[dict[str, float]]:
+def component_ranks(components: Sequence[Mapping[str, float | None]]) -> dict[str, HalfRanks]:
     """pct() of every component over all partners (lower-is-better ones negated)."""
-    columns = {
-        name: pct([c[name] for c in components], lower_is_better=direction == "lower")
+    return {
+        name: half_ranks([c[name] for c in components], lower_is_better=direction == "lower")
         for name, direction in COMPONENTS.items()
     }
-    return [{name: columns[name][i] for name in COMPONENTS} for i in range(len(components))]
 
 
-def round_score(value: float) -> float:
+def percentiles_of(ranks: Mapping[str, HalfRanks], i: int) -> dict[str, float]:
+    """Partner i's pct() of each component, as floats for reports and drivers."""
+    return {name: ranks[name].pct(i) for name in COMPONENTS}
+
+
+def round_score(value: Fraction) -> float:
     """One decimal, halves away from zero (62.25 → 62.3), as a person would round."""
-    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    tenths = value * 10
+    whole = int(tenths)  # truncates toward zero; scores are never negative
+    if tenths - whole >= Fraction(1, 2):
+        whole += 1
+    return whole / 10
 
 
-def composite_score(percentiles: Mapping[str, float], weights: Mapping[str, float]) -> float:
-    """score = 100 × Σ wᵢ·pct(componentᵢ) / Σ wᵢ, rounded to one decimal."""
-    total_weight = sum(weights[name] for name in COMPONENTS)
-    weighted = sum(weights[name] * percentiles[name] for name in COMPONENTS)
+def composite_score(ranks: Mapping[str, HalfRanks], i: int, weights: Mapping[str, float]) -> float:
+    """score = 100 × Σ wᵢ·pct(componentᵢ) / Σ wᵢ, rounded to one decimal.
+
+    Computed in exact fractions (every float weight is an exact rational), so the
+    rounding of a half is decided on the true value, not on float noise.
+    """
+    total_weight = sum((Fraction(weights[name]) for name in COMPONENTS), Fraction(0))
+    weighted = sum(
+        (Fraction(weights[name]) * ranks[name].exact(i) for name in COMPONENTS), Fraction(0)
+    )
     return round_score(100 * weighted / total_weight)
 
 

@@ -36,6 +36,7 @@ from kpi_engine.scoring import (
     component_values,
     composite_score,
     drivers,
+    integer_weights,
     percentiles_of,
     portfolio_rate,
     quality_scores,
@@ -103,10 +104,11 @@ def score_partners(
     ]
     weights = settings_weights(settings)
     ranks = component_ranks(components)
+    whole_weights = integer_weights(weights)
     scores = []
     for i, (row, values) in enumerate(zip(listed, components, strict=True)):
         percentiles = percentiles_of(ranks, i)
-        score = composite_score(ranks, i, weights)
+        score = composite_score(ranks, i, whole_weights)
         scores.append(
             PartnerScore(
                 partner_id=row["id"],

@@ -46,9 +46,10 @@ def _checked_frame(table: pa.Table, schema: pa.Schema, what: str) -> pl.DataFram
     return frame
 
 
-def _first_duplicate(frame: pl.DataFrame, key: str) -> str | None:
-    duplicated = frame.filter(pl.col(key).is_duplicated())
-    return None if duplicated.is_empty() else str(duplicated[key].min())
+def _first_duplicate(sorted_frame: pl.DataFrame, key: str) -> str | None:
+    """The smallest id that occurs twice; the frame is sorted by ``key``."""
+    repeated = sorted_frame.filter(pl.col(key) == pl.col(key).shift(1))
+    return None if repeated.is_empty() else str(repeated[key][0])
 
 
 def partners_frame(partners: PartnersInput) -> pl.DataFrame:
@@ -90,7 +91,6 @@ def opportunities_frame(opportunities: OpportunitiesInput) -> pl.DataFrame:
 
 
 def stage_events_frame(events: StageEventsInput) -> pl.DataFrame:
-    """Stage events as a frame, in each opportunity's history order."""
+    """Stage events as a frame (unsorted: ``stage_days`` orders the few it uses)."""
     table = events if isinstance(events, pa.Table) else stage_events_to_arrow(events)
-    frame = _checked_frame(table, STAGE_EVENT_ARROW_SCHEMA, "stage event")
-    return frame.sort(["opportunity_id", "entered_date", "sequence", "stage"])
+    return _checked_frame(table, STAGE_EVENT_ARROW_SCHEMA, "stage event")

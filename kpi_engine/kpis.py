@@ -150,24 +150,29 @@ def stage_days(flagged: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
     """stage_days: per partner and stage, the mean days from entering it to entering the next.
 
     Over opportunities closed in W; an opportunity's repeat visits to a stage are
-    summed first; a stage that is never left has no row (its value is null).
+    summed first, so the mean is the total days over the number of opportunities
+    that left the stage; a stage that is never left has no row (its value is null).
     """
-    closed = flagged.filter(WON_W | LOST_W).select(
-        pl.col("id").alias("opportunity_id"), "partner_id"
+    closed = (
+        flagged.with_row_index("row")
+        .filter(WON_W | LOST_W)
+        .select("row", pl.col("id").alias("opportunity_id"), "partner_id")
     )
-    # events arrive sorted by opportunity, date and sequence: the next row is the next stage
-    visits = events.join(closed, on="opportunity_id", how="inner", maintain_order="left")
-    same_opportunity = pl.col("opportunity_id") == pl.col("opportunity_id").shift(-1)
-    left_after = pl.when(same_opportunity).then(
+    # in history order (row is the opportunity's place in id order), the next row of the
+    # same opportunity is the next stage entered
+    visits = events.join(closed, on="opportunity_id", how="inner").sort(
+        ["row", "entered_date", "sequence", "stage"]
+    )
+    same_opportunity = pl.col("row") == pl.col("row").shift(-1)
+    days_in_stage = pl.when(same_opportunity).then(
         (pl.col("entered_date").shift(-1) - pl.col("entered_date")).dt.total_days()
     )
     return (
-        visits.with_columns(days=left_after)
+        visits.with_columns(days=days_in_stage)
         .filter(pl.col("days").is_not_null())
-        .group_by("partner_id", "opportunity_id", "stage")
-        .agg(pl.col("days").sum())
         .group_by("partner_id", "stage")
-        .agg(stage_days=pl.col("days").mean())
+        .agg(total_days=pl.col("days").sum(), opportunities=pl.col("row").n_unique())
+        .select("partner_id", "stage", stage_days=pl.col("total_days") / pl.col("opportunities"))
     )
 
 

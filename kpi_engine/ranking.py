@@ -12,7 +12,6 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 
 @dataclass(frozen=True)
@@ -21,9 +20,6 @@ class HalfRanks:
 
     numerators: tuple[int, ...]
     denominator: int
-
-    def exact(self, i: int) -> Fraction:
-        return Fraction(self.numerators[i], self.denominator)
 
     def pct(self, i: int) -> float:
         return self.numerators[i] / self.denominator

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from math import lcm
 from typing import Any
 
 from kpi_engine.ranking import HalfRanks, half_ranks
@@ -73,26 +74,24 @@ def percentiles_of(ranks: Mapping[str, HalfRanks], i: int) -> dict[str, float]:
     return {name: ranks[name].pct(i) for name in COMPONENTS}
 
 
-def round_score(value: Fraction) -> float:
-    """One decimal, halves away from zero (62.25 → 62.3), as a person would round."""
-    tenths = value * 10
-    whole = int(tenths)  # truncates toward zero; scores are never negative
-    if tenths - whole >= Fraction(1, 2):
-        whole += 1
-    return whole / 10
+def integer_weights(weights: Mapping[str, float]) -> dict[str, int]:
+    """The weights scaled to whole numbers with the same ratios (every float is a rational)."""
+    exact = {name: Fraction(weights[name]) for name in COMPONENTS}
+    scale = lcm(*(w.denominator for w in exact.values()))
+    return {name: int(w * scale) for name, w in exact.items()}
 
 
-def composite_score(ranks: Mapping[str, HalfRanks], i: int, weights: Mapping[str, float]) -> float:
-    """score = 100 × Σ wᵢ·pct(componentᵢ) / Σ wᵢ, rounded to one decimal.
+def composite_score(ranks: Mapping[str, HalfRanks], i: int, weights: Mapping[str, int]) -> float:
+    """score = 100 × Σ wᵢ·pct(componentᵢ) / Σ wᵢ, rounded to one decimal, halves up.
 
-    Computed in exact fractions (every float weight is an exact rational), so the
-    rounding of a half is decided on the true value, not on float noise.
+    pct = h / 2(n − 1) with whole h, and the weights are whole (``integer_weights``),
+    so the score is the exact fraction 100·Σ wᵢhᵢ / (2(n − 1)·Σ wᵢ): rounding a half
+    is decided on the true value, never on float noise.
     """
-    total_weight = sum((Fraction(weights[name]) for name in COMPONENTS), Fraction(0))
-    weighted = sum(
-        (Fraction(weights[name]) * ranks[name].exact(i) for name in COMPONENTS), Fraction(0)
-    )
-    return round_score(100 * weighted / total_weight)
+    numerator = 1000 * sum(weights[name] * ranks[name].numerators[i] for name in COMPONENTS)
+    denominator = ranks["deal_count"].denominator * sum(weights.values())
+    tenths = (2 * numerator + denominator) // (2 * denominator)  # floor(x + 1/2)
+    return tenths / 10
 
 
 def drivers(percentiles: Mapping[str, float], weights: Mapping[str, float]) -> Drivers:

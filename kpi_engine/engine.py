@@ -78,7 +78,8 @@ def score_partners(
     flagged = flag_opportunities(opportunities_frame(opportunities), as_of, settings)
     events = stage_events_frame(stage_events)
 
-    kpis = derive_kpis(aggregate_by_partner(flagged))
+    # group_by yields rows in any order; sorted, the portfolio totals sum the same every run
+    kpis = derive_kpis(aggregate_by_partner(flagged)).sort("partner_id", nulls_last=True)
     channels = channel_figures(flagged)
     kpis = kpis.join(top_channels(channels), on="partner_id", how="left", nulls_equal=True)
     channels_by_key = _channels_by_key(channels)

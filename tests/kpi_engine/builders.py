@@ -94,6 +94,7 @@ def lost(
     closed: date,
     created: date | None = None,
     amount: float | None = None,
+    account: str | None = None,
     lead_source: str | None = None,
 ) -> Opportunity:
     """A lost opportunity; created on its close date unless given."""
@@ -104,6 +105,7 @@ def lost(
         amount,
         created=created if created is not None else closed,
         closed=closed,
+        account=account,
         lead_source=lead_source,
     )
 

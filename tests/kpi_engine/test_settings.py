@@ -1,0 +1,122 @@
+"""Bad scoring settings fail with a message that names the problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from kpi_engine import COMPONENTS, ScoringSettings, TierThresholds
+
+
+def _error(**values: Any) -> str:
+    with pytest.raises(ValidationError) as caught:
+        ScoringSettings(**values)
+    return str(caught.value)
+
+
+def test_defaults_follow_kpis_md() -> None:
+    s = ScoringSettings()
+    assert s.window_days == 365
+    assert s.prior_strength == 10.0
+    assert s.weights == dict.fromkeys(COMPONENTS, 1.0)
+    assert (s.tiers.platinum, s.tiers.gold, s.tiers.silver) == (75.0, 50.0, 25.0)
+    assert s.channel_of(None) == "unknown"
+    assert s.channel_of("Carrier pigeon") == "other"
+    assert s.channel_of("Paid Social") == "paid"
+    assert s.channel_of("Webinar") == "owned"
+    assert s.channel_of("Public Relations") == "earned"
+
+
+def test_unknown_kpi_in_weights() -> None:
+    message = _error(weights={"deal_count": 1.0, "happiness_index": 2.0})
+    assert "weights" in message
+    assert "happiness_index" in message
+
+
+def test_kpi_that_is_not_a_component_is_unknown() -> None:
+    # close_rate is a KPI column but the score uses close_rate_adj
+    message = _error(weights={"close_rate": 1.0})
+    assert "close_rate" in message
+    assert "unknown" in message.lower()
+
+
+def test_negative_weight() -> None:
+    message = _error(weights={"pipeline_value": -0.5})
+    assert "weights" in message
+    assert "pipeline_value" in message
+    assert "-0.5" in message
+
+
+def test_all_weights_zero() -> None:
+    message = _error(weights=dict.fromkeys(COMPONENTS, 0.0))
+    assert "weights" in message
+    assert "0" in message
+
+
+@pytest.mark.parametrize(
+    ("tiers", "named"),
+    [
+        ({"platinum": 50.0, "gold": 75.0}, ("platinum", "gold")),  # platinum below gold
+        ({"gold": 20.0}, ("gold", "silver")),  # gold below silver 25
+        ({"silver": 50.0}, ("silver", "gold")),  # silver equal to gold
+        ({"silver": -1.0}, ("silver",)),  # below 0
+        ({"platinum": 101.0}, ("platinum",)),  # above 100
+    ],
+)
+def test_tier_thresholds_out_of_order(tiers: dict[str, float], named: tuple[str, ...]) -> None:
+    with pytest.raises(ValidationError) as caught:
+        TierThresholds(**tiers)
+    direct = str(caught.value)
+    nested = _error(tiers=tiers)
+    for message in (direct, nested):
+        for name in named:
+            assert name in message
+    assert "tiers" in nested
+
+
+@pytest.mark.parametrize("days", [0, -1, -365])
+def test_window_days_not_positive(days: int) -> None:
+    message = _error(window_days=days)
+    assert "window_days" in message
+    assert str(days) in message
+
+
+def test_negative_prior_strength() -> None:
+    message = _error(prior_strength=-3.0)
+    assert "prior_strength" in message
+    assert "-3" in message
+
+
+def test_prior_strength_zero_is_allowed() -> None:
+    assert ScoringSettings(prior_strength=0).prior_strength == 0.0
+
+
+def test_channel_map_to_unknown_group() -> None:
+    message = _error(channel_map={"Web": "owned", "Billboard": "outdoor"})
+    assert "channel_map" in message
+    assert "Billboard" in message
+    assert "outdoor" in message
+
+
+def test_unknown_setting_key() -> None:
+    message = _error(window=365)
+    assert "window" in message
+
+
+def test_valid_custom_settings_are_kept() -> None:
+    s = ScoringSettings(
+        window_days=90,
+        weights={**dict.fromkeys(COMPONENTS, 1.0), "deal_count": 2.0, "quality_score": 0.0},
+        tiers=TierThresholds(platinum=80, gold=60, silver=40),
+        prior_strength=5,
+        channel_map={"Billboard": "paid"},
+    )
+    assert s.window_days == 90
+    assert s.weights["deal_count"] == 2.0
+    assert s.weights["quality_score"] == 0.0
+    assert s.tiers.tier_of(80.0) == "Platinum"
+    assert s.tiers.tier_of(79.9) == "Gold"
+    assert s.tiers.tier_of(39.9) == "Bronze"
+    assert s.channel_of("Billboard") == "paid"

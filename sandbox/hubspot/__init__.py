@@ -1,0 +1,1 @@
+"""The sandbox's HubSpot CRM v3/v4 emulation."""

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 
-from connectors.errors import PartnerKpiError
+from connectors.errors import ConfigError, PartnerKpiError
 from partner_kpi import __version__
 from partner_kpi.audit import audit_seed
 from partner_kpi.config import load_config, with_window
@@ -87,3 +89,43 @@ def audit(
         )
         for path in output.files:
             click.echo(f"wrote {path}")
+
+
+@main.group()
+def sandbox() -> None:
+    """The local sandbox CRM: Salesforce and HubSpot on 127.0.0.1, for trying partner-kpi."""
+
+
+@sandbox.command("serve")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="A seed folder to serve; default: the bundled Maven CRM dataset.",
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port (0: any free port).")
+@click.option("--faults", "fault_spec", help="Faults to inject, e.g. 'rate_limit=0.1,seed=7'.")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where the CA file and the ready configs go; default: a new temporary folder.",
+)
+def sandbox_serve(
+    data_dir: Path | None, port: int, fault_spec: str | None, state_dir: Path | None
+) -> None:
+    """Serve both CRMs over HTTPS until interrupted; print one JSON line when ready."""
+    from sandbox.faults import FaultSpec, FaultSpecError
+    from sandbox.server import ready_line, start_sandbox, write_configs
+
+    try:
+        faults = FaultSpec.parse(fault_spec)
+    except FaultSpecError as exc:
+        raise ConfigError("--faults", str(exc)) from None
+    running = start_sandbox(data_dir, port=port, faults=faults, state_dir=state_dir)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(ready_line(running, write_configs(running)))
+    sys.stdout.flush()
+    stop.wait()
+    running.stop()

@@ -9,7 +9,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.errors import ConfigError
+from connectors.hubspot.settings import HubSpotSettings
+from connectors.salesforce.settings import SalesforceSettings
 from kpi_engine.settings import ScoringSettings
+
+
+class StoreSettings(BaseModel):
+    """Where the local store lives (issue 4 fills it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Path = Path("partner-kpi.db")
 
 
 class AppConfig(BaseModel):
@@ -17,6 +27,8 @@ class AppConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    crm: SalesforceSettings | HubSpotSettings | None = Field(default=None, discriminator="type")
+    store: StoreSettings = Field(default_factory=StoreSettings)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
 
 

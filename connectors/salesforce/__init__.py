@@ -1,0 +1,1 @@
+"""The Salesforce adapter (simple-salesforce): settings today, the connector in issue 4."""

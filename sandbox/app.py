@@ -1,0 +1,321 @@
+"""The sandbox's WSGI application: routing, loopback check, auth, faults, limits, stats.
+
+Both CRMs share one port: Salesforce under ``/services/``, HubSpot under
+``/crm/``, the sandbox's own control endpoints under ``/__sandbox/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from connectors.seed import SeedDataset
+from sandbox.credentials import SandboxCredentials, SessionRegistry
+from sandbox.faults import FaultInjector, FaultSpec, FaultSpecError
+from sandbox.http import Route, bearer_token, json_body, json_response
+from sandbox.stats import SandboxStats
+from sandbox.store import SqlStore
+
+LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+SALESFORCE, HUBSPOT, CONTROL = "salesforce", "hubspot", "sandbox"
+HUBSPOT_WINDOW_SECONDS = 10.0
+
+
+class DropConnection(Exception):
+    """Raised to close the client's connection without an answer (the ``drop`` fault)."""
+
+
+@dataclass
+class _Limits:
+    """Daily call counts per CRM and HubSpot's ten-second rolling window."""
+
+    salesforce_calls: int = 0
+    hubspot_calls: int = 0
+
+
+class SandboxApp:
+    """One sandbox: a Salesforce org and a HubSpot portal seeded from the same dataset."""
+
+    def __init__(
+        self,
+        dataset: SeedDataset,
+        *,
+        credentials: SandboxCredentials | None = None,
+        faults: FaultSpec | None = None,
+        hubspot_ten_secondly_limit: int = 1000,
+    ) -> None:
+        # imported here: the CRM modules import this module's constants
+        from sandbox.hubspot.portal import HubSpotPortal
+        from sandbox.hubspot.routes import hubspot_routes
+        from sandbox.salesforce.org import SalesforceOrg
+        from sandbox.salesforce.routes import salesforce_routes
+
+        self.credentials = credentials or SandboxCredentials()
+        self.store = SqlStore()
+        self.salesforce = SalesforceOrg(self.store, dataset)
+        self.hubspot = HubSpotPortal(self.store, dataset)
+        self.sessions = SessionRegistry()
+        self.stats = SandboxStats()
+        self.faults = FaultInjector(faults)
+        self.hubspot_ten_secondly_limit = hubspot_ten_secondly_limit
+        self._limits = _Limits()
+        self._hubspot_window: deque[float] = deque()
+        self._limit_lock = threading.Lock()
+        routes = [
+            *salesforce_routes(self),
+            *hubspot_routes(self),
+            *self._control_routes(),
+        ]
+        self._routes = {f"r{i}": route for i, route in enumerate(routes)}
+        self.url_map = Map(
+            [
+                Rule(route.rule, endpoint=key, methods=list(route.methods), strict_slashes=False)
+                for key, route in self._routes.items()
+            ]
+        )
+
+    # --- WSGI ------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        try:
+            response = self.dispatch(request)
+        except DropConnection:
+            connection = environ.get("werkzeug.socket")
+            if isinstance(connection, socket.socket):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+            response = Response(status=500)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        crm = self._crm_of(request.path)
+        if request.remote_addr not in LOOPBACK:
+            return self._error(crm, 403, "FORBIDDEN", "the sandbox serves loopback clients only")
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            key, arguments = adapter.match()
+        except NotFound:
+            self.stats.request(crm, request.method, "(no route)")
+            return self._error(crm, 404, "NOT_FOUND", "The requested resource does not exist")
+        except MethodNotAllowed:
+            self.stats.request(crm, request.method, "(method not allowed)")
+            return self._error(crm, 405, "METHOD_NOT_ALLOWED", "HTTP method not allowed")
+        route = self._routes[str(key)]
+        self.stats.request(route.crm, request.method, route.rule)
+        if route.crm == CONTROL:
+            if not self._any_valid_token(request):
+                return json_response({"error": "a sandbox token is required"}, 401)
+            return route.handler(request, **arguments)
+        fault = self._inject_faults(route.crm)
+        if fault is not None:
+            self.stats.status(route.crm, fault.status_code)
+            return fault
+        if route.auth and not self._authorised(route.crm, request):
+            if route.crm == SALESFORCE:
+                return self._error(
+                    route.crm, 401, "INVALID_SESSION_ID", "Session expired or invalid"
+                )
+            return self._error(
+                route.crm,
+                401,
+                "INVALID_AUTHENTICATION",
+                "Authentication credentials not found. This API supports OAuth 2.0 "
+                "authentication and you can find more details at "
+                "https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+            )
+        # logins and the version list do not count against the API quota, as in Salesforce
+        quota = self._count_call(route.crm) if route.auth else None
+        if quota is not None:
+            self.stats.status(route.crm, quota.status_code)
+            return quota
+        response = route.handler(request, **arguments)
+        self._limit_headers(route.crm, response)
+        self.stats.status(route.crm, response.status_code)
+        return response
+
+    # --- pieces of the pipeline ------------------------------------------------------
+
+    @staticmethod
+    def _crm_of(path: str) -> str:
+        if path.startswith("/services/"):
+            return SALESFORCE
+        if path.startswith("/__sandbox/"):
+            return CONTROL
+        return HUBSPOT
+
+    def _any_valid_token(self, request: Request) -> bool:
+        token = bearer_token(request)
+        return token is not None and (
+            token == self.credentials.hubspot_access_token or self.sessions.is_live(token)
+        )
+
+    def _authorised(self, crm: str, request: Request) -> bool:
+        token = bearer_token(request)
+        if token is None:
+            return False
+        if crm == HUBSPOT:
+            return token == self.credentials.hubspot_access_token
+        return self.sessions.use(token, self.faults.spec.token_expiry_after)
+
+    def _inject_faults(self, crm: str) -> Response | None:
+        spec = self.faults.spec
+        if spec.latency_ms:
+            time.sleep(spec.latency_ms / 1000)
+        if self.faults.fires("drop"):
+            raise DropConnection
+        if self.faults.fires("rate_limit"):
+            if crm == HUBSPOT:
+                return self._hubspot_429("TEN_SECONDLY_ROLLING", "ten_secondly_rolling")
+            return self._error(
+                crm, 403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."
+            )
+        if self.faults.fires("server_error"):
+            status = spec.server_error_status
+            if crm == HUBSPOT:
+                return json_response(
+                    {
+                        "status": "error",
+                        "message": "internal error",
+                        "correlationId": str(uuid.uuid4()),
+                        "category": "INTERNAL_ERROR" if status == 500 else "SERVICE_UNAVAILABLE",
+                    },
+                    status,
+                )
+            return self._error(crm, status, "SERVER_UNAVAILABLE", "Server temporarily unavailable")
+        return None
+
+    def _count_call(self, crm: str) -> Response | None:
+        """Count a call against the daily quota and HubSpot's ten-second window."""
+        limit = self.faults.spec.daily_limit
+        now = time.monotonic()
+        with self._limit_lock:
+            if crm == SALESFORCE:
+                if self._limits.salesforce_calls >= limit:
+                    exhausted = True
+                else:
+                    self._limits.salesforce_calls += 1
+                    exhausted = False
+            else:
+                window = self._hubspot_window
+                while window and now - window[0] >= HUBSPOT_WINDOW_SECONDS:
+                    window.popleft()
+                if self._limits.hubspot_calls >= limit:
+                    return self._hubspot_429("DAILY", "daily")
+                if len(window) >= self.hubspot_ten_secondly_limit:
+                    return self._hubspot_429("TEN_SECONDLY_ROLLING", "ten_secondly_rolling")
+                window.append(now)
+                self._limits.hubspot_calls += 1
+                exhausted = False
+        if exhausted:
+            return self._error(crm, 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        return None
+
+    def salesforce_usage(self) -> tuple[int, int]:
+        with self._limit_lock:
+            return self._limits.salesforce_calls, self.faults.spec.daily_limit
+
+    def _limit_headers(self, crm: str, response: Response) -> None:
+        limit = self.faults.spec.daily_limit
+        with self._limit_lock:
+            if crm == SALESFORCE:
+                response.headers["Sforce-Limit-Info"] = (
+                    f"api-usage={self._limits.salesforce_calls}/{limit}"
+                )
+                return
+            used_window = len(self._hubspot_window)
+            used_daily = self._limits.hubspot_calls
+        window_max = self.hubspot_ten_secondly_limit
+        response.headers.update(
+            {
+                "X-HubSpot-RateLimit-Daily": str(limit),
+                "X-HubSpot-RateLimit-Daily-Remaining": str(max(limit - used_daily, 0)),
+                "X-HubSpot-RateLimit-Interval-Milliseconds": str(
+                    int(HUBSPOT_WINDOW_SECONDS * 1000)
+                ),
+                "X-HubSpot-RateLimit-Max": str(window_max),
+                "X-HubSpot-RateLimit-Remaining": str(max(window_max - used_window, 0)),
+                "X-HubSpot-RateLimit-Secondly": str(window_max // 10),
+                "X-HubSpot-RateLimit-Secondly-Remaining": str(
+                    max(window_max // 10 - used_window // 10, 0)
+                ),
+            }
+        )
+
+    def _hubspot_429(self, policy: str, label: str) -> Response:
+        return json_response(
+            {
+                "status": "error",
+                "message": f"You have reached your {label} limit.",
+                "errorType": "RATE_LIMIT",
+                "correlationId": str(uuid.uuid4()),
+                "policyName": policy,
+                "category": "RATE_LIMITS",
+            },
+            429,
+            headers={"Retry-After": str(self.faults.spec.retry_after)},
+        )
+
+    @staticmethod
+    def _error(crm: str, status: int, code: str, message: str) -> Response:
+        if crm == HUBSPOT:
+            return json_response(
+                {
+                    "status": "error",
+                    "message": message,
+                    "correlationId": str(uuid.uuid4()),
+                    "category": code,
+                },
+                status,
+            )
+        return json_response([{"message": message, "errorCode": code}], status)
+
+    # --- control endpoints ---------------------------------------------------------------
+
+    def _control_routes(self) -> list[Route]:
+        def stats(request: Request) -> Response:
+            return json_response(self.stats.snapshot())
+
+        def reset_stats(request: Request) -> Response:
+            self.stats.reset()
+            return json_response(self.stats.snapshot())
+
+        def faults(request: Request) -> Response:
+            if request.method == "POST":
+                body = json_body(request)
+                try:
+                    if isinstance(body, dict):
+                        spec = FaultSpec.from_mapping(body)
+                    else:
+                        spec = FaultSpec.parse(request.get_data(as_text=True))
+                except FaultSpecError as exc:
+                    return json_response({"error": str(exc)}, 400)
+                self.faults.configure(spec)
+                with self._limit_lock:
+                    self._limits = _Limits()
+                    self._hubspot_window.clear()
+            return json_response(self.faults.spec.describe())
+
+        def id_map(request: Request) -> Response:
+            return json_response(
+                {"salesforce": self.salesforce.id_map, "hubspot": self.hubspot.id_map}
+            )
+
+        return [
+            Route("/__sandbox/stats", ("GET",), CONTROL, stats),
+            Route("/__sandbox/reset-stats", ("POST",), CONTROL, reset_stats),
+            Route("/__sandbox/faults", ("GET", "POST"), CONTROL, faults),
+            Route("/__sandbox/id-map", ("GET",), CONTROL, id_map),
+        ]

@@ -1,0 +1,144 @@
+"""Faults on demand, for reliability tests: each by rate or every Nth call, seeded.
+
+A spec is a comma-separated list, on the command line (``--faults``) or posted
+as JSON to ``/__sandbox/faults``::
+
+    rate_limit=0.2              20 % of calls answer 429 (HubSpot) / 403 REQUEST_LIMIT_EXCEEDED
+    server_error=every:7        every 7th call answers 503 (server_error_status=500 for 500s)
+    latency_ms=50               every call waits 50 ms first
+    drop=0.05                   5 % of calls lose the connection without an answer
+    token_expiry=after:100      a session expires after 100 calls (INVALID_SESSION_ID / 401)
+    reject_records=0.05         5 % of the records of a batch write are rejected
+    daily_limit=5000            the daily API quota (calls); past it, every call is refused
+    retry_after=1               Retry-After seconds sent with 429
+    seed=42                     the random seed, so a run is repeatable
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+TRIGGERED_FAULTS = ("rate_limit", "server_error", "drop", "reject_records")
+
+
+class FaultSpecError(ValueError):
+    """A fault spec that cannot be read; the message names the item."""
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """Fires with probability ``rate``, or on every ``every``-th call."""
+
+    rate: float = 0.0
+    every: int = 0
+
+    @classmethod
+    def parse(cls, name: str, text: str) -> Trigger:
+        try:
+            if text.startswith("every:"):
+                every = int(text.removeprefix("every:"))
+                if every < 1:
+                    raise ValueError
+                return cls(every=every)
+            rate = float(text)
+        except ValueError:
+            raise FaultSpecError(
+                f"{name}={text!r}: use a rate between 0 and 1 or every:N with N >= 1"
+            ) from None
+        if not 0.0 <= rate <= 1.0:
+            raise FaultSpecError(f"{name}={text!r}: a rate lies between 0 and 1")
+        return cls(rate=rate)
+
+    def describe(self) -> str:
+        return f"every:{self.every}" if self.every else str(self.rate)
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """Which faults are on. The empty spec is a well-behaved CRM."""
+
+    triggers: dict[str, Trigger] = field(default_factory=dict)
+    latency_ms: float = 0.0
+    token_expiry_after: int | None = None
+    daily_limit: int = 100_000
+    retry_after: int = 1
+    server_error_status: int = 503
+    seed: int = 0
+
+    @classmethod
+    def parse(cls, text: str | None) -> FaultSpec:
+        if not text or not text.strip():
+            return cls()
+        items: dict[str, str] = {}
+        for item in text.split(","):
+            name, sep, value = item.strip().partition("=")
+            if not sep:
+                raise FaultSpecError(f"{item.strip()!r}: write name=value")
+            items[name.strip()] = value.strip()
+        return cls.from_mapping(items)
+
+    @classmethod
+    def from_mapping(cls, items: dict[str, Any]) -> FaultSpec:
+        triggers: dict[str, Trigger] = {}
+        options: dict[str, Any] = {}
+        for name, raw in items.items():
+            value = str(raw)
+            try:
+                if name in TRIGGERED_FAULTS:
+                    triggers[name] = Trigger.parse(name, value)
+                elif name == "latency_ms":
+                    options["latency_ms"] = float(value)
+                elif name == "token_expiry":
+                    options["token_expiry_after"] = int(value.removeprefix("after:"))
+                elif name in ("daily_limit", "retry_after", "seed", "server_error_status"):
+                    options[name] = int(value)
+                else:
+                    known = ", ".join(
+                        (*TRIGGERED_FAULTS, "latency_ms", "token_expiry", "daily_limit",
+                         "retry_after", "server_error_status", "seed")
+                    )  # fmt: skip
+                    raise FaultSpecError(f"unknown fault {name!r}; known: {known}")
+            except ValueError as exc:
+                if isinstance(exc, FaultSpecError):
+                    raise
+                raise FaultSpecError(f"{name}={value!r}: not a number") from None
+        return cls(triggers=triggers, **options)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **{name: trigger.describe() for name, trigger in self.triggers.items()},
+            "latency_ms": self.latency_ms,
+            "token_expiry": self.token_expiry_after,
+            "daily_limit": self.daily_limit,
+            "retry_after": self.retry_after,
+            "server_error_status": self.server_error_status,
+            "seed": self.seed,
+        }
+
+
+class FaultInjector:
+    """Decides, call by call, which fault fires. Thread-safe and repeatable for one seed."""
+
+    def __init__(self, spec: FaultSpec | None = None) -> None:
+        self._lock = threading.Lock()
+        self.configure(spec or FaultSpec())
+
+    def configure(self, spec: FaultSpec) -> None:
+        with self._lock:
+            self.spec = spec
+            self._random = random.Random(spec.seed)
+            self._counts: dict[str, int] = dict.fromkeys(TRIGGERED_FAULTS, 0)
+
+    def fires(self, name: str) -> bool:
+        """Whether fault ``name`` fires on this call (each call counts once per fault)."""
+        with self._lock:
+            trigger = self.spec.triggers.get(name)
+            if trigger is None:
+                return False
+            self._counts[name] += 1
+            if trigger.every:
+                return self._counts[name] % trigger.every == 0
+            return self._random.random() < trigger.rate

@@ -1,0 +1,57 @@
+"""What every sandbox route shares: the route type, JSON responses, the request context."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+Handler = Callable[..., Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint: its URL rule (werkzeug syntax), methods, owning CRM and handler.
+
+    ``auth`` is False only for endpoints a client calls before it has a token
+    (the OAuth token endpoint and the version list).
+    """
+
+    rule: str
+    methods: tuple[str, ...]
+    crm: str
+    handler: Handler
+    auth: bool = True
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response (compact: pages of 2,000 records are the hot path)."""
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status=status,
+        headers=headers,
+        content_type="application/json;charset=UTF-8",
+    )
+
+
+def json_body(request: Request) -> Any:
+    """The request's JSON body, or None when it has none or it is not JSON."""
+    data = request.get_data(cache=True)
+    if not data:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer …`` (or Salesforce's ``OAuth …``) header."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() in ("bearer", "oauth") and token.strip():
+        return token.strip()
+    return None

@@ -1,0 +1,440 @@
+"""Salesforce REST endpoints: OAuth, versions, limits, describe, query, records,
+sObject Collections, Bulk API 2.0 query jobs and the Tooling API's CustomField."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import hmac
+import io
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from sandbox.http import Route, json_body, json_response
+from sandbox.salesforce.describe import describe_global, describe_object, global_entry
+from sandbox.salesforce.org import (
+    API_VERSION,
+    DEFAULT_BATCH_SIZE,
+    MIN_BATCH_SIZE,
+    RollBack,
+    SalesforceApiError,
+    all_or_none_results,
+    now_stamp,
+)
+from sandbox.salesforce.soql import SoqlError
+from sandbox.salesforce.soql_sql import CompiledQuery
+
+if TYPE_CHECKING:
+    from sandbox.app import SandboxApp
+
+SALESFORCE = "salesforce"
+SUPPORTED_VERSIONS = tuple(f"{v}.0" for v in range(31, 63))
+VERSION_LABELS = {"58.0": "Summer '23", "59.0": "Winter '24", "60.0": "Spring '24",
+                  "61.0": "Summer '24", "62.0": "Winter '25"}  # fmt: skip
+ORG_ID = "00D5g000001sAndbox"
+USER_ID = "0055g000000sAndbox"
+BULK_DEFAULT_MAX_RECORDS = 100_000
+CSV_DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^",
+                  "BACKQUOTE": "`"}  # fmt: skip
+
+
+@dataclass
+class BulkQueryJob:
+    """A Bulk API 2.0 query job: its rows are fixed when it completes."""
+
+    info: dict[str, Any]
+    compiled: CompiledQuery | None
+    records: list[dict[str, Any]]
+
+
+def _error(error: SalesforceApiError) -> Response:
+    return json_response(error.body(), error.status)
+
+
+def _soql_error(error: SoqlError) -> Response:
+    return json_response([{"message": error.message, "errorCode": error.error_code}], 400)
+
+
+def _batch_size(request: Request) -> int:
+    """Sforce-Query-Options: batchSize=N, honoured from 200 to 2,000 as Salesforce does."""
+    options = request.headers.get("Sforce-Query-Options", "")
+    for option in options.split(","):
+        name, _, value = option.strip().partition("=")
+        if name.strip().lower() == "batchsize" and value.strip().isdigit():
+            return min(max(int(value), MIN_BATCH_SIZE), DEFAULT_BATCH_SIZE)
+    return DEFAULT_BATCH_SIZE
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _flatten(record: dict[str, Any], paths: list[tuple[str, ...]]) -> list[str]:
+    values = []
+    for path in paths:
+        node: Any = record
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        values.append(_csv_value(node))
+    return values
+
+
+def salesforce_routes(app: SandboxApp) -> list[Route]:
+    """Every Salesforce route the sandbox serves."""
+    org = app.salesforce
+    jobs: dict[str, BulkQueryJob] = {}
+    jobs_lock = threading.Lock()
+    base = "/services/data/v<version>"
+
+    def check_version(version: str) -> None:
+        if version not in SUPPORTED_VERSIONS:
+            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def token(request: Request) -> Response:
+        form = request.form
+        creds = app.credentials
+        grant = form.get("grant_type", "")
+        if form.get("client_id") != creds.sf_client_id:
+            return json_response(
+                {"error": "invalid_client_id", "error_description": "client identifier invalid"},
+                400,
+            )
+        if grant == "password":
+            ok = (
+                form.get("client_secret") == creds.sf_client_secret
+                and form.get("username") == creds.sf_username
+                and form.get("password") == creds.sf_password + creds.sf_security_token
+            )
+        elif grant == "client_credentials":
+            ok = form.get("client_secret") == creds.sf_client_secret
+        elif grant == "refresh_token":
+            ok = (
+                form.get("refresh_token") == creds.sf_refresh_token
+                and form.get("client_secret", creds.sf_client_secret) == creds.sf_client_secret
+            )
+        else:
+            return json_response(
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "grant type not supported",
+                },
+                400,
+            )
+        if not ok:
+            return json_response(
+                {"error": "invalid_grant", "error_description": "authentication failure"}, 400
+            )
+        access_token = app.sessions.issue()
+        issued_at = str(int(time.time() * 1000))
+        instance_url = request.host_url.rstrip("/")
+        identity = f"{instance_url}/id/{ORG_ID}/{USER_ID}"
+        signature = base64.b64encode(
+            hmac.new(
+                creds.sf_client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256
+            ).digest()
+        ).decode()
+        return json_response(
+            {
+                "access_token": access_token,
+                "instance_url": instance_url,
+                "id": identity,
+                "token_type": "Bearer",
+                "issued_at": issued_at,
+                "signature": signature,
+            }
+        )
+
+    def versions(request: Request) -> Response:
+        return json_response(
+            [
+                {
+                    "label": VERSION_LABELS.get(v, f"v{v}"),
+                    "url": f"/services/data/v{v}",
+                    "version": v,
+                }
+                for v in SUPPORTED_VERSIONS
+            ]
+        )
+
+    def version_root(request: Request, version: str) -> Response:
+        check_version(version)
+        names = ("composite", "jobs", "limits", "query", "queryAll", "sobjects", "tooling")
+        return json_response({name: f"/services/data/v{version}/{name}" for name in names})
+
+    def limits(request: Request, version: str) -> Response:
+        check_version(version)
+        used, limit = app.salesforce_usage()
+        with jobs_lock:
+            job_count = len(jobs)
+        return json_response(
+            {
+                "DailyApiRequests": {"Max": limit, "Remaining": max(limit - used, 0)},
+                "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000 - job_count},
+                "DailyBulkV2QueryFileStorageMB": {"Max": 1024000, "Remaining": 1024000},
+                "DataStorageMB": {"Max": 1024, "Remaining": 1000},
+            }
+        )
+
+    def sobjects(request: Request, version: str) -> Response:
+        check_version(version)
+        return json_response(describe_global(org.schema, version))
+
+    def sobject_info(request: Request, version: str, sobject: str) -> Response:
+        check_version(version)
+        return json_response(
+            {"objectDescribe": global_entry(org.sobject(sobject), version), "recentItems": []}
+        )
+
+    def describe(request: Request, version: str, sobject: str) -> Response:
+        check_version(version)
+        return json_response(describe_object(org.sobject(sobject), version))
+
+    def record(request: Request, version: str, sobject: str, record_id: str) -> Response:
+        check_version(version)
+        if request.method == "GET":
+            fields = request.args.get("fields")
+            found = org.get_record(sobject, record_id, fields.split(",") if fields else None)
+            app.stats.returned(SALESFORCE, 1)
+            return json_response(found)
+        values = json_body(request)
+        if not isinstance(values, dict):
+            raise SalesforceApiError(
+                400, "JSON_PARSER_ERROR", "The request body is not a JSON object"
+            )
+        error = org.update_record(
+            sobject, record_id, values, lambda: app.faults.fires("reject_records")
+        )
+        if error is not None:
+            status = 404 if error.status_code == "INVALID_CROSS_REFERENCE_KEY" else 400
+            if error.status_code == "INVALID_CROSS_REFERENCE_KEY":
+                return json_response(
+                    [
+                        {
+                            "errorCode": "NOT_FOUND",
+                            "message": "The requested resource does not exist",
+                        }
+                    ],
+                    status,
+                )
+            return json_response(
+                [
+                    {
+                        "message": error.message,
+                        "errorCode": error.status_code,
+                        "fields": error.fields,
+                    }
+                ],
+                status,
+            )
+        app.stats.written(SALESFORCE, 1)
+        return Response(status=204)
+
+    def run_query(request: Request, version: str, include_deleted: bool) -> Response:
+        check_version(version)
+        soql = request.args.get("q")
+        if not soql:
+            raise SalesforceApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        page = org.start_query(
+            soql, include_deleted=include_deleted, batch_size=_batch_size(request)
+        )
+        app.stats.returned(SALESFORCE, len(page["records"]))
+        return json_response(page)
+
+    def query(request: Request, version: str) -> Response:
+        return run_query(request, version, include_deleted=False)
+
+    def query_all(request: Request, version: str) -> Response:
+        return run_query(request, version, include_deleted=True)
+
+    def query_more(request: Request, version: str, locator: str) -> Response:
+        check_version(version)
+        page = org.next_page(locator)
+        app.stats.returned(SALESFORCE, len(page["records"]))
+        return json_response(page)
+
+    def composite_sobjects(request: Request, version: str) -> Response:
+        check_version(version)
+        body = json_body(request)
+        if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+            raise SalesforceApiError(
+                400, "JSON_PARSER_ERROR", "Expected a JSON object with a records array"
+            )
+        all_or_none = bool(body.get("allOrNone", False))
+        try:
+            results = org.update_collection(
+                body["records"], all_or_none, lambda: app.faults.fires("reject_records")
+            )
+        except RollBack as rollback:
+            return json_response(all_or_none_results(rollback.results))
+        app.stats.written(SALESFORCE, sum(1 for r in results if r["success"]))
+        return json_response(results)
+
+    # --- Bulk API 2.0 query jobs ----------------------------------------------------
+
+    def job_info(job: BulkQueryJob) -> dict[str, Any]:
+        return dict(job.info)
+
+    def create_query_job(request: Request, version: str) -> Response:
+        check_version(version)
+        body = json_body(request)
+        if not isinstance(body, dict) or body.get("operation") not in ("query", "queryAll"):
+            raise SalesforceApiError(400, "INVALIDJOB", "operation must be query or queryAll")
+        soql = str(body.get("query") or "")
+        compiled, records = org.query_rows(soql)
+        stamp = now_stamp()
+        job_id = org.new_job_id()
+        info = {
+            "id": job_id,
+            "operation": body["operation"],
+            "object": compiled.object_name,
+            "createdById": USER_ID,
+            "createdDate": stamp,
+            "systemModstamp": stamp,
+            "state": "UploadComplete",
+            "concurrencyMode": "Parallel",
+            "contentType": "CSV",
+            "apiVersion": float(version),
+            "lineEnding": body.get("lineEnding", "LF"),
+            "columnDelimiter": body.get("columnDelimiter", "COMMA"),
+        }
+        with jobs_lock:
+            jobs[job_id] = BulkQueryJob(info=info, compiled=compiled, records=records)
+        return json_response(info)
+
+    def get_job(job_id: str) -> BulkQueryJob:
+        with jobs_lock:
+            job = jobs.get(job_id)
+        if job is None:
+            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        return job
+
+    def query_job(request: Request, version: str, job_id: str) -> Response:
+        check_version(version)
+        job = get_job(job_id)
+        if request.method == "DELETE":
+            with jobs_lock:
+                jobs.pop(job_id, None)
+            return Response(status=204)
+        if request.method == "PATCH":
+            job.info["state"] = "Aborted"
+            return json_response(job_info(job))
+        # the sandbox finishes a job by the time anyone asks
+        if job.info["state"] == "UploadComplete":
+            job.info.update(
+                state="JobComplete",
+                numberRecordsProcessed=len(job.records),
+                retries=0,
+                totalProcessingTime=1,
+                systemModstamp=now_stamp(),
+            )
+        return json_response(job_info(job))
+
+    def query_job_results(request: Request, version: str, job_id: str) -> Response:
+        check_version(version)
+        job = get_job(job_id)
+        if job.info["state"] != "JobComplete" or job.compiled is None:
+            raise SalesforceApiError(
+                400, "INVALIDJOB", f"Job {job_id} is not complete: {job.info['state']}"
+            )
+        start = (
+            int(request.args.get("locator") or 0)
+            if (request.args.get("locator") or "0").isdigit()
+            else -1
+        )
+        if start < 0:
+            raise SalesforceApiError(400, "INVALIDLOCATOR", "invalid locator")
+        max_records = int(request.args.get("maxRecords") or BULK_DEFAULT_MAX_RECORDS)
+        chunk = job.records[start : start + max_records]
+        paths = [path for path in job.compiled.select_paths]
+        out = io.StringIO()
+        delimiter = CSV_DELIMITERS.get(job.info["columnDelimiter"], ",")
+        terminator = "\r\n" if job.info["lineEnding"] == "CRLF" else "\n"
+        writer = csv.writer(out, delimiter=delimiter, lineterminator=terminator)
+        writer.writerow([".".join(path) for path in paths])
+        for item in chunk:
+            writer.writerow(_flatten(item, paths))
+        end = start + len(chunk)
+        app.stats.returned(SALESFORCE, len(chunk))
+        return Response(
+            out.getvalue(),
+            content_type="text/csv",
+            headers={
+                "Sforce-Locator": str(end) if end < len(job.records) else "null",
+                "Sforce-NumberOfRecords": str(len(chunk)),
+            },
+        )
+
+    # --- Tooling API -------------------------------------------------------------------
+
+    def tooling_custom_field(request: Request, version: str) -> Response:
+        check_version(version)
+        body = json_body(request)
+        if not isinstance(body, dict):
+            raise SalesforceApiError(
+                400, "JSON_PARSER_ERROR", "The request body is not a JSON object"
+            )
+        metadata = body.get("Metadata")
+        field_id = org.create_custom_field(
+            str(body.get("FullName") or ""), metadata if isinstance(metadata, dict) else {}
+        )
+        return json_response({"id": field_id, "success": True, "errors": [], "warnings": [],
+                              "infos": []}, 201)  # fmt: skip
+
+    def tooling_custom_field_get(request: Request, version: str, field_id: str) -> Response:
+        check_version(version)
+        found = org.custom_fields.get(field_id)
+        if found is None:
+            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        return json_response({"attributes": {"type": "CustomField"}, "Id": field_id, **found})
+
+    def guarded(handler: Any) -> Any:
+        """Answer the org's errors in Salesforce's error shape."""
+
+        def wrapped(request: Request, **arguments: Any) -> Response:
+            try:
+                response: Response = handler(request, **arguments)
+            except SalesforceApiError as error:
+                return _error(error)
+            except SoqlError as error:
+                return _soql_error(error)
+            return response
+
+        return wrapped
+
+    def route(rule: str, methods: tuple[str, ...], handler: Any, auth: bool = True) -> Route:
+        return Route(rule, methods, SALESFORCE, guarded(handler), auth)
+
+    return [
+        route("/services/oauth2/token", ("POST",), token, auth=False),
+        route("/services/data", ("GET",), versions, auth=False),
+        route(f"{base}", ("GET",), version_root),
+        route(f"{base}/limits", ("GET",), limits),
+        route(f"{base}/sobjects", ("GET",), sobjects),
+        route(f"{base}/sobjects/<sobject>", ("GET",), sobject_info),
+        route(f"{base}/sobjects/<sobject>/describe", ("GET",), describe),
+        route(f"{base}/sobjects/<sobject>/<record_id>", ("GET", "PATCH"), record),
+        route(f"{base}/query", ("GET",), query),
+        route(f"{base}/query/<locator>", ("GET",), query_more),
+        route(f"{base}/queryAll", ("GET",), query_all),
+        route(f"{base}/queryAll/<locator>", ("GET",), query_more),
+        route(f"{base}/composite/sobjects", ("PATCH",), composite_sobjects),
+        route(f"{base}/jobs/query", ("POST",), create_query_job),
+        route(f"{base}/jobs/query/<job_id>", ("GET", "PATCH", "DELETE"), query_job),
+        route(f"{base}/jobs/query/<job_id>/results", ("GET",), query_job_results),
+        route(f"{base}/tooling/sobjects/CustomField", ("POST",), tooling_custom_field),
+        route(
+            f"{base}/tooling/sobjects/CustomField/<field_id>", ("GET",), tooling_custom_field_get
+        ),
+    ]
+
+
+__all__ = ["API_VERSION", "salesforce_routes"]

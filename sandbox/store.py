@@ -1,0 +1,98 @@
+"""The sandbox's storage: one in-memory SQLite database shared by both CRMs.
+
+SQLite keeps a million records in a few hundred MB, filters and sorts them in
+C, and lets a field created at run time become a column at once. One lock
+serialises access: the server is threaded, sqlite3 connections are not.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+
+def quote(identifier: str) -> str:
+    """An SQL identifier, quoted (field names come from users via the Tooling API)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def sf_datetime(moment: datetime) -> str:
+    """Salesforce's datetime format, in UTC: 2017-03-01T09:00:00.000+0000."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+def at_time(day: date, hour: int = 9, minute: int = 0, second: int = 0) -> datetime:
+    """A date at a time of day, in UTC."""
+    return datetime.combine(day, time(hour, minute, second), tzinfo=UTC)
+
+
+class SqlStore:
+    """A locked SQLite connection with the few helpers the CRM emulations need."""
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        # MEMORY, not OFF: allOrNone batches need ROLLBACK to work
+        self.db.execute("PRAGMA journal_mode=MEMORY")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("PRAGMA case_sensitive_like=OFF")
+        self.lock = threading.RLock()
+
+    def create_table(self, name: str, columns: Sequence[tuple[str, str]], key: str) -> None:
+        """A table with the given (column, SQL type) pairs; ``key`` is unique and indexed."""
+        body = ", ".join(f"{quote(column)} {sql_type}" for column, sql_type in columns)
+        with self.lock:
+            self.db.execute(f"CREATE TABLE {quote(name)} ({body})")
+            self.db.execute(
+                f"CREATE UNIQUE INDEX {quote(name + '_' + key)} ON {quote(name)} ({quote(key)})"
+            )
+
+    def create_index(self, table: str, columns: Sequence[str]) -> None:
+        name = quote(f"{table}_{'_'.join(columns)}")
+        with self.lock:
+            self.db.execute(
+                f"CREATE INDEX {name} ON {quote(table)} ({', '.join(map(quote, columns))})"
+            )
+
+    def add_column(self, table: str, column: str, sql_type: str) -> None:
+        with self.lock:
+            self.db.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(column)} {sql_type}")
+
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        marks = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {quote(table)} ({', '.join(map(quote, columns))}) VALUES ({marks})"
+        with self.lock:
+            self.db.execute("BEGIN")
+            try:
+                self.db.executemany(sql, rows)
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.lock:
+            return self.db.execute(sql, params).fetchall()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+        with self.lock:
+            return self.db.execute(sql, params).rowcount
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All-or-nothing: the block's statements commit together or not at all."""
+        with self.lock:
+            self.db.execute("BEGIN")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")

@@ -5,29 +5,34 @@ from __future__ import annotations
 import itertools
 import threading
 
-_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+# upper-case letters → "1", anything else → "0": a chunk's bits, read right to left
+_UPPER_BITS = str.maketrans(
+    {c: ("1" if "A" <= c <= "Z" else "0") for c in map(chr, range(48, 123)) if c.isalnum()}
+)
 
 
 def salesforce_id18(id15: str) -> str:
-    """The 18-character, case-safe form of a 15-character Salesforce id."""
-    suffix = ""
-    for chunk in (id15[0:5], id15[5:10], id15[10:15]):
-        bits = sum(1 << i for i, char in enumerate(chunk) if "A" <= char <= "Z")
-        suffix += _SUFFIX[bits]
-    return id15 + suffix
+    """The 18-character, case-safe form of a 15-character Salesforce id.
 
-
-def _base62(number: int, width: int) -> str:
-    digits = []
-    for _ in range(width):
-        number, digit = divmod(number, 62)
-        digits.append(_BASE62[digit])
-    return "".join(reversed(digits))
+    Each 5-character chunk gives one suffix character: bit i is set when the
+    chunk's i-th character is an upper-case letter.
+    """
+    bits = id15.translate(_UPPER_BITS)
+    return (
+        id15
+        + _SUFFIX[int(bits[4::-1], 2)]
+        + _SUFFIX[int(bits[9:4:-1], 2)]
+        + _SUFFIX[int(bits[14:9:-1], 2)]
+    )
 
 
 class SalesforceIds:
-    """Hands out 18-character ids per key prefix: prefix + pod '5g' + serial."""
+    """Hands out 18-character ids per key prefix: prefix + pod '5g' + a 10-digit serial.
+
+    Real ids number in base 62; decimal digits are base-62 digits too, and a
+    million seeded records make the faster formatting worth it.
+    """
 
     def __init__(self) -> None:
         self._counters: dict[str, itertools.count[int]] = {}
@@ -37,7 +42,7 @@ class SalesforceIds:
         with self._lock:
             counter = self._counters.setdefault(key_prefix, itertools.count(1))
             serial = next(counter)
-        return salesforce_id18(f"{key_prefix}5g{_base62(serial, 10)}")
+        return salesforce_id18(f"{key_prefix}5g{serial:010d}")
 
 
 class HubSpotIds:

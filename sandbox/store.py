@@ -22,8 +22,7 @@ def quote(identifier: str) -> str:
 
 def sf_datetime(moment: datetime) -> str:
     """Salesforce's datetime format, in UTC: 2017-03-01T09:00:00.000+0000."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "+0000"
 
 
 def at_time(day: date, hour: int = 9, minute: int = 0, second: int = 0) -> datetime:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -123,17 +123,22 @@ def _number(value: str | None, column: str, record_id: str) -> float | None:
         ) from None
 
 
-def latest_date(rows: Sequence[Mapping[str, str]]) -> date:
-    """The dataset's latest date: the largest engage_date or close_date in the file."""
-    dates = [
-        value
-        for row in rows
-        for column in ("engage_date", "close_date")
-        if (value := _date(row.get(column), column, row.get("opportunity_id", "?")))
-    ]
-    if not dates:
+def latest_date(rows: Iterable[Mapping[str, str]]) -> tuple[date, int]:
+    """The dataset's latest date (the largest engage_date or close_date), and the row count."""
+    latest: str = ""
+    count = 0
+    for row in rows:
+        count += 1
+        for column in ("engage_date", "close_date"):
+            value = row.get(column) or ""
+            if value > latest:
+                # text order is date order for well-formed dates; a bad one fails below
+                latest = value
+    if not latest:
         raise SeedFormatError("sales_pipeline.csv has no engage_date or close_date at all")
-    return max(dates)
+    parsed = _date(latest, "engage_date or close_date", "?")
+    assert parsed is not None
+    return parsed, count
 
 
 @dataclass(frozen=True)
@@ -203,15 +208,23 @@ def opportunity_from_row(
     )
 
 
-def stage_history(seed: SeedOpportunity) -> list[StageEvent]:
+def stage_visits(seed: SeedOpportunity) -> list[tuple[str, date]]:
     """Prospecting on the created date, Engaging on engage_date, Won/Lost on close_date."""
     opportunity = seed.opportunity
-    events = [("Prospecting", opportunity.created_date)]
+    visits = [("Prospecting", opportunity.created_date)]
     if seed.engage_date is not None:
-        events.append(("Engaging", seed.engage_date))
+        visits.append(("Engaging", seed.engage_date))
     if opportunity.status is not OpportunityStatus.OPEN and opportunity.close_date:
-        events.append((opportunity.stage, opportunity.close_date))
+        visits.append((opportunity.stage, opportunity.close_date))
+    return visits
+
+
+def stage_history(seed: SeedOpportunity) -> list[StageEvent]:
+    """The stage visits as schema events; ``sequence`` is the visit's place in the history."""
+    # built without revalidation: every value comes from the validated opportunity
     return [
-        StageEvent(opportunity_id=opportunity.id, stage=stage, entered_date=day, sequence=i)
-        for i, (stage, day) in enumerate(events)
+        StageEvent.model_construct(
+            opportunity_id=seed.opportunity.id, stage=stage, entered_date=day, sequence=i
+        )
+        for i, (stage, day) in enumerate(stage_visits(seed))
     ]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
 from pathlib import Path
+from typing import IO
 
 from connectors.errors import SeedFormatError
 from connectors.schema import Opportunity, Partner, StageDef, StageEvent
@@ -37,6 +40,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "sales_teams.csv": ("sales_agent", "manager", "regional_office"),
     "products.csv": ("product", "sales_price"),
 }
+PIPELINE_FILE = "sales_pipeline.csv"
 CURRENCIES_FILE = "currencies.csv"
 CURRENCY_COLUMNS = ("iso_code", "conversion_rate")
 
@@ -52,34 +56,72 @@ class CustomerAccount:
 
 @dataclass(frozen=True)
 class SeedDataset:
-    """Everything a seed folder holds, mapped into the common schema."""
+    """Everything a seed folder holds, mapped into the common schema.
 
+    Partners, customers and currencies are read at once; opportunities stream
+    from the file (``iter_seed_opportunities``) so that a seed of a million deals
+    never sits in memory as objects unless a caller asks for the lists.
+    """
+
+    folder: Path
     partners: list[Partner]
     customers: list[CustomerAccount]
-    seed_opportunities: list[SeedOpportunity]
-    stage_events: list[StageEvent]
     currencies: Currencies
+    prices: dict[str, float]
+    fallback_created: date
+    opportunity_count: int
     stage_defs: tuple[StageDef, ...] = field(default=SEED_STAGES)
 
-    @property
+    def iter_seed_opportunities(self) -> Iterator[SeedOpportunity]:
+        """The opportunities, one at a time, in file order."""
+        for row in iter_rows(self.folder / PIPELINE_FILE, REQUIRED_COLUMNS[PIPELINE_FILE]):
+            yield opportunity_from_row(
+                row,
+                prices=self.prices,
+                currencies=self.currencies,
+                fallback_created=self.fallback_created,
+            )
+
+    @cached_property
+    def seed_opportunities(self) -> list[SeedOpportunity]:
+        return list(self.iter_seed_opportunities())
+
+    @cached_property
     def opportunities(self) -> list[Opportunity]:
         return [seed.opportunity for seed in self.seed_opportunities]
 
+    @cached_property
+    def stage_events(self) -> list[StageEvent]:
+        return [event for seed in self.seed_opportunities for event in stage_history(seed)]
 
-def read_rows(path: Path, required: Iterable[str]) -> list[dict[str, str]]:
-    """The rows of one seed CSV; a missing file or column names the file and the column."""
+
+def _open_csv(path: Path, required: Iterable[str]) -> tuple[IO[str], csv.DictReader[str]]:
     if not path.is_file():
         raise SeedFormatError(f"{path}: file not found (a seed folder needs it)")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        columns = [c.strip() for c in reader.fieldnames or []]
-        missing = [c for c in required if c not in columns]
-        if missing:
-            raise SeedFormatError(
-                f"{path}: missing column {', '.join(repr(c) for c in missing)} "
-                f"(found: {', '.join(columns) or 'no header'})"
-            )
-        return [{k.strip(): (v or "") for k, v in row.items() if k} for row in reader]
+    handle = path.open(newline="", encoding="utf-8-sig")
+    reader = csv.DictReader(handle)
+    columns = [c.strip() for c in reader.fieldnames or []]
+    missing = [c for c in required if c not in columns]
+    if missing:
+        handle.close()
+        raise SeedFormatError(
+            f"{path}: missing column {', '.join(repr(c) for c in missing)} "
+            f"(found: {', '.join(columns) or 'no header'})"
+        )
+    return handle, reader
+
+
+def iter_rows(path: Path, required: Iterable[str]) -> Iterator[dict[str, str]]:
+    """The rows of one seed CSV, streamed; a missing file or column names the file and column."""
+    handle, reader = _open_csv(path, required)
+    with handle:
+        for row in reader:
+            yield {k.strip(): (v or "") for k, v in row.items() if k}
+
+
+def read_rows(path: Path, required: Iterable[str]) -> list[dict[str, str]]:
+    """The rows of one (small) seed CSV."""
+    return list(iter_rows(path, required))
 
 
 def _read_currencies(folder: Path) -> Currencies:
@@ -122,23 +164,20 @@ def _read_prices(folder: Path) -> dict[str, float]:
 
 
 def read_seed(folder: Path | str) -> SeedDataset:
-    """Read a seed folder into partners, customers, opportunities and stage history."""
+    """Read a seed folder: its small files at once, its opportunities on demand.
+
+    The pipeline file is scanned once here, for its latest date (the fallback
+    created date of undated deals) and to check every column is present.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise SeedFormatError(f"{folder}: not a folder")
     teams = read_rows(folder / "sales_teams.csv", REQUIRED_COLUMNS["sales_teams.csv"])
     accounts = read_rows(folder / "accounts.csv", REQUIRED_COLUMNS["accounts.csv"])
-    pipeline = read_rows(folder / "sales_pipeline.csv", REQUIRED_COLUMNS["sales_pipeline.csv"])
-    prices = _read_prices(folder)
-    currencies = _read_currencies(folder)
-
-    fallback_created = latest_date(pipeline)
-    seeds = [
-        opportunity_from_row(
-            row, prices=prices, currencies=currencies, fallback_created=fallback_created
-        )
-        for row in pipeline
-    ]
+    pipeline = folder / PIPELINE_FILE
+    fallback_created, opportunity_count = latest_date(
+        iter_rows(pipeline, REQUIRED_COLUMNS[PIPELINE_FILE])
+    )
     customers = [
         CustomerAccount(
             id=customer_id(row["account"]),
@@ -148,9 +187,11 @@ def read_seed(folder: Path | str) -> SeedDataset:
         for row in accounts
     ]
     return SeedDataset(
+        folder=folder,
         partners=[partner_from_row(row) for row in teams],
         customers=customers,
-        seed_opportunities=seeds,
-        stage_events=[event for seed in seeds for event in stage_history(seed)],
-        currencies=currencies,
+        currencies=_read_currencies(folder),
+        prices=_read_prices(folder),
+        fallback_created=fallback_created,
+        opportunity_count=opportunity_count,
     )

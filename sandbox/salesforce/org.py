@@ -25,7 +25,7 @@ from sandbox.salesforce.objects import (
     SfSchema,
     standard_schema,
 )
-from sandbox.salesforce.seed import iter_rows, salesforce_rows
+from sandbox.salesforce.seed import Row, seed_salesforce
 from sandbox.salesforce.soql import parse_soql
 from sandbox.salesforce.soql_sql import CompiledQuery, compile_query, record_from_row
 from sandbox.store import SqlStore, quote, sf_datetime
@@ -84,8 +84,7 @@ class SalesforceOrg:
         self.store = store
         self.ids = SalesforceIds()
         self.today = today
-        seed = salesforce_rows(dataset, self.ids)
-        self.multi_currency = seed.multi_currency
+        self.multi_currency = len(dataset.currencies.rates) > 1
         self.schema: SfSchema = standard_schema(tuple(s.name for s in dataset.stage_defs))
         if not self.multi_currency:
             # a single-currency org has neither CurrencyType nor CurrencyIsoCode
@@ -93,24 +92,27 @@ class SalesforceOrg:
             opportunity = self.schema.get("Opportunity")
             assert opportunity is not None
             del opportunity.fields["currencyisocode"]
-        self.id_map = seed.id_map
         for sf_object in self.schema.objects.values():
             store.create_table(
                 sf_object.table,
                 [(f.name, f.sql_type) for f in sf_object.fields.values()],
                 key="Id",
             )
+        self.id_map = seed_salesforce(dataset, self.ids, self._insert).id_map
+        for sf_object in self.schema.objects.values():
+            # after the load: one sort beats a million index updates
             store.create_index(sf_object.table, ["SystemModstamp", "Id"])
-        for sobject, rows in iter_rows(seed):
-            target = self.schema.get(sobject)
-            assert target is not None
-            columns = [f.name for f in target.fields.values()]
-            store.insert_many(
-                target.table, columns, ([row.get(c) for c in columns] for row in rows)
-            )
         self._cursors: dict[str, QueryCursor] = {}
         self._cursor_lock = threading.Lock()
         self.custom_fields: dict[str, dict[str, Any]] = {}
+
+    def _insert(self, sobject: str, rows: list[Row]) -> None:
+        target = self.schema.get(sobject)
+        assert target is not None
+        columns = [f.name for f in target.fields.values()]
+        self.store.insert_many(
+            target.table, columns, ([row.get(c) for c in columns] for row in rows)
+        )
 
     # --- objects and describe -------------------------------------------------
 

@@ -8,13 +8,13 @@ primary OpportunityPartner, stage history as OpportunityHistory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from connectors.schema import OpportunityStatus
 from connectors.seed import SeedDataset
-from connectors.seed.mapping import PARTNER_ROLE
+from connectors.seed.mapping import PARTNER_ROLE, stage_visits
 from sandbox.ids import SalesforceIds
 from sandbox.salesforce.objects import KEY_PREFIXES
 from sandbox.store import at_time, sf_datetime
@@ -22,25 +22,30 @@ from sandbox.store import at_time, sf_datetime
 Row = dict[str, object]
 
 
+Insert = Callable[[str, list[Row]], None]
+CHUNK = 5000
+
+
 @dataclass
 class SalesforceSeed:
-    """Rows per object, and the seed key → Salesforce id of every seeded record."""
+    """The seed key → Salesforce id of every seeded record, and the org's currency mode."""
 
-    rows: dict[str, list[Row]] = field(default_factory=dict)
     id_map: dict[str, str] = field(default_factory=dict)
     multi_currency: bool = False
 
 
 def _modstamp(moment: datetime, serial: int) -> str:
-    # spread seeded records over the last hour of their last activity day, so an
+    # spread seeded records over the hour after their last activity, so an
     # incremental cursor meets both distinct and tied timestamps
     return sf_datetime(moment + timedelta(seconds=serial % 3600))
 
 
-def salesforce_rows(dataset: SeedDataset, ids: SalesforceIds) -> SalesforceSeed:
-    """Every Salesforce row the seed dataset becomes."""
+def seed_salesforce(dataset: SeedDataset, ids: SalesforceIds, insert: Insert) -> SalesforceSeed:
+    """Lay the seed dataset out as Salesforce rows, handing them to ``insert`` in chunks.
+
+    Opportunities stream from the seed file, so memory stays flat in their number.
+    """
     seed = SalesforceSeed(multi_currency=len(dataset.currencies.rates) > 1)
-    rows = seed.rows
 
     def new_id(sobject: str, key: str | None = None) -> str:
         record_id = ids.next(KEY_PREFIXES[sobject])
@@ -48,28 +53,30 @@ def salesforce_rows(dataset: SeedDataset, ids: SalesforceIds) -> SalesforceSeed:
             seed.id_map[key] = record_id
         return record_id
 
-    created_at = at_time(min((o.created_date for o in dataset.opportunities), default=None)
-                         or datetime(2016, 1, 1).date(), hour=8)  # fmt: skip
+    org_created = at_time(dataset.fallback_created.replace(month=1, day=1), hour=8)
     system = {
         "IsDeleted": 0,
-        "CreatedDate": sf_datetime(created_at),
-        "LastModifiedDate": sf_datetime(created_at),
-        "SystemModstamp": sf_datetime(created_at),
+        "CreatedDate": sf_datetime(org_created),
+        "LastModifiedDate": sf_datetime(org_created),
+        "SystemModstamp": sf_datetime(org_created),
     }
 
     managers = sorted({p.channel_manager for p in dataset.partners if p.channel_manager})
     user_ids = {name: new_id("User", f"user:{name}") for name in managers}
-    rows["User"] = [
-        {
-            **system,
-            "Id": user_ids[name],
-            "Name": name,
-            "Username": name.lower().replace(" ", ".") + "@partner-kpi.local",
-            "Email": name.lower().replace(" ", ".") + "@example.com",
-            "IsActive": 1,
-        }
-        for name in managers
-    ]
+    insert(
+        "User",
+        [
+            {
+                **system,
+                "Id": user_ids[name],
+                "Name": name,
+                "Username": name.lower().replace(" ", ".") + "@partner-kpi.local",
+                "Email": name.lower().replace(" ", ".") + "@example.com",
+                "IsActive": 1,
+            }
+            for name in managers
+        ],
+    )
 
     accounts: list[Row] = []
     for partner in dataset.partners:
@@ -103,55 +110,66 @@ def salesforce_rows(dataset: SeedDataset, ids: SalesforceIds) -> SalesforceSeed:
                 "ParentId": customer_ids.get(fields.get("subsidiary_of") or ""),
             }
         )
-    rows["Account"] = accounts
+    insert("Account", accounts)
 
-    rows["OpportunityStage"] = [
-        {
-            **system,
-            "Id": new_id("OpportunityStage"),
-            "MasterLabel": stage.name,
-            "ApiName": stage.name,
-            "IsActive": 1,
-            "IsClosed": int(stage.status is not OpportunityStatus.OPEN),
-            "IsWon": int(stage.status is OpportunityStatus.WON),
-            "DefaultProbability": round(stage.probability * 100),
-            "SortOrder": stage.sort_order,
-            "ForecastCategoryName": _forecast_category(stage.status, stage.probability),
-        }
-        for stage in dataset.stage_defs
-    ]
-    if seed.multi_currency:
-        rows["CurrencyType"] = [
+    insert(
+        "OpportunityStage",
+        [
             {
                 **system,
-                "Id": new_id("CurrencyType"),
-                "IsoCode": code,
-                "ConversionRate": rate,
-                "DecimalPlaces": 2,
+                "Id": new_id("OpportunityStage"),
+                "MasterLabel": stage.name,
+                "ApiName": stage.name,
                 "IsActive": 1,
-                "IsCorporate": int(code == dataset.currencies.corporate),
+                "IsClosed": int(stage.status is not OpportunityStatus.OPEN),
+                "IsWon": int(stage.status is OpportunityStatus.WON),
+                "DefaultProbability": round(stage.probability * 100),
+                "SortOrder": stage.sort_order,
+                "ForecastCategoryName": _forecast_category(stage.status, stage.probability),
             }
-            for code, rate in dataset.currencies.rates.items()
-        ]
+            for stage in dataset.stage_defs
+        ],
+    )
+    if seed.multi_currency:
+        insert(
+            "CurrencyType",
+            [
+                {
+                    **system,
+                    "Id": new_id("CurrencyType"),
+                    "IsoCode": code,
+                    "ConversionRate": rate,
+                    "DecimalPlaces": 2,
+                    "IsActive": 1,
+                    "IsCorporate": int(code == dataset.currencies.corporate),
+                }
+                for code, rate in dataset.currencies.rates.items()
+            ],
+        )
 
     partner_ids = {p.id: seed.id_map[p.id] for p in dataset.partners}
     owners = {p.id: user_ids.get(p.channel_manager or "") for p in dataset.partners}
-    events_by_opportunity: dict[str, list[tuple[str, datetime]]] = {}
-    for event in dataset.stage_events:
-        events_by_opportunity.setdefault(event.opportunity_id, []).append(
-            (event.stage, at_time(event.entered_date, minute=event.sequence))
-        )
-    opportunities: list[Row] = []
-    history: list[Row] = []
-    opportunity_partners: list[Row] = []
-    for serial, seeded in enumerate(dataset.seed_opportunities):
+    chunk: dict[str, list[Row]] = {"Opportunity": [], "OpportunityHistory": [],
+                                   "OpportunityPartner": []}  # fmt: skip
+
+    def flush() -> None:
+        for sobject, rows in chunk.items():
+            insert(sobject, rows)
+            rows.clear()
+
+    for serial, seeded in enumerate(dataset.iter_seed_opportunities()):
         opportunity = seeded.opportunity
         record_id = new_id("Opportunity", opportunity.id)
-        stages = events_by_opportunity.get(opportunity.id, [])
+        stages = [
+            (stage, at_time(day, minute=sequence))
+            for sequence, (stage, day) in enumerate(stage_visits(seeded))
+        ]
         created = at_time(opportunity.created_date)
         last_activity = max((moment for _, moment in stages), default=created)
         modstamp = _modstamp(at_time(last_activity.date(), hour=18), serial)
         partner_account = partner_ids.get(opportunity.partner_id or "")
+        probability = round(opportunity.probability * 100)
+        close_date = opportunity.close_date.isoformat() if opportunity.close_date else None
         row: Row = {
             "IsDeleted": 0,
             "CreatedDate": sf_datetime(created),
@@ -163,8 +181,8 @@ def salesforce_rows(dataset: SeedDataset, ids: SalesforceIds) -> SalesforceSeed:
             "PartnerAccountId": partner_account,
             "StageName": opportunity.stage,
             "Amount": opportunity.amount_original,
-            "Probability": round(opportunity.probability * 100),
-            "CloseDate": opportunity.close_date.isoformat() if opportunity.close_date else None,
+            "Probability": probability,
+            "CloseDate": close_date,
             "LeadSource": opportunity.lead_source,
             "Type": seeded.deal_type,
             "IsClosed": int(opportunity.status is not OpportunityStatus.OPEN),
@@ -173,25 +191,24 @@ def salesforce_rows(dataset: SeedDataset, ids: SalesforceIds) -> SalesforceSeed:
         }
         if seed.multi_currency:
             row["CurrencyIsoCode"] = opportunity.currency
-        opportunities.append(row)
+        chunk["Opportunity"].append(row)
         for stage, moment in stages:
             stamp = sf_datetime(moment)
-            history.append(
+            chunk["OpportunityHistory"].append(
                 {
                     "IsDeleted": 0,
                     "CreatedDate": stamp,
-                    "LastModifiedDate": stamp,
                     "SystemModstamp": stamp,
                     "Id": new_id("OpportunityHistory"),
                     "OpportunityId": record_id,
                     "StageName": stage,
                     "Amount": opportunity.amount_original,
-                    "Probability": row["Probability"],
-                    "CloseDate": row["CloseDate"],
+                    "Probability": probability,
+                    "CloseDate": close_date,
                 }
             )
         if partner_account is not None:
-            opportunity_partners.append(
+            chunk["OpportunityPartner"].append(
                 {
                     **system,
                     "CreatedDate": sf_datetime(created),
@@ -202,9 +219,9 @@ def salesforce_rows(dataset: SeedDataset, ids: SalesforceIds) -> SalesforceSeed:
                     "IsPrimary": 1,
                 }
             )
-    rows["Opportunity"] = opportunities
-    rows["OpportunityHistory"] = history
-    rows["OpportunityPartner"] = opportunity_partners
+        if len(chunk["Opportunity"]) >= CHUNK:
+            flush()
+    flush()
     return seed
 
 
@@ -226,18 +243,3 @@ def _forecast_category(status: OpportunityStatus, probability: float) -> str:
     if status is OpportunityStatus.LOST:
         return "Omitted"
     return "BestCase" if probability >= 0.5 else "Pipeline"
-
-
-def iter_rows(seed: SalesforceSeed) -> Iterator[tuple[str, list[Row]]]:
-    """Objects in an order that respects references (parents first)."""
-    for sobject in (
-        "User",
-        "Account",
-        "OpportunityStage",
-        "CurrencyType",
-        "Opportunity",
-        "OpportunityHistory",
-        "OpportunityPartner",
-    ):
-        if sobject in seed.rows:
-            yield sobject, seed.rows[sobject]

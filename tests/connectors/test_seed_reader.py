@@ -164,6 +164,14 @@ def test_missing_column_names_the_file_and_the_column(tmp_path: Path) -> None:
     assert "'deal_stage'" in str(error.value)
 
 
+def test_opportunities_stream_without_building_the_lists(bundled_seed: Path) -> None:
+    dataset = read_seed(bundled_seed)
+    assert dataset.opportunity_count == 8800
+    first = next(dataset.iter_seed_opportunities())
+    assert first.opportunity.id == "1C1I7A6R"
+    assert "opportunities" not in vars(dataset)  # the cached list was never built
+
+
 def test_missing_file_is_named(tmp_path: Path, bundled_seed: Path) -> None:
     folder = tmp_path / "seed"
     shutil.copytree(bundled_seed, folder)
@@ -178,7 +186,7 @@ def test_unknown_stage_names_the_record(tmp_path: Path) -> None:
         "X9,Al Agent,Widget,Acme,Negotiating,2017-02-01,,\n"
     )
     with pytest.raises(SchemaError, match=r"'X9'.*'Negotiating'"):
-        read_seed(_write_seed(tmp_path / "seed", pipeline))
+        _ = read_seed(_write_seed(tmp_path / "seed", pipeline)).opportunities
 
 
 def test_bad_date_names_the_record_and_column(tmp_path: Path) -> None:
@@ -187,7 +195,7 @@ def test_bad_date_names_the_record_and_column(tmp_path: Path) -> None:
         "D1,Al Agent,Widget,Acme,Won,2017-02-01,01/03/2017,5\n"
     )
     with pytest.raises(SeedFormatError, match=r"'D1'.*close_date"):
-        read_seed(_write_seed(tmp_path / "seed", pipeline))
+        _ = read_seed(_write_seed(tmp_path / "seed", pipeline)).opportunities
 
 
 def test_currency_not_in_currencies_csv(tmp_path: Path) -> None:
@@ -198,4 +206,4 @@ def test_currency_not_in_currencies_csv(tmp_path: Path) -> None:
     )
     currencies = "iso_code,conversion_rate\nUSD,1\n"
     with pytest.raises(SeedFormatError, match=r"'C1'.*'JPY'"):
-        read_seed(_write_seed(tmp_path / "seed", pipeline, currencies))
+        _ = read_seed(_write_seed(tmp_path / "seed", pipeline, currencies)).opportunities

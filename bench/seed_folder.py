@@ -47,8 +47,10 @@ def write_seed_folder(
         writer.writerow(["account", "sector", "year_established", "revenue", "employees",
                          "office_location", "subsidiary_of"])  # fmt: skip
         for i, account in enumerate(accounts):
-            writer.writerow([account, ("retail", "medical", "software")[i % 3], 1990 + i % 30,
-                             round(100 + i % 900, 2), 50 + i % 5000, "United States", ""])  # fmt: skip
+            sector = ("retail", "medical", "software")[i % 3]
+            writer.writerow(
+                [account, sector, 1990 + i % 30, 100 + i % 900, 50 + i % 5000, "United States", ""]
+            )
     with (folder / "products.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["product", "series", "sales_price"])
@@ -73,6 +75,6 @@ def write_seed_folder(
                 row += [engage.isoformat(), "", ""]
             else:
                 value = round(PRODUCTS[product] * rng.uniform(0.8, 1.1)) if stage == "Won" else 0
-                row += [engage.isoformat(), close.isoformat(), value]
+                row += [engage.isoformat(), close.isoformat(), str(value)]
             writer.writerow(row)
     return folder

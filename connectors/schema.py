@@ -9,7 +9,7 @@ No CRM field name appears here: each adapter maps its CRM onto these names.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -57,6 +57,19 @@ class StageEvent(_Record):
     stage: str = Field(min_length=1)
     entered_date: date
     sequence: int = Field(ge=0)
+
+
+class StageChange(_Record):
+    """A stage change as a CRM records it: its own id and the moment it happened.
+
+    Connectors produce these; the store numbers each opportunity's changes in
+    time order (then by id) into the engine's ``StageEvent.sequence``.
+    """
+
+    id: str = Field(min_length=1)
+    opportunity_id: str = Field(min_length=1)
+    stage: str = Field(min_length=1)
+    entered_at: datetime
 
 
 class Opportunity(_Record):

@@ -1,14 +1,550 @@
-"""The sandbox's HubSpot portal (placeholder until the HubSpot emulation lands)."""
+"""The sandbox's HubSpot portal: records, properties, pipelines, associations, and their behaviour.
+
+HTTP lives in ``routes``; this module is the portal itself, so it can be
+tested and benchmarked without a socket. Every public method takes and returns
+plain values (JSON-ready dicts) and raises ``HubSpotApiError`` for what HubSpot
+refuses. All of it runs under the shared store's lock, one request at a time.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
 from connectors.seed import SeedDataset
-from sandbox.store import SqlStore
+from sandbox.hubspot.associations import (
+    BATCH_READ_LIMIT,
+    LABELS,
+    PAGE_SIZE,
+    AssociationStore,
+    pair_types,
+)
+from sandbox.hubspot.errors import HubSpotApiError, batch_error, not_found, validation_error
+from sandbox.hubspot.history import HistoryStore
+from sandbox.hubspot.objects import (
+    ARCHIVED_AT_COLUMN,
+    ARCHIVED_COLUMN,
+    COMPANIES,
+    DEALS,
+    ID_COLUMN,
+    SYSTEM_PROPERTIES,
+    resolve_object_type,
+)
+from sandbox.hubspot.pipelines import Pipeline, partner_pipeline
+from sandbox.hubspot.properties import (
+    HsProperty,
+    PropertyRegistry,
+    group_from_create,
+    property_from_create,
+    property_from_update,
+)
+from sandbox.hubspot.records import ObjectTable
+from sandbox.hubspot.schema import (
+    COMPANY_GROUPS,
+    DEAL_GROUPS,
+    company_properties,
+    deal_properties,
+)
+from sandbox.hubspot.search import SearchCompiler, contains_token
+from sandbox.hubspot.seed import DealSeeder, SeedIds, allocate_company_ids, company_rows
+from sandbox.hubspot.values import day_ms, iso_ms, now_ms
+from sandbox.hubspot.writes import BatchUpdater, PreparedInput, parse_inputs
+from sandbox.store import SqlStore, quote
+
+LIST_LIMIT = 100
+LIST_DEFAULT = 10
+#: Reads with propertiesWithHistory return at most 50 records a call.
+HISTORY_LIMIT = 50
+BATCH_READ_OBJECTS = 100
+INDEXED = {
+    COMPANIES: ("hs_lastmodifieddate", "createdate", "type"),
+    DEALS: ("hs_lastmodifieddate", "createdate", "closedate", "dealstage"),
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: the objects and the cursor of the next page (None at the end)."""
+
+    results: list[dict[str, Any]]
+    next_after: str | None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A batch answer: HTTP status (200, or 207 with errors), body, records written."""
+
+    status: int
+    body: dict[str, Any]
+    written: int = 0
 
 
 class HubSpotPortal:
-    """One HubSpot account's data and behaviour."""
+    """One HubSpot account, seeded from a dataset, stored in the sandbox's SQLite database."""
 
     def __init__(self, store: SqlStore, dataset: SeedDataset) -> None:
         self.store = store
+        self.rates = dict(dataset.currencies.rates)
         self.id_map: dict[str, str] = {}
+        # the portal's creation time is known once the deals are read (the earliest one's
+        # day, 08:00); until then, configuration carries a placeholder time
+        self.created_at = 0
+        self.pipeline: Pipeline = partner_pipeline(dataset.stage_defs, self.created_at)
+        self.registry = PropertyRegistry()
+        self._configure(dataset)
+        with store.lock:
+            store.db.create_function("hs_contains_token", 2, contains_token, deterministic=True)
+        self.history = HistoryStore(store)
+        self.associations = AssociationStore(store)
+        self.tables = {kind: ObjectTable(store, kind, self.registry) for kind in (COMPANIES, DEALS)}
+        for table in self.tables.values():
+            table.create()
+        self._seed(dataset)
+        for kind, table in self.tables.items():
+            table.create_indexes(INDEXED[kind])
+        self.history.create_indexes()
+        self.associations.create_indexes()
+        self._search = {kind: SearchCompiler(kind, self.registry) for kind in self.tables}
+        self._updaters = {
+            kind: BatchUpdater(table, self.history, self.pipeline, self.rates)
+            for kind, table in self.tables.items()
+        }
+
+    def _configure(
+        self, dataset: SeedDataset, deal_types: Sequence[str] = (), lead_sources: Sequence[str] = ()
+    ) -> None:
+        """Property groups and definitions (again once the seeded values are known)."""
+        self.registry.properties.clear()
+        self.registry.groups.clear()
+        for group in COMPANY_GROUPS:
+            self.registry.add_group(COMPANIES.name, group)
+        for group in DEAL_GROUPS:
+            self.registry.add_group(DEALS.name, group)
+        for prop in company_properties(dataset, self.created_at):
+            self.registry.add(COMPANIES.name, prop)
+        deal_props = deal_properties(
+            dataset,
+            self.pipeline,
+            self.created_at,
+            deal_types=deal_types,
+            lead_sources=lead_sources,
+        )
+        for prop in deal_props:
+            self.registry.add(DEALS.name, prop)
+
+    def _seed(self, dataset: SeedDataset) -> None:
+        """Deals first (streamed in chunks), then companies, stamped with the portal's time."""
+        ids = SeedIds()
+        allocate_company_ids(dataset, ids, self.id_map)
+        deals = DealSeeder(dataset, self.pipeline, ids, self.id_map)
+        for chunk in deals.chunks():
+            self.tables[DEALS].insert(deals.columns, chunk.deals)
+            self.associations.insert(chunk.associations)
+            self.history.insert(chunk.history)
+        first = deals.earliest if deals.earliest is not None else day_ms(dataset.fallback_created)
+        self.created_at = first - first % 86_400_000 + 8 * 3_600_000
+        self.pipeline = replace(self.pipeline, created_at=self.created_at, stages=tuple(
+            replace(stage, created_at=self.created_at) for stage in self.pipeline.stages
+        ))  # fmt: skip
+        self._configure(dataset, sorted(deals.deal_types), sorted(deals.lead_sources))
+        columns, rows = company_rows(dataset, self.id_map, self.created_at)
+        self.tables[COMPANIES].insert(columns, rows)
+
+    # --- object types ---------------------------------------------------------------------
+
+    def table(self, name: str) -> ObjectTable:
+        """The table of the object type a URL names (400 for an unknown one)."""
+        return self.tables[resolve_object_type(name)]
+
+    def record_id(self, key: str) -> int:
+        """A record id from a seed key (partner, customer or opportunity id) or an id."""
+        return int(self.id_map.get(key, key))
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def list_objects(
+        self,
+        object_type: str,
+        *,
+        limit: int = LIST_DEFAULT,
+        after: str | None = None,
+        properties: Sequence[str] = (),
+        properties_with_history: Sequence[str] = (),
+        associations: Sequence[str] = (),
+        archived: bool = False,
+    ) -> Page:
+        """A page of records in id order; ``after`` is the first id of the page (keyset)."""
+        table = self.table(object_type)
+        top = HISTORY_LIMIT if properties_with_history else LIST_LIMIT
+        if not 1 <= limit <= top:
+            raise validation_error(
+                f"limit must be between 1 and {top}"
+                + (" when propertiesWithHistory is requested" if properties_with_history else "")
+                + f" (got {limit})"
+            )
+        start = _cursor(after)
+        with self.store.lock:
+            spec = table.spec(properties, properties_with_history, associations)
+            rows = self.store.query(
+                f"{table.select(spec)} WHERE {quote(ARCHIVED_COLUMN)} = ? "
+                f"AND {quote(ID_COLUMN)} >= ? ORDER BY {quote(ID_COLUMN)} LIMIT ?",
+                (int(archived), start, limit + 1),
+            )
+            results = table.render(rows[:limit], spec, self.history, self.associations)
+        next_after = str(rows[limit][0]) if len(rows) > limit else None
+        return Page(results, next_after)
+
+    def get_object(
+        self,
+        object_type: str,
+        object_id: str,
+        *,
+        properties: Sequence[str] = (),
+        properties_with_history: Sequence[str] = (),
+        associations: Sequence[str] = (),
+        archived: bool = False,
+        id_property: str | None = None,
+    ) -> dict[str, Any]:
+        """One record (404 when it does not exist or is not in the archived state asked)."""
+        table = self.table(object_type)
+        with self.store.lock:
+            spec = table.spec(properties, properties_with_history, associations)
+            record_id = self._lookup(table, [object_id], id_property).get(object_id)
+            rows = table.rows_by_id(spec, [record_id], archived=archived) if record_id else {}
+            if not rows:
+                raise not_found()
+            return table.render(list(rows.values()), spec, self.history, self.associations)[0]
+
+    def batch_read(self, object_type: str, body: Any, *, archived: bool = False) -> BatchResult:
+        """Records by id (or by a unique property); missing ones reported in a 207."""
+        table = self.table(object_type)
+        if not isinstance(body, dict):
+            raise validation_error("Invalid input JSON: a batch read needs inputs")
+        history = _names(body.get("propertiesWithHistory"))
+        inputs = parse_inputs(
+            body,
+            limit=HISTORY_LIMIT if history else BATCH_READ_OBJECTS,
+            need_properties=False,
+            unique=False,
+        )
+        started = now_ms()
+        sent = list(dict.fromkeys(str(item["id"]) for item in inputs))
+        with self.store.lock:
+            spec = table.spec(_names(body.get("properties")), history)
+            ids = self._lookup(table, sent, body.get("idProperty"))
+            rows = table.rows_by_id(spec, list(ids.values()), archived=archived)
+            ordered = [rows[ids[s]] for s in sent if s in ids and ids[s] in rows]
+            results = table.render(ordered, spec, self.history)
+        missing = [s for s in sent if s not in ids or ids[s] not in rows]
+        errors = []
+        if missing:
+            errors.append(
+                batch_error(
+                    "OBJECT_NOT_FOUND",
+                    f"Could not get some {table.object_type.upper} objects, they may be deleted "
+                    "or not exist. Check that ids are valid.",
+                    context={"ids": missing},
+                )
+            )
+        return _batch_result(results, errors, started)
+
+    def search(self, object_type: str, body: Any, body_chars: int = 0) -> dict[str, Any]:
+        """A search page: total matches, the page's records, the next offset."""
+        kind = resolve_object_type(object_type)
+        table = self.tables[kind]
+        with self.store.lock:
+            compiled = self._search[kind].compile(body, body_chars)
+            spec = table.spec(compiled.properties)
+            where = f" WHERE {compiled.where}"
+            (total,) = self.store.query(
+                f"SELECT COUNT(*) FROM {table.table}{where}", compiled.params
+            )[0]
+            rows = self.store.query(
+                f"{table.select(spec)}{where} ORDER BY {compiled.order_by} LIMIT ? OFFSET ?",
+                [*compiled.params, compiled.limit, compiled.offset],
+            )
+            results = table.render(rows, spec, self.history)
+        answer: dict[str, Any] = {"total": total, "results": results}
+        end = compiled.offset + len(rows)
+        if end < total and rows:
+            answer["paging"] = {"next": {"after": str(end)}}
+        return answer
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def batch_update(
+        self, object_type: str, body: Any, reject: Callable[[], bool] = lambda: False
+    ) -> BatchResult:
+        """Update records; each record succeeds or fails alone (200, or 207 with errors)."""
+        kind = resolve_object_type(object_type)
+        table = self.tables[kind]
+        inputs = parse_inputs(body)
+        started = now_ms()
+        with self.store.lock:
+            prepared = self._prepare(table, inputs)
+            now = max(now_ms(), started)
+            outcome = self._updaters[kind].apply(prepared, reject, now)
+            results = self._written(table, outcome.written)
+        result = _batch_result(results, outcome.errors, started)
+        return BatchResult(result.status, result.body, len(outcome.written))
+
+    def update_object(
+        self, object_type: str, object_id: str, body: Any, *, id_property: str | None = None
+    ) -> dict[str, Any]:
+        """PATCH one record: the updated object, or the record's error as a 400/404."""
+        if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
+            raise validation_error("Some required fields were not set: [properties]")
+        kind = resolve_object_type(object_type)
+        table = self.tables[kind]
+        item = {"id": object_id, "properties": body["properties"]}
+        if id_property:
+            item["idProperty"] = id_property
+        with self.store.lock:
+            prepared = self._prepare(table, [item])
+            if prepared[0].record_id is None:
+                raise not_found()
+            outcome = self._updaters[kind].apply(prepared, lambda: False, now_ms())
+            if outcome.errors:
+                error = outcome.errors[0]
+                status = 404 if error["category"] == "OBJECT_NOT_FOUND" else 400
+                raise HubSpotApiError(status, error["category"], error["message"])
+            return self._written(table, outcome.written)[0]
+
+    def archive(self, object_type: str, key: str) -> bool:
+        """Archive (delete) a record by id or seed key; False when no live record has it.
+        Its associations go with it, as a deleted record's do in HubSpot."""
+        table = self.table(object_type)
+        record_id = self.record_id(key)
+        now = now_ms()
+        column = "deal_id" if table.object_type is DEALS else "company_id"
+        with self.store.transaction() as db:
+            changed = db.execute(
+                f"UPDATE {table.table} SET {quote(ARCHIVED_COLUMN)} = 1, "
+                f"{quote(ARCHIVED_AT_COLUMN)} = ?, hs_lastmodifieddate = ? "
+                f"WHERE {quote(ID_COLUMN)} = ? AND {quote(ARCHIVED_COLUMN)} = 0",
+                (now, now, record_id),
+            ).rowcount
+            if changed:
+                db.execute(f"DELETE FROM hs_associations WHERE {column} = ?", (record_id,))
+        return bool(changed)
+
+    def _written(self, table: ObjectTable, written: dict[int, list[str]]) -> list[dict[str, Any]]:
+        """The written records as HubSpot echoes them: each with the properties its input
+        sent, plus the system ones."""
+        names = [name for sent in written.values() for name in sent]
+        spec = table.spec(names or list(SYSTEM_PROPERTIES))
+        rows = table.rows_by_id(spec, list(written), archived=False)
+        results = table.render([rows[i] for i in written if i in rows], spec, self.history)
+        for result, sent in zip(results, written.values(), strict=True):
+            keep = {*sent, *SYSTEM_PROPERTIES}
+            result["properties"] = {k: v for k, v in result["properties"].items() if k in keep}
+        return results
+
+    def _prepare(self, table: ObjectTable, inputs: Sequence[dict[str, Any]]) -> list[PreparedInput]:
+        id_properties = {item.get("idProperty") for item in inputs}
+        prepared: list[PreparedInput] = []
+        for id_property in id_properties:
+            group = [item for item in inputs if item.get("idProperty") == id_property]
+            ids = self._lookup(table, [str(item["id"]) for item in group], id_property)
+            prepared += [
+                PreparedInput(
+                    str(item["id"]), ids.get(str(item["id"])), dict(item.get("properties") or {})
+                )
+                for item in group
+            ]
+        order = {str(item["id"]): n for n, item in enumerate(inputs)}
+        return sorted(prepared, key=lambda p: order[p.sent_id])
+
+    def _lookup(self, table: ObjectTable, sent: Sequence[str], id_property: Any) -> dict[str, int]:
+        """Record ids of the sent ids: numeric ids, or values of a unique ``id_property``."""
+        if id_property in (None, "", ID_COLUMN):
+            return {s: int(s) for s in sent if s.isdigit()}
+        prop = self.registry.get(table.object_type.name, str(id_property))
+        if prop is None or not prop.has_unique_value:
+            raise validation_error(
+                f"{id_property} is not a unique identifier property of {table.object_type.name}"
+            )
+        return table.ids_by_value(prop, sent)
+
+    # --- properties -----------------------------------------------------------------------
+
+    def properties(self, object_type: str, *, archived: bool = False) -> list[dict[str, Any]]:
+        kind = resolve_object_type(object_type)
+        with self.store.lock:
+            return [] if archived else [p.as_json() for p in self.registry.all(kind.name)]
+
+    def property(self, object_type: str, name: str) -> dict[str, Any]:
+        kind = resolve_object_type(object_type)
+        with self.store.lock:
+            prop = self.registry.get(kind.name, name)
+        if prop is None:
+            raise not_found(f"Unable to find property named {name} for object type {kind.name}")
+        return prop.as_json()
+
+    def create_property(self, object_type: str, body: Any) -> dict[str, Any]:
+        """A new custom property, at once readable, writable and searchable (a new column)."""
+        kind = resolve_object_type(object_type)
+        with self.store.lock:
+            prop = property_from_create(self.registry, kind.name, body, now_ms())
+            self.tables[kind].add_column(prop)
+            self.registry.add(kind.name, prop)
+        return prop.as_json()
+
+    def update_property(self, object_type: str, name: str, body: Any) -> dict[str, Any]:
+        kind = resolve_object_type(object_type)
+        with self.store.lock:
+            current = self.registry.get(kind.name, name)
+            if current is None:
+                raise not_found(f"Unable to find property named {name} for object type {kind.name}")
+            prop: HsProperty = property_from_update(
+                self.registry, kind.name, current, body, now_ms()
+            )
+            self.registry.add(kind.name, prop)
+        return prop.as_json()
+
+    def groups(self, object_type: str) -> list[dict[str, Any]]:
+        kind = resolve_object_type(object_type)
+        with self.store.lock:
+            return [g.as_json() for g in self.registry.all_groups(kind.name)]
+
+    def group(self, object_type: str, name: str) -> dict[str, Any]:
+        kind = resolve_object_type(object_type)
+        with self.store.lock:
+            group = self.registry.group(kind.name, name)
+        if group is None:
+            raise not_found(f"Unable to find property group named {name}")
+        return group.as_json()
+
+    def create_group(self, object_type: str, body: Any) -> dict[str, Any]:
+        kind = resolve_object_type(object_type)
+        with self.store.lock:
+            group = group_from_create(self.registry, kind.name, body)
+            self.registry.add_group(kind.name, group)
+        return group.as_json()
+
+    # --- pipelines ------------------------------------------------------------------------------
+
+    def pipelines(self, object_type: str) -> list[dict[str, Any]]:
+        kind = resolve_object_type(object_type)
+        return [self.pipeline.as_json()] if kind is DEALS else []
+
+    def pipeline_json(self, object_type: str, pipeline_id: str) -> dict[str, Any]:
+        kind = resolve_object_type(object_type)
+        if kind is not DEALS or pipeline_id != self.pipeline.id:
+            raise not_found(f"Unable to find pipeline {pipeline_id}")
+        return self.pipeline.as_json()
+
+    def stages(self, object_type: str, pipeline_id: str) -> list[dict[str, Any]]:
+        pipeline = self.pipeline_json(object_type, pipeline_id)
+        stages: list[dict[str, Any]] = pipeline["stages"]
+        return stages
+
+    def stage(self, object_type: str, pipeline_id: str, stage_id: str) -> dict[str, Any]:
+        for stage in self.stages(object_type, pipeline_id):
+            if stage["id"] == stage_id:
+                return stage
+        raise not_found(f"Unable to find stage {stage_id} in pipeline {pipeline_id}")
+
+    # --- associations ---------------------------------------------------------------------------
+
+    def association_labels(self, from_type: str, to_type: str) -> list[dict[str, Any]]:
+        source, target = resolve_object_type(from_type), resolve_object_type(to_type)
+        pair_types(source, target)
+        return [label.spec(source) for label in LABELS]
+
+    def read_associations(self, from_type: str, to_type: str, body: Any) -> BatchResult:
+        """v4 batch read: per input id, its associated ids with their labels (207 for ids
+        that do not exist or have no association)."""
+        source, target = resolve_object_type(from_type), resolve_object_type(to_type)
+        pair_types(source, target)
+        inputs = parse_inputs(body, limit=BATCH_READ_LIMIT, need_properties=False, unique=False)
+        started = now_ms()
+        results: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        with self.store.lock:
+            answered: set[str] = set()
+            for item in inputs:
+                sent = str(item["id"])
+                if sent in answered:
+                    continue  # one answer per id
+                answered.add(sent)
+                after = _cursor(item.get("after"))
+                found = (
+                    self.associations.associated(source, [int(sent)], after=after)
+                    if sent.isdigit()
+                    else {}
+                )
+                entries = found.get(int(sent), []) if sent.isdigit() else []
+                if not entries:
+                    errors.append(
+                        batch_error(
+                            "OBJECT_NOT_FOUND",
+                            f"No {target.singular} is associated with {source.singular} {sent}.",
+                            context={"fromObjectId": [sent]},
+                            sub_category="crm.associations.NO_ASSOCIATIONS_FOUND",
+                        )
+                    )
+                    continue
+                result: dict[str, Any] = {
+                    "from": {"id": sent},
+                    "to": self.associations.to_json(source, entries[:PAGE_SIZE]),
+                }
+                if len(entries) > PAGE_SIZE:
+                    result["paging"] = {"next": {"after": str(entries[PAGE_SIZE][0])}}
+                results.append(result)
+        return _batch_result(results, errors, started)
+
+    def object_associations(
+        self, from_type: str, object_id: str, to_type: str, *, after: str | None, limit: int
+    ) -> Page:
+        """v4 list of one record's associations, in id order."""
+        source, target = resolve_object_type(from_type), resolve_object_type(to_type)
+        pair_types(source, target)
+        if not 1 <= limit <= PAGE_SIZE:
+            raise validation_error(f"limit must be between 1 and {PAGE_SIZE} (got {limit})")
+        if not object_id.isdigit():
+            raise not_found()
+        with self.store.lock:
+            found = self.associations.associated(
+                source, [int(object_id)], after=_cursor(after), limit=limit
+            )
+        entries = found.get(int(object_id), [])
+        next_after = str(entries[limit][0]) if len(entries) > limit else None
+        return Page(self.associations.to_json(source, entries[:limit]), next_after)
+
+
+def _cursor(after: Any) -> int:
+    """A keyset cursor (an id) from ``after``; 0 when absent."""
+    if after in (None, ""):
+        return 0
+    text = str(after)
+    if not text.isdigit():
+        raise validation_error(f"after must be a paging cursor returned by HubSpot (got {text!r})")
+    return int(text)
+
+
+def _names(raw: Any) -> list[str]:
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        return [n for n in raw.split(",") if n]
+    if isinstance(raw, list):
+        return [str(n) for n in raw if n]
+    raise validation_error("property names must be a list of strings")
+
+
+def _batch_result(
+    results: list[dict[str, Any]], errors: list[dict[str, Any]], started: int
+) -> BatchResult:
+    body: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": iso_ms(started),
+        "completedAt": iso_ms(max(now_ms(), started)),
+    }
+    if errors:
+        body["numErrors"] = len(errors)
+        body["errors"] = errors
+        return BatchResult(207, body)
+    return BatchResult(200, body)

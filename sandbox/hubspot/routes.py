@@ -1,15 +1,236 @@
-"""HubSpot CRM v3/v4 endpoints (placeholder until the HubSpot emulation lands)."""
+"""HubSpot CRM v3/v4 endpoints: HTTP in and out; the portal does the work.
+
+Each handler reads the query string or JSON body, calls the portal, and counts
+records returned and written in the sandbox stats. The app has already checked
+the bearer token, faults and rate limits. Multi-valued query parameters are
+accepted both repeated (``properties=a&properties=b``, as hubspot-api-client
+sends them) and comma-separated (``properties=a,b``).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
-from sandbox.http import Route
+from werkzeug.wrappers import Request, Response
+
+from sandbox.http import Route, json_body, json_response
+from sandbox.hubspot.errors import HubSpotApiError, validation_error
 
 if TYPE_CHECKING:
     from sandbox.app import SandboxApp
 
+CRM = "hubspot"
+OBJECTS = "/crm/v3/objects/<object_type>"
+PROPERTIES = "/crm/v3/properties/<object_type>"
+PIPELINES = "/crm/v3/pipelines/<object_type>"
+ASSOCIATIONS = "/crm/v4/associations/<from_type>/<to_type>"
+
+
+def _names(request: Request, key: str) -> list[str]:
+    """A multi-valued parameter, repeated or comma-separated."""
+    return [
+        name.strip()
+        for value in request.args.getlist(key)
+        for name in value.split(",")
+        if name.strip()
+    ]
+
+
+def _flag(request: Request, key: str) -> bool:
+    return request.args.get(key, "false").strip().lower() == "true"
+
+
+def _int(request: Request, key: str, default: int) -> int:
+    text = request.args.get(key)
+    if text is None or not text.strip():
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise validation_error(f"{key} must be an integer (got {text!r})") from None
+
+
+def _body(request: Request) -> Any:
+    body = json_body(request)
+    if body is None and request.get_data(cache=True):
+        raise validation_error("Invalid input JSON on line 1, column 1: the body is not JSON")
+    return body
+
+
+def _answers_errors(handler: Callable[..., Response]) -> Callable[..., Response]:
+    """HubSpotApiError → HubSpot's JSON error response."""
+
+    @functools.wraps(handler)
+    def wrapper(request: Request, **kwargs: str) -> Response:
+        try:
+            return handler(request, **kwargs)
+        except HubSpotApiError as error:
+            return json_response(error.body(), error.status)
+
+    return wrapper
+
 
 def hubspot_routes(app: SandboxApp) -> list[Route]:
     """Every HubSpot route the sandbox serves."""
-    return []
+    portal = app.hubspot
+    stats = app.stats
+
+    def link(request: Request, after: str) -> str:
+        args = [(k, v) for k, v in request.args.items(multi=True) if k != "after"]
+        return (
+            f"{request.host_url.rstrip('/')}{request.path}?{urlencode([*args, ('after', after)])}"
+        )
+
+    # --- objects -------------------------------------------------------------------------
+
+    def list_objects(request: Request, object_type: str) -> Response:
+        page = portal.list_objects(
+            object_type,
+            limit=_int(request, "limit", 10),
+            after=request.args.get("after"),
+            properties=_names(request, "properties"),
+            properties_with_history=_names(request, "propertiesWithHistory"),
+            associations=_names(request, "associations"),
+            archived=_flag(request, "archived"),
+        )
+        stats.returned(CRM, len(page.results))
+        body: dict[str, Any] = {"results": page.results}
+        if page.next_after is not None:
+            body["paging"] = {
+                "next": {"after": page.next_after, "link": link(request, page.next_after)}
+            }
+        return json_response(body)
+
+    def get_object(request: Request, object_type: str, object_id: str) -> Response:
+        record = portal.get_object(
+            object_type,
+            object_id,
+            properties=_names(request, "properties"),
+            properties_with_history=_names(request, "propertiesWithHistory"),
+            associations=_names(request, "associations"),
+            archived=_flag(request, "archived"),
+            id_property=request.args.get("idProperty"),
+        )
+        stats.returned(CRM, 1)
+        return json_response(record)
+
+    def update_object(request: Request, object_type: str, object_id: str) -> Response:
+        record = portal.update_object(
+            object_type, object_id, _body(request), id_property=request.args.get("idProperty")
+        )
+        stats.written(CRM, 1)
+        return json_response(record)
+
+    def archive_object(request: Request, object_type: str, object_id: str) -> Response:
+        portal.table(object_type)  # 400 for an unknown type
+        if object_id.isdigit() and portal.archive(object_type, object_id):
+            stats.written(CRM, 1)
+        return Response(status=204)
+
+    def batch_read(request: Request, object_type: str) -> Response:
+        result = portal.batch_read(object_type, _body(request), archived=_flag(request, "archived"))
+        stats.returned(CRM, len(result.body["results"]))
+        return json_response(result.body, result.status)
+
+    def batch_update(request: Request, object_type: str) -> Response:
+        result = portal.batch_update(
+            object_type, _body(request), reject=lambda: app.faults.fires("reject_records")
+        )
+        stats.written(CRM, result.written)
+        return json_response(result.body, result.status)
+
+    def search(request: Request, object_type: str) -> Response:
+        chars = len(request.get_data(cache=True, as_text=True))
+        answer = portal.search(object_type, _body(request), chars)
+        stats.returned(CRM, len(answer["results"]))
+        return json_response(answer)
+
+    # --- properties ------------------------------------------------------------------------
+
+    def properties(request: Request, object_type: str) -> Response:
+        if request.method == "POST":
+            return json_response(portal.create_property(object_type, _body(request)), 201)
+        return json_response(
+            {"results": portal.properties(object_type, archived=_flag(request, "archived"))}
+        )
+
+    def one_property(request: Request, object_type: str, property_name: str) -> Response:
+        if request.method == "PATCH":
+            return json_response(portal.update_property(object_type, property_name, _body(request)))
+        return json_response(portal.property(object_type, property_name))
+
+    def groups(request: Request, object_type: str) -> Response:
+        if request.method == "POST":
+            return json_response(portal.create_group(object_type, _body(request)), 201)
+        return json_response({"results": portal.groups(object_type)})
+
+    def one_group(request: Request, object_type: str, group_name: str) -> Response:
+        return json_response(portal.group(object_type, group_name))
+
+    # --- pipelines -------------------------------------------------------------------------
+
+    def pipelines(request: Request, object_type: str) -> Response:
+        return json_response({"results": portal.pipelines(object_type)})
+
+    def pipeline(request: Request, object_type: str, pipeline_id: str) -> Response:
+        return json_response(portal.pipeline_json(object_type, pipeline_id))
+
+    def stages(request: Request, object_type: str, pipeline_id: str) -> Response:
+        return json_response({"results": portal.stages(object_type, pipeline_id)})
+
+    def stage(request: Request, object_type: str, pipeline_id: str, stage_id: str) -> Response:
+        return json_response(portal.stage(object_type, pipeline_id, stage_id))
+
+    # --- associations ---------------------------------------------------------------------
+
+    def association_labels(request: Request, from_type: str, to_type: str) -> Response:
+        return json_response({"results": portal.association_labels(from_type, to_type)})
+
+    def read_associations(request: Request, from_type: str, to_type: str) -> Response:
+        result = portal.read_associations(from_type, to_type, _body(request))
+        stats.returned(CRM, len(result.body["results"]))
+        return json_response(result.body, result.status)
+
+    def object_associations(
+        request: Request, object_type: str, object_id: str, to_type: str
+    ) -> Response:
+        page = portal.object_associations(
+            object_type,
+            object_id,
+            to_type,
+            after=request.args.get("after"),
+            limit=_int(request, "limit", 500),
+        )
+        stats.returned(CRM, len(page.results))
+        body: dict[str, Any] = {"results": page.results}
+        if page.next_after is not None:
+            body["paging"] = {
+                "next": {"after": page.next_after, "link": link(request, page.next_after)}
+            }
+        return json_response(body)
+
+    table: list[tuple[str, tuple[str, ...], Callable[..., Response]]] = [
+        (OBJECTS, ("GET",), list_objects),
+        (f"{OBJECTS}/batch/read", ("POST",), batch_read),
+        (f"{OBJECTS}/batch/update", ("POST",), batch_update),
+        (f"{OBJECTS}/search", ("POST",), search),
+        (f"{OBJECTS}/<object_id>", ("GET",), get_object),
+        (f"{OBJECTS}/<object_id>", ("PATCH",), update_object),
+        (f"{OBJECTS}/<object_id>", ("DELETE",), archive_object),
+        (PROPERTIES, ("GET", "POST"), properties),
+        (f"{PROPERTIES}/groups", ("GET", "POST"), groups),
+        (f"{PROPERTIES}/groups/<group_name>", ("GET",), one_group),
+        (f"{PROPERTIES}/<property_name>", ("GET", "PATCH"), one_property),
+        (PIPELINES, ("GET",), pipelines),
+        (f"{PIPELINES}/<pipeline_id>", ("GET",), pipeline),
+        (f"{PIPELINES}/<pipeline_id>/stages", ("GET",), stages),
+        (f"{PIPELINES}/<pipeline_id>/stages/<stage_id>", ("GET",), stage),
+        (f"{ASSOCIATIONS}/batch/read", ("POST",), read_associations),
+        (f"{ASSOCIATIONS}/labels", ("GET",), association_labels),
+        ("/crm/v4/objects/<object_type>/<object_id>/associations/<to_type>", ("GET",),
+         object_associations),
+    ]  # fmt: skip
+    return [Route(rule, methods, CRM, _answers_errors(handler)) for rule, methods, handler in table]

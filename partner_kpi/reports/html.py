@@ -1,0 +1,776 @@
+"""report.html: one self-contained page for a channel manager, readable offline.
+
+The page holds a summary (window, tier counts, portfolio totals, the "(no partner)"
+bucket, score distribution, tiers, channel mix), the trend against earlier runs when
+the store has them, the ranked table of every partner, and a collapsed scorecard per
+partner (KPIs against the portfolio median, drivers in plain words, score
+components, channel mix, stage durations, score run by run).
+
+Safety: the page is rendered by Jinja with autoescaping, so every CRM string (partner
+names and ids, stage names, lead sources, the source description) is HTML-escaped;
+chart figures are embedded with ``tojson``, which escapes ``<``, ``>``, ``&`` and ``'``
+inside the JSON, so no string can end the script element; and chart text passes
+through ``charts.plot_text`` so plotly shows it literally. A Content-Security-Policy
+allows only the page's own two scripts (by hash) and no network at all.
+
+Size: plotly.js (about 4.6 MB) is inlined once. The ranked table lists every
+partner; scorecards are written for the best ``scorecard_limit`` partners (default
+200; a note says so when there are more), each collapsed, and their charts are drawn
+only when a scorecard is opened and scrolled to, so 2,000 partners stay a page of
+about 9 MB that opens in a few seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import jinja2
+import plotly  # type: ignore[import-untyped]
+from markupsafe import Markup
+from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
+
+from kpi_engine import (
+    COMPONENTS,
+    NO_PARTNER,
+    PartnerKpis,
+    PartnerScore,
+    ScoringResult,
+    ScoringSettings,
+)
+from kpi_engine.settings import CHANNEL_GROUPS
+from partner_kpi.reports import charts
+from partner_kpi.reports.html_page import SCRIPT, STYLE, TEMPLATE
+from partner_kpi.reports.kpi_text import (
+    KPI_TEXT,
+    NONE_TEXT,
+    channel_label,
+    component_label,
+    format_count,
+    format_kpi,
+    format_money,
+    format_rate,
+    format_score,
+)
+from partner_kpi.reports.tables import format_drivers
+
+#: Scorecards written by default: the best partners first; the ranked table holds all.
+SCORECARD_LIMIT = 200
+#: Movers listed each way (up and down) in the trend section.
+MOVERS = 5
+
+#: The ranked table's KPI columns after rank, partner, score, tier and drivers.
+KEY_COLUMNS: tuple[str, ...] = (
+    "deal_count",
+    "won_amount",
+    "close_rate",
+    "pipeline_value",
+    "sales_cycle_days",
+)
+
+THIS_RUN = "this run"
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    """One partner's score in one stored run: what the trend is drawn from."""
+
+    run_id: str
+    as_of: date
+    partner_id: str
+    score: float
+    tier: str
+
+
+def write_report_html(
+    result: ScoringResult,
+    path: Path,
+    *,
+    settings: ScoringSettings,
+    source: dict[str, object],
+    history: Sequence[ScorePoint] = (),
+    stage_order: Sequence[str] = (),
+    run_id: str | None = None,
+    scorecard_limit: int = SCORECARD_LIMIT,
+) -> None:
+    """Write report.html for ``result``.
+
+    ``history`` holds the points of earlier runs (the store's score history); this
+    run is added as the latest one, and points whose run id is ``run_id`` (this run,
+    if the store already holds it) are not counted twice. ``stage_order`` is the
+    pipeline's stage order for the stage charts.
+    """
+    html = render_report_html(
+        result,
+        settings=settings,
+        source=source,
+        history=history,
+        stage_order=stage_order,
+        run_id=run_id,
+        scorecard_limit=scorecard_limit,
+    )
+    path.write_text(html, encoding="utf-8")
+
+
+def render_report_html(
+    result: ScoringResult,
+    *,
+    settings: ScoringSettings,
+    source: Mapping[str, object],
+    history: Sequence[ScorePoint] = (),
+    stage_order: Sequence[str] = (),
+    run_id: str | None = None,
+    scorecard_limit: int = SCORECARD_LIMIT,
+) -> str:
+    """The page of :func:`write_report_html` as a string."""
+    if scorecard_limit < 0:
+        raise ValueError(f"scorecard_limit must be >= 0, got {scorecard_limit}")
+    page = _page(
+        result,
+        settings=settings,
+        source=source,
+        runs=_runs(result, history, run_id),
+        stage_order=stage_order,
+        scorecard_limit=scorecard_limit,
+    )
+    plotly_js = _plotly_js()
+    return _template().render(
+        page=page,
+        style=Markup(STYLE),
+        plotly_js=Markup(plotly_js),
+        script=Markup(SCRIPT),
+        plotly_version=plotly.__version__,
+        csp=_content_security_policy(plotly_js, SCRIPT),
+    )
+
+
+# -- the page's parts --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    title: str
+    figure: charts.Figure
+
+
+@dataclass(frozen=True)
+class Tile:
+    key: str
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class TierTile:
+    name: str
+    count: int
+    colour: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class Row:
+    rank: int
+    anchor: str | None
+    partner_id: str
+    name: str
+    search: str
+    score: str
+    score_value: float
+    tier: str
+    tier_colour: str
+    tier_order: int
+    strong: str
+    weak: str
+    drivers_text: str
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class Fill:
+    left: float
+    width: float
+    css: str
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    name: str
+    label: str
+    meaning: str
+    value: str
+    median: str
+    null_reason: str
+    fill: Fill | None
+    tick: float | None
+    verdict: str
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    rank: int
+    anchor: str
+    partner_id: str
+    name: str
+    score: str
+    tier: str
+    tier_colour: str
+    strong: str
+    weak: str
+    top_channel: str
+    kpis: tuple[KpiRow, ...]
+    components: Chart
+    channels: Chart | None
+    stages: Chart | None
+    trend: Chart | None
+    trend_note: str
+
+
+@dataclass(frozen=True)
+class Mover:
+    name: str
+    partner_id: str
+    before: str
+    now: str
+    change: str
+    tiers: str
+
+
+@dataclass(frozen=True)
+class Trend:
+    runs: int
+    first: str
+    last: str
+    previous: str
+    chart: Chart
+    movers: tuple[Mover, ...]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One scoring run of the trend: its id, date, axis label and scores by partner."""
+
+    run_id: str
+    as_of: date
+    label: str
+    points: Mapping[str, tuple[float, str]]
+    #: this run (the result being reported), not one from the history
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class ColumnHead:
+    label: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class GlossaryItem:
+    name: str
+    label: str
+    meaning: str
+    null_when: str = ""
+
+
+@dataclass(frozen=True)
+class WeightItem:
+    label: str
+    weight: str
+
+
+@dataclass(frozen=True)
+class Charts:
+    distribution: Chart
+    tiers: Chart
+    channels: Chart
+
+
+@dataclass(frozen=True)
+class Page:
+    as_of: str
+    window_start: str
+    window_days: int
+    partner_count: int
+    source: tuple[tuple[str, str], ...]
+    tiers: tuple[TierTile, ...]
+    totals: tuple[Tile, ...]
+    no_partner_name: str
+    no_partner: tuple[Tile, ...]
+    unlisted_count: int
+    charts: Charts
+    trend: Trend | None
+    trend_note: str
+    key_columns: tuple[ColumnHead, ...]
+    rows: tuple[Row, ...]
+    scorecard_note: str
+    scorecards: tuple[Scorecard, ...]
+    component_count: int
+    prior_strength: str
+    tier_rules: str
+    weights: tuple[WeightItem, ...]
+    glossary: tuple[GlossaryItem, ...]
+    channel_groups: tuple[GlossaryItem, ...]
+
+
+def _page(
+    result: ScoringResult,
+    *,
+    settings: ScoringSettings,
+    source: Mapping[str, object],
+    runs: Sequence[Run],
+    stage_order: Sequence[str],
+    scorecard_limit: int,
+) -> Page:
+    partners = result.partners
+    portfolio = result.portfolio
+    tiers = list(portfolio.tier_counts)
+    thresholds = settings.tiers
+    rules = {
+        "Platinum": f"score ≥ {thresholds.platinum:g}",
+        "Gold": f"score ≥ {thresholds.gold:g}",
+        "Silver": f"score ≥ {thresholds.silver:g}",
+        "Bronze": f"score < {thresholds.silver:g}",
+    }
+    ranks = _competition_ranks([p.score for p in partners])
+    anchors = [f"partner-{i + 1}" if i < scorecard_limit else None for i in range(len(partners))]
+    context = _Context.of(result, stage_order)
+    charts_overview = Charts(
+        distribution=Chart(
+            "chart-distribution",
+            "Score distribution",
+            charts.score_distribution(partners, thresholds, tiers),
+        ),
+        tiers=Chart("chart-tiers", "Partners per tier", charts.tier_counts(portfolio.tier_counts)),
+        channels=Chart(
+            "chart-channels",
+            "Won amount per channel group",
+            charts.portfolio_channel_mix(partners, CHANNEL_GROUPS),
+        ),
+    )
+    tier_order = {tier: i for i, tier in enumerate(tiers)}
+    rows = tuple(
+        _row(score, rank, anchor, tier_order)
+        for score, rank, anchor in zip(partners, ranks, anchors, strict=True)
+    )
+    cards = tuple(
+        _scorecard(score, rank, anchor, settings, context, runs)
+        for score, rank, anchor in zip(partners, ranks, anchors, strict=True)
+        if anchor is not None
+    )
+    if len(cards) == len(partners):
+        scorecard_note = (
+            "One scorecard per partner, best score first. Open one to see its KPIs "
+            "against the portfolio median and its charts."
+        )
+    else:
+        scorecard_note = (
+            f"Scorecards for the best {len(cards):,} of {len(partners):,} partners, to keep "
+            "this page quick to open. Every partner is in the ranking above, and all of "
+            "their KPIs are in scores.csv and scores.json beside this file."
+        )
+    window_start = result.as_of - timedelta(days=result.window_days - 1)
+    return Page(
+        as_of=result.as_of.isoformat(),
+        window_start=window_start.isoformat(),
+        window_days=result.window_days,
+        partner_count=len(partners),
+        source=tuple((str(key), _source_value(value)) for key, value in source.items()),
+        tiers=tuple(
+            TierTile(t, portfolio.tier_counts[t], charts.tier_colour(t), rules.get(t, ""))
+            for t in tiers
+        ),
+        totals=_totals(result),
+        no_partner_name=NO_PARTNER,
+        no_partner=_no_partner_tiles(portfolio.no_partner),
+        unlisted_count=portfolio.unlisted_partner_opportunity_count,
+        charts=charts_overview,
+        trend=_trend(result, runs, tiers),
+        trend_note=(
+            "The trend appears after the second run: the store holds no earlier run to "
+            "compare this one with."
+        ),
+        key_columns=tuple(
+            ColumnHead(KPI_TEXT[name].label, KPI_TEXT[name].meaning) for name in KEY_COLUMNS
+        ),
+        rows=rows,
+        scorecard_note=scorecard_note,
+        scorecards=cards,
+        component_count=len(COMPONENTS),
+        prior_strength=f"{settings.prior_strength:g}",
+        tier_rules="; ".join(f"{tier} {rules[tier]}" for tier in rules),
+        weights=tuple(
+            WeightItem(component_label(name), f"{settings.weights.get(name, 0.0):g}")
+            for name in COMPONENTS
+        ),
+        glossary=(
+            *(
+                GlossaryItem(name, text.label, text.meaning, text.null_when)
+                for name, text in KPI_TEXT.items()
+            ),
+            GlossaryItem(
+                "top_channel",
+                "Top channel",
+                "The channel group with the largest won amount in the window.",
+                "no deal won in the window",
+            ),
+            GlossaryItem(
+                "stage_days",
+                "Days in each stage",
+                "Per stage, the average days between entering it and entering the next, "
+                "over the deals closed in the window (repeat visits added up).",
+                "the stage was never left",
+            ),
+        ),
+        channel_groups=_channel_groups(settings),
+    )
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Portfolio figures every scorecard compares against."""
+
+    #: per KPI: the values of all partners (None kept), their median and scale
+    kpi_values: Mapping[str, Sequence[float | None]]
+    medians: Mapping[str, float | None]
+    scales: Mapping[str, tuple[float, float]]
+    stages: tuple[str, ...]
+    stage_medians: Mapping[str, float]
+    channel_shares: tuple[float, ...]
+
+    @classmethod
+    def of(cls, result: ScoringResult, stage_order: Sequence[str]) -> _Context:
+        values: dict[str, list[float | None]] = {
+            name: [_kpi_number(p.kpis, name) for p in result.partners] for name in KPI_TEXT
+        }
+        medians: dict[str, float | None] = {}
+        scales: dict[str, tuple[float, float]] = {}
+        for name, column in values.items():
+            present = [v for v in column if v is not None]
+            medians[name] = statistics.median(present) if present else None
+            scales[name] = (min([0.0, *present]), max([0.0, *present]))
+        rank = {stage: i for i, stage in enumerate(stage_order)}
+        seen = {stage for p in result.partners for stage in p.kpis.stage_days}
+        stages = tuple(sorted(seen, key=lambda s: (rank.get(s, len(rank)), s)))
+        stage_medians = {
+            stage: statistics.median(
+                p.kpis.stage_days[stage] for p in result.partners if stage in p.kpis.stage_days
+            )
+            for stage in stages
+        }
+        amounts = [
+            sum(p.kpis.channels[g].won_amount for p in result.partners if g in p.kpis.channels)
+            for g in CHANNEL_GROUPS
+        ]
+        total = sum(amounts)
+        shares = tuple(a / total if total > 0 else 0.0 for a in amounts)
+        return cls(values, medians, scales, stages, stage_medians, shares)
+
+
+def _kpi_number(kpis: PartnerKpis, name: str) -> float | None:
+    value = getattr(kpis, name)
+    return None if value is None else float(value)
+
+
+def _competition_ranks(scores: Sequence[float]) -> list[int]:
+    """1, 2, 2, 4: partners with equal scores share a rank (scores come sorted)."""
+    ranks: list[int] = []
+    for i, score in enumerate(scores):
+        ranks.append(ranks[-1] if i and scores[i - 1] == score else i + 1)
+    return ranks
+
+
+def _source_value(value: object) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
+def _totals(result: ScoringResult) -> tuple[Tile, ...]:
+    p = result.portfolio
+    return (
+        Tile("opportunity_count", "opportunities", format_count(p.opportunity_count)),
+        Tile("won_count", "deals won", format_count(p.won_count)),
+        Tile("won_amount", "won amount", format_money(p.won_amount)),
+        Tile("pipeline_count", "open deals", format_count(p.pipeline_count)),
+        Tile("pipeline_value", "pipeline value", format_money(p.pipeline_value)),
+        Tile("close_rate", "close rate (all partners)", _maybe(format_rate, p.close_rate)),
+        Tile("deal_success", "deal success (all partners)", _maybe(format_rate, p.deal_success)),
+    )
+
+
+def _no_partner_tiles(kpis: PartnerKpis) -> tuple[Tile, ...]:
+    return (
+        Tile("deal_count", "deals won", format_count(kpis.deal_count)),
+        Tile("won_amount", "won amount", format_money(kpis.won_amount)),
+        Tile("pipeline_count", "open deals", format_count(kpis.pipeline_count)),
+        Tile("pipeline_value", "pipeline value", format_money(kpis.pipeline_value)),
+        Tile("close_rate", "close rate", _maybe(format_rate, kpis.close_rate)),
+    )
+
+
+def _maybe(fmt: Callable[[float], str], value: float | None) -> str:
+    return NONE_TEXT if value is None else fmt(value)
+
+
+def _driver_words(score: PartnerScore, names: Iterable[str], *, short: bool = False) -> str:
+    """'deals won (p100), pipeline value (p97)': tables.format_drivers in plain words."""
+    return ", ".join(
+        f"{component_label(n, short=short)} (p{round(100 * score.percentiles[n])})" for n in names
+    )
+
+
+def _row(score: PartnerScore, rank: int, anchor: str | None, tier_order: Mapping[str, int]) -> Row:
+    cells = []
+    for name in KEY_COLUMNS:
+        value = _kpi_number(score.kpis, name)
+        cells.append(
+            Cell(format_kpi(KPI_TEXT[name].kind, value), "" if value is None else repr(value))
+        )
+    return Row(
+        rank=rank,
+        anchor=anchor,
+        partner_id=score.partner_id,
+        name=score.partner_name,
+        search=f"{score.partner_name} {score.partner_id}".lower(),
+        score=format_score(score.score),
+        score_value=score.score,
+        tier=score.tier,
+        tier_colour=charts.tier_colour(score.tier),
+        tier_order=len(tier_order) - tier_order.get(score.tier, len(tier_order)),
+        strong=_driver_words(score, score.drivers.strong, short=True),
+        weak=_driver_words(score, score.drivers.weak, short=True),
+        drivers_text=format_drivers(score),
+        cells=tuple(cells),
+    )
+
+
+def _position(value: float, scale: tuple[float, float]) -> float:
+    low, high = scale
+    span = high - low
+    return round(100 * (value - low) / span, 2) if span > 0 else 0.0
+
+
+def _kpi_row(score: PartnerScore, name: str, context: _Context) -> KpiRow:
+    text = KPI_TEXT[name]
+    value = _kpi_number(score.kpis, name)
+    median = context.medians[name]
+    scale = context.scales[name]
+    fill: Fill | None = None
+    verdict = "no value"
+    if value is not None:
+        if median is None or value == median:
+            css, verdict = "even", "at the median"
+        elif (value > median) == (text.better == "higher"):
+            css, verdict = "better", "better than the median"
+        else:
+            css, verdict = "worse", "worse than the median"
+        zero, mine = _position(0.0, scale), _position(value, scale)
+        fill = Fill(left=min(zero, mine), width=round(abs(mine - zero), 2), css=css)
+    return KpiRow(
+        name=name,
+        label=text.label,
+        meaning=text.meaning,
+        value=format_kpi(text.kind, value),
+        median=format_kpi(text.kind, median),
+        null_reason=text.null_when if value is None else "",
+        fill=fill,
+        tick=None if median is None else _position(median, scale),
+        verdict=verdict,
+    )
+
+
+def _scorecard(
+    score: PartnerScore,
+    rank: int,
+    anchor: str,
+    settings: ScoringSettings,
+    context: _Context,
+    runs: Sequence[Run],
+) -> Scorecard:
+    components = charts.component_percentiles(score, settings.weights, list(COMPONENTS))
+    channels = charts.channel_mix(score, CHANNEL_GROUPS, context.channel_shares)
+    stages = charts.stage_durations(score, context.stages, context.stage_medians)
+    points = [
+        charts.TrendPoint(run.label, *run.points[score.partner_id])
+        for run in runs
+        if score.partner_id in run.points
+    ]
+    if len(runs) < 2:
+        trend_note = "Score trend: appears after the second run."
+    else:
+        trend_note = "Score trend: this partner was scored in one run only so far."
+    top = score.kpis.top_channel
+    return Scorecard(
+        rank=rank,
+        anchor=anchor,
+        partner_id=score.partner_id,
+        name=score.partner_name,
+        score=format_score(score.score),
+        tier=score.tier,
+        tier_colour=charts.tier_colour(score.tier),
+        strong=_driver_words(score, score.drivers.strong),
+        weak=_driver_words(score, score.drivers.weak),
+        top_channel="" if top is None else f"{channel_label(top)} ({top})",
+        kpis=tuple(_kpi_row(score, name, context) for name in KPI_TEXT),
+        components=Chart(f"{anchor}-components", "Score components", components),
+        channels=None if channels is None else Chart(f"{anchor}-channels", "Channel mix", channels),
+        stages=None if stages is None else Chart(f"{anchor}-stages", "Days in stage", stages),
+        trend=(
+            Chart(f"{anchor}-trend", "Score run by run", charts.score_trend(points, settings.tiers))
+            if len(points) >= 2
+            else None
+        ),
+        trend_note=trend_note,
+    )
+
+
+def _channel_groups(settings: ScoringSettings) -> tuple[GlossaryItem, ...]:
+    items = []
+    for group in CHANNEL_GROUPS:
+        sources = sorted(s for s, g in settings.channel_map.items() if g == group)
+        if group == "other":
+            text = "Any lead source not in the channel map."
+            if sources:
+                text += " Also: " + ", ".join(sources) + "."
+        elif group == "unknown":
+            text = "Deals whose lead source is empty."
+            if sources:
+                text += " Also: " + ", ".join(sources) + "."
+        else:
+            text = ("Lead sources: " + ", ".join(sources) + ".") if sources else "No lead source."
+        items.append(GlossaryItem(group, channel_label(group), text))
+    return tuple(items)
+
+
+# -- trend -------------------------------------------------------------------------------
+
+
+def _runs(result: ScoringResult, history: Sequence[ScorePoint], run_id: str | None) -> list[Run]:
+    """The stored runs and this one by as-of date (this run after stored runs of its
+    date; stored runs of one date in the history's order); each run's points by partner."""
+    grouped: dict[str, dict[str, tuple[float, str]]] = {}
+    dates: dict[str, date] = {}
+    for point in history:
+        if run_id is not None and point.run_id == run_id:
+            continue
+        grouped.setdefault(point.run_id, {})[point.partner_id] = (point.score, point.tier)
+        dates.setdefault(point.run_id, point.as_of)
+    current_id = run_id if run_id is not None else THIS_RUN
+    keyed = [(rid, dates[rid], grouped[rid], False) for rid in grouped]
+    keyed.append(
+        (
+            current_id,
+            result.as_of,
+            {p.partner_id: (p.score, p.tier) for p in result.partners},
+            True,
+        )
+    )
+    keyed.sort(key=lambda run: run[1])  # stable: history order, then this run, within a day
+    day_count: dict[date, int] = {}
+    for _, day, _, _ in keyed:
+        day_count[day] = day_count.get(day, 0) + 1
+    return [
+        Run(
+            rid,
+            day,
+            day.isoformat() if day_count[day] == 1 else f"{day} · {rid}",
+            points,
+            current,
+        )
+        for rid, day, points, current in keyed
+    ]
+
+
+def _trend(result: ScoringResult, runs: Sequence[Run], tiers: Sequence[str]) -> Trend | None:
+    if len(runs) < 2:
+        return None
+    names = {p.partner_id: p.partner_name for p in result.partners}
+    tier_runs = []
+    for run in runs:
+        counts: dict[str, int] = {}
+        for _, tier in run.points.values():
+            counts[tier] = counts.get(tier, 0) + 1
+        tier_runs.append(charts.TierTrendRun(run.label, counts))
+    extra = sorted({t for run in tier_runs for t in run.counts} - set(tiers))
+    chart = charts.tier_trend(tier_runs, [*tiers, *extra])
+    at = next(i for i, run in enumerate(runs) if run.current)
+    current = runs[at]
+    # movers against the run just before this one (none when this run is the oldest)
+    previous = runs[at - 1] if at > 0 else None
+    moves = [
+        (current.points[pid][0] - before[0], pid, before, current.points[pid])
+        for pid, before in ({} if previous is None else previous.points).items()
+        if pid in current.points
+    ]
+    ups = sorted((m for m in moves if m[0] > 0), key=lambda m: (-m[0], m[1]))[:MOVERS]
+    downs = sorted((m for m in moves if m[0] < 0), key=lambda m: (m[0], m[1]))[:MOVERS]
+    movers = tuple(
+        Mover(
+            name=names.get(pid, pid),
+            partner_id=pid,
+            before=format_score(before[0]),
+            now=format_score(now[0]),
+            change=f"{delta:+.1f}".replace("-", "−"),
+            tiers=now[1] if before[1] == now[1] else f"{before[1]} → {now[1]}",
+        )
+        for delta, pid, before, now in [*ups, *downs]
+    )
+    return Trend(
+        runs=len(runs),
+        first=runs[0].label,
+        last=runs[-1].label,
+        previous="" if previous is None else previous.label,
+        chart=Chart("chart-tier-trend", "Partners per tier, run by run", chart),
+        movers=movers,
+    )
+
+
+# -- page machinery ----------------------------------------------------------------------
+
+_ENVIRONMENT = jinja2.Environment(
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@functools.cache
+def _template() -> jinja2.Template:
+    return _ENVIRONMENT.from_string(TEMPLATE)
+
+
+def _plotly_js() -> str:
+    """plotly.js from the plotly package, to inline in a <script> element."""
+    source: str = get_plotlyjs()
+    lowered = source.lower()
+    if "</script" in lowered or "<!--" in lowered:
+        raise RuntimeError("this plotly.js cannot be inlined: it contains '</script' or '<!--'")
+    return source
+
+
+def _sha256(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+def _content_security_policy(*scripts: str) -> str:
+    """Only these inline scripts run, and the page loads nothing from anywhere."""
+    hashes = " ".join(_sha256(s) for s in scripts)
+    return (
+        f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; "
+        "img-src data: blob:; font-src data:; base-uri 'none'; form-action 'none'"
+    )

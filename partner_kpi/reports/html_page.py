@@ -1,0 +1,392 @@
+"""The report page's fixed parts: the Jinja template, its stylesheet and its script.
+
+Nothing here holds data. The template is rendered with autoescaping on, so every
+``{{ value }}`` is HTML-escaped; the only unescaped insertions are the stylesheet and
+the two scripts below (package constants) and chart figures, which go through Jinja's
+``tojson`` filter (JSON with ``<``, ``>``, ``&`` and ``'`` as ``\\u`` escapes, so no
+string in it can close the ``<script type="application/json">`` element it sits in).
+"""
+
+from __future__ import annotations
+
+STYLE = """
+:root { --ink: #1d2733; --muted: #5f6b7a; --line: #dde3ea; --bg: #f6f8fa;
+  --good: #2e7d32; --bad: #c62828; --even: #78909c; --accent: #1f6fb2; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: var(--ink); background: #fff; }
+header, main, footer, nav { max-width: 1200px; margin: 0 auto; padding: 0 20px; }
+header { padding-top: 18px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 28px 0 8px; padding-top: 8px; border-top: 2px solid var(--line); }
+h3 { font-size: 15px; margin: 16px 0 6px; }
+.lede { font-size: 15px; margin: 0 0 6px; }
+.muted, .note { color: var(--muted); }
+.note { font-size: 13px; }
+nav { position: sticky; top: 0; background: #fff; z-index: 5; padding-top: 6px;
+  padding-bottom: 6px; border-bottom: 1px solid var(--line); }
+nav a { margin-right: 14px; color: var(--accent); text-decoration: none; }
+dl.source { display: flex; flex-wrap: wrap; gap: 2px 14px; margin: 0; font-size: 13px;
+  color: var(--muted); }
+dl.source dt { font-weight: 600; }
+dl.source dt::after { content: ":"; }
+dl.source dd { margin: 0; }
+.tiles { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0; }
+.tile { border: 1px solid var(--line); border-radius: 8px; padding: 8px 12px; min-width: 130px;
+  background: var(--bg); }
+.tile .value { font-size: 20px; font-weight: 600; }
+.tile .label { font-size: 12px; color: var(--muted); }
+.tile.tier { border-left: 6px solid var(--tier); }
+.grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 12px; }
+.chart { min-height: 200px; width: 100%; }
+.table-wrap { max-height: 75vh; overflow: auto; border: 1px solid var(--line); }
+table { border-collapse: collapse; width: 100%; }
+th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: left;
+  vertical-align: top; }
+th { background: var(--bg); position: sticky; top: 0; z-index: 1; font-weight: 600;
+  white-space: nowrap; }
+th[data-sort] { cursor: pointer; }
+th[data-sort]::after { content: " \\2195"; color: var(--muted); font-size: 11px; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td .id { display: block; font-size: 11px; color: var(--muted); }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff;
+  font-size: 12px; background: var(--tier); }
+.drivers { font-size: 12px; min-width: 220px; }
+td.partner { min-width: 170px; }
+.drivers .up { color: var(--good); }
+.drivers .down { color: var(--bad); }
+input[type=search] { padding: 5px 8px; width: 280px; margin: 6px 0; }
+button { padding: 4px 10px; margin: 0 6px 6px 0; }
+details.scorecard { border: 1px solid var(--line); border-radius: 8px; margin: 8px 0;
+  border-left: 6px solid var(--tier); }
+details.scorecard > summary { padding: 8px 12px; cursor: pointer; font-size: 15px; }
+details.scorecard > summary .score { font-weight: 600; margin-left: 8px; }
+details.scorecard > .body { padding: 0 12px 12px; }
+.kpis td.bar { width: 34%; min-width: 160px; }
+.track { position: relative; height: 12px; background: var(--bg); border: 1px solid var(--line);
+  border-radius: 3px; margin-top: 4px; }
+.track .fill { position: absolute; top: 0; bottom: 0; background: var(--even); }
+.track .fill.better { background: var(--good); }
+.track .fill.worse { background: var(--bad); }
+.track .tick { position: absolute; top: -3px; bottom: -3px; width: 2px; margin-left: -1px;
+  background: var(--ink); }
+.kpis .meaning { display: block; font-size: 12px; color: var(--muted); }
+dl.glossary dt { font-weight: 600; margin-top: 8px; }
+dl.glossary dd { margin: 0 0 0 16px; }
+code { font-size: 12px; }
+footer { margin-top: 30px; padding-bottom: 30px; font-size: 12px; color: var(--muted); }
+"""
+
+#: Draws each chart from its JSON spec when it comes near the screen: a chart in a
+#: collapsed scorecard is drawn when the scorecard is opened and scrolled to (plotly
+#: cannot size a hidden chart, and drawing only what is looked at keeps a page of many
+#: partners quick). Also sorts and filters the ranked table; it reads and moves DOM
+#: nodes and sets textContent, never builds HTML.
+SCRIPT = """
+(function () {
+  "use strict";
+  function draw(holder) {
+    if (holder.getAttribute("data-drawn")) { return; }
+    holder.setAttribute("data-drawn", "1");
+    var spec = JSON.parse(document.getElementById(holder.getAttribute("data-spec")).textContent);
+    Plotly.newPlot(holder, spec.data, spec.layout, spec.config);
+  }
+  var charts = document.querySelectorAll(".chart[data-spec]");
+  if ("IntersectionObserver" in window) {
+    var observer = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        if (entry.isIntersecting) {
+          observer.unobserve(entry.target);
+          draw(entry.target);
+        }
+      });
+    }, { rootMargin: "400px 0px" });
+    charts.forEach(function (holder) { observer.observe(holder); });
+  } else {
+    charts.forEach(draw);
+  }
+  function openTarget() {
+    var target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (target && target.tagName === "DETAILS") {
+      target.open = true;
+      target.scrollIntoView();
+    }
+  }
+  window.addEventListener("hashchange", openTarget);
+  function setAll(open) {
+    document.querySelectorAll("details.scorecard").forEach(function (d) { d.open = open; });
+  }
+  var openAll = document.getElementById("open-all");
+  var closeAll = document.getElementById("close-all");
+  if (openAll) { openAll.addEventListener("click", function () { setAll(true); }); }
+  if (closeAll) { closeAll.addEventListener("click", function () { setAll(false); }); }
+
+  var table = document.getElementById("ranking-table");
+  if (table) {
+    var body = table.tBodies[0];
+    var filter = document.getElementById("ranking-filter");
+    var counter = document.getElementById("ranking-count");
+    filter.addEventListener("input", function () {
+      var query = filter.value.trim().toLowerCase();
+      var shown = 0;
+      Array.prototype.forEach.call(body.rows, function (row) {
+        var hit = !query || row.getAttribute("data-search").indexOf(query) !== -1;
+        row.hidden = !hit;
+        if (hit) { shown += 1; }
+      });
+      counter.textContent = String(shown);
+    });
+    table.querySelectorAll("th[data-sort]").forEach(function (th) {
+      th.addEventListener("click", function () {
+        var column = th.cellIndex;
+        var numeric = th.getAttribute("data-sort") === "number";
+        var descending = th.getAttribute("aria-sort") !== "descending";
+        table.querySelectorAll("th[aria-sort]").forEach(function (other) {
+          other.removeAttribute("aria-sort");
+        });
+        th.setAttribute("aria-sort", descending ? "descending" : "ascending");
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = a.cells[column].getAttribute("data-value");
+          var y = b.cells[column].getAttribute("data-value");
+          var order;
+          if (numeric) {
+            x = x === "" ? -Infinity : Number(x);
+            y = y === "" ? -Infinity : Number(y);
+            order = x < y ? -1 : x > y ? 1 : 0;
+          } else {
+            order = x.localeCompare(y);
+          }
+          return descending ? -order : order;
+        });
+        var sorted = document.createDocumentFragment();
+        rows.forEach(function (row) { sorted.appendChild(row); });
+        body.appendChild(sorted);
+      });
+    });
+  }
+  openTarget();
+})();
+"""
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="partner-kpi">
+<title>Partner scores as of {{ page.as_of }}</title>
+<style>{{ style }}</style>
+</head>
+{%- macro chart(c) %}
+<div class="chart" id="{{ c.id }}" data-spec="{{ c.id }}-spec" role="img"
+ aria-label="{{ c.title }}"></div>
+<script type="application/json" id="{{ c.id }}-spec">{{ c.figure|tojson }}</script>
+{%- endmacro %}
+{%- macro tier_badge(tier, colour) -%}
+<span class="badge" style="--tier: {{ colour }}">{{ tier }}</span>
+{%- endmacro %}
+<body>
+<header>
+<h1>Partner scores</h1>
+<p class="lede">As of <strong>{{ page.as_of }}</strong>
+ · window {{ page.window_start }} – {{ page.as_of }} ({{ page.window_days }} days)
+ · <strong>{{ page.partner_count }}</strong> partners scored</p>
+<dl class="source" id="source">
+{%- for key, value in page.source %}<dt>{{ key }}</dt><dd>{{ value }}</dd>{% endfor -%}
+</dl>
+</header>
+<nav>
+{%- for anchor, label in [("summary", "Summary"), ("trend", "Trend"), ("ranking", "Ranking"),
+  ("scorecards", "Scorecards"), ("how-to-read", "How to read this")] -%}
+<a href="#{{ anchor }}">{{ label }}</a>
+{%- endfor %}
+</nav>
+<main>
+<section id="summary">
+<h2>Summary</h2>
+<div class="tiles" id="tier-counts">
+{%- for tier in page.tiers %}
+<div class="tile tier" style="--tier: {{ tier.colour }}" data-tier="{{ tier.name }}">
+<div class="value">{{ tier.count }}</div>
+<div class="label">{{ tier.name }} · {{ tier.rule }}</div></div>
+{%- endfor %}
+</div>
+<h3>Portfolio in the window</h3>
+<div class="tiles" id="portfolio-totals">
+{%- for tile in page.totals %}
+<div class="tile" data-key="{{ tile.key }}"><div class="value">{{ tile.value }}</div>
+<div class="label">{{ tile.label }}</div></div>
+{%- endfor %}
+</div>
+<h3>Opportunities with no partner</h3>
+<p class="note">Deals without a sourcing partner are counted under
+<strong>{{ page.no_partner_name }}</strong> and are not scored.
+{%- if page.unlisted_count %} Another {{ page.unlisted_count }} opportunities name a partner
+that is not among the partner accounts; they are not scored either.{% endif %}</p>
+<div class="tiles" id="no-partner">
+{%- for tile in page.no_partner %}
+<div class="tile" data-key="{{ tile.key }}"><div class="value">{{ tile.value }}</div>
+<div class="label">{{ tile.label }}</div></div>
+{%- endfor %}
+</div>
+<div class="grid2">
+<div>{{ chart(page.charts.distribution) }}</div>
+<div>{{ chart(page.charts.tiers) }}</div>
+</div>
+{{ chart(page.charts.channels) }}
+</section>
+
+<section id="trend">
+<h2>Trend</h2>
+{%- if page.trend %}
+<p class="note">{{ page.trend.runs }} runs in the store, from {{ page.trend.first }}
+to {{ page.trend.last }}. Each scorecard shows that partner's score run by run.</p>
+{{ chart(page.trend.chart) }}
+{%- if page.trend.movers %}
+<h3>Largest moves since the previous run ({{ page.trend.previous }})</h3>
+<table class="movers" id="movers">
+<thead><tr><th>Partner</th><th class="num">Before</th><th class="num">Now</th>
+<th class="num">Change</th><th>Tier</th></tr></thead>
+<tbody>
+{%- for m in page.trend.movers %}
+<tr><td>{{ m.name }}<span class="id">{{ m.partner_id }}</span></td>
+<td class="num">{{ m.before }}</td><td class="num">{{ m.now }}</td>
+<td class="num">{{ m.change }}</td><td>{{ m.tiers }}</td></tr>
+{%- endfor %}
+</tbody></table>
+{%- endif %}
+{%- else %}
+<p class="note" id="trend-note">{{ page.trend_note }}</p>
+{%- endif %}
+</section>
+
+<section id="ranking">
+<h2>Ranking</h2>
+<p class="note">All {{ page.partner_count }} partners, best score first. Click a column to
+sort; a name opens its scorecard. Drivers: the two score components that lift the score
+most (▲) and the two that hold it down most (▼), with the partner's percentile among all
+partners (p100 = best).</p>
+<input type="search" id="ranking-filter" placeholder="Filter by partner name or id"
+ aria-label="Filter partners">
+<span class="muted"><span id="ranking-count">{{ page.rows|length }}</span> shown</span>
+<div class="table-wrap">
+<table id="ranking-table">
+<thead><tr>
+<th class="num" data-sort="number">Rank</th><th data-sort="text">Partner</th>
+<th class="num" data-sort="number">Score</th><th data-sort="number">Tier</th>
+<th>Top drivers</th>
+{%- for column in page.key_columns %}
+<th class="num" data-sort="number" title="{{ column.meaning }}">{{ column.label }}</th>
+{%- endfor %}
+</tr></thead>
+<tbody>
+{%- for row in page.rows %}
+<tr data-partner-id="{{ row.partner_id }}" data-search="{{ row.search }}">
+<td class="num" data-value="{{ row.rank }}">{{ row.rank }}</td>
+<td class="partner" data-value="{{ row.name }}">
+{%- if row.anchor %}<a href="#{{ row.anchor }}">{{ row.name }}</a>
+{%- else %}{{ row.name }}{% endif -%}
+<span class="id">{{ row.partner_id }}</span></td>
+<td class="num score" data-value="{{ row.score_value }}">{{ row.score }}</td>
+<td data-value="{{ row.tier_order }}">{{ tier_badge(row.tier, row.tier_colour) }}</td>
+<td class="drivers" title="{{ row.drivers_text }}">
+<span class="up">▲ {{ row.strong }}</span><br><span class="down">▼ {{ row.weak }}</span></td>
+{%- for cell in row.cells %}
+<td class="num" data-value="{{ cell.raw }}">{{ cell.text }}</td>
+{%- endfor %}
+</tr>
+{%- endfor %}
+</tbody>
+</table>
+</div>
+</section>
+
+<section id="scorecards">
+<h2>Scorecards</h2>
+<p class="note" id="scorecard-note">{{ page.scorecard_note }}</p>
+<button type="button" id="open-all">Open all</button>
+<button type="button" id="close-all">Close all</button>
+{%- for card in page.scorecards %}
+<details class="scorecard" id="{{ card.anchor }}" style="--tier: {{ card.tier_colour }}"
+ data-partner-id="{{ card.partner_id }}">
+<summary><span class="rank">#{{ card.rank }}</span> <strong class="name">{{ card.name }}</strong>
+<span class="score">{{ card.score }}</span> {{ tier_badge(card.tier, card.tier_colour) }}
+<span class="muted">{{ card.partner_id }}</span></summary>
+<div class="body">
+<p><strong>Strongest:</strong> {{ card.strong }}.<br><strong>Weakest:</strong> {{ card.weak }}.
+{%- if card.top_channel %}<br><strong>Top channel:</strong> {{ card.top_channel }}.{% endif %}</p>
+<table class="kpis">
+<thead><tr><th>KPI</th><th class="num">Partner</th><th class="num">Portfolio median</th>
+<th>Partner against the median</th></tr></thead>
+<tbody>
+{%- for kpi in card.kpis %}
+<tr data-kpi="{{ kpi.name }}"><td>{{ kpi.label }}<span class="meaning">{{ kpi.meaning }}</span></td>
+<td class="num value"
+{%- if kpi.null_reason %} title="empty: {{ kpi.null_reason }}"{% endif %}>{{ kpi.value }}</td>
+<td class="num median">{{ kpi.median }}</td>
+<td class="bar"><div class="track" title="{{ kpi.verdict }}">
+{%- if kpi.fill %}<div class="fill {{ kpi.fill.css }}"
+ style="left: {{ kpi.fill.left }}%; width: {{ kpi.fill.width }}%"></div>{% endif %}
+{%- if kpi.tick is not none %}<div class="tick" style="left: {{ kpi.tick }}%"></div>{% endif -%}
+</div></td></tr>
+{%- endfor %}
+</tbody></table>
+<div class="grid2">
+<div>{{ chart(card.components) }}</div>
+<div>
+{%- if card.channels %}{{ chart(card.channels) }}
+{%- else %}<p class="note">Channel mix: no won amount in the window.</p>{% endif -%}
+</div>
+<div>
+{%- if card.stages %}{{ chart(card.stages) }}
+{%- else %}<p class="note">Days in each stage: no deal of this partner closed in the window
+after moving through a stage.</p>{% endif -%}
+</div>
+<div>
+{%- if card.trend %}{{ chart(card.trend) }}
+{%- else %}<p class="note trend-note">{{ card.trend_note }}</p>{% endif -%}
+</div>
+</div>
+</div>
+</details>
+{%- endfor %}
+</section>
+
+<section id="how-to-read">
+<h2>How to read this</h2>
+<p>The <strong>score</strong> (0–100) is the weighted average of the partner's percentile
+among all partners on {{ page.component_count }} components; a percentile of 100 means best
+of all partners. Small samples are pulled toward the portfolio's rates before ranking
+(prior strength {{ page.prior_strength }} deals), so one lucky deal does not make a top
+partner. Tiers: {{ page.tier_rules }}. The KPI bars in each scorecard run from the lowest to
+the highest partner value (including 0); the black tick is the <strong>portfolio median</strong>
+(the middle partner, not the average, so one very large partner does not move it); green
+means better than the median, red worse.</p>
+<h3>Components and weights</h3>
+<ul id="weights">
+{%- for item in page.weights %}<li>{{ item.label }}: weight {{ item.weight }}</li>{% endfor %}
+</ul>
+<h3>KPIs</h3>
+<dl class="glossary">
+{%- for item in page.glossary %}
+<dt>{{ item.label }} <code>{{ item.name }}</code></dt>
+<dd>{{ item.meaning }}{% if item.null_when %} Empty when {{ item.null_when }}.{% endif %}</dd>
+{%- endfor %}
+</dl>
+<h3>Channel groups</h3>
+<dl class="glossary" id="channel-groups">
+{%- for item in page.channel_groups %}
+<dt>{{ item.label }} <code>{{ item.name }}</code></dt><dd>{{ item.meaning }}</dd>
+{%- endfor %}
+</dl>
+</section>
+</main>
+<footer>Written by partner-kpi. This page is self-contained: it needs no network, and its
+charts are drawn with plotly.js {{ plotly_version }}, embedded in the file.</footer>
+<script>{{ plotly_js }}</script>
+<script>{{ script }}</script>
+</body>
+</html>
+"""

@@ -42,6 +42,11 @@ class SalesforceIds:
         with self._lock:
             counter = self._counters.setdefault(key_prefix, itertools.count(1))
             serial = next(counter)
+        return self.at(key_prefix, serial)
+
+    @staticmethod
+    def at(key_prefix: str, serial: int) -> str:
+        """The id of a given serial (seeding numbers opportunities in seed-key order)."""
         return salesforce_id18(f"{key_prefix}5g{serial:010d}")
 
 

@@ -40,6 +40,7 @@ class SqlStore:
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.execute("PRAGMA case_sensitive_like=OFF")
         self.lock = threading.RLock()
+        self._depth = 0
 
     def create_table(self, name: str, columns: Sequence[tuple[str, str]], key: str) -> None:
         """A table with the given (column, SQL type) pairs; ``key`` is unique and indexed."""
@@ -66,14 +67,8 @@ class SqlStore:
     ) -> None:
         marks = ", ".join("?" for _ in columns)
         sql = f"INSERT INTO {quote(table)} ({', '.join(map(quote, columns))}) VALUES ({marks})"
-        with self.lock:
-            self.db.execute("BEGIN")
-            try:
-                self.db.executemany(sql, rows)
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
+        with self.transaction():
+            self.db.executemany(sql, rows)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.lock:
@@ -86,12 +81,23 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All-or-nothing: the block's statements commit together or not at all."""
+        """All-or-nothing: the block's statements commit together or not at all.
+
+        Nests: an inner block is a savepoint, so a record written inside an
+        allOrNone batch is undone with the batch.
+        """
         with self.lock:
-            self.db.execute("BEGIN")
+            depth = self._depth
+            name = f"sp{depth}"
+            self.db.execute("BEGIN" if depth == 0 else f"SAVEPOINT {name}")
+            self._depth += 1
             try:
                 yield self.db
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self.db.execute("ROLLBACK" if depth == 0 else f"ROLLBACK TO {name}")
+                if depth:
+                    self.db.execute(f"RELEASE {name}")
                 raise
-            self.db.execute("COMMIT")
+            finally:
+                self._depth -= 1
+            self.db.execute("COMMIT" if depth == 0 else f"RELEASE {name}")

@@ -83,6 +83,18 @@ class SeedDataset:
             )
 
     @cached_property
+    def opportunity_ranks(self) -> dict[str, int]:
+        """Each opportunity id's place in sorted id order.
+
+        A CRM that numbers seeded records in this order keeps id order equal to
+        seed-key order, so anything decided "by smaller id" (KPIS.md's tie-breaks)
+        decides the same on the CRM as on the seed.
+        """
+        rows = iter_rows(self.folder / PIPELINE_FILE, REQUIRED_COLUMNS[PIPELINE_FILE])
+        keys = sorted(row["opportunity_id"].strip() for row in rows)
+        return {key: rank for rank, key in enumerate(keys)}
+
+    @cached_property
     def seed_opportunities(self) -> list[SeedOpportunity]:
         return list(self.iter_seed_opportunities())
 

@@ -43,12 +43,15 @@ COMPANY_COLUMNS = (
 )  # fmt: skip
 
 
+DEAL_ID_START = 20_000_000_001
+
+
 @dataclass
 class SeedIds:
     """Id series per object type (deal ids live in their own range, as in HubSpot)."""
 
     companies: HubSpotIds = field(default_factory=lambda: HubSpotIds(10_000_000_001))
-    deals: HubSpotIds = field(default_factory=lambda: HubSpotIds(20_000_000_001))
+    deals: HubSpotIds = field(default_factory=lambda: HubSpotIds(DEAL_ID_START))
 
 
 def _float(text: str | None) -> float | None:
@@ -168,7 +171,8 @@ class DealSeeder:
 
     def _deal(self, serial: int, seeded: SeedOpportunity, chunk: DealChunk) -> None:
         opportunity = seeded.opportunity
-        deal_id = int(self.ids.deals.next())
+        # numbered in seed-key order, so "smaller id" means the same here as in the seed
+        deal_id = DEAL_ID_START + self.dataset.opportunity_ranks[opportunity.id]
         self.id_map[opportunity.id] = str(deal_id)
         created = self._ms(opportunity.created_date)
         if self.earliest is None or created < self.earliest:

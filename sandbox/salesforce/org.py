@@ -34,6 +34,7 @@ API_VERSION = "60.0"
 DEFAULT_BATCH_SIZE = 2000
 MIN_BATCH_SIZE = 200
 COLLECTION_LIMIT = 200
+HISTORY_TRACKED = frozenset({"StageName", "Amount", "Probability", "CloseDate"})
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:?\d{2})$")
 
@@ -183,10 +184,12 @@ class SalesforceOrg:
             if rowid in found
         ]
 
-    def query_rows(self, soql: str) -> tuple[CompiledQuery, list[dict[str, Any]]]:
-        """Every record of a query at once (Bulk API results)."""
+    def query_rows(
+        self, soql: str, *, include_deleted: bool = False
+    ) -> tuple[CompiledQuery, list[dict[str, Any]]]:
+        """Every record of a query at once (Bulk API results; queryAll jobs see deletions)."""
         parsed = parse_soql(soql, today=self.today or datetime.now(UTC).date())
-        compiled = compile_query(parsed, self.schema, include_deleted=False)
+        compiled = compile_query(parsed, self.schema, include_deleted=include_deleted)
         if compiled.is_count:
             raise SalesforceApiError(400, "INVALIDJOB", "COUNT() is not supported by the Bulk API")
         rowids = [r[0] for r in self.store.query(compiled.ids_sql, compiled.ids_params)]
@@ -294,11 +297,56 @@ class SalesforceOrg:
         stamp = now_stamp()
         assignments.update(LastModifiedDate=stamp, SystemModstamp=stamp)
         sets = ", ".join(f"{quote(column)} = ?" for column in assignments)
-        self.store.execute(
-            f"UPDATE {quote(sf_object.table)} SET {sets} WHERE Id = ?",
-            [*assignments.values(), record_id],
-        )
+        with self.store.transaction():
+            self.store.execute(
+                f"UPDATE {quote(sf_object.table)} SET {sets} WHERE Id = ?",
+                [*assignments.values(), record_id],
+            )
+            if sf_object.name == "Opportunity" and HISTORY_TRACKED & assignments.keys():
+                self._record_history(record_id, stamp)
         return None
+
+    def _record_history(self, opportunity_id: str, stamp: str) -> None:
+        """Salesforce adds an OpportunityHistory row when stage, amount, probability
+        or close date change; so does the sandbox."""
+        (row,) = self.store.query(
+            "SELECT StageName, Amount, Probability, CloseDate FROM Opportunity WHERE Id = ?",
+            [opportunity_id],
+        )
+        self.store.execute(
+            "INSERT INTO OpportunityHistory (Id, IsDeleted, CreatedDate, SystemModstamp, "
+            "OpportunityId, StageName, Amount, Probability, CloseDate) "
+            "VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?)",
+            [self.ids.next(KEY_PREFIXES["OpportunityHistory"]), stamp, stamp, opportunity_id, *row],
+        )
+
+    def delete_record(self, sobject: str, record_id: str) -> None:
+        """DELETE /sobjects/…/{id}: to the recycle bin (IsDeleted), seen by queryAll.
+
+        An opportunity's history and partner rows go with it, as in Salesforce.
+        """
+        sf_object = self.sobject(sobject)
+        rows = self.store.query(
+            f"SELECT IsDeleted FROM {quote(sf_object.table)} WHERE Id = ?", [record_id]
+        )
+        if not rows:
+            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        if rows[0][0]:
+            raise SalesforceApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
+        stamp = now_stamp()
+        with self.store.transaction():
+            self.store.execute(
+                f"UPDATE {quote(sf_object.table)} SET IsDeleted = 1, SystemModstamp = ? "
+                "WHERE Id = ?",
+                [stamp, record_id],
+            )
+            if sf_object.name == "Opportunity":
+                for child in ("OpportunityHistory", "OpportunityPartner"):
+                    self.store.execute(
+                        f"UPDATE {child} SET IsDeleted = 1, SystemModstamp = ? "
+                        "WHERE OpportunityId = ?",
+                        [stamp, record_id],
+                    )
 
     def update_collection(
         self, records: Sequence[Mapping[str, Any]], all_or_none: bool, reject: Callable[[], bool]

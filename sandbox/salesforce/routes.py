@@ -200,6 +200,9 @@ def salesforce_routes(app: SandboxApp) -> list[Route]:
 
     def record(request: Request, version: str, sobject: str, record_id: str) -> Response:
         check_version(version)
+        if request.method == "DELETE":
+            org.delete_record(sobject, record_id)
+            return Response(status=204)
         if request.method == "GET":
             fields = request.args.get("fields")
             found = org.get_record(sobject, record_id, fields.split(",") if fields else None)
@@ -289,7 +292,7 @@ def salesforce_routes(app: SandboxApp) -> list[Route]:
         if not isinstance(body, dict) or body.get("operation") not in ("query", "queryAll"):
             raise SalesforceApiError(400, "INVALIDJOB", "operation must be query or queryAll")
         soql = str(body.get("query") or "")
-        compiled, records = org.query_rows(soql)
+        compiled, records = org.query_rows(soql, include_deleted=body["operation"] == "queryAll")
         stamp = now_stamp()
         job_id = org.new_job_id()
         info = {
@@ -421,7 +424,7 @@ def salesforce_routes(app: SandboxApp) -> list[Route]:
         route(f"{base}/sobjects", ("GET",), sobjects),
         route(f"{base}/sobjects/<sobject>", ("GET",), sobject_info),
         route(f"{base}/sobjects/<sobject>/describe", ("GET",), describe),
-        route(f"{base}/sobjects/<sobject>/<record_id>", ("GET", "PATCH"), record),
+        route(f"{base}/sobjects/<sobject>/<record_id>", ("GET", "PATCH", "DELETE"), record),
         route(f"{base}/query", ("GET",), query),
         route(f"{base}/query/<locator>", ("GET",), query_more),
         route(f"{base}/queryAll", ("GET",), query_all),

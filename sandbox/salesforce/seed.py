@@ -157,9 +157,12 @@ def seed_salesforce(dataset: SeedDataset, ids: SalesforceIds, insert: Insert) ->
             insert(sobject, rows)
             rows.clear()
 
+    ranks = dataset.opportunity_ranks
     for serial, seeded in enumerate(dataset.iter_seed_opportunities()):
         opportunity = seeded.opportunity
-        record_id = new_id("Opportunity", opportunity.id)
+        # numbered in seed-key order, so "smaller id" means the same here as in the seed
+        record_id = ids.at(KEY_PREFIXES["Opportunity"], ranks[opportunity.id] + 1)
+        seed.id_map[opportunity.id] = record_id
         stages = [
             (stage, at_time(day, minute=sequence))
             for sequence, (stage, day) in enumerate(stage_visits(seeded))

@@ -1,0 +1,527 @@
+"""The local store: one DuckDB file per CRM instance, held by one run at a time.
+
+Every write method is one transaction, so a run killed at any instant leaves
+the file as it was after its last whole page; ``transaction()`` groups several
+writes (a page and its cursor) into one. Records are upserted by their CRM id;
+ids the CRM reports deleted are marked, not removed, and the readers leave
+them out. Reads for the engine come back as Arrow tables in the common
+schema's layouts.
+
+A ``LocalStore`` holds one DuckDB connection: use it from one thread.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from connectors.base import Cursor
+from connectors.schema import (
+    OPPORTUNITY_ARROW_SCHEMA,
+    PARTNER_ARROW_SCHEMA,
+    STAGE_EVENT_ARROW_SCHEMA,
+    Opportunity,
+    OpportunityStatus,
+    Partner,
+    StageChange,
+    StageDef,
+)
+from store.errors import StoreError
+from store.lock import hold_lock
+from store.models import (
+    RunRecord,
+    RunStatus,
+    ScoredPartner,
+    ScoreHistoryRow,
+    StoreCounts,
+)
+from store.pages import (
+    as_utc,
+    ids_page,
+    opportunities_page,
+    partners_page,
+    stage_changes_page,
+)
+from store.schema import migrate
+
+Clock = Callable[[], datetime]
+
+INTERRUPTED = "interrupted: the process stopped before the run finished (killed or crashed)"
+
+_PAGE_VIEW = "_store_page"
+_IDS_VIEW = "_store_ids"
+
+# No ORDER BY: the engine puts its frames in canonical order itself, and at a
+# million rows sorting here would cost more than the read.
+_PARTNERS_SQL = "SELECT id, name FROM partners WHERE NOT deleted"
+_OPPORTUNITIES_SQL = """
+    SELECT id, partner_id, account_id, status, probability, amount, created_date,
+           close_date, lead_source
+    FROM opportunities WHERE NOT deleted
+"""
+# Changes of deleted or never-stored opportunities are left out: the engine
+# joins events to opportunities, and an orphan would only be noise. Numbering
+# happens after that filter so that a deleted change leaves no gap.
+_STAGE_EVENTS_SQL = """
+    SELECT c.opportunity_id,
+           c.stage,
+           CAST(c.entered_at AS DATE) AS entered_date,
+           CAST(row_number() OVER (
+               PARTITION BY c.opportunity_id ORDER BY c.entered_at, c.id
+           ) - 1 AS INTEGER) AS sequence
+    FROM stage_changes AS c
+    JOIN opportunities AS o ON o.id = c.opportunity_id AND NOT o.deleted
+    WHERE NOT c.deleted
+"""
+
+
+def utc_now() -> datetime:
+    """The default clock."""
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+def _kpis_json(kpis: Any) -> str:
+    dump = getattr(kpis, "model_dump", None)
+    if callable(dump):
+        kpis = dump(mode="json")
+    elif not isinstance(kpis, Mapping):
+        raise TypeError(f"kpis must be a pydantic model or a mapping, not {type(kpis).__name__}")
+    return json.dumps(dict(kpis), sort_keys=True, default=str)
+
+
+def first_row(conn: Any, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+    """The first row of a query, or None, with the result consumed.
+
+    DuckDB 2 refuses further work on a connection whose last result was not
+    read to the end, which ``fetchone`` leaves it in.
+    """
+    rows = conn.execute(sql, list(params)).fetchall()
+    return tuple(rows[0]) if rows else None
+
+
+def _to_arrow(relation: Any) -> pa.Table:
+    # duckdb 2 calls it to_arrow_table (its arrow() returns a reader); 1.x calls it arrow()
+    fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+    table = fetch()
+    assert isinstance(table, pa.Table)
+    return table
+
+
+class LocalStore:
+    """The records, cursors, runs and score history of one CRM instance, in one file.
+
+    Open it with ``LocalStore.open(path, holder=...)``; the constructor is internal.
+    """
+
+    def __init__(self, conn: Any, path: Path, clock: Clock) -> None:
+        self._conn = conn
+        self.path = path
+        self._clock = clock
+        self._depth = 0
+        self._doomed = False
+        #: runs a dead process left ``running``, closed as failed when this store opened
+        self.interrupted_runs: tuple[str, ...] = ()
+
+    # ----------------------------------------------------------------- opening
+
+    @classmethod
+    @contextmanager
+    def open(cls, path: Path | str, *, holder: str, clock: Clock = utc_now) -> Iterator[LocalStore]:
+        """Lock the store at ``path``, create or migrate it, and yield it; unlock on exit.
+
+        ``holder`` says what this run is (e.g. "partner-kpi sync"): a second run
+        is refused with ``StoreLocked`` naming it. A file of a newer schema
+        raises ``StoreVersionError``; a file that is not a store, ``StoreError``.
+        """
+        path = Path(path)
+        with hold_lock(path, holder):
+            try:
+                conn = duckdb.connect(str(path))
+            except duckdb.Error as exc:
+                raise StoreError(
+                    f"cannot open the store {path}: {exc}; point store.path at a partner-kpi "
+                    "store file, or at a new path to start one"
+                ) from None
+            try:
+                migrate(conn, path)
+                store = cls(conn, path, clock)
+                store._close_interrupted_runs()
+                yield store
+            finally:
+                conn.close()
+
+    def _close_interrupted_runs(self) -> None:
+        # Holding the lock proves no other process is running, so any run still
+        # marked running belongs to a process that died without finishing it.
+        rows = self._conn.execute(
+            "SELECT run_id FROM runs WHERE status = 'running' ORDER BY run_id"
+        ).fetchall()
+        if not rows:
+            return
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE runs SET status = 'failed', finished_at = ?, error = ? "
+                "WHERE status = 'running'",
+                [self._now(), INTERRUPTED],
+            )
+        self.interrupted_runs = tuple(str(run_id) for (run_id,) in rows)
+
+    def _now(self) -> datetime:
+        return as_utc(self._clock())
+
+    # ------------------------------------------------------------ transactions
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Make the writes inside the block one transaction: all of them land, or none.
+
+        Blocks nest; the outermost commits. An error that leaves any level rolls
+        the whole transaction back, even if an outer level catches it.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._doomed = True
+                raise
+            finally:
+                self._depth -= 1
+            return
+        self._conn.execute("BEGIN TRANSACTION")
+        self._depth, self._doomed = 1, False
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            if self._doomed:
+                self._conn.execute("ROLLBACK")
+                raise StoreError("a store write failed inside this transaction; nothing was saved")
+            self._conn.execute("COMMIT")
+        finally:
+            self._depth, self._doomed = 0, False
+
+    # ------------------------------------------------------------------ upserts
+
+    def _upsert(self, table: str, page: pa.Table, key: Sequence[str]) -> None:
+        if page.num_rows == 0:
+            return
+        columns = ", ".join(page.column_names)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in page.column_names if c not in key)
+        self._conn.register(_PAGE_VIEW, page)
+        try:
+            self._conn.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_PAGE_VIEW} "
+                f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+            )
+        finally:
+            self._conn.unregister(_PAGE_VIEW)
+
+    def _mark_deleted(self, table: str, ids: Iterable[str]) -> None:
+        # Ids never stored are ignored: a tombstone would need values the CRM did not send.
+        page = ids_page(ids)
+        if page.num_rows == 0:
+            return
+        self._conn.register(_IDS_VIEW, page)
+        try:
+            self._conn.execute(
+                f"UPDATE {table} SET deleted = true, fetched_at = ? "
+                f"WHERE id IN (SELECT id FROM {_IDS_VIEW})",
+                [self._now()],
+            )
+        finally:
+            self._conn.unregister(_IDS_VIEW)
+
+    def upsert_partners(self, records: Iterable[Partner], deleted_ids: Iterable[str] = ()) -> None:
+        """Insert or update partners by id, then mark ``deleted_ids`` deleted, in one transaction.
+
+        A deleted partner that comes back in a later page is undeleted.
+        """
+        with self.transaction():
+            self._upsert("partners", partners_page(records, self._clock()), ("id",))
+            self._mark_deleted("partners", deleted_ids)
+
+    def upsert_opportunities(
+        self, records: Iterable[Opportunity], deleted_ids: Iterable[str] = ()
+    ) -> None:
+        """Insert or update opportunities by id, then mark ``deleted_ids`` deleted.
+
+        One transaction per call: call it once per page. An id both in
+        ``records`` and in ``deleted_ids`` ends up deleted.
+        """
+        with self.transaction():
+            self._upsert("opportunities", opportunities_page(records, self._clock()), ("id",))
+            self._mark_deleted("opportunities", deleted_ids)
+
+    def upsert_stage_changes(
+        self, records: Iterable[StageChange], deleted_ids: Iterable[str] = ()
+    ) -> None:
+        """Insert or update stage changes by their CRM id, then mark ``deleted_ids`` deleted."""
+        with self.transaction():
+            self._upsert("stage_changes", stage_changes_page(records, self._clock()), ("id",))
+            self._mark_deleted("stage_changes", deleted_ids)
+
+    def replace_stage_changes(
+        self, opportunity_ids: Iterable[str], records: Iterable[StageChange]
+    ) -> None:
+        """Make ``records`` the whole stage history of ``opportunity_ids``.
+
+        For CRMs that return a deal's full history with the deal: the stored
+        changes of those opportunities are dropped and ``records`` inserted,
+        in one transaction. Every record must belong to one of the ids.
+        """
+        ids = ids_page(opportunity_ids)
+        page = stage_changes_page(records, self._clock())
+        known = set(ids.column("id").to_pylist())
+        for opportunity_id, change_id in zip(
+            page.column("opportunity_id").to_pylist(), page.column("id").to_pylist(), strict=True
+        ):
+            if opportunity_id not in known:
+                raise ValueError(
+                    f"stage change {change_id!r} belongs to opportunity {opportunity_id!r}, "
+                    "which is not among the opportunities whose history is replaced"
+                )
+        with self.transaction():
+            if ids.num_rows:
+                self._conn.register(_IDS_VIEW, ids)
+                try:
+                    self._conn.execute(
+                        f"DELETE FROM stage_changes "
+                        f"WHERE opportunity_id IN (SELECT id FROM {_IDS_VIEW})"
+                    )
+                finally:
+                    self._conn.unregister(_IDS_VIEW)
+            self._upsert("stage_changes", page, ("id",))
+
+    def replace_stage_defs(self, defs: Iterable[StageDef]) -> None:
+        """Make ``defs`` the pipeline's stages: the CRM's stage metadata is read whole."""
+        rows = list({d.name: d for d in defs}.values())
+        with self.transaction():
+            self._conn.execute("DELETE FROM stage_defs")
+            if rows:
+                self._conn.executemany(
+                    "INSERT INTO stage_defs VALUES (?, ?, ?, ?)",
+                    [[d.name, str(d.status), d.probability, d.sort_order] for d in rows],
+                )
+
+    # ------------------------------------------------------------------ cursors
+
+    def get_cursor(self, stream: str) -> Cursor | None:
+        """Where ``stream`` resumes, or None if it was never read (read it all)."""
+        row = first_row(self._conn, "SELECT cursor FROM cursors WHERE stream = ?", [stream])
+        return None if row is None else Cursor.from_json(json.loads(row[0]))
+
+    def set_cursor(self, stream: str, cursor: Cursor) -> None:
+        """Record where ``stream`` resumes; save it after the page it follows is upserted."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?)",
+                [stream, json.dumps(cursor.as_json()), self._now()],
+            )
+
+    # --------------------------------------------------------------------- runs
+
+    def start_run(self, kind: str, as_of: date) -> str:
+        """Record a run (``audit``, ``sync`` …) as running; its id sorts by start time.
+
+        Finish it before the store is closed: a run still running when a store
+        is next opened is taken for one whose process died, and closed as failed.
+        """
+        started = self._now()
+        run_id = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO runs (run_id, kind, started_at, status, as_of) "
+                "VALUES (?, ?, ?, 'running', ?)",
+                [run_id, kind, started, as_of],
+            )
+        return run_id
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus | str,
+        counts: Mapping[str, Any],
+        error: str | None = None,
+    ) -> None:
+        """Close a running run as succeeded or failed, with what it read and did."""
+        final = RunStatus(status)
+        if final is RunStatus.RUNNING:
+            raise ValueError("finish_run needs status succeeded or failed, not running")
+        with self.transaction():
+            row = first_row(self._conn, "SELECT status FROM runs WHERE run_id = ?", [run_id])
+            if row is None:
+                raise ValueError(f"no run {run_id!r} in the store {self.path}")
+            if row[0] != RunStatus.RUNNING:
+                raise ValueError(f"run {run_id!r} is already finished ({row[0]})")
+            self._conn.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, counts = ?, error = ? "
+                "WHERE run_id = ?",
+                [
+                    final.value,
+                    self._now(),
+                    json.dumps(dict(counts), sort_keys=True, default=str),
+                    error,
+                    run_id,
+                ],
+            )
+
+    _RUN_COLUMNS = "run_id, kind, started_at, finished_at, status, as_of, counts, error"
+
+    @staticmethod
+    def _run(row: tuple[Any, ...]) -> RunRecord:
+        run_id, kind, started_at, finished_at, status, as_of, counts, error = row
+        return RunRecord(
+            run_id=run_id,
+            kind=kind,
+            started_at=started_at.replace(tzinfo=UTC),
+            finished_at=_aware(finished_at),
+            status=RunStatus(status),
+            as_of=as_of,
+            counts=json.loads(counts),
+            error=error,
+        )
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """One run by id, or None."""
+        row = first_row(
+            self._conn, f"SELECT {self._RUN_COLUMNS} FROM runs WHERE run_id = ?", [run_id]
+        )
+        return None if row is None else self._run(row)
+
+    def list_runs(self, *, limit: int | None = None) -> list[RunRecord]:
+        """The runs, newest first (at most ``limit`` of them)."""
+        sql = f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY started_at DESC, run_id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [self._run(row) for row in self._conn.execute(sql).fetchall()]
+
+    # ------------------------------------------------------------------- scores
+
+    def save_scores(self, run_id: str, rows: Iterable[ScoredPartner]) -> None:
+        """Keep the partners' scores of ``run_id`` (a ``PartnerScore`` per partner fits).
+
+        Saving again for the same run and partner replaces the row.
+        """
+        by_partner = {row.partner_id: row for row in rows}
+        page = pa.table(
+            {
+                "run_id": pa.array([run_id] * len(by_partner), pa.string()),
+                "partner_id": pa.array(list(by_partner), pa.string()),
+                "partner_name": pa.array([r.partner_name for r in by_partner.values()]),
+                "score": pa.array([float(r.score) for r in by_partner.values()], pa.float64()),
+                "tier": pa.array([r.tier for r in by_partner.values()], pa.string()),
+                "kpis": pa.array([_kpis_json(r.kpis) for r in by_partner.values()], pa.string()),
+            }
+        )
+        with self.transaction():
+            if first_row(self._conn, "SELECT 1 FROM runs WHERE run_id = ?", [run_id]) is None:
+                raise ValueError(f"no run {run_id!r} in the store {self.path}; start_run first")
+            self._upsert("scores", page, ("run_id", "partner_id"))
+
+    def score_history(self, partner_id: str | None = None) -> list[ScoreHistoryRow]:
+        """Scores over runs, oldest run first, for trends: one partner's, or every partner's.
+
+        Rows of every finished or running run are returned with the run's status,
+        so a caller can keep only the runs it trusts.
+        """
+        sql = """
+            SELECT s.run_id, r.kind, r.status, r.as_of, r.started_at,
+                   s.partner_id, s.partner_name, s.score, s.tier, s.kpis
+            FROM scores AS s JOIN runs AS r USING (run_id)
+        """
+        params: list[Any] = []
+        if partner_id is not None:
+            sql += " WHERE s.partner_id = ?"
+            params.append(partner_id)
+        sql += " ORDER BY r.as_of, r.started_at, s.run_id, s.partner_id"
+        return [
+            ScoreHistoryRow(
+                run_id=run,
+                run_kind=kind,
+                run_status=RunStatus(status),
+                as_of=as_of,
+                started_at=started_at.replace(tzinfo=UTC),
+                partner_id=partner,
+                partner_name=name,
+                score=score,
+                tier=tier,
+                kpis=json.loads(kpis),
+            )
+            for run, kind, status, as_of, started_at, partner, name, score, tier, kpis in (
+                self._conn.execute(sql, params).fetchall()
+            )
+        ]
+
+    # -------------------------------------------------------------------- reads
+
+    def _arrow(self, sql: str, schema: pa.Schema) -> pa.Table:
+        return _to_arrow(self._conn.sql(sql)).cast(schema)
+
+    def partners_table(self) -> pa.Table:
+        """Partners not deleted, in ``PARTNER_ARROW_SCHEMA``, in no particular order."""
+        return self._arrow(_PARTNERS_SQL, PARTNER_ARROW_SCHEMA)
+
+    def opportunities_table(self) -> pa.Table:
+        """Opportunities not deleted, in ``OPPORTUNITY_ARROW_SCHEMA``, in no particular order."""
+        return self._arrow(_OPPORTUNITIES_SQL, OPPORTUNITY_ARROW_SCHEMA)
+
+    def stage_events_table(self) -> pa.Table:
+        """Stage changes as the engine's events, in ``STAGE_EVENT_ARROW_SCHEMA``.
+
+        Only changes not deleted, of stored opportunities not deleted. An event's
+        ``entered_date`` is the UTC date of the change; its ``sequence`` is its
+        place in its opportunity's history ordered by time, then by change id.
+        Rows come in no particular order.
+        """
+        return self._arrow(_STAGE_EVENTS_SQL, STAGE_EVENT_ARROW_SCHEMA)
+
+    def stage_defs(self) -> list[StageDef]:
+        """The stored pipeline stages, in their sort order."""
+        rows = self._conn.execute(
+            "SELECT name, status, probability, sort_order FROM stage_defs ORDER BY sort_order, name"
+        ).fetchall()
+        return [
+            StageDef(
+                name=name,
+                status=OpportunityStatus(status),
+                probability=probability,
+                sort_order=sort_order,
+            )
+            for name, status, probability, sort_order in rows
+        ]
+
+    def counts(self) -> StoreCounts:
+        """How many rows each table holds, deleted records counted apart."""
+        row = first_row(
+            self._conn,
+            """
+            SELECT
+                (SELECT count(*) FILTER (NOT deleted) FROM partners),
+                (SELECT count(*) FILTER (deleted) FROM partners),
+                (SELECT count(*) FILTER (NOT deleted) FROM opportunities),
+                (SELECT count(*) FILTER (deleted) FROM opportunities),
+                (SELECT count(*) FILTER (NOT deleted) FROM stage_changes),
+                (SELECT count(*) FILTER (deleted) FROM stage_changes),
+                (SELECT count(*) FROM stage_defs),
+                (SELECT count(*) FROM cursors),
+                (SELECT count(*) FROM runs),
+                (SELECT count(*) FROM scores)
+            """,
+        )
+        assert row is not None
+        return StoreCounts(*(int(value) for value in row))

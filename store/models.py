@@ -1,0 +1,96 @@
+"""What the store hands back besides records: runs, score history rows and counts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class RunStatus(StrEnum):
+    """Where a run stands. A run left ``running`` by a dead process is closed as failed."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One audit or sync run as the store recorded it; times are UTC."""
+
+    run_id: str
+    kind: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: RunStatus
+    as_of: date
+    counts: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+class ScoredPartner(Protocol):
+    """A partner's score as ``save_scores`` takes it: a ``kpi_engine.PartnerScore`` fits.
+
+    ``kpis`` is a pydantic model (its JSON dump is stored) or a mapping.
+    """
+
+    @property
+    def partner_id(self) -> str: ...
+
+    @property
+    def partner_name(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def tier(self) -> str: ...
+
+    @property
+    def kpis(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """A partner's score built by hand (or read back): fits ``ScoredPartner``."""
+
+    partner_id: str
+    partner_name: str
+    score: float
+    tier: str
+    kpis: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScoreHistoryRow:
+    """One partner's score in one run, with the run's date, for trends."""
+
+    run_id: str
+    run_kind: str
+    run_status: RunStatus
+    as_of: date
+    started_at: datetime
+    partner_id: str
+    partner_name: str
+    score: float
+    tier: str
+    kpis: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    """How many rows the store holds, for reports and ``partner-kpi check``."""
+
+    partners: int
+    partners_deleted: int
+    opportunities: int
+    opportunities_deleted: int
+    stage_changes: int
+    stage_changes_deleted: int
+    stage_defs: int
+    cursors: int
+    runs: int
+    score_rows: int

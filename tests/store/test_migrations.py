@@ -1,0 +1,132 @@
+"""Schema versions: new files start at the current one, old ones migrate, newer are refused."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from store import MIGRATIONS, SCHEMA_VERSION, LocalStore, Migration, StoreError, StoreVersionError
+from store.schema import migrate, stored_version
+from tests.store.conftest import TABLES, opportunity
+
+V2 = Migration(
+    version=2,
+    summary="a note on each run (a stand-in for a later migration)",
+    statements=("ALTER TABLE runs ADD COLUMN note VARCHAR DEFAULT 'none'",),
+)
+
+
+def _version(path: Path) -> int:
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        return stored_version(conn, path)
+    finally:
+        conn.close()
+
+
+def _tables(path: Path) -> set[str]:
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = conn.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        return {name for (name,) in rows}
+    finally:
+        conn.close()
+
+
+def test_a_new_store_is_created_at_the_current_version(store_path: Path) -> None:
+    with LocalStore.open(store_path, holder="pytest"):
+        pass
+    assert _version(store_path) == SCHEMA_VERSION == len(MIGRATIONS)
+    assert _tables(store_path) == {"meta", *TABLES}
+
+
+def test_an_empty_version_0_file_is_migrated(store_path: Path) -> None:
+    duckdb.connect(str(store_path)).close()
+    assert _version(store_path) == 0
+    with LocalStore.open(store_path, holder="pytest") as store:
+        store.upsert_opportunities([opportunity("O1")])
+    assert _version(store_path) == SCHEMA_VERSION
+
+
+def test_an_old_file_is_migrated_in_order_and_keeps_its_data(store_path: Path) -> None:
+    # a file written at version 1, opened by a partner-kpi whose schema has reached 2
+    with LocalStore.open(store_path, holder="pytest") as store:
+        store.upsert_opportunities([opportunity("O1")])
+        run_id = store.start_run("sync", date(2026, 11, 25))
+        store.finish_run(run_id, "succeeded", {})
+    conn = duckdb.connect(str(store_path))
+    try:
+        assert migrate(conn, store_path, (*MIGRATIONS, V2)) == (1, 2)
+        assert migrate(conn, store_path, (*MIGRATIONS, V2)) == (2, 2)  # nothing left to do
+        assert conn.execute("SELECT run_id, note FROM runs").fetchall() == [(run_id, "none")]
+        assert conn.execute("SELECT id FROM opportunities").fetchall() == [("O1",)]
+    finally:
+        conn.close()
+    assert _version(store_path) == 2
+
+
+def test_a_store_from_a_newer_partner_kpi_is_refused_and_left_alone(store_path: Path) -> None:
+    with LocalStore.open(store_path, holder="pytest"):
+        pass
+    conn = duckdb.connect(str(store_path))
+    migrate(conn, store_path, (*MIGRATIONS, V2))
+    conn.close()
+
+    with (
+        pytest.raises(StoreVersionError) as refused,
+        LocalStore.open(store_path, holder="pytest"),
+    ):
+        pass
+    message = str(refused.value)
+    assert str(store_path) in message
+    assert "newer partner-kpi" in message
+    assert f"version 2; this partner-kpi reads up to version {SCHEMA_VERSION}" in message
+    assert "upgrade partner-kpi" in message
+    assert _version(store_path) == 2
+    # the refusal released the lock: the next attempt fails on the version again, not the lock
+    with pytest.raises(StoreVersionError), LocalStore.open(store_path, holder="pytest"):
+        pass
+
+
+def test_a_failing_migration_leaves_the_file_at_the_version_before(store_path: Path) -> None:
+    with LocalStore.open(store_path, holder="pytest"):
+        pass
+    broken = Migration(2, "broken", ("CREATE TABLE journal (id INTEGER)", "SELECT * FROM nowhere"))
+    conn = duckdb.connect(str(store_path))
+    try:
+        with pytest.raises(duckdb.Error):
+            migrate(conn, store_path, (*MIGRATIONS, broken))
+    finally:
+        conn.close()
+    assert _version(store_path) == 1
+    assert "journal" not in _tables(store_path)
+
+
+def test_migrations_must_be_numbered_without_gaps(store_path: Path) -> None:
+    conn = duckdb.connect(str(store_path))
+    try:
+        with pytest.raises(ValueError, match="without gaps"):
+            migrate(conn, store_path, (*MIGRATIONS, Migration(3, "skips 2", ())))
+    finally:
+        conn.close()
+
+
+def test_a_duckdb_file_of_something_else_is_refused(store_path: Path) -> None:
+    conn = duckdb.connect(str(store_path))
+    conn.execute("CREATE TABLE sales (id INTEGER)")
+    conn.close()
+    with (
+        pytest.raises(StoreError, match=r"not a partner-kpi store \(it holds sales\)"),
+        LocalStore.open(store_path, holder="pytest"),
+    ):
+        pass
+
+
+def test_a_file_that_is_not_duckdb_is_refused_with_the_path(store_path: Path) -> None:
+    store_path.write_text("SQLite format 3\x00 or anything else\n")
+    with pytest.raises(StoreError) as refused, LocalStore.open(store_path, holder="pytest"):
+        pass
+    assert f"cannot open the store {store_path}" in str(refused.value)

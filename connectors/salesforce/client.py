@@ -1,0 +1,465 @@
+"""The wire layer around simple-salesforce: login, retries, the quota guard and paging.
+
+Every request to the org goes through ``SalesforceClient.call``, which
+
+- refuses to start a call once the configured share of the daily quota is used
+  (``Sforce-Limit-Info``, read from every response by ``SalesforceHttpSession``);
+- logs in again once when the session has expired (INVALID_SESSION_ID) and
+  repeats the call;
+- retries, with exponential backoff and jitter (tenacity), what is worth
+  retrying: 429s, 5xx, REQUEST_LIMIT_EXCEEDED other than the daily quota,
+  dropped connections and timeouts, honouring ``Retry-After``;
+- turns the rest into the project's errors: the daily quota used up or retries
+  run out on limits → RateLimitExhausted; refused credentials → AuthError;
+  anything else → CrmApiError with Salesforce's error code. Never a silent success.
+
+Paging is written once here: REST query pages of 2,000 (``nextRecordsUrl``), or a
+Bulk API 2.0 query job when the read is large.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from functools import partial
+from typing import Any, TypeVar
+
+import requests
+from simple_salesforce.api import Salesforce
+from simple_salesforce.bulk2 import Operation
+from simple_salesforce.exceptions import (
+    SalesforceError,
+    SalesforceExpiredSession,
+    SalesforceOperationError,
+)
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from connectors.base import ApiUsage
+from connectors.errors import (
+    AuthError,
+    ConfigError,
+    CrmApiError,
+    PartnerKpiError,
+    RateLimitExhausted,
+)
+from connectors.http import CaBundleSession
+from connectors.salesforce.auth import (
+    TOKEN_PATH,
+    Credentials,
+    Token,
+    read_credentials,
+    request_token,
+)
+from connectors.salesforce.mapping import Row, row_from_json, rows_from_csv
+from connectors.salesforce.queries import (
+    BULK_RESULT_PAGE_SIZE,
+    CRM,
+    QUERY_PAGE_SIZE,
+    Select,
+    count_of,
+    id_chunks,
+)
+from connectors.salesforce.settings import SalesforceSettings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DAILY_QUOTA_MESSAGE = "TotalRequests"
+LIMIT_CODE = "REQUEST_LIMIT_EXCEEDED"
+BULK_DONE, BULK_FAILED = "JobComplete", ("Failed", "Aborted")
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), None if absent."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max((moment - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+class SalesforceHttpSession(CaBundleSession):
+    """The connector's session: the CA bundle, a default timeout, and what each answer says.
+
+    simple-salesforce only reads ``Sforce-Limit-Info`` on its REST calls and drops
+    ``Retry-After``; reading both here covers Bulk API calls and the retry policy.
+    """
+
+    def __init__(self, ca_bundle: Any, timeout: float) -> None:
+        super().__init__(ca_bundle)
+        self.timeout = timeout
+        self.api_calls = 0
+        self.quota: tuple[int, int] | None = None
+        self.retry_after: float | None = None
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        self.retry_after = None
+        if TOKEN_PATH not in str(url):
+            self.api_calls += 1
+        response = super().request(method, url, *args, **kwargs)
+        info = response.headers.get("Sforce-Limit-Info")
+        if info:
+            usage = Salesforce.parse_api_usage(info).get("api-usage")
+            if usage is not None:
+                self.quota = (int(usage[0]), int(usage[1]))
+        if response.status_code >= 400:
+            self.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return response
+
+
+class _Transient(Exception):
+    """A failure worth another try; ``limit`` when the org said to slow down."""
+
+    def __init__(
+        self, code: str, message: str, *, retry_after: float | None = None, limit: bool = False
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+        self.limit = limit
+
+
+def _error_of(content: Any) -> tuple[str, str]:
+    """Salesforce's error code and message from an error body of any of its shapes."""
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", errors="replace")
+    if isinstance(content, list) and content and isinstance(content[0], Mapping):
+        first = content[0]
+        return str(first.get("errorCode") or first.get("statusCode") or ""), str(
+            first.get("message") or ""
+        )
+    if isinstance(content, Mapping):
+        return str(content.get("errorCode") or content.get("error") or ""), str(
+            content.get("message") or content.get("error_description") or ""
+        )
+    return "", str(content)[:300]
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    """One page of rows and the query's total (as Salesforce counted it)."""
+
+    rows: list[Row]
+    total_size: int
+
+
+class SalesforceClient:
+    """A logged-in simple-salesforce handle behind one retry and quota policy."""
+
+    def __init__(
+        self,
+        settings: SalesforceSettings,
+        *,
+        environ: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        session: SalesforceHttpSession | None = None,
+    ) -> None:
+        self.settings = settings
+        # read now: a missing variable is a config error before any network traffic
+        self.credentials: Credentials = read_credentials(settings, environ)
+        self.session = session or SalesforceHttpSession(
+            settings.ca_bundle, settings.timeout_seconds
+        )
+        self._sleep = sleep
+        self._sf: Any = None
+        self.logins = 0
+
+    # --- session -------------------------------------------------------------------
+
+    @property
+    def sf(self) -> Any:
+        """The simple-salesforce handle (Any: its dynamic attributes defeat typing)."""
+        if self._sf is None:
+            self.login()
+        return self._sf
+
+    def login(self) -> Token:
+        """Exchange the credentials for a session (retried like any call)."""
+        token = self._run(
+            "login", partial(request_token, self.session, self.settings, self.credentials)
+        )
+        self.logins += 1
+        self._sf = Salesforce(
+            instance_url=token.instance_url,
+            session_id=token.access_token,
+            session=self.session,
+            version=self.settings.api_version,
+        )
+        return token
+
+    @property
+    def base_url(self) -> str:
+        return str(self.sf.base_url)
+
+    def usage(self) -> ApiUsage:
+        """The quota as the last response reported it, and the calls this client made."""
+        used, limit = self.session.quota or (None, None)
+        return ApiUsage(used=used, limit=limit, calls_made=self.session.api_calls)
+
+    # --- one call --------------------------------------------------------------------
+
+    def call(self, what: str, operation: Callable[[Any], T], *, record_id: str | None = None) -> T:
+        """``operation(sf)`` under the quota guard, one re-login and the retry policy."""
+
+        def once() -> T:
+            self._guard_quota(what)
+            try:
+                return operation(self.sf)
+            except SalesforceExpiredSession:
+                logger.info("salesforce: session expired during %s; logging in again", what)
+                self.login()
+                self._guard_quota(what)
+                try:
+                    return operation(self.sf)
+                except SalesforceExpiredSession as exc:
+                    raise AuthError(
+                        f"Salesforce refused a fresh session during {what} (INVALID_SESSION_ID); "
+                        "check the integration user's session and IP settings"
+                    ) from exc
+
+        return self._run(what, once, record_id)
+
+    def _guard_quota(self, what: str) -> None:
+        if self.session.quota is None:
+            return
+        used, limit = self.session.quota
+        share = self.settings.max_quota_share
+        if limit and used / limit >= share:
+            raise RateLimitExhausted(
+                f"Salesforce API quota: {used} of {limit} daily calls used, which reaches "
+                f"crm.max_quota_share={share}; stopped before {what}. "
+                "The next run resumes from the last saved cursor."
+            )
+
+    def _run(self, what: str, function: Callable[[], T], record_id: str | None = None) -> T:
+        def attempt() -> T:
+            try:
+                return function()
+            except PartnerKpiError:
+                raise
+            except Exception as exc:
+                classified = self._classify(exc, what, record_id)
+                if classified is exc:
+                    raise
+                raise classified from exc
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Transient),
+            stop=stop_after_attempt(self.settings.max_attempts),
+            wait=self._wait,
+            sleep=self._sleep,
+            before_sleep=partial(self._log_retry, what),
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _Transient as exc:
+            attempts = self.settings.max_attempts
+            if exc.limit:
+                raise RateLimitExhausted(
+                    f"Salesforce kept refusing {what} ({exc.code}: {exc.message}) "
+                    f"after {attempts} attempts; the next run resumes from the last saved cursor"
+                ) from exc
+            raise CrmApiError(
+                f"{what} failed {attempts} times; the last answer: {exc.message}",
+                crm=CRM,
+                error_code=exc.code,
+                record_id=record_id,
+            ) from exc
+
+    def _wait(self, state: RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(failure, _Transient) and failure.retry_after is not None:
+            return float(failure.retry_after)
+        # exponential with jitter, written out: tenacity renamed wait_exponential_jitter's
+        # arguments between the versions pyproject allows
+        initial = self.settings.backoff_initial_seconds
+        exponential: float = initial * 2.0 ** (state.attempt_number - 1)
+        return min(exponential, self.settings.backoff_max_seconds) + random.uniform(0, initial)
+
+    def _log_retry(self, what: str, state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome is not None else None
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        logger.warning(
+            "salesforce: %s failed (%s); attempt %d of %d, next in %.1f s",
+            what,
+            failure,
+            state.attempt_number,
+            self.settings.max_attempts,
+            wait,
+        )
+
+    def _classify(self, exc: Exception, what: str, record_id: str | None) -> Exception:
+        """A transient failure to retry, the project's final error, or ``exc`` itself."""
+        if isinstance(exc, requests.exceptions.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(
+            exc
+        ):
+            return ConfigError(
+                "crm.ca_bundle",
+                f"the TLS certificate of {self.settings.login_url} is not trusted; "
+                "point crm.ca_bundle at the PEM file of the CA that signed it",
+            )
+        if isinstance(exc, requests.Timeout):
+            return _Transient("TIMEOUT", f"no answer within {self.settings.timeout_seconds} s")
+        if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
+            return _Transient("CONNECTION_LOST", type(exc).__name__)
+        if isinstance(exc, SalesforceOperationError):
+            return CrmApiError(str(exc), crm=CRM, error_code="BULK_JOB_FAILED", record_id=record_id)
+        if isinstance(exc, SalesforceError):
+            status = exc.status
+            code, message = _error_of(exc.content)
+        elif isinstance(exc, requests.HTTPError) and exc.response is not None:
+            status = exc.response.status_code
+            try:
+                body: Any = exc.response.json()
+            except ValueError:
+                body = exc.response.text
+            code, message = _error_of(body)
+        else:
+            return exc
+        code = code or f"HTTP_{status}"
+        if code == LIMIT_CODE and DAILY_QUOTA_MESSAGE in message:
+            return RateLimitExhausted(
+                f"Salesforce's daily API quota is used up ({code}: {message}); "
+                "the next run resumes from the last saved cursor"
+            )
+        limit = status == 429 or code == LIMIT_CODE
+        if limit or status >= 500 or status == 408:
+            retry_after = self.session.retry_after
+            if retry_after is not None and retry_after > self.settings.max_retry_after_seconds:
+                return RateLimitExhausted(
+                    f"Salesforce asked to wait {retry_after:.0f} s before {what} ({code}), "
+                    f"longer than crm.max_retry_after_seconds; the next run resumes"
+                )
+            return _Transient(
+                code, message or f"HTTP {status}", retry_after=retry_after, limit=limit
+            )
+        if status == 401:
+            return AuthError(f"Salesforce refused the session during {what} ({code}: {message})")
+        return CrmApiError(
+            message or f"HTTP {status}", crm=CRM, error_code=code, record_id=record_id
+        )
+
+    # --- reads -------------------------------------------------------------------------
+
+    def count(self, select: Select) -> int:
+        """``SELECT COUNT()`` with the read's condition (deleted rows too when it has them)."""
+        soql = count_of(select)
+        result = self.call(
+            f"count {select.sobject}",
+            lambda sf: sf.query(soql, include_deleted=select.include_deleted),
+        )
+        return int(result["totalSize"])
+
+    def pages(self, select: Select, *, bulk_threshold: int | None = None) -> Iterator[RecordPage]:
+        """The rows of ``select``, page by page, over REST or Bulk API 2.0.
+
+        The first REST page tells how many records match (``totalSize``): when
+        that reaches ``bulk_threshold`` and more pages remain, the read becomes a
+        Bulk API 2.0 job. Deciding from the first page costs no extra call in the
+        common, smaller case (a ``COUNT()`` first would cost one on every read).
+        """
+        soql = select.soql()
+        headers = {"Sforce-Query-Options": f"batchSize={QUERY_PAGE_SIZE}"}
+        result = self.call(
+            f"query {select.sobject}",
+            lambda sf: sf.query(soql, include_deleted=select.include_deleted, headers=headers),
+        )
+        total = int(result["totalSize"])
+        if bulk_threshold is not None and total >= bulk_threshold and not result.get("done"):
+            logger.info(
+                "salesforce: %d %s records, switching to Bulk API 2.0", total, select.sobject
+            )
+            yield from self.bulk_pages(select, total)
+            return
+        while True:
+            yield RecordPage([row_from_json(r, select.fields) for r in result["records"]], total)
+            next_url = result.get("nextRecordsUrl")
+            if result.get("done", True) or not next_url:
+                return
+            result = self.call(
+                f"query {select.sobject} (next page)",
+                partial(_query_more, str(next_url), headers),
+            )
+
+    def bulk_pages(self, select: Select, total: int) -> Iterator[RecordPage]:
+        """The rows of ``select`` through a Bulk API 2.0 query job, a result page at a time."""
+        sobject = select.sobject
+        operation = Operation.query_all if select.include_deleted else Operation.query
+        job = self.call(
+            f"create a Bulk API 2.0 job on {sobject}",
+            lambda sf: _bulk(sf, sobject).create_job(operation, select.soql()),
+        )
+        job_id = str(job["id"])
+        deadline = time.monotonic() + self.settings.bulk_timeout_seconds
+        while True:
+            info = self.call(
+                f"Bulk API 2.0 job {job_id}", lambda sf: _bulk(sf, sobject).get_job(job_id, True)
+            )
+            state = str(info.get("state"))
+            if state == BULK_DONE:
+                break
+            if state in BULK_FAILED:
+                raise CrmApiError(
+                    str(info.get("errorMessage") or f"the job ended {state}"),
+                    crm=CRM,
+                    error_code=f"BULK_JOB_{state.upper()}",
+                )
+            if time.monotonic() >= deadline:
+                raise CrmApiError(
+                    f"job {job_id} not complete after {self.settings.bulk_timeout_seconds} s",
+                    crm=CRM,
+                    error_code="BULK_JOB_TIMEOUT",
+                )
+            self._sleep(self.settings.bulk_poll_seconds)
+        locator = ""
+        while True:
+            result = self.call(
+                f"Bulk API 2.0 results of {job_id}",
+                partial(_bulk_results, sobject, job_id, locator),
+            )
+            yield RecordPage(list(rows_from_csv(result["records"], select.fields)), total)
+            locator = str(result.get("locator") or "")
+            if not locator:
+                return
+
+    def rows_by_ids(self, select: Select, ids: Sequence[str], key: str = "Id") -> Iterator[Row]:
+        """The rows of ``select`` whose ``key`` is one of ``ids``, in as few queries as fit."""
+        if not ids:
+            return
+        for chunk in id_chunks(self.base_url, select, ids, key):
+            for page in self.pages(chunk):
+                yield from page.rows
+
+
+def _query_more(next_url: str, headers: Mapping[str, str], sf: Any) -> Any:
+    return sf.query_more(next_url, identifier_is_url=True, headers=dict(headers))
+
+
+def _bulk(sf: Any, sobject: str) -> Any:
+    """simple-salesforce's Bulk API 2.0 client for one object, with the current session.
+
+    Its job-level steps are driven one by one (rather than through its ``query``
+    generator) so that each request gets the retry policy and a failed result
+    page does not restart the whole job.
+    """
+    return getattr(sf.bulk2, sobject)._client
+
+
+def _bulk_results(sobject: str, job_id: str, locator: str, sf: Any) -> Any:
+    return _bulk(sf, sobject).get_query_results(job_id, locator, BULK_RESULT_PAGE_SIZE)

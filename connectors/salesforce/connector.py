@@ -1,0 +1,648 @@
+"""``SalesforceConnector``: the Connector protocol over one Salesforce org.
+
+Reads are generators of validated pages. Opportunities and stage history are
+read incrementally on ``SystemModstamp`` (``>=`` the cursor minus an overlap,
+oldest first, ties by Id, deleted rows included through queryAll), so a page's
+cursor is always safe to resume from and the store's upsert by id makes the
+overlap harmless. Writes (issue 5) go to partner Accounts through sObject
+Collections, 200 records a call, each record's outcome reported on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+from urllib.parse import urlparse
+
+from simple_salesforce.util import exception_handler
+
+from connectors.base import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
+from connectors.errors import CrmApiError, PartnerKpiError, SchemaError
+from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.mapping import (
+    CurrencyTable,
+    Row,
+    currency_table,
+    opportunity_from_row,
+    partner_from_row,
+    single_currency,
+    stage_change_from_row,
+    stage_def_from_row,
+)
+from connectors.salesforce.queries import (
+    ACCOUNT,
+    COLLECTION_SIZE,
+    CRM,
+    CURRENCY_FIELD,
+    CURRENCY_TYPE,
+    FIELD_NAME,
+    HISTORY_FIELDS,
+    MODSTAMP,
+    OPPORTUNITY,
+    OPPORTUNITY_HISTORY,
+    OPPORTUNITY_PARTNER,
+    OPPORTUNITY_PARTNER_FIELDS,
+    OPPORTUNITY_STAGE,
+    PARTNER_ACCOUNT_FIELD,
+    RECORD_ID,
+    SYSTEM_FIELDS,
+    Kind,
+    Select,
+    SoqlField,
+    currency_select,
+    fields,
+    history_select,
+    incremental,
+    opportunity_partner_changes,
+    opportunity_partner_select,
+    opportunity_select,
+    partner_select,
+    soql_datetime,
+    split_fields,
+    stage_select,
+)
+from connectors.salesforce.settings import SalesforceSettings
+from connectors.schema import Opportunity, Partner, StageChange, StageDef
+
+logger = logging.getLogger(__name__)
+
+CUSTOM_FIELD_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*__c$")
+#: Describe types a FieldSpec kind accepts in an existing field.
+COMPATIBLE_TYPES: dict[str, frozenset[str]] = {
+    "number": frozenset({"double", "percent", "currency", "int"}),
+    "text": frozenset({"string", "textarea"}),
+    "picklist": frozenset({"picklist"}),
+    "datetime": frozenset({"datetime"}),
+}
+
+
+@dataclass(frozen=True)
+class _Changes:
+    """One page of an incremental read: live rows, deleted ids, the cursor after it."""
+
+    rows: list[Row]
+    deleted_ids: list[str]
+    cursor: Cursor | None
+
+
+class SalesforceConnector:
+    """partner-kpi's view of a Salesforce org: partners, deals, stages, history, writeback."""
+
+    crm = CRM
+
+    def __init__(
+        self,
+        settings: SalesforceSettings,
+        *,
+        environ: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        client: SalesforceClient | None = None,
+    ) -> None:
+        """Reads the secrets at once (a missing variable is a ConfigError now); connects lazily."""
+        self.settings = settings
+        self.client = client or SalesforceClient(settings, environ=environ, sleep=sleep)
+        self._describes: dict[str, dict[str, Any]] = {}
+        self._stages: dict[str, StageDef] | None = None
+        self._currencies: CurrencyTable | None = None
+
+    # --- metadata ----------------------------------------------------------------------
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """An object's describe, once per connector."""
+        if sobject not in self._describes:
+            self._describes[sobject] = self.client.call(
+                f"describe {sobject}", lambda sf: sf.restful(f"sobjects/{sobject}/describe")
+            )
+        return self._describes[sobject]
+
+    def _field_names(self, sobject: str) -> dict[str, dict[str, Any]]:
+        return {str(f["name"]).lower(): f for f in self.describe(sobject).get("fields", [])}
+
+    def _missing_fields(self, sobject: str, names: Sequence[str]) -> list[str]:
+        present = self._field_names(sobject)
+        return [n for n in names if "." not in n and n.lower() not in present]
+
+    def fetch_stage_defs(self) -> list[StageDef]:
+        """Every OpportunityStage, named by its ApiName (what Opportunity.StageName holds)."""
+        defs = [
+            stage_def_from_row(row)
+            for page in self.client.pages(stage_select(self.settings.api_version))
+            for row in page.rows
+        ]
+        self._stages = {stage.name: stage for stage in defs}
+        return defs
+
+    def _stage_map(self) -> dict[str, StageDef]:
+        if self._stages is None:
+            self.fetch_stage_defs()
+        assert self._stages is not None
+        return self._stages
+
+    def currencies(self) -> CurrencyTable:
+        """The org's currencies: CurrencyType when Opportunity has CurrencyIsoCode, else one.
+
+        Also checks, from the same describe, that Opportunity has every field the
+        read selects, so schema drift fails here with the fix and not mid-read.
+        """
+        if self._currencies is not None:
+            return self._currencies
+        needed = [f.name for f in opportunity_select(False, self._by_partner_field()).fields]
+        missing = self._missing_fields(OPPORTUNITY, needed)
+        if missing:
+            fix = (
+                "; PartnerAccountId needs partner relationship management, or set "
+                "crm.partner_attribution: opportunity_partner"
+                if PARTNER_ACCOUNT_FIELD in missing
+                else "; grant the integration user read access to them"
+            )
+            raise SchemaError(f"Opportunity lacks the field(s) {', '.join(missing)}{fix}")
+        if CURRENCY_FIELD.lower() in self._field_names(OPPORTUNITY):
+            rows = [row for page in self.client.pages(currency_select()) for row in page.rows]
+            self._currencies = currency_table(rows)
+        else:
+            self._currencies = single_currency(self.settings.org_currency)
+        return self._currencies
+
+    def _by_partner_field(self) -> bool:
+        return self.settings.partner_attribution == "partner_account_id"
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def fetch_partners(self) -> Iterator[Page[Partner]]:
+        """Every Account matching ``crm.partner_filter``, in Id order."""
+        region, tier = self.settings.partner_region_field, self.settings.partner_tier_field
+        select = partner_select(self.settings.partner_filter, region, tier)
+        for page in self.client.pages(select, bulk_threshold=self.settings.bulk_threshold):
+            yield Page(records=[partner_from_row(row, region, tier) for row in page.rows])
+
+    def fetch_opportunities(self, since: Cursor | None) -> Iterator[Page[Opportunity]]:
+        """Opportunities modified at or after ``since`` minus the overlap, deletions included."""
+        stages = self._stage_map()
+        currencies = self.currencies()
+        select = opportunity_select(currencies.multi_currency, self._by_partner_field())
+        if not self._by_partner_field():
+            yield from self._opportunities_by_opportunity_partner(select, since, stages, currencies)
+            return
+        for changes in self._changes(select, since):
+            yield Page(
+                records=[
+                    opportunity_from_row(row, stages, currencies, row[PARTNER_ACCOUNT_FIELD])
+                    for row in changes.rows
+                ],
+                deleted_ids=changes.deleted_ids,
+                cursor=changes.cursor,
+            )
+
+    def fetch_stage_changes(self, since: Cursor | None) -> Iterator[Page[StageChange]]:
+        """OpportunityHistory rows that entered a new stage, recorded at or after ``since``.
+
+        Salesforce adds a history row for every change of stage, amount,
+        probability or close date; a row whose stage equals the opportunity's
+        previous row is not a stage change and is left out. For incremental reads
+        the row before the window is looked up, so the answer does not depend on
+        where the window starts.
+        """
+        start = self._start(since)
+        previous: dict[str, str] = {}
+        looked_up: set[str] = set()
+        for changes in self._changes(history_select(), since):
+            if start is not None:
+                unseen = [
+                    str(r["OpportunityId"])
+                    for r in changes.rows
+                    if r["OpportunityId"] and r["OpportunityId"] not in looked_up
+                ]
+                looked_up.update(unseen)
+                previous.update(self._stages_before(unseen, start))
+            records: list[StageChange] = []
+            for row in changes.rows:
+                opportunity, stage = row["OpportunityId"], row["StageName"]
+                if not opportunity or not stage:
+                    continue
+                if previous.get(opportunity) != stage:
+                    records.append(stage_change_from_row(row))
+                previous[opportunity] = stage
+            yield Page(records=records, deleted_ids=changes.deleted_ids, cursor=changes.cursor)
+
+    def usage(self) -> ApiUsage:
+        """The quota as Salesforce last reported it (Sforce-Limit-Info) and the calls made."""
+        return self.client.usage()
+
+    # --- read machinery ------------------------------------------------------------------
+
+    def _start(self, since: Cursor | None) -> datetime | None:
+        if since is None:
+            return None
+        return since.modified_at - timedelta(seconds=self.settings.overlap_seconds)
+
+    def _changes(self, select: Select, since: Cursor | None) -> Iterator[_Changes]:
+        """The incremental read of ``select``: pages of live rows, deleted ids and cursors.
+
+        A field list too long for one URL is split: the first query carries the
+        key, cursor and deletion fields, the rest are fetched by Id per page.
+        """
+        read = incremental(select, self._start(since))
+        groups = split_fields(self.client.base_url, read, keep=len(SYSTEM_FIELDS))
+        driver = read.with_fields(groups[0])
+        for page in self.client.pages(driver, bulk_threshold=self.settings.bulk_threshold):
+            rows = page.rows
+            if len(groups) > 1:
+                live_ids = [str(r["Id"]) for r in rows if not r["IsDeleted"]]
+                extra = self._wide_rows(
+                    Select(read.sobject, tuple(f for g in groups[1:] for f in g)), live_ids
+                )
+                for row in rows:
+                    row.update(extra.get(str(row["Id"]), {}))
+            last = max(((r[MODSTAMP], str(r["Id"])) for r in rows if r[MODSTAMP]), default=None)
+            yield _Changes(
+                rows=[r for r in rows if not r["IsDeleted"]],
+                deleted_ids=[str(r["Id"]) for r in rows if r["IsDeleted"]],
+                cursor=None if last is None else Cursor(modified_at=last[0], record_id=last[1]),
+            )
+
+    def _wide_rows(self, select: Select, ids: Sequence[str]) -> dict[str, Row]:
+        """Rows by Id for any number of fields: the list is split to keep each URL short."""
+        out: dict[str, Row] = {}
+        wanted = select.with_fields(
+            (SoqlField("Id"), *(f for f in select.fields if f.name != "Id"))
+        )
+        for group in split_fields(self.client.base_url, wanted, keep=1):
+            for row in self.client.rows_by_ids(wanted.with_fields(group), ids):
+                out.setdefault(str(row["Id"]), {}).update(row)
+        return out
+
+    def _opportunities_by_opportunity_partner(
+        self,
+        select: Select,
+        since: Cursor | None,
+        stages: Mapping[str, StageDef],
+        currencies: CurrencyTable,
+    ) -> Iterator[Page[Opportunity]]:
+        """Opportunities attributed to the primary OpportunityPartner of the configured role.
+
+        A full read loads the (role, primary) rows once, a page of 2,000 a call;
+        an incremental read looks up only its opportunities' rows, and re-reads
+        opportunities whose OpportunityPartner rows changed since the cursor even
+        when the opportunity itself did not (a partner change does not touch it).
+        """
+        role_select = opportunity_partner_select(self.settings.partner_role)
+        start = self._start(since)
+        preloaded: dict[str, str] | None = None
+        touched: set[str] = set()
+        if start is None:
+            preloaded = {}
+            for page in self.client.pages(role_select, bulk_threshold=self.settings.bulk_threshold):
+                for row in page.rows:
+                    if row["OpportunityId"]:
+                        preloaded.setdefault(str(row["OpportunityId"]), str(row["AccountToId"]))
+        else:
+            for page in self.client.pages(opportunity_partner_changes(start)):
+                touched.update(str(r["OpportunityId"]) for r in page.rows if r["OpportunityId"])
+
+        def page_of(changes: _Changes, cursor: Cursor | None) -> Page[Opportunity]:
+            ids = [str(r["Id"]) for r in changes.rows]
+            partners = preloaded if preloaded is not None else self._primary_partners(ids)
+            return Page(
+                records=[
+                    opportunity_from_row(row, stages, currencies, partners.get(str(row["Id"])))
+                    for row in changes.rows
+                ],
+                deleted_ids=changes.deleted_ids,
+                cursor=cursor,
+            )
+
+        emitted: set[str] = set()
+        last_cursor: Cursor | None = None
+        for changes in self._changes(select, since):
+            if touched:
+                emitted.update(str(r["Id"]) for r in changes.rows)
+                emitted.update(changes.deleted_ids)
+            last_cursor = changes.cursor or last_cursor
+            yield page_of(changes, changes.cursor)
+        remaining = sorted(touched - emitted)
+        if remaining:
+            rows = list(self.client.rows_by_ids(replace(select, include_deleted=True), remaining))
+            changes = _Changes(
+                rows=[r for r in rows if not r["IsDeleted"]],
+                deleted_ids=[str(r["Id"]) for r in rows if r["IsDeleted"]],
+                cursor=last_cursor,
+            )
+            yield page_of(changes, last_cursor)
+
+    def _primary_partners(self, opportunity_ids: Sequence[str]) -> dict[str, str]:
+        """Opportunity id → AccountToId of its primary OpportunityPartner of the role."""
+        select = opportunity_partner_select(self.settings.partner_role)
+        partners: dict[str, str] = {}
+        for row in self.client.rows_by_ids(select, opportunity_ids, key="OpportunityId"):
+            partners.setdefault(str(row["OpportunityId"]), str(row["AccountToId"]))
+        return partners
+
+    def _stages_before(self, opportunity_ids: Sequence[str], start: datetime) -> dict[str, str]:
+        """Each opportunity's stage in its last history row before ``start``."""
+        select = Select(
+            sobject=OPPORTUNITY_HISTORY,
+            fields=fields("Id", "OpportunityId", "StageName", (MODSTAMP, Kind.DATETIME)),
+            where=f"{MODSTAMP} < {soql_datetime(start)}",
+            order_by=("OpportunityId ASC", f"{MODSTAMP} DESC", "Id DESC"),
+        )
+        stages: dict[str, str] = {}
+        for row in self.client.rows_by_ids(select, opportunity_ids, key="OpportunityId"):
+            if row["StageName"]:
+                stages.setdefault(str(row["OpportunityId"]), str(row["StageName"]))
+        return stages
+
+    # --- check ---------------------------------------------------------------------------
+
+    def check(self) -> list[CheckItem]:
+        """Log in and report version, quota, object and field access, partners and currency.
+
+        Reads only: describes, /limits, the version list and two COUNT() queries.
+        """
+        try:
+            self.client.login()
+        except PartnerKpiError as exc:
+            return [CheckItem("login", False, str(exc))]
+        host = urlparse(str(self.client.sf.base_url)).netloc
+        items = [
+            CheckItem(
+                "login",
+                True,
+                f"{self.settings.auth_flow} login accepted by {self.settings.login_url}; "
+                f"instance {host}",
+            )
+        ]
+        checks: list[tuple[str, Callable[[], CheckItem]]] = [
+            ("api version", self._check_version),
+            ("api quota", self._check_quota),
+            *(
+                (f"object {name}", partial(self._check_object, name))
+                for name in self._objects_needed()
+            ),
+            ("partner accounts", self._check_partner_filter),
+            ("currency", self._check_currency),
+        ]
+        for name, run in checks:
+            try:
+                items.append(run())
+            except PartnerKpiError as exc:
+                items.append(CheckItem(name, False, str(exc)))
+        return items
+
+    def _objects_needed(self) -> list[str]:
+        needed = [ACCOUNT, OPPORTUNITY, OPPORTUNITY_STAGE, OPPORTUNITY_HISTORY]
+        if not self._by_partner_field():
+            needed.append(OPPORTUNITY_PARTNER)
+        return needed
+
+    def _required_fields(self, sobject: str) -> list[str]:
+        if sobject == ACCOUNT:
+            named = [self.settings.partner_region_field, self.settings.partner_tier_field]
+            return ["Id", "Name", "OwnerId", *(n for n in named if n)]
+        if sobject == OPPORTUNITY:
+            return [f.name for f in opportunity_select(False, self._by_partner_field()).fields]
+        if sobject == OPPORTUNITY_STAGE:
+            return [f.name for f in stage_select(self.settings.api_version).fields]
+        if sobject == OPPORTUNITY_HISTORY:
+            return [f.name for f in HISTORY_FIELDS]
+        return [f.name for f in OPPORTUNITY_PARTNER_FIELDS]
+
+    def _check_version(self) -> CheckItem:
+        versions = self.client.call("list API versions", _versions)
+        wanted = self.settings.api_version
+        labels = {str(v.get("version")): str(v.get("label", "")) for v in versions}
+        if wanted in labels:
+            return CheckItem("api version", True, f"v{wanted} ({labels[wanted]}) is served")
+        newest = max(labels, key=float, default="none")
+        return CheckItem(
+            "api version",
+            False,
+            f"v{wanted} is not served (newest: v{newest}); set crm.api_version",
+        )
+
+    def _check_quota(self) -> CheckItem:
+        limits = self.client.call("read /limits", lambda sf: sf.limits())
+        daily = limits.get("DailyApiRequests", {})
+        most, left = int(daily.get("Max", 0)), int(daily.get("Remaining", 0))
+        share = self.settings.max_quota_share
+        used = (most - left) / most if most else 1.0
+        detail = f"{left} of {most} daily API calls left; a run stops once {share:.0%} are used"
+        bulk = limits.get("DailyBulkV2QueryJobs")
+        if isinstance(bulk, Mapping):
+            detail += f"; {bulk.get('Remaining')} of {bulk.get('Max')} Bulk API 2.0 query jobs left"
+        return CheckItem("api quota", used < share, detail)
+
+    def _check_object(self, sobject: str) -> CheckItem:
+        name = f"object {sobject}"
+        try:
+            described = self.describe(sobject)
+        except CrmApiError as exc:
+            return CheckItem(name, False, f"cannot describe it ({exc.error_code}); grant access")
+        missing = self._missing_fields(sobject, self._required_fields(sobject))
+        problems = [] if described.get("queryable", True) else ["not queryable"]
+        if missing:
+            problems.append(f"missing or hidden fields: {', '.join(missing)}")
+        if problems:
+            return CheckItem(name, False, "; ".join(problems))
+        detail = f"readable with the {len(self._required_fields(sobject))} fields a sync needs"
+        if sobject == ACCOUNT:
+            detail += "; updateable" if described.get("updateable") else "; NOT updateable"
+        return CheckItem(name, True, detail)
+
+    def _check_partner_filter(self) -> CheckItem:
+        select = partner_select(self.settings.partner_filter, None, None)
+        count = self.client.count(select)
+        detail = f"{count} Accounts match crm.partner_filter ({self.settings.partner_filter})"
+        return CheckItem("partner accounts", count > 0, detail)
+
+    def _check_currency(self) -> CheckItem:
+        table = self.currencies()
+        if table.multi_currency:
+            detail = (
+                f"multi-currency org: corporate currency {table.corporate}, "
+                f"{len(table.rates)} currencies in {CURRENCY_TYPE}"
+            )
+        else:
+            detail = f"single-currency org; amounts are {table.corporate} (crm.org_currency)"
+        return CheckItem("currency", True, detail)
+
+    # --- writeback (issue 5) ---------------------------------------------------------------
+
+    def read_fields(
+        self, record_ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Current values of ``fields`` on partner Accounts, by id (absent ids are left out)."""
+        for name in fields:
+            if not FIELD_NAME.match(name):
+                raise SchemaError(f"{name!r} is not a Salesforce field API name")
+        for record_id in record_ids:
+            if not RECORD_ID.match(record_id):
+                raise SchemaError(
+                    f"{record_id!r} is not a Salesforce record id", record_id=record_id
+                )
+        select = Select(ACCOUNT, tuple(SoqlField(name) for name in fields))
+        rows = self._wide_rows(select, record_ids)
+        return {
+            record_id: {name: row.get(name) for name in fields} for record_id, row in rows.items()
+        }
+
+    def update_records(self, updates: Mapping[str, Mapping[str, Any]]) -> list[WriteResult]:
+        """Write field values to partner Accounts: sObject Collections PATCH, 200 a call,
+        allOrNone false, so one rejected record does not hold back the others."""
+        results: list[WriteResult] = []
+        items = list(updates.items())
+        for start in range(0, len(items), COLLECTION_SIZE):
+            results.extend(self._update_batch(items[start : start + COLLECTION_SIZE]))
+        return results
+
+    def _update_batch(self, batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[WriteResult]:
+        outcomes: dict[int, WriteResult] = {}
+        records: list[dict[str, Any]] = []
+        positions: list[int] = []
+        for position, (record_id, values) in enumerate(batch):
+            written = tuple(values)
+            bad = [name for name in written if not FIELD_NAME.match(name)]
+            if not RECORD_ID.match(record_id):
+                outcomes[position] = WriteResult(
+                    record_id, False, "MALFORMED_ID", "not a Salesforce record id", written
+                )
+            elif bad:
+                outcomes[position] = WriteResult(
+                    record_id, False, "INVALID_FIELD", f"not field API names: {bad}", tuple(bad)
+                )
+            else:
+                records.append({"attributes": {"type": ACCOUNT}, "id": record_id, **values})
+                positions.append(position)
+        if records:
+            answer = self.client.call(
+                f"update {len(records)} Accounts",
+                lambda sf: sf.restful(
+                    "composite/sobjects",
+                    method="PATCH",
+                    json={"allOrNone": False, "records": records},
+                ),
+            )
+            if not isinstance(answer, list) or len(answer) != len(records):
+                raise CrmApiError(
+                    f"composite/sobjects answered {len(answer or [])} results for "
+                    f"{len(records)} records",
+                    crm=CRM,
+                    error_code="UNEXPECTED_RESPONSE",
+                )
+            for position, record, result in zip(positions, records, answer, strict=True):
+                outcomes[position] = _write_result(record, result)
+        return [outcomes[position] for position in range(len(batch))]
+
+    def ensure_fields(self, specs: Sequence[FieldSpec], create: bool) -> list[CheckItem]:
+        """Report each score field on Account, and with ``create`` make the missing ones
+        through the Tooling API (CustomField). A field made this way still needs
+        field-level security for the integration user before the API can see it."""
+        existing = self._field_names(ACCOUNT)
+        items: list[CheckItem] = []
+        created = False
+        for spec in specs:
+            name = f"field Account.{spec.name}"
+            found = existing.get(spec.name.lower())
+            if found is not None:
+                kind_ok = str(found.get("type")) in COMPATIBLE_TYPES.get(spec.kind, frozenset())
+                detail = f"exists ({found.get('type')})"
+                if not kind_ok:
+                    detail += f", but a {spec.kind} field is needed; rename or change it"
+                elif not found.get("updateable", False):
+                    kind_ok, detail = False, detail + ", but is not updateable by this user"
+                items.append(CheckItem(name, kind_ok, detail))
+                continue
+            if not CUSTOM_FIELD_NAME.match(spec.name):
+                items.append(
+                    CheckItem(name, False, "a custom field's API name ends in __c (e.g. Score__c)")
+                )
+                continue
+            if spec.kind not in COMPATIBLE_TYPES:
+                items.append(CheckItem(name, False, f"unknown field kind {spec.kind!r}"))
+                continue
+            if not create:
+                items.append(CheckItem(name, False, "missing; run with create to add it"))
+                continue
+            try:
+                answer = self.client.call(
+                    f"create Account.{spec.name}",
+                    partial(_create_custom_field, _custom_field_body(spec)),
+                )
+            except CrmApiError as exc:
+                items.append(CheckItem(name, False, f"not created: {exc}"))
+                continue
+            created = True
+            field_id = answer.get("id") if isinstance(answer, Mapping) else None
+            items.append(
+                CheckItem(
+                    name,
+                    True,
+                    f"created (CustomField {field_id}); grant the integration user "
+                    "edit access to it (field-level security) before the first write",
+                )
+            )
+        if created:
+            self._describes.pop(ACCOUNT, None)
+        return items
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _create_custom_field(body: Mapping[str, Any], sf: Any) -> Any:
+    """Create one CustomField through the Tooling API."""
+    return sf.toolingexecute("sobjects/CustomField", method="POST", data=dict(body))
+
+
+def _versions(sf: Any) -> list[dict[str, Any]]:
+    """``GET /services/data``: the API versions the instance serves."""
+    response = sf.session.get(f"https://{sf.sf_instance}/services/data", headers=sf.headers)
+    if response.status_code >= 300:
+        exception_handler(response, "versions")
+    body: list[dict[str, Any]] = response.json()
+    return body
+
+
+def _write_result(record: Mapping[str, Any], result: Any) -> WriteResult:
+    record_id = str(record["id"])
+    written = tuple(name for name in record if name not in ("attributes", "id"))
+    if isinstance(result, Mapping) and result.get("success"):
+        return WriteResult(record_id, True, fields=written)
+    errors = result.get("errors") if isinstance(result, Mapping) else None
+    first = errors[0] if isinstance(errors, list) and errors else {}
+    return WriteResult(
+        record_id,
+        False,
+        error_code=str(first.get("statusCode") or first.get("errorCode") or "UNKNOWN_ERROR"),
+        message=str(first.get("message") or ""),
+        fields=tuple(first.get("fields") or written),
+    )
+
+
+def _custom_field_body(spec: FieldSpec) -> dict[str, Any]:
+    """The Tooling API CustomField body of a score field."""
+    metadata: dict[str, Any] = {"label": spec.label}
+    if spec.kind == "number":
+        metadata |= {"type": "Number", "precision": spec.precision or 18, "scale": spec.scale}
+    elif spec.kind == "text":
+        metadata |= {"type": "Text", "length": int(spec.extra.get("length", 255))}
+    elif spec.kind == "picklist":
+        metadata |= {
+            "type": "Picklist",
+            "valueSet": {
+                "restricted": True,
+                "valueSetDefinition": {
+                    "sorted": False,
+                    "value": [{"fullName": o, "label": o, "default": False} for o in spec.options],
+                },
+            },
+        }
+    else:
+        metadata |= {"type": "DateTime"}
+    metadata |= {k: v for k, v in spec.extra.items() if k != "length"}
+    return {"FullName": f"{ACCOUNT}.{spec.name}", "Metadata": metadata}

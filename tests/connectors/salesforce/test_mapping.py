@@ -1,0 +1,164 @@
+"""Salesforce records into the schema: REST and Bulk give one row; status from metadata only."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from connectors.errors import SchemaError
+from connectors.salesforce.mapping import (
+    CurrencyTable,
+    currency_table,
+    opportunity_from_row,
+    partner_from_row,
+    row_from_json,
+    rows_from_csv,
+    single_currency,
+    stage_def_from_row,
+)
+from connectors.salesforce.queries import PARTNER_FIELDS, Kind, fields, opportunity_select
+from connectors.schema import OpportunityStatus, StageDef
+
+SELECTED = opportunity_select(True, True).fields
+STAGES = {
+    "Negotiation": StageDef(name="Negotiation", status=OpportunityStatus.OPEN, probability=0.6),
+    "Closed Won": StageDef(name="Closed Won", status=OpportunityStatus.WON, probability=1.0),
+}
+
+
+def _json_record(**overrides: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "attributes": {"type": "Opportunity", "url": "/services/data/v60.0/sobjects/Opportunity/x"},
+        "Id": "0065g0000000001AAA",
+        "IsDeleted": False,
+        "SystemModstamp": "2017-03-01T18:00:05.000+0000",
+        "Name": "Acme – GTX Pro",
+        "AccountId": "0015g0000000040AAA",
+        "StageName": "Negotiation",
+        "Amount": 1000.0,
+        "Probability": 55.0,
+        "CloseDate": "2017-04-01",
+        "CreatedDate": "2017-02-01T09:00:00.000+0000",
+        "LeadSource": "Web",
+        "PartnerAccountId": "0015g0000000001AAA",
+        "CurrencyIsoCode": "EUR",
+    }
+    record.update(overrides)
+    return record
+
+
+CSV = (
+    "Id,IsDeleted,SystemModstamp,Name,AccountId,StageName,Amount,Probability,CloseDate,"
+    "CreatedDate,LeadSource,PartnerAccountId,CurrencyIsoCode\n"
+    '0065g0000000001AAA,false,2017-03-01T18:00:05.000Z,"Acme – GTX Pro",0015g0000000040AAA,'
+    "Negotiation,1000,55,2017-04-01,2017-02-01T09:00:00.000Z,Web,0015g0000000001AAA,EUR\n"
+)
+
+
+def test_rest_and_bulk_give_the_same_row() -> None:
+    from_json = row_from_json(_json_record(), SELECTED)
+    (from_csv,) = list(rows_from_csv(CSV, SELECTED))
+    assert from_json == from_csv
+    assert from_json["SystemModstamp"] == datetime(2017, 3, 1, 18, 0, 5, tzinfo=UTC)
+    assert from_json["CloseDate"] == date(2017, 4, 1)
+    assert from_json["IsDeleted"] is False and from_json["Amount"] == 1000.0
+
+
+def test_parent_paths_and_empty_references() -> None:
+    selected = PARTNER_FIELDS + fields("Region__c")
+    row = row_from_json(
+        {"Id": "001", "Name": "A", "Owner": {"attributes": {}, "Name": "Cara"}, "Region__c": None},
+        selected,
+    )
+    assert row == {"Id": "001", "Name": "A", "Owner.Name": "Cara", "Region__c": None}
+    assert row_from_json({"Id": "001", "Name": "A", "Owner": None}, selected)["Owner.Name"] is None
+    partner = partner_from_row(row, "Region__c", None)
+    assert (partner.channel_manager, partner.region, partner.tier) == ("Cara", None, None)
+
+
+def test_csv_empty_cells_are_null_and_false() -> None:
+    selected = fields("Id", ("IsDeleted", Kind.BOOLEAN), ("Amount", Kind.NUMBER), "Name")
+    (row,) = list(rows_from_csv("Id,IsDeleted,Amount,Name\n006x,,,\n", selected))
+    assert row == {"Id": "006x", "IsDeleted": False, "Amount": None, "Name": None}
+
+
+def test_opportunity_amount_converted_probability_scaled() -> None:
+    currencies = CurrencyTable(corporate="USD", rates={"USD": 1.0, "EUR": 0.8})
+    row = row_from_json(_json_record(), SELECTED)
+    opportunity = opportunity_from_row(row, STAGES, currencies, row["PartnerAccountId"])
+    assert opportunity.amount == pytest.approx(1250.0)
+    assert (opportunity.amount_original, opportunity.currency) == (1000.0, "EUR")
+    assert opportunity.probability == pytest.approx(0.55)
+    assert opportunity.status is OpportunityStatus.OPEN
+    assert opportunity.created_date == date(2017, 2, 1)
+    assert opportunity.partner_id == "0015g0000000001AAA"
+
+
+def test_probability_falls_back_to_the_stage_default() -> None:
+    row = row_from_json(_json_record(Probability=None, CurrencyIsoCode=None), SELECTED)
+    opportunity = opportunity_from_row(row, STAGES, single_currency("USD"), None)
+    assert opportunity.probability == 0.6 and opportunity.currency == "USD"
+    assert opportunity.amount == 1000.0
+
+
+def test_status_never_comes_from_the_stage_name() -> None:
+    # a stage called "Closed Won" that the org's metadata says is still open
+    misleading = stage_def_from_row(
+        {"Id": "01J1", "ApiName": "Closed Won", "MasterLabel": "Closed Won", "IsWon": False,
+         "IsClosed": False, "DefaultProbability": 90.0, "SortOrder": 5}
+    )  # fmt: skip
+    assert misleading.status is OpportunityStatus.OPEN
+    # and one called "Signed" that it says is won
+    signed = stage_def_from_row(
+        {"Id": "01J2", "ApiName": "Signed", "MasterLabel": "Signed", "IsWon": True,
+         "IsClosed": True, "DefaultProbability": 100.0, "SortOrder": 6}
+    )  # fmt: skip
+    assert (signed.status, signed.probability) == (OpportunityStatus.WON, 1.0)
+    lost = stage_def_from_row(
+        {"Id": "01J3", "ApiName": "Gone", "MasterLabel": "Gone", "IsWon": False,
+         "IsClosed": True, "DefaultProbability": None, "SortOrder": None}
+    )  # fmt: skip
+    assert (lost.status, lost.probability, lost.sort_order) == (OpportunityStatus.LOST, 0.0, 0)
+
+
+def test_stage_is_named_by_api_name_not_label() -> None:
+    stage = stage_def_from_row(
+        {"Id": "01J1", "ApiName": "Closed_Won", "MasterLabel": "Gewonnen", "IsWon": True,
+         "IsClosed": True, "DefaultProbability": 100.0, "SortOrder": 5}
+    )  # fmt: skip
+    assert stage.name == "Closed_Won"
+    before_36 = stage_def_from_row(
+        {"Id": "01J1", "MasterLabel": "Closed Won", "IsWon": True, "IsClosed": True,
+         "DefaultProbability": 100.0, "SortOrder": 5}
+    )  # fmt: skip
+    assert before_36.name == "Closed Won"
+
+
+def test_unknown_stage_and_currency_name_the_record() -> None:
+    row = row_from_json(_json_record(StageName="Mystery"), SELECTED)
+    with pytest.raises(SchemaError, match="0065g0000000001AAA") as caught:
+        opportunity_from_row(row, STAGES, single_currency("USD"), None)
+    assert caught.value.record_id == "0065g0000000001AAA"
+    row = row_from_json(_json_record(CurrencyIsoCode="JPY"), SELECTED)
+    with pytest.raises(SchemaError, match="JPY"):
+        opportunity_from_row(row, STAGES, CurrencyTable("USD", {"USD": 1.0}), None)
+
+
+def test_schema_violations_name_the_record() -> None:
+    won = {"Closed Won": STAGES["Closed Won"]}
+    row = row_from_json(_json_record(StageName="Closed Won", CloseDate=None), SELECTED)
+    with pytest.raises(SchemaError, match=r"0065g0000000001AAA.*close date"):
+        opportunity_from_row(row, won, CurrencyTable("USD", {"USD": 1.0, "EUR": 1.0}), None)
+
+
+def test_currency_table_needs_one_corporate_currency() -> None:
+    rows = [
+        {"IsoCode": "EUR", "ConversionRate": 1.0, "IsCorporate": True},
+        {"IsoCode": "USD", "ConversionRate": 1.1, "IsCorporate": False},
+    ]
+    table = currency_table(rows)
+    assert (table.corporate, table.multi_currency) == ("EUR", True)
+    with pytest.raises(SchemaError, match="corporate"):
+        currency_table([{**r, "IsCorporate": False} for r in rows])

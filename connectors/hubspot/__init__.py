@@ -1,1 +1,19 @@
-"""The HubSpot adapter (hubspot-api-client): settings today, the connector in issue 4."""
+"""The HubSpot adapter, on hubspot-api-client (CRM API v3, associations v4).
+
+Reads partner companies, deals, deal pipelines and deal stage history into the
+common schema, and writes scores back to partner companies (issue 5). API
+reference: https://developers.hubspot.com/docs/api/crm/understanding-the-crm
+
+    settings   the ``crm:`` section (``type: hubspot``): connection and read policy
+    queries    object types, property names, request builders and the API's sizes
+    paging     list pages and search keyset windows (no 10,000-result cap)
+    client     the token, retries and quota guard; API models → plain values
+    mapping    plain values → Partner, Opportunity, StageDef, StageChange
+    connector  ``HubSpotConnector``: the Connector protocol
+"""
+
+from connectors.hubspot.client import HubSpotApiError
+from connectors.hubspot.connector import HubSpotConnector
+from connectors.hubspot.settings import HubSpotSettings
+
+__all__ = ["HubSpotApiError", "HubSpotConnector", "HubSpotSettings"]

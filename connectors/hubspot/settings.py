@@ -1,25 +1,161 @@
 """How to reach a HubSpot account: the ``crm:`` config section when ``type: hubspot``.
 
 The private-app token is never in the file: ``access_token_env`` names the
-environment variable that holds it.
+environment variable that holds it. Besides the connection, the section says
+how partners and their deals are found (a company property filter, a deal→company
+association label), which deal property holds the lead source, how incremental
+reads overlap, and how much of the daily API quota a run may use.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEFAULT_PARTNER_PROPERTY = "type"
+DEFAULT_PARTNER_VALUE = "PARTNER"
+DEFAULT_PARTNER_LABEL = "Reseller"
+DEFAULT_LEAD_SOURCE_PROPERTY = "lead_source"
+
+#: HubSpot property internal names: lowercase letters, digits and underscores.
+PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class HubSpotSettings(BaseModel):
-    """Connection and authentication for one HubSpot account."""
+    """Connection, authentication and read policy for one HubSpot account."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["hubspot"]
     base_url: str = "https://api.hubapi.com"
-    access_token_env: str = "PARTNER_KPI_HUBSPOT_TOKEN"
+    access_token_env: str = Field(
+        default="PARTNER_KPI_HUBSPOT_TOKEN",
+        min_length=1,
+        description="environment variable holding the private app's access token",
+    )
     ca_bundle: Path | None = Field(
         default=None, description="PEM file of CAs to trust (the sandbox, a corporate proxy)"
     )
+
+    # --- what is read --------------------------------------------------------------
+    partner_property: str = Field(
+        default=DEFAULT_PARTNER_PROPERTY,
+        description="company property that marks partner companies",
+    )
+    partner_value: str = Field(
+        default=DEFAULT_PARTNER_VALUE,
+        min_length=1,
+        description="value of partner_property that a partner company holds (exact match)",
+    )
+    partner_label: str = Field(
+        default=DEFAULT_PARTNER_LABEL,
+        min_length=1,
+        description="deal→company association label that attributes a deal to its partner",
+    )
+    partner_region_property: str | None = Field(
+        default="region", description="company property holding the partner's region, or null"
+    )
+    partner_channel_manager_property: str | None = Field(
+        default="channel_manager",
+        description="company property holding the partner's channel manager, or null",
+    )
+    partner_tier_property: str | None = Field(
+        default=None, description="company property holding the partner's tier, or null"
+    )
+    lead_source_property: str = Field(
+        default=DEFAULT_LEAD_SOURCE_PROPERTY,
+        description="deal property holding the lead source (its raw value is kept)",
+    )
+    pipeline: str | None = Field(
+        default=None,
+        description="deal pipeline to read (id or label); null reads every deal pipeline",
+    )
+    company_currency: str = Field(
+        default="USD",
+        pattern=r"^[A-Z]{3}$",
+        description="the account's company currency, for deals without deal_currency_code",
+    )
+    stage_history: Literal["stage_dates", "property_history"] = Field(
+        default="stage_dates",
+        description=(
+            "stage_dates: derive stage history from hs_v2_date_entered/exited where they "
+            "prove it complete (history read only for the other deals); property_history: "
+            "read every deal's dealstage history (50 deals a call)"
+        ),
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="the account's time zone: create and close datetimes become its dates",
+    )
+
+    # --- how it is read ------------------------------------------------------------
+    overlap_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="incremental reads restart this long before the cursor (late commits)",
+    )
+    max_quota_share: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="stop cleanly once this share of the daily API quota is used",
+    )
+    max_attempts: int = Field(default=8, ge=1, description="tries per call before giving up")
+    backoff_initial_seconds: float = Field(default=1.0, ge=0.0)
+    backoff_max_seconds: float = Field(default=60.0, ge=0.0)
+    max_retry_after_seconds: float = Field(
+        default=300.0, ge=0.0, description="a longer Retry-After ends the run (quota exhausted)"
+    )
+    timeout_seconds: float = Field(default=120.0, gt=0.0, description="per HTTP request")
+
+    # --- writeback (issue 5) ---------------------------------------------------------
+    score_property_group: str = Field(
+        default="partner_kpi",
+        description="company property group that ensure_fields creates score properties in",
+    )
+    score_property_group_label: str = Field(default="partner-kpi scores", min_length=1)
+
+    @field_validator(
+        "partner_property",
+        "lead_source_property",
+        "partner_region_property",
+        "partner_channel_manager_property",
+        "partner_tier_property",
+        "score_property_group",
+    )
+    @classmethod
+    def _is_property_name(cls, value: str | None) -> str | None:
+        if value is not None and not PROPERTY_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a HubSpot property internal name "
+                "(lowercase letters, digits and underscores, e.g. lead_source)"
+            )
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _is_https(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("use an https:// URL (HubSpot refuses plain HTTP)")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _is_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone (e.g. UTC, Europe/Berlin); use the "
+                "time zone of the HubSpot account (Settings → Account defaults)"
+            ) from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The account's time zone."""
+        return ZoneInfo(self.timezone)

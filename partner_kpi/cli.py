@@ -12,8 +12,9 @@ from typing import Any
 import click
 
 from connectors.errors import ConfigError, PartnerKpiError
+from kpi_engine import ScoringSettings
 from partner_kpi import __version__
-from partner_kpi.audit import audit_seed
+from partner_kpi.audit import AuditOutput, audit_crm, audit_seed
 from partner_kpi.config import load_config, with_window
 
 
@@ -48,38 +49,61 @@ def main() -> None:
     "--seed",
     "seed_dir",
     type=click.Path(path_type=Path, file_okay=False),
-    required=True,
-    help="A seed folder (sales_pipeline.csv, accounts.csv, sales_teams.csv, products.csv).",
+    help="Score a seed folder (sales_pipeline.csv, accounts.csv, …) with no CRM at all.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A YAML config: its crm: section names the CRM, scoring: the weights and tiers.",
 )
 @click.option(
     "--as-of", callback=_parse_date, help="Score as of this date (YYYY-MM-DD); default today."
 )
 @click.option("--window-days", type=int, help="Length of the scoring window; overrides the config.")
+@click.option("--offline", is_flag=True, help="Rescore what the store holds; no CRM call.")
 @click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="A YAML config; its scoring: section sets weights, tiers, window and channel map.",
+    "--sandbox",
+    "sandbox_crm",
+    type=click.Choice(["salesforce", "hubspot"]),
+    help="Try it out: start the bundled sandbox CRM for this run and audit it through this CRM.",
 )
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     required=True,
-    help="Folder for scores.csv and scores.json (created if missing).",
+    help="Folder for scores.csv, scores.json and report.html (created if missing).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 def audit(
-    seed_dir: Path,
+    seed_dir: Path | None,
+    config_path: Path | None,
     as_of: date | None,
     window_days: int | None,
-    config_path: Path | None,
+    offline: bool,
+    sandbox_crm: str | None,
     out: Path,
     quiet: bool,
 ) -> None:
-    """Score every partner and write reports; nothing is written to any CRM."""
+    """Score every partner and write reports; nothing is written to any CRM.
+
+    With --seed, a seed folder is scored directly; otherwise the config's CRM is
+    read into the local store (incrementally) and the store is scored.
+    """
     config = load_config(config_path)
     settings = with_window(config.scoring, window_days)
-    output = audit_seed(seed_dir, as_of=as_of or date.today(), settings=settings, out=out)
+    day = as_of or date.today()
+    if sandbox_crm is not None:
+        output = _audit_sandbox(sandbox_crm, as_of=day, settings=settings, out=out)
+    elif seed_dir is not None:
+        output = audit_seed(seed_dir, as_of=day, settings=settings, out=out)
+    elif config.crm is None:
+        raise ConfigError(
+            "--seed / crm",
+            "nothing to score: give --seed DIR, or --config FILE with a crm: section",
+        )
+    else:
+        output = audit_crm(config, as_of=day, settings=settings, out=out, offline=offline)
     if not quiet:
         result = output.result
         tiers = ", ".join(f"{n} {t}" for t, n in result.portfolio.tier_counts.items())
@@ -87,8 +111,58 @@ def audit(
             f"scored {len(result.partners)} partners as of {result.as_of} "
             f"({result.window_days}-day window): {tiers}"
         )
+        if output.sync is not None:
+            counts = output.sync
+            click.echo(
+                f"synced {counts.partners} partners, {counts.opportunities} opportunities "
+                f"({counts.opportunities_deleted} deleted), {counts.stage_changes} stage changes"
+            )
         for path in output.files:
             click.echo(f"wrote {path}")
+
+
+def _audit_sandbox(crm: str, *, as_of: date, settings: ScoringSettings, out: Path) -> AuditOutput:
+    """Start the bundled sandbox, audit it through ``crm`` with its own config, stop it."""
+    import json
+    import tempfile
+
+    from sandbox.server import ready_line, start_sandbox, write_configs
+
+    running = start_sandbox(state_dir=Path(tempfile.mkdtemp(prefix="partner-kpi-sandbox-")))
+    try:
+        ready = json.loads(ready_line(running, write_configs(running)))
+        config = load_config(Path(ready["configs"][crm]))
+        return audit_crm(config, as_of=as_of, settings=settings, out=out, environ=ready["env"])
+    finally:
+        running.stop()
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="A YAML config with a crm: section.",
+)
+def check(config_path: Path) -> None:
+    """Connect and report API version, quota, object and field access; write nothing.
+
+    Exits 0 when everything a sync needs is in place, 1 when something is missing.
+    """
+    import os
+
+    from partner_kpi.crm import connector_for
+
+    config = load_config(config_path)
+    connector = connector_for(config.crm, os.environ)
+    items = connector.check()
+    width = max((len(item.name) for item in items), default=0)
+    for item in items:
+        mark = "ok " if item.ok else "MISSING"
+        click.echo(f"{mark:7} {item.name:<{width}}  {item.detail}")
+    if not all(item.ok for item in items):
+        sys.exit(1)
 
 
 @main.group()

@@ -133,3 +133,39 @@ def test_readme_main_job_audits_the_bundled_sandbox(
     rows = read_scores(tmp_path / "scores.csv")
     drop_id = [{k: v for k, v in row.items() if k != "partner_id"} for row in rows]
     assert drop_id == [{k: v for k, v in row.items() if k != "partner_id"} for row in seed_scores]
+
+
+def test_quota_run_out_exits_4_and_the_next_run_resumes(
+    seed_scores: list[dict[str, str]], tmp_path: Path
+) -> None:
+    import json
+
+    running = start_sandbox(state_dir=tmp_path / "sandbox")
+    try:
+        ready = json.loads(ready_line(running, write_configs(running)))
+        config = ready["configs"]["salesforce"]
+        # a full extract is ~20 calls; the connector stops at half the daily quota
+        control(running, "faults", {"daily_limit": "16"})
+        stopped = run_cli("audit", "--config", config, "--as-of", AS_OF, "--out", tmp_path / "a",
+                          env=ready["env"])  # fmt: skip
+        assert stopped.returncode == 4, stopped.stderr
+        message = stopped.stderr.strip().splitlines()
+        assert len(message) == 1 and "quota" in message[0].lower(), stopped.stderr
+        assert not (tmp_path / "a" / "scores.csv").exists()
+
+        control(running, "faults", {"daily_limit": "100000"})  # a new day
+        control(running, "reset-stats", {})
+        resumed = run_cli("audit", "--config", config, "--as-of", AS_OF, "--out", tmp_path / "b",
+                          env=ready["env"])  # fmt: skip
+        assert resumed.returncode == 0, resumed.stderr
+        pages = control(running, "stats")["requests"]
+        more = pages.get("salesforce GET /services/data/v<version>/query/<locator>", 0)
+        first = pages.get("salesforce GET /services/data/v<version>/query", 0)
+        # the first run stored some pages and their cursor: the rest takes fewer than the
+        # 20 calls of a full extract
+        assert first + more < 18, pages
+        rows = _by_seed_key(read_scores(tmp_path / "b" / "scores.csv"),
+                            control(running, "id-map")["salesforce"])  # fmt: skip
+        assert rows == {row["partner_id"]: {**row, "partner_id": ""} for row in seed_scores}
+    finally:
+        running.stop()

@@ -169,3 +169,32 @@ def test_quota_run_out_exits_4_and_the_next_run_resumes(
         assert rows == {row["partner_id"]: {**row, "partner_id": ""} for row in seed_scores}
     finally:
         running.stop()
+
+
+def test_example_config_works_against_the_sandbox_as_it_stands(tmp_path: Path) -> None:
+    import json
+    import signal
+
+    repo = Path(__file__).resolve().parents[2]
+    serve = subprocess.Popen(
+        [*CLI, "sandbox", "serve", "--port", "8443", "--state-dir", ".sandbox"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        ready = json.loads(serve.stdout.readline())
+        done = subprocess.run(
+            [*CLI, "audit", "--config", str(repo / "config.example.yaml"), "--as-of", AS_OF,
+             "--out", "out", "-q"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+            env={**os.environ, **ready["env"]},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert len(read_scores(tmp_path / "out" / "scores.csv")) == 35
+        assert (tmp_path / "partner-kpi.db").is_file()
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.communicate(timeout=30)

@@ -10,7 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from connectors.hubspot.settings import HubSpotSettings
+from connectors.salesforce.settings import SalesforceSettings
 from kpi_engine import KPI_COLUMNS
 from partner_kpi.config import load_config
 
@@ -79,9 +82,29 @@ def test_a_whole_history_window_counts_every_won_deal(bundled_seed: Path, tmp_pa
         assert sum(int(row["deal_count"]) for row in csv.DictReader(handle)) == 4238
 
 
-def test_example_config_is_valid_and_holds_the_defaults() -> None:
+def test_example_config_documents_every_key_with_its_default() -> None:
+    text = (REPO_ROOT / "config.example.yaml").read_text()
     example = load_config(REPO_ROOT / "config.example.yaml")
-    assert example == load_config(None)
+    defaults = load_config(None)
+    assert example.scoring == defaults.scoring
+    assert example.store == defaults.store
+    assert isinstance(example.crm, SalesforceSettings)
+    # every Salesforce key is written out; all hold the default but the sandbox's address
+    written = yaml.safe_load(text)["crm"]
+    assert set(written) == set(SalesforceSettings.model_fields)
+    sandbox_keys = {"login_url", "ca_bundle"}
+    reference = SalesforceSettings(type="salesforce")
+    for key in set(written) - sandbox_keys - {"type"}:
+        assert getattr(example.crm, key) == getattr(reference, key), key
+    # the HubSpot shape is documented, commented out, key for key
+    hubspot_block = "\n".join(
+        line.removeprefix("# ")
+        for line in text.split("# crm:\n#   type: hubspot", 1)[1].splitlines()
+        if line.startswith("#   ")
+    )
+    documented = yaml.safe_load("crm:\n  type: hubspot\n" + hubspot_block)["crm"]
+    assert set(documented) == set(HubSpotSettings.model_fields)
+    HubSpotSettings.model_validate(documented)
 
 
 @pytest.mark.parametrize(

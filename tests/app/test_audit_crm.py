@@ -198,3 +198,33 @@ def test_example_config_works_against_the_sandbox_as_it_stands(tmp_path: Path) -
     finally:
         serve.send_signal(signal.SIGTERM)
         serve.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("crm", ["salesforce", "hubspot"])
+def test_check_reports_access_and_writes_nothing(
+    served: tuple[RunningSandbox, dict[str, Any]], crm: str
+) -> None:
+    running, ready = served
+    control(running, "reset-stats", {})
+    done = run_cli("check", "--config", ready["configs"][crm], env=ready["env"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines and all(line.startswith("ok ") for line in lines), done.stdout
+    stats = control(running, "stats")
+    assert stats["records_written"] == {}
+    assert not any(method in route for route in stats["requests"]
+                   for method in (" PATCH ", " DELETE "))  # fmt: skip
+    secrets = [*ready["salesforce"].values(), *ready["hubspot"].values()]
+    assert not any(secret in done.stdout + done.stderr for secret in secrets)
+
+
+def test_check_with_a_wrong_password_names_the_fix(
+    served: tuple[RunningSandbox, dict[str, Any]],
+) -> None:
+    _, ready = served
+    env = {**ready["env"], "PARTNER_KPI_SF_PASSWORD": "not-the-password"}
+    done = run_cli("check", "--config", ready["configs"]["salesforce"], env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.startswith("MISSING login")
+    assert "refused the password login" in done.stdout and "PARTNER_KPI_SF_PASSWORD" in done.stdout
+    assert "not-the-password" not in done.stdout + done.stderr

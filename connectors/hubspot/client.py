@@ -43,7 +43,6 @@ from hubspot.crm.deals import ApiException as DealsApiException
 from hubspot.crm.pipelines import ApiException as PipelinesApiException
 from hubspot.crm.properties import ApiException as PropertiesApiException
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
 
 from connectors.base import ApiUsage
 from connectors.errors import (
@@ -64,6 +63,7 @@ from connectors.hubspot.mapping import (
 from connectors.hubspot.paging import SearchPage
 from connectors.hubspot.queries import COMPANIES, CRM, DEALS, SCOPES, WRITE_SCOPES
 from connectors.hubspot.settings import HubSpotSettings
+from connectors.retry import backoff_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -492,12 +492,11 @@ class HubSpotClient:
         failure = state.outcome.exception() if state.outcome is not None else None
         if isinstance(failure, _Transient) and failure.retry_after is not None:
             return failure.retry_after
-        backoff = wait_exponential_jitter(
-            initial=self.settings.backoff_initial_seconds,
-            max=self.settings.backoff_max_seconds,
-            jitter=self.settings.backoff_initial_seconds,
+        return backoff_seconds(
+            state.attempt_number,
+            self.settings.backoff_initial_seconds,
+            self.settings.backoff_max_seconds,
         )
-        return float(backoff(state))
 
     def _log_retry(self, what: str, state: RetryCallState) -> None:
         failure = state.outcome.exception() if state.outcome is not None else None

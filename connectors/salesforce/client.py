@@ -20,7 +20,6 @@ Bulk API 2.0 query job when the read is large.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from connectors.errors import (
     RateLimitExhausted,
 )
 from connectors.http import CaBundleSession
+from connectors.retry import backoff_seconds
 from connectors.salesforce.auth import (
     TOKEN_PATH,
     Credentials,
@@ -286,11 +286,11 @@ class SalesforceClient:
         failure = state.outcome.exception() if state.outcome is not None else None
         if isinstance(failure, _Transient) and failure.retry_after is not None:
             return float(failure.retry_after)
-        # exponential with jitter, written out: tenacity renamed wait_exponential_jitter's
-        # arguments between the versions pyproject allows
-        initial = self.settings.backoff_initial_seconds
-        exponential: float = initial * 2.0 ** (state.attempt_number - 1)
-        return min(exponential, self.settings.backoff_max_seconds) + random.uniform(0, initial)
+        return backoff_seconds(
+            state.attempt_number,
+            self.settings.backoff_initial_seconds,
+            self.settings.backoff_max_seconds,
+        )
 
     def _log_retry(self, what: str, state: RetryCallState) -> None:
         failure = state.outcome.exception() if state.outcome is not None else None

@@ -2,13 +2,15 @@
 
 ``LocalStore.open(path, holder=...)`` locks the file for one run, creates or
 migrates it, and hands back the store: upserts of pages of records, cursors,
-runs, score history, and the Arrow tables the KPI engine reads.
+runs, score history, the writeback journal, and the Arrow tables the KPI engine reads.
 """
 
 from store.errors import StoreError, StoreVersionError
 from store.local import LocalStore
 from store.lock import LockHolder, lock_path_of
 from store.models import (
+    JournalEntry,
+    JournalOutcome,
     RunRecord,
     RunStatus,
     ScoredPartner,
@@ -21,6 +23,8 @@ from store.schema import MIGRATIONS, SCHEMA_VERSION, Migration
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "JournalEntry",
+    "JournalOutcome",
     "LocalStore",
     "LockHolder",
     "Migration",

@@ -37,6 +37,8 @@ from connectors.schema import (
 from store.errors import StoreError
 from store.lock import hold_lock
 from store.models import (
+    JournalEntry,
+    JournalOutcome,
     RunRecord,
     RunStatus,
     ScoredPartner,
@@ -466,6 +468,73 @@ class LocalStore:
                 self._conn.execute(sql, params).fetchall()
             )
         ]
+
+    # ------------------------------------------------------------------ journal
+
+    _JOURNAL_COLUMNS = (
+        "run_id, record_id, field, label, output, kind, scale, old_value, new_value, outcome, "
+        "error_code, message, seq, updated_at"
+    )
+
+    def record_journal(self, entries: Iterable[JournalEntry]) -> None:
+        """Add or replace journal entries (by run, record and field), in one transaction.
+
+        A writeback journals its changes as pending before it sends them and
+        replaces them with their outcome after, so a run killed in between leaves
+        them pending for the next run to settle.
+        """
+        rows = [
+            [
+                e.run_id, e.record_id, e.field, e.label, e.output, e.kind, int(e.scale),
+                json.dumps(e.old_value), json.dumps(e.new_value), JournalOutcome(e.outcome).value,
+                e.error_code, e.message, int(e.seq), self._now(),
+            ]
+            for e in entries
+        ]  # fmt: skip
+        if not rows:
+            return
+        with self.transaction():
+            for run_id in sorted({str(row[0]) for row in rows}):
+                if first_row(self._conn, "SELECT 1 FROM runs WHERE run_id = ?", [run_id]) is None:
+                    raise ValueError(f"no run {run_id!r} in the store {self.path}; start_run first")
+            self._conn.executemany(
+                f"INSERT OR REPLACE INTO writeback_journal ({self._JOURNAL_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def journal(
+        self,
+        *,
+        run_id: str | None = None,
+        record_id: str | None = None,
+        outcome: JournalOutcome | str | None = None,
+    ) -> list[JournalEntry]:
+        """Journal entries, oldest run first and in each run's order, filtered as asked."""
+        sql = f"SELECT {self._JOURNAL_COLUMNS} FROM writeback_journal"
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("run_id", run_id), ("record_id", record_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if outcome is not None:
+            where.append("outcome = ?")
+            params.append(JournalOutcome(outcome).value)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY run_id, seq, record_id, field"
+        return [
+            JournalEntry(
+                run_id=run, record_id=record, field=name, label=label, output=output, kind=kind,
+                scale=scale,
+                old_value=json.loads(old), new_value=json.loads(new),
+                outcome=JournalOutcome(result), error_code=code, message=message, seq=seq,
+                updated_at=_aware(updated),
+            )
+            for (run, record, name, label, output, kind, scale, old, new, result, code, message,
+                 seq, updated) in self._conn.execute(sql, params).fetchall()
+        ]  # fmt: skip
 
     # -------------------------------------------------------------------- reads
 

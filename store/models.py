@@ -94,3 +94,36 @@ class StoreCounts:
     cursors: int
     runs: int
     score_rows: int
+
+
+class JournalOutcome(StrEnum):
+    """What became of one field of one record in a writeback run."""
+
+    PENDING = "pending"  # about to be sent; left so only by a run that stopped mid-call
+    WRITTEN = "written"
+    REJECTED = "rejected"
+    NOT_WRITTEN = "not_written"  # a pending write that a later run found had not landed
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One field of one record in a writeback run: old → new and what became of it.
+
+    ``old_value`` and ``new_value`` are JSON values (None, a number, a string);
+    ``kind`` and ``scale`` say how the field compares them.
+    """
+
+    run_id: str
+    record_id: str
+    field: str
+    output: str
+    kind: str
+    old_value: Any
+    new_value: Any
+    outcome: JournalOutcome
+    scale: int = 0
+    label: str = ""  # the record's name (a partner's), for reports
+    error_code: str | None = None
+    message: str | None = None
+    seq: int = 0
+    updated_at: datetime | None = None

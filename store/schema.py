@@ -123,8 +123,39 @@ _V1 = Migration(
     ),
 )
 
-#: Every migration, in order. The writeback journal (issue 5) is version 2, appended here.
-MIGRATIONS: tuple[Migration, ...] = (_V1,)
+_V2 = Migration(
+    version=2,
+    summary="the writeback journal: per run, record and field, old and new value and outcome",
+    statements=(
+        # old_value and new_value are JSON text (null, a number, a string); kind and
+        # scale say how to read them back, so a rollback does not depend on the config
+        # of the day. outcome: pending (about to be sent), written, rejected, or
+        # not_written (a pending write a later run found not to have landed).
+        """
+        CREATE TABLE writeback_journal (
+            run_id VARCHAR NOT NULL,
+            record_id VARCHAR NOT NULL,
+            field VARCHAR NOT NULL,
+            label VARCHAR NOT NULL DEFAULT '',
+            output VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            scale INTEGER NOT NULL DEFAULT 0,
+            old_value VARCHAR NOT NULL DEFAULT 'null',
+            new_value VARCHAR NOT NULL DEFAULT 'null',
+            outcome VARCHAR NOT NULL
+                CHECK (outcome IN ('pending', 'written', 'rejected', 'not_written')),
+            error_code VARCHAR,
+            message VARCHAR,
+            seq INTEGER NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (run_id, record_id, field)
+        )
+        """,
+    ),
+)
+
+#: Every migration, in order.
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
 
 #: The version this partner-kpi writes and reads.
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -15,7 +15,10 @@ from connectors.schema import Opportunity, OpportunityStatus, Partner, StageChan
 from store import LocalStore
 
 NOW = datetime(2026, 11, 26, 1, 2, 3, tzinfo=UTC)
-TABLES = ("partners", "opportunities", "stage_changes", "stage_defs", "cursors", "runs", "scores")
+TABLES = (
+    "partners", "opportunities", "stage_changes", "stage_defs", "cursors", "runs", "scores",
+    "writeback_journal",
+)  # fmt: skip
 
 
 def fixed_clock() -> datetime:

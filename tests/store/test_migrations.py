@@ -12,8 +12,10 @@ from store import MIGRATIONS, SCHEMA_VERSION, LocalStore, Migration, StoreError,
 from store.schema import migrate, stored_version
 from tests.store.conftest import TABLES, opportunity
 
-V2 = Migration(
-    version=2,
+#: the version after the current one, as a later partner-kpi would append it
+NEXT = SCHEMA_VERSION + 1
+LATER = Migration(
+    version=NEXT,
     summary="a note on each run (a stand-in for a later migration)",
     statements=("ALTER TABLE runs ADD COLUMN note VARCHAR DEFAULT 'none'",),
 )
@@ -52,27 +54,27 @@ def test_an_empty_version_0_file_is_migrated(store_path: Path) -> None:
 
 
 def test_an_old_file_is_migrated_in_order_and_keeps_its_data(store_path: Path) -> None:
-    # a file written at version 1, opened by a partner-kpi whose schema has reached 2
+    # a file written at the current version, opened by a partner-kpi whose schema is one ahead
     with LocalStore.open(store_path, holder="pytest") as store:
         store.upsert_opportunities([opportunity("O1")])
         run_id = store.start_run("sync", date(2026, 11, 25))
         store.finish_run(run_id, "succeeded", {})
     conn = duckdb.connect(str(store_path))
     try:
-        assert migrate(conn, store_path, (*MIGRATIONS, V2)) == (1, 2)
-        assert migrate(conn, store_path, (*MIGRATIONS, V2)) == (2, 2)  # nothing left to do
+        assert migrate(conn, store_path, (*MIGRATIONS, LATER)) == (SCHEMA_VERSION, NEXT)
+        assert migrate(conn, store_path, (*MIGRATIONS, LATER)) == (NEXT, NEXT)  # nothing left to do
         assert conn.execute("SELECT run_id, note FROM runs").fetchall() == [(run_id, "none")]
         assert conn.execute("SELECT id FROM opportunities").fetchall() == [("O1",)]
     finally:
         conn.close()
-    assert _version(store_path) == 2
+    assert _version(store_path) == NEXT
 
 
 def test_a_store_from_a_newer_partner_kpi_is_refused_and_left_alone(store_path: Path) -> None:
     with LocalStore.open(store_path, holder="pytest"):
         pass
     conn = duckdb.connect(str(store_path))
-    migrate(conn, store_path, (*MIGRATIONS, V2))
+    migrate(conn, store_path, (*MIGRATIONS, LATER))
     conn.close()
 
     with (
@@ -83,9 +85,9 @@ def test_a_store_from_a_newer_partner_kpi_is_refused_and_left_alone(store_path: 
     message = str(refused.value)
     assert str(store_path) in message
     assert "newer partner-kpi" in message
-    assert f"version 2; this partner-kpi reads up to version {SCHEMA_VERSION}" in message
+    assert f"version {NEXT}; this partner-kpi reads up to version {SCHEMA_VERSION}" in message
     assert "upgrade partner-kpi" in message
-    assert _version(store_path) == 2
+    assert _version(store_path) == NEXT
     # the refusal released the lock: the next attempt fails on the version again, not the lock
     with pytest.raises(StoreVersionError), LocalStore.open(store_path, holder="pytest"):
         pass
@@ -94,14 +96,16 @@ def test_a_store_from_a_newer_partner_kpi_is_refused_and_left_alone(store_path: 
 def test_a_failing_migration_leaves_the_file_at_the_version_before(store_path: Path) -> None:
     with LocalStore.open(store_path, holder="pytest"):
         pass
-    broken = Migration(2, "broken", ("CREATE TABLE journal (id INTEGER)", "SELECT * FROM nowhere"))
+    broken = Migration(
+        NEXT, "broken", ("CREATE TABLE journal (id INTEGER)", "SELECT * FROM nowhere")
+    )
     conn = duckdb.connect(str(store_path))
     try:
         with pytest.raises(duckdb.Error):
             migrate(conn, store_path, (*MIGRATIONS, broken))
     finally:
         conn.close()
-    assert _version(store_path) == 1
+    assert _version(store_path) == SCHEMA_VERSION
     assert "journal" not in _tables(store_path)
 
 
@@ -109,7 +113,7 @@ def test_migrations_must_be_numbered_without_gaps(store_path: Path) -> None:
     conn = duckdb.connect(str(store_path))
     try:
         with pytest.raises(ValueError, match="without gaps"):
-            migrate(conn, store_path, (*MIGRATIONS, Migration(3, "skips 2", ())))
+            migrate(conn, store_path, (*MIGRATIONS, Migration(NEXT + 1, "skips one", ())))
     finally:
         conn.close()
 

@@ -165,6 +165,145 @@ def check(config_path: Path) -> None:
         sys.exit(1)
 
 
+_CONFIG_REQUIRED = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="A YAML config: crm: names the CRM, writeback: the fields scores go into.",
+)
+
+
+@main.command()
+@_CONFIG_REQUIRED
+@click.option(
+    "--as-of", callback=_parse_date, help="Score as of this date (YYYY-MM-DD); default today."
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan and write nothing to the CRM.")
+@click.option(
+    "--plan-out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the plan to this file: .json or .csv.",
+)
+@click.option("--force", is_flag=True, help="Write even if the tier guard refuses the run.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Also write scores.csv, scores.json and report.html to this folder.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print only rejections (and errors).")
+def sync(
+    config_path: Path,
+    as_of: date | None,
+    dry_run: bool,
+    plan_out: Path | None,
+    force: bool,
+    out: Path | None,
+    quiet: bool,
+) -> None:
+    """Extract incrementally, score, and write the changed scores back into the CRM.
+
+    Only records whose mapped fields differ are sent, in the fewest calls; every
+    field is journaled old → new (see history, rollback). Exits 0 when all is
+    written, 8 when the tier guard refuses the run, 9 when the CRM rejected
+    records (listed; the next sync retries them).
+    """
+    from partner_kpi.writeback_run import run_sync
+    from partner_kpi.writeback_view import console, print_sync
+    from writeback import RecordsRejected
+
+    config = load_config(config_path)
+    output = run_sync(
+        config, as_of=as_of or date.today(), dry_run=dry_run, force=force, plan_out=plan_out,
+        out=out,
+    )  # fmt: skip
+    print_sync(console(), output, quiet=quiet)
+    if plan_out is not None and not quiet:
+        click.echo(f"wrote {plan_out}")
+    if output.report is not None and output.report.rejected:
+        raise RecordsRejected(
+            f"{len(output.report.rejected)} of {len(output.plan.records)} records were rejected "
+            f"by the CRM (run {output.run_id}); the others are written, and the next sync "
+            "retries the rejected ones"
+        )
+
+
+@main.group()
+def fields() -> None:
+    """The CRM fields scores are written into: what is missing, and creating it."""
+
+
+def _fields(config_path: Path, create: bool) -> None:
+    from partner_kpi.writeback_run import fields_plan
+    from partner_kpi.writeback_view import console, print_checks, print_field_map
+
+    config = load_config(config_path)
+    mapped, found = fields_plan(config, create=create)
+    out = console()
+    print_field_map(out, mapped)
+    print_checks(out, found.items)
+    if not found.ok:
+        sys.exit(1)
+
+
+@fields.command("plan")
+@_CONFIG_REQUIRED
+def fields_plan_command(config_path: Path) -> None:
+    """Show each field the writeback: section maps and whether the CRM has it; change nothing.
+
+    Exits 0 when every field is in place, 1 when any is missing or of another type.
+    """
+    _fields(config_path, create=False)
+
+
+@fields.command("create")
+@_CONFIG_REQUIRED
+def fields_create_command(config_path: Path) -> None:
+    """Create the missing fields (idempotent). A field that exists with another type is
+    reported and left alone; the command then exits 1."""
+    _fields(config_path, create=True)
+
+
+@main.command()
+@_CONFIG_REQUIRED
+@click.argument("run_id")
+@click.option("--dry-run", is_flag=True, help="Print what would be restored; write nothing.")
+def rollback(config_path: Path, run_id: str, dry_run: bool) -> None:
+    """Restore the values a run wrote over (see history for run ids).
+
+    The old values are diffed against what the CRM holds now, written in batches
+    and journaled as a run of its own. Exits 9 when the CRM rejected records.
+    """
+    from partner_kpi.writeback_run import run_rollback
+    from partner_kpi.writeback_view import console, print_rollback
+    from writeback import RecordsRejected
+
+    output = run_rollback(load_config(config_path), run_id, dry_run=dry_run)
+    print_rollback(console(), output)
+    if output.report is not None and output.report.rejected:
+        raise RecordsRejected(
+            f"{len(output.report.rejected)} records were rejected by the CRM (run "
+            f"{output.run_id}); run the rollback again to retry them"
+        )
+
+
+@main.command()
+@_CONFIG_REQUIRED
+@click.argument("partner", required=False)
+@click.option("--limit", type=click.IntRange(1), default=20, help="Runs to list (newest first).")
+def history(config_path: Path, partner: str | None, limit: int) -> None:
+    """List the runs; with PARTNER (a record id or name), its score over time and what
+    was written to its record. Reads only the local store."""
+    from partner_kpi.writeback_run import PartnerHistory, run_history
+    from partner_kpi.writeback_view import console, print_partner, print_runs
+
+    found = run_history(load_config(config_path), partner, limit=limit)
+    if isinstance(found, PartnerHistory):
+        print_partner(console(), found)
+    else:
+        print_runs(console(), found)
+
+
 @main.group()
 def sandbox() -> None:
     """The local sandbox CRM: Salesforce and HubSpot on 127.0.0.1, for trying partner-kpi."""

@@ -12,6 +12,7 @@ from connectors.errors import ConfigError
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.salesforce.settings import SalesforceSettings
 from kpi_engine.settings import ScoringSettings
+from writeback.settings import WritebackSettings
 
 
 class StoreSettings(BaseModel):
@@ -30,6 +31,7 @@ class AppConfig(BaseModel):
     crm: SalesforceSettings | HubSpotSettings | None = Field(default=None, discriminator="type")
     store: StoreSettings = Field(default_factory=StoreSettings)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+    writeback: WritebackSettings = Field(default_factory=WritebackSettings)
 
 
 def _key_of(location: tuple[int | str, ...]) -> str:

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlparse
@@ -516,7 +516,8 @@ class SalesforceConnector:
                     record_id, False, "INVALID_FIELD", f"not field API names: {bad}", tuple(bad)
                 )
             else:
-                records.append({"attributes": {"type": ACCOUNT}, "id": record_id, **values})
+                json_values = {name: _json_value(value) for name, value in values.items()}
+                records.append({"attributes": {"type": ACCOUNT}, "id": record_id, **json_values})
                 positions.append(position)
         if records:
             answer = self.client.call(
@@ -606,6 +607,16 @@ def _versions(sf: Any) -> list[dict[str, Any]]:
         exception_handler(response, "versions")
     body: list[dict[str, Any]] = response.json()
     return body
+
+
+def _json_value(value: Any) -> Any:
+    """A value as sObject JSON holds it: dates and datetimes as ISO 8601 text (UTC)."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _write_result(record: Mapping[str, Any], result: Any) -> WriteResult:

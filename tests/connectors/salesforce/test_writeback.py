@@ -4,6 +4,7 @@ Tooling API, values written through sObject Collections, outcomes record by reco
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -91,3 +92,16 @@ def test_updates_are_batched_and_reported_per_record(
         assert values[record_id] == updates[record_id]
     for record_id in rejected | {accounts[7]}:
         assert values[record_id] == {"Partner_Score__c": None, "Partner_Tier__c": None}
+
+
+def test_datetimes_are_written_as_iso_text(fresh_sandbox: Callable[..., RunningSandbox]) -> None:
+    running = fresh_sandbox()
+    connector = make_connector(running)
+    stamp = FieldSpec(name="Partner_Scored_At__c", label="Scored at", kind="datetime")
+    assert all(item.ok for item in connector.ensure_fields([stamp], create=True))
+    partner = control(running, "id-map")["salesforce"]["partner-anna-snelling"]
+    moment = datetime(2017, 12, 31, 9, 30, tzinfo=timezone(timedelta(hours=2)))
+    (result,) = connector.update_records({partner: {stamp.name: moment}})
+    assert result.ok, result
+    held = connector.read_fields([partner], [stamp.name])[partner][stamp.name]
+    assert datetime.fromisoformat(held.replace("+0000", "+00:00")) == moment

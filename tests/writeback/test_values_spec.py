@@ -1,0 +1,147 @@
+"""Canonical values, the writeback: config section and the field map."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from connectors.errors import ConfigError
+from connectors.seed import read_seed
+from kpi_engine import ScoringSettings, score_partners
+from partner_kpi.config import parse_config
+from partner_kpi.reports.tables import csv_row
+from tests.writeback.fakes import DEFAULTS
+from writeback.settings import WritebackSettings
+from writeback.spec import field_map
+from writeback.values import OUTPUTS, ScoreContext, canonical, json_value, output_value, wire_value
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "scale", "same"),
+    [
+        (71.04, 71.0, 1, True),
+        (71.04, "71.0", 1, True),
+        (71.05, 71.1, 1, True),  # half up, decided on the decimal 71.05
+        (71.06, 71.0, 1, False),
+        (0.12345, 0.1235, 4, True),
+        (3, 3.0, 0, True),
+        (2.5, 3, 0, True),
+        (-0.04, 0, 1, True),  # no negative zero
+        (None, "", 1, True),
+        (None, 0, 1, False),
+    ],
+)
+def test_numbers_compare_at_the_fields_scale(a: object, b: object, scale: int, same: bool) -> None:
+    assert (canonical("number", a, scale=scale) == canonical("number", b, scale=scale)) is same
+
+
+def test_datetimes_compare_whatever_the_crm_spells_them() -> None:
+    midnight = datetime(2017, 12, 31, tzinfo=UTC)
+    spellings = [
+        midnight,
+        date(2017, 12, 31),
+        "2017-12-31T00:00:00.000+0000",  # Salesforce
+        "2017-12-31T00:00:00Z",
+        "2017-12-31T01:00:00+01:00",
+        int(midnight.timestamp() * 1000),  # HubSpot's epoch ms
+        str(int(midnight.timestamp() * 1000)),
+    ]
+    assert {canonical("datetime", s) for s in spellings} == {midnight}
+    assert canonical("datetime", "yesterday") == "yesterday"  # kept, so it differs
+    assert json_value(midnight) == "2017-12-31T00:00:00.000Z"
+
+
+def test_text_is_cut_to_the_field_and_numbers_in_text_fields_keep_the_scale() -> None:
+    assert canonical("text", "x" * 300, length=255) == "x" * 254 + "…"
+    assert canonical("text", 71.04, scale=1) == "71.0"
+    assert canonical("picklist", "") is None
+    assert wire_value("number", canonical("number", 71.04, scale=1), scale=1) == 71.0
+    assert wire_value("number", canonical("number", 12.0), scale=0) == 12
+    assert canonical("number", 12.0) == Decimal(12)
+
+
+def test_output_values_match_scores_csv(bundled_seed: Path) -> None:
+    dataset = read_seed(bundled_seed)
+    result = score_partners(
+        dataset.partners, dataset.opportunities, dataset.stage_events,
+        as_of=date(2017, 12, 31), settings=ScoringSettings(),
+    )  # fmt: skip
+    stage_order = tuple(s.name for s in sorted(dataset.stage_defs, key=lambda s: s.sort_order))
+    context = ScoreContext(date(2017, 12, 31), stage_order)
+    for score in result.partners:
+        row = csv_row(score, stage_order)
+        for column in ("drivers", "tier", "stage_days", "top_channel"):
+            assert (output_value(column, score, context) or "") == row[column], column
+        assert output_value("score", score, context) == float(row["score"])
+        assert output_value("scored_at", score, context) == datetime(2017, 12, 31, tzinfo=UTC)
+
+
+def test_the_writeback_section_defaults_and_overrides() -> None:
+    defaults = field_map(WritebackSettings(), DEFAULTS)
+    assert [(f.output, f.name, f.kind, f.scale) for f in defaults] == [
+        ("score", "Partner_Score__c", "number", 1),
+        ("tier", "Partner_Tier__c", "picklist", 0),
+        ("drivers", "Partner_Drivers__c", "text", 0),
+        ("scored_at", "Partner_Scored_At__c", "datetime", 0),
+    ]
+    assert defaults.by_output("tier") is not None
+    assert defaults.by_output("tier").spec.options == ("Platinum", "Gold", "Silver", "Bronze")  # type: ignore[union-attr]
+    assert [f.stamp for f in defaults] == [False, False, False, True]
+
+    config = parse_config(
+        {
+            "writeback": {
+                "fields": {
+                    "score": {"scale": 2, "precision": 5},
+                    "drivers": None,
+                    "close_rate": {},
+                    "won_amount": "Won__c",
+                    "tier": {"kind": "text"},
+                },
+                "max_tier_change_share": 0.5,
+            }
+        }
+    )
+    mapped = field_map(config.writeback, DEFAULTS)
+    assert [(f.output, f.name, f.kind, f.scale) for f in mapped] == [
+        ("score", "Partner_Score__c", "number", 2),
+        ("tier", "Partner_Tier__c", "text", 0),
+        ("scored_at", "Partner_Scored_At__c", "datetime", 0),
+        ("close_rate", "Partner_Close_Rate__c", "number", 4),
+        ("won_amount", "Won__c", "number", 2),
+    ]
+    assert config.writeback.max_tier_change_share == 0.5
+    assert OUTPUTS["deal_count"].scale == 0
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "words"),
+    [
+        ({"fields": {"scorez": {}}}, "writeback.fields", "unknown score output 'scorez'"),
+        ({"fields": {"drivers": {"kind": "number"}}}, "writeback.fields", "use text"),
+        ({"fields": {"score": {"scale": 3, "precision": 2}}}, "writeback.fields.score", "scale"),
+        ({"max_tier_change_share": 0}, "writeback.max_tier_change_share", "greater than 0"),
+        ({"fieldz": {}}, "writeback.fieldz", "unknown key"),
+    ],
+)
+def test_a_bad_writeback_section_names_the_key(
+    section: dict[str, object], key: str, words: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_config({"writeback": section})
+    assert refused.value.key == key
+    assert words in refused.value.problem
+
+
+def test_two_outputs_in_one_field_or_nothing_to_write_are_refused() -> None:
+    clash = WritebackSettings.model_validate({"fields": {"close_rate": "Partner_Score__c"}})
+    with pytest.raises(ConfigError, match="already holds score"):
+        field_map(clash, DEFAULTS)
+    only_stamp = WritebackSettings.model_validate(
+        {"fields": {"score": None, "tier": None, "drivers": None}}
+    )
+    with pytest.raises(ConfigError, match="nothing to write"):
+        field_map(only_stamp, DEFAULTS)

@@ -114,7 +114,7 @@ class HubSpotSettings(BaseModel):
 
     # --- writeback (issue 5) ---------------------------------------------------------
     score_property_group: str = Field(
-        default="partner_kpi",
+        default="partner_kpis",
         description="company property group that ensure_fields creates score properties in",
     )
     score_property_group_label: str = Field(default="partner-kpi scores", min_length=1)

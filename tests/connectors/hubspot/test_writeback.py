@@ -58,7 +58,7 @@ def test_ensure_fields_reports_then_creates(connector: HubSpotConnector) -> None
     assert all("run with create" in i.detail for i in before)
     made = connector.ensure_fields(SPECS, create=True)
     assert [i.ok for i in made] == [True] * 4, made
-    assert all("group partner_kpi" in i.detail for i in made)
+    assert all("group partner_kpis" in i.detail for i in made)
     again = connector.ensure_fields(SPECS, create=False)
     assert [i.ok for i in again] == [True] * 4
 

@@ -103,6 +103,9 @@ class SalesforceOrg:
         for sf_object in self.schema.objects.values():
             # after the load: one sort beats a million index updates
             store.create_index(sf_object.table, ["SystemModstamp", "Id"])
+            # child rows are looked up by parent, as Salesforce's own indexes allow
+            if sf_object.field("OpportunityId") is not None:
+                store.create_index(sf_object.table, ["OpportunityId", "SystemModstamp"])
         self._cursors: dict[str, QueryCursor] = {}
         self._cursor_lock = threading.Lock()
         self.custom_fields: dict[str, dict[str, Any]] = {}

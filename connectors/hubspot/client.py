@@ -63,7 +63,7 @@ from connectors.hubspot.mapping import (
 from connectors.hubspot.paging import SearchPage
 from connectors.hubspot.queries import COMPANIES, CRM, DEALS, SCOPES, WRITE_SCOPES
 from connectors.hubspot.settings import HubSpotSettings
-from connectors.retry import backoff_seconds
+from connectors.retry import log_retry, wait_before_retry
 
 logger = logging.getLogger(__name__)
 
@@ -490,25 +490,11 @@ class HubSpotClient:
 
     def _wait(self, state: RetryCallState) -> float:
         failure = state.outcome.exception() if state.outcome is not None else None
-        if isinstance(failure, _Transient) and failure.retry_after is not None:
-            return failure.retry_after
-        return backoff_seconds(
-            state.attempt_number,
-            self.settings.backoff_initial_seconds,
-            self.settings.backoff_max_seconds,
-        )
+        retry_after = failure.retry_after if isinstance(failure, _Transient) else None
+        return wait_before_retry(state, self.settings, retry_after)
 
     def _log_retry(self, what: str, state: RetryCallState) -> None:
-        failure = state.outcome.exception() if state.outcome is not None else None
-        wait = state.next_action.sleep if state.next_action is not None else 0.0
-        logger.warning(
-            "hubspot: %s failed (%s); attempt %d of %d, next in %.1f s",
-            what,
-            failure,
-            state.attempt_number,
-            self.settings.max_attempts,
-            wait,
-        )
+        log_retry(logger, "hubspot", what, state, self.settings.max_attempts)
 
     def _classify(self, exc: Exception, what: str, record_id: str | None) -> Exception:
         """A transient failure to retry, the project's final error, or ``exc`` itself."""

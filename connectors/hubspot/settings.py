@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from connectors.retry import RetrySettings
 
 DEFAULT_PARTNER_PROPERTY = "type"
 DEFAULT_PARTNER_VALUE = "PARTNER"
@@ -25,7 +27,7 @@ DEFAULT_LEAD_SOURCE_PROPERTY = "lead_source"
 PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class HubSpotSettings(BaseModel):
+class HubSpotSettings(RetrySettings):
     """Connection, authentication and read policy for one HubSpot account."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -92,25 +94,7 @@ class HubSpotSettings(BaseModel):
         description="the account's time zone: create and close datetimes become its dates",
     )
 
-    # --- how it is read ------------------------------------------------------------
-    overlap_seconds: int = Field(
-        default=300,
-        ge=0,
-        description="incremental reads restart this long before the cursor (late commits)",
-    )
-    max_quota_share: float = Field(
-        default=0.5,
-        gt=0.0,
-        le=1.0,
-        description="stop cleanly once this share of the daily API quota is used",
-    )
-    max_attempts: int = Field(default=8, ge=1, description="tries per call before giving up")
-    backoff_initial_seconds: float = Field(default=1.0, ge=0.0)
-    backoff_max_seconds: float = Field(default=60.0, ge=0.0)
-    max_retry_after_seconds: float = Field(
-        default=300.0, ge=0.0, description="a longer Retry-After ends the run (quota exhausted)"
-    )
-    timeout_seconds: float = Field(default=120.0, gt=0.0, description="per HTTP request")
+    # overlap, quota share and retries: RetrySettings (connectors/retry.py)
 
     # --- writeback (issue 5) ---------------------------------------------------------
     score_property_group: str = Field(

@@ -47,7 +47,7 @@ from connectors.errors import (
     RateLimitExhausted,
 )
 from connectors.http import CaBundleSession
-from connectors.retry import backoff_seconds
+from connectors.retry import log_retry, wait_before_retry
 from connectors.salesforce.auth import (
     TOKEN_PATH,
     Credentials,
@@ -284,25 +284,11 @@ class SalesforceClient:
 
     def _wait(self, state: RetryCallState) -> float:
         failure = state.outcome.exception() if state.outcome is not None else None
-        if isinstance(failure, _Transient) and failure.retry_after is not None:
-            return float(failure.retry_after)
-        return backoff_seconds(
-            state.attempt_number,
-            self.settings.backoff_initial_seconds,
-            self.settings.backoff_max_seconds,
-        )
+        retry_after = failure.retry_after if isinstance(failure, _Transient) else None
+        return wait_before_retry(state, self.settings, retry_after)
 
     def _log_retry(self, what: str, state: RetryCallState) -> None:
-        failure = state.outcome.exception() if state.outcome is not None else None
-        wait = state.next_action.sleep if state.next_action is not None else 0.0
-        logger.warning(
-            "salesforce: %s failed (%s); attempt %d of %d, next in %.1f s",
-            what,
-            failure,
-            state.attempt_number,
-            self.settings.max_attempts,
-            wait,
-        )
+        log_retry(logger, "salesforce", what, state, self.settings.max_attempts)
 
     def _classify(self, exc: Exception, what: str, record_id: str | None) -> Exception:
         """A transient failure to retry, the project's final error, or ``exc`` itself."""

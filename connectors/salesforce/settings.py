@@ -12,7 +12,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from connectors.retry import RetrySettings
 
 DEFAULT_API_VERSION = "60.0"
 DEFAULT_PARTNER_FILTER = "IsPartner = true"
@@ -78,7 +80,7 @@ def check_soql_condition(condition: str) -> str:
     return text
 
 
-class SalesforceSettings(BaseModel):
+class SalesforceSettings(RetrySettings):
     """Connection, authentication and read policy for one Salesforce org."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -131,28 +133,10 @@ class SalesforceSettings(BaseModel):
         description="the org's currency when it has only one (multi-currency orgs name theirs)",
     )
 
-    # --- how it is read ------------------------------------------------------------
-    overlap_seconds: int = Field(
-        default=300,
-        ge=0,
-        description="incremental reads restart this long before the cursor (late commits)",
-    )
+    # --- how it is read (overlap, quota share, retries: RetrySettings) ---------------
     bulk_threshold: int = Field(
         default=50_000, ge=1, description="reads of at least this many records use Bulk API 2.0"
     )
-    max_quota_share: float = Field(
-        default=0.5,
-        gt=0.0,
-        le=1.0,
-        description="stop cleanly once this share of the daily API quota is used",
-    )
-    max_attempts: int = Field(default=8, ge=1, description="tries per call before giving up")
-    backoff_initial_seconds: float = Field(default=1.0, ge=0.0)
-    backoff_max_seconds: float = Field(default=60.0, ge=0.0)
-    max_retry_after_seconds: float = Field(
-        default=300.0, ge=0.0, description="a longer Retry-After ends the run (quota exhausted)"
-    )
-    timeout_seconds: float = Field(default=120.0, gt=0.0, description="per HTTP request")
     bulk_poll_seconds: float = Field(default=2.0, ge=0.0)
     bulk_timeout_seconds: float = Field(default=3600.0, gt=0.0)
 

@@ -483,25 +483,36 @@ class LocalStore:
         replaces them with their outcome after, so a run killed in between leaves
         them pending for the next run to settle.
         """
-        rows = [
-            [
-                e.run_id, e.record_id, e.field, e.label, e.output, e.kind, int(e.scale),
-                json.dumps(e.old_value), json.dumps(e.new_value), JournalOutcome(e.outcome).value,
-                e.error_code, e.message, int(e.seq), self._now(),
-            ]
-            for e in entries
-        ]  # fmt: skip
-        if not rows:
+        now = self._now()
+        # last entry wins per key, as a page upsert does; one set-based insert, because
+        # DuckDB runs executemany row by row (5 ms a row: 800 s for 160,000 entries)
+        latest = {(e.run_id, e.record_id, e.field): e for e in entries}
+        if not latest:
             return
+        kept = list(latest.values())
+        page = pa.table(
+            {
+                "run_id": [e.run_id for e in kept],
+                "record_id": [e.record_id for e in kept],
+                "field": [e.field for e in kept],
+                "label": [e.label for e in kept],
+                "output": [e.output for e in kept],
+                "kind": [e.kind for e in kept],
+                "scale": pa.array([int(e.scale) for e in kept], pa.int32()),
+                "old_value": [json.dumps(e.old_value) for e in kept],
+                "new_value": [json.dumps(e.new_value) for e in kept],
+                "outcome": [JournalOutcome(e.outcome).value for e in kept],
+                "error_code": pa.array([e.error_code for e in kept], pa.string()),
+                "message": pa.array([e.message for e in kept], pa.string()),
+                "seq": pa.array([int(e.seq) for e in kept], pa.int32()),
+                "updated_at": pa.array([now] * len(kept), pa.timestamp("us")),
+            }
+        )
         with self.transaction():
-            for run_id in sorted({str(row[0]) for row in rows}):
+            for run_id in sorted({e.run_id for e in kept}):
                 if first_row(self._conn, "SELECT 1 FROM runs WHERE run_id = ?", [run_id]) is None:
                     raise ValueError(f"no run {run_id!r} in the store {self.path}; start_run first")
-            self._conn.executemany(
-                f"INSERT OR REPLACE INTO writeback_journal ({self._JOURNAL_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            self._upsert("writeback_journal", page, ("run_id", "record_id", "field"))
 
     def journal(
         self,

@@ -26,12 +26,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hubspot import HubSpot
-from simple_salesforce.api import Salesforce
 
 from bench.seed_folder import write_seed_folder
-from connectors.http import session_for
-from sandbox.salesforce.org import API_VERSION
+from sandbox.clients import hubspot_client, salesforce_client
 from sandbox.server import RunningSandbox, start_sandbox
 
 SALESFORCE_FIELDS = (
@@ -48,28 +45,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def salesforce_client(running: RunningSandbox) -> Any:
-    creds = running.credentials
-    session = session_for(running.ca_bundle)
-    token = session.post(
-        f"{running.url}/services/oauth2/token",
-        data={
-            "grant_type": "password",
-            "client_id": creds.sf_client_id,
-            "client_secret": creds.sf_client_secret,
-            "username": creds.sf_username,
-            "password": creds.sf_password + creds.sf_security_token,
-        },
-        timeout=60,
-    ).json()
-    return Salesforce(
-        instance_url=token["instance_url"],
-        session_id=token["access_token"],
-        session=session,
-        version=API_VERSION,
-    )
-
-
 def read_salesforce(running: RunningSandbox) -> tuple[int, float]:
     sf = salesforce_client(running)
     started = time.perf_counter()
@@ -78,11 +53,7 @@ def read_salesforce(running: RunningSandbox) -> tuple[int, float]:
 
 
 def read_hubspot(running: RunningSandbox) -> tuple[int, float]:
-    client = HubSpot(
-        access_token=running.credentials.hubspot_access_token,
-        host=running.url,
-        ssl_ca_cert=str(running.ca_bundle),
-    )
+    client = hubspot_client(running, client_side_validation=False)
     started = time.perf_counter()
     count, after = 0, None
     while True:

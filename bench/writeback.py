@@ -57,20 +57,16 @@ from dataclasses import asdict, dataclass  # noqa: E402
 from datetime import date  # noqa: E402
 from typing import Any  # noqa: E402
 
-import requests  # noqa: E402
-from hubspot import HubSpot  # noqa: E402
 from hubspot.crm.companies import (  # noqa: E402
     BatchInputSimplePublicObjectBatchInput,
     SimplePublicObjectBatchInput,
 )
-from simple_salesforce.api import Salesforce  # noqa: E402
 
 import partner_kpi.writeback_run as writeback_run  # noqa: E402
 from bench.seed_folder import write_seed_folder  # noqa: E402
-from connectors.http import session_for  # noqa: E402
 from partner_kpi.config import AppConfig, load_config  # noqa: E402
 from partner_kpi.writeback_run import SyncOutput, fields_plan, run_sync  # noqa: E402
-from sandbox.salesforce.org import API_VERSION  # noqa: E402
+from sandbox.clients import control, hubspot_client, salesforce_client  # noqa: E402
 from sandbox.server import RunningSandbox, ready_line, start_sandbox, write_configs  # noqa: E402
 from store import LocalStore  # noqa: E402
 from writeback import TierGuardRefused, WritePlan  # noqa: E402
@@ -85,53 +81,6 @@ WRITE_ROUTES = {
 }
 #: added to a partner's score (mod 100) by the hand edit: a different value at any scale ≤ 1
 EDIT_SHIFT = 12.3
-
-
-# --- the sandbox's control endpoints and the client libraries ---------------------------------
-
-
-def control(running: RunningSandbox, path: str, body: Any = None) -> Any:
-    """Call a /__sandbox/ control endpoint (GET, or POST with a body)."""
-    headers = {"Authorization": f"Bearer {running.credentials.hubspot_access_token}"}
-    url = f"{running.url}/__sandbox/{path}"
-    verify = str(running.ca_bundle)
-    if body is None:
-        response = requests.get(url, headers=headers, verify=verify, timeout=60)
-    else:
-        response = requests.post(url, json=body, headers=headers, verify=verify, timeout=60)
-    response.raise_for_status()
-    return response.json()
-
-
-def salesforce_client(running: RunningSandbox) -> Any:
-    """simple-salesforce logged in to the sandbox (typed Any: its attributes are dynamic)."""
-    creds = running.credentials
-    session = session_for(running.ca_bundle)
-    token = session.post(
-        f"{running.url}/services/oauth2/token",
-        data={
-            "grant_type": "password",
-            "client_id": creds.sf_client_id,
-            "client_secret": creds.sf_client_secret,
-            "username": creds.sf_username,
-            "password": creds.sf_password + creds.sf_security_token,
-        },
-        timeout=60,
-    ).json()
-    return Salesforce(
-        instance_url=token["instance_url"],
-        session_id=token["access_token"],
-        session=session,
-        version=API_VERSION,
-    )
-
-
-def hubspot_client(running: RunningSandbox) -> HubSpot:
-    return HubSpot(
-        access_token=running.credentials.hubspot_access_token,
-        host=running.url,
-        ssl_ca_cert=str(running.ca_bundle),
-    )
 
 
 # --- one sync, measured ---------------------------------------------------------------------

@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from hubspot import HubSpot
-from simple_salesforce.api import Salesforce
 
-from connectors.http import session_for
+from sandbox.clients import control, hubspot_client, salesforce_client, salesforce_token
 from sandbox.faults import FaultSpec
-from sandbox.salesforce.org import API_VERSION
 from sandbox.server import RunningSandbox, start_sandbox
+
+# the client helpers live in the product (sandbox.clients); tests import them from here too
+__all__ = ["control", "hubspot_client", "salesforce_client", "salesforce_token", "set_faults"]
 
 
 @pytest.fixture(scope="session")
@@ -41,66 +40,6 @@ def fresh_sandbox(tmp_path: Path) -> Iterator[Callable[..., RunningSandbox]]:
     yield start
     for running in started:
         running.stop()
-
-
-def salesforce_token(running: RunningSandbox, **form: str) -> dict[str, Any]:
-    """The OAuth password grant against the sandbox (simple-salesforce's own login
-    only knows *.salesforce.com hosts; partner-kpi's connector does the same exchange)."""
-    creds = running.credentials
-    data = {
-        "grant_type": "password",
-        "client_id": creds.sf_client_id,
-        "client_secret": creds.sf_client_secret,
-        "username": creds.sf_username,
-        "password": creds.sf_password + creds.sf_security_token,
-        **form,
-    }
-    response = requests.post(
-        f"{running.url}/services/oauth2/token", data=data, verify=str(running.ca_bundle), timeout=30
-    )
-    body: dict[str, Any] = response.json()
-    assert response.status_code == 200, body
-    return body
-
-
-def salesforce_client(running: RunningSandbox) -> Any:
-    """The unmodified simple-salesforce client, logged in to the sandbox.
-
-    Typed Any: the client's dynamic attributes (``sf.Account``, ``sf.bulk2.Opportunity``)
-    are declared as unions that mypy cannot narrow.
-    """
-    token = salesforce_token(running)
-    session = session_for(running.ca_bundle)
-    return Salesforce(
-        instance_url=token["instance_url"],
-        session_id=token["access_token"],
-        session=session,
-        version=API_VERSION,
-    )
-
-
-def hubspot_client(running: RunningSandbox) -> HubSpot:
-    """The unmodified hubspot-api-client, pointed at the sandbox."""
-    # client-side validation on: a response the client's models reject fails the test
-    return HubSpot(
-        access_token=running.credentials.hubspot_access_token,
-        host=running.url,
-        ssl_ca_cert=str(running.ca_bundle),
-        client_side_validation=True,
-    )
-
-
-def control(running: RunningSandbox, path: str, body: Any = None) -> Any:
-    """Call a /__sandbox/ control endpoint (GET, or POST with a body)."""
-    headers = {"Authorization": f"Bearer {running.credentials.hubspot_access_token}"}
-    url = f"{running.url}/__sandbox/{path}"
-    verify = str(running.ca_bundle)
-    if body is None:
-        response = requests.get(url, headers=headers, verify=verify, timeout=30)
-    else:
-        response = requests.post(url, json=body, headers=headers, verify=verify, timeout=30)
-    response.raise_for_status()
-    return response.json()
 
 
 def set_faults(running: RunningSandbox, spec: str) -> None:

@@ -73,15 +73,25 @@ _OPPORTUNITIES_SQL = """
 # joins events to opportunities, and an orphan would only be noise. Numbering
 # happens after that filter so that a deleted change leaves no gap.
 _STAGE_EVENTS_SQL = """
-    SELECT c.opportunity_id,
-           c.stage,
-           CAST(c.entered_at AS DATE) AS entered_date,
+    WITH live AS (
+        SELECT c.opportunity_id, c.stage, c.entered_at, c.id,
+               lag(c.stage) OVER (
+                   PARTITION BY c.opportunity_id ORDER BY c.entered_at, c.id
+               ) AS stage_before
+        FROM stage_changes AS c
+        JOIN opportunities AS o ON o.id = c.opportunity_id AND NOT o.deleted
+        WHERE NOT c.deleted
+    )
+    SELECT opportunity_id,
+           stage,
+           CAST(entered_at AS DATE) AS entered_date,
            CAST(row_number() OVER (
-               PARTITION BY c.opportunity_id ORDER BY c.entered_at, c.id
+               PARTITION BY opportunity_id ORDER BY entered_at, id
            ) - 1 AS INTEGER) AS sequence
-    FROM stage_changes AS c
-    JOIN opportunities AS o ON o.id = c.opportunity_id AND NOT o.deleted
-    WHERE NOT c.deleted
+    FROM live
+    -- A CRM history row may record another field's change (Salesforce writes one
+    -- for amount, probability and close date too): only a new stage is an event.
+    WHERE stage_before IS DISTINCT FROM stage
 """
 
 
@@ -563,7 +573,8 @@ class LocalStore:
     def stage_events_table(self) -> pa.Table:
         """Stage changes as the engine's events, in ``STAGE_EVENT_ARROW_SCHEMA``.
 
-        Only changes not deleted, of stored opportunities not deleted. An event's
+        Only changes not deleted, of stored opportunities not deleted, and only
+        those entering a stage other than the one before. An event's
         ``entered_date`` is the UTC date of the change; its ``sequence`` is its
         place in its opportunity's history ordered by time, then by change id.
         Rows come in no particular order.

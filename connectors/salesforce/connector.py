@@ -52,18 +52,15 @@ from connectors.salesforce.queries import (
     PARTNER_ACCOUNT_FIELD,
     RECORD_ID,
     SYSTEM_FIELDS,
-    Kind,
     Select,
     SoqlField,
     currency_select,
-    fields,
     history_select,
     incremental,
     opportunity_partner_changes,
     opportunity_partner_select,
     opportunity_select,
     partner_select,
-    soql_datetime,
     split_fields,
     stage_select,
 )
@@ -200,35 +197,24 @@ class SalesforceConnector:
             )
 
     def fetch_stage_changes(self, since: Cursor | None) -> Iterator[Page[StageChange]]:
-        """OpportunityHistory rows that entered a new stage, recorded at or after ``since``.
+        """OpportunityHistory rows with a stage, recorded at or after ``since``.
 
         Salesforce adds a history row for every change of stage, amount,
-        probability or close date; a row whose stage equals the opportunity's
-        previous row is not a stage change and is left out. For incremental reads
-        the row before the window is looked up, so the answer does not depend on
-        where the window starts.
+        probability or close date. Every row is passed on: which rows enter a new
+        stage depends on the row before, which may lie before the window, so the
+        store decides that over the whole history (``stage_events_table``) rather
+        than this read spending a call per page to look the row before up.
         """
-        start = self._start(since)
-        previous: dict[str, str] = {}
-        looked_up: set[str] = set()
         for changes in self._changes(history_select(), since):
-            if start is not None:
-                unseen = [
-                    str(r["OpportunityId"])
-                    for r in changes.rows
-                    if r["OpportunityId"] and r["OpportunityId"] not in looked_up
-                ]
-                looked_up.update(unseen)
-                previous.update(self._stages_before(unseen, start))
-            records: list[StageChange] = []
-            for row in changes.rows:
-                opportunity, stage = row["OpportunityId"], row["StageName"]
-                if not opportunity or not stage:
-                    continue
-                if previous.get(opportunity) != stage:
-                    records.append(stage_change_from_row(row))
-                previous[opportunity] = stage
-            yield Page(records=records, deleted_ids=changes.deleted_ids, cursor=changes.cursor)
+            yield Page(
+                records=[
+                    stage_change_from_row(row)
+                    for row in changes.rows
+                    if row["OpportunityId"] and row["StageName"]
+                ],
+                deleted_ids=changes.deleted_ids,
+                cursor=changes.cursor,
+            )
 
     def usage(self) -> ApiUsage:
         """The quota as Salesforce last reported it (Sforce-Limit-Info) and the calls made."""
@@ -342,20 +328,6 @@ class SalesforceConnector:
         for row in self.client.rows_by_ids(select, opportunity_ids, key="OpportunityId"):
             partners.setdefault(str(row["OpportunityId"]), str(row["AccountToId"]))
         return partners
-
-    def _stages_before(self, opportunity_ids: Sequence[str], start: datetime) -> dict[str, str]:
-        """Each opportunity's stage in its last history row before ``start``."""
-        select = Select(
-            sobject=OPPORTUNITY_HISTORY,
-            fields=fields("Id", "OpportunityId", "StageName", (MODSTAMP, Kind.DATETIME)),
-            where=f"{MODSTAMP} < {soql_datetime(start)}",
-            order_by=("OpportunityId ASC", f"{MODSTAMP} DESC", "Id DESC"),
-        )
-        stages: dict[str, str] = {}
-        for row in self.client.rows_by_ids(select, opportunity_ids, key="OpportunityId"):
-            if row["StageName"]:
-                stages.setdefault(str(row["OpportunityId"]), str(row["StageName"]))
-        return stages
 
     # --- check ---------------------------------------------------------------------------
 

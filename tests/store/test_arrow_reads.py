@@ -105,3 +105,41 @@ def test_only_changes_of_stored_live_opportunities_become_events(store: LocalSto
     # the changes are kept, and show up once their opportunity arrives
     store.upsert_opportunities([opportunity("O3")])
     assert in_order(store.stage_events_table()).column("opportunity_id").to_pylist() == ["O1", "O3"]
+
+
+def test_a_row_repeating_the_stage_before_is_not_an_event(store: LocalStore) -> None:
+    t = datetime(2026, 2, 3, tzinfo=UTC)
+    store.upsert_opportunities([opportunity("O1")])
+    store.upsert_stage_changes(
+        [
+            change("a", "O1", "Prospecting", t),
+            change("b", "O1", "Prospecting", t + timedelta(days=1)),  # the amount changed
+            change("c", "O1", "Engaging", t + timedelta(days=2)),
+            change("d", "O1", "Prospecting", t + timedelta(days=3)),  # a real step back
+            change("e", "O1", "Won", t + timedelta(days=4)),
+            change("f", "O1", "Won", t + timedelta(days=5)),  # the close date moved
+        ]
+    )
+    events = in_order(store.stage_events_table()).to_pylist()
+    assert [(e["stage"], e["entered_date"].day, e["sequence"]) for e in events] == [
+        ("Prospecting", 3, 0),
+        ("Engaging", 5, 1),
+        ("Prospecting", 6, 2),
+        ("Won", 7, 3),
+    ]
+
+
+def test_a_repeat_is_judged_against_the_live_row_before(store: LocalStore) -> None:
+    t = datetime(2026, 2, 3, tzinfo=UTC)
+    store.upsert_opportunities([opportunity("O1")])
+    store.upsert_stage_changes(
+        [
+            change("a", "O1", "Prospecting", t),
+            change("b", "O1", "Engaging", t + timedelta(days=1)),
+            change("c", "O1", "Prospecting", t + timedelta(days=2)),
+        ],
+        deleted_ids=["b"],
+    )
+    # with the Engaging row deleted, the history reads Prospecting, Prospecting
+    events = in_order(store.stage_events_table()).to_pylist()
+    assert [(e["stage"], e["sequence"]) for e in events] == [("Prospecting", 0)]

@@ -22,9 +22,10 @@ Reads are generators of validated pages.
   the history read. With ``property_history`` every deal's history is read: a
   full read lists 50 deals a page instead of 100. The first costs fewer calls
   while fewer than half the deals need the history read; ``check()`` samples it.
-- The stage changes derived while reading opportunities are kept (compactly,
-  up to ``CARRY_LIMIT``) and served to ``fetch_stage_changes`` for the same
-  window, so one pass over the deals feeds both streams.
+- The stage changes derived while reading opportunities are kept (as Arrow
+  batches, spilled to a temporary file past ``CARRY_MEMORY_BYTES``) and served
+  to ``fetch_stage_changes`` for the same window, so one pass over the deals
+  feeds both streams at any size.
 
 Writes (issue 5) go to partner companies through batch update, 100 a call,
 each record's outcome reported on its own.
@@ -38,12 +39,15 @@ the next full read (a sync without a stored cursor).
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
+
+import pyarrow as pa
 
 from connectors.base import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
 from connectors.errors import ConfigError, PartnerKpiError, SchemaError
@@ -101,9 +105,9 @@ from connectors.schema import Opportunity, Partner, StageChange, StageDef
 
 logger = logging.getLogger(__name__)
 
-#: Stage changes kept from an opportunities read for the stage-change read (about
-#: 100 bytes each as tuples); past it, the stage-change read reads the deals again.
-CARRY_LIMIT = 250_000
+#: Bytes of stage changes an opportunities read keeps in memory for the stage-change
+#: read (about 40 each) before spilling them to a temporary file.
+CARRY_MEMORY_BYTES = 16 * 1024 * 1024
 #: Deals ``check()`` samples to see how stage history will be read.
 CHECK_SAMPLE = 100
 #: Search bodies are kept this far under HubSpot's limit (filters and paging vary).
@@ -134,35 +138,56 @@ class _DealBatch:
     cursor: Cursor | None
 
 
-@dataclass
-class _Carry:
-    """Stage changes an opportunities read derived, kept for the stage-change read.
+_CARRY_SCHEMA = pa.schema(
+    [("deal_id", pa.string()), ("entered_ms", pa.int64()), ("stage_id", pa.string())]
+)
 
-    Rows are (deal id, entered ms, stage id) per page, with that page's cursor.
+
+class _Carry:
+    """Stage visits an opportunities read derived, kept for the stage-change read.
+
+    One Arrow record batch per page, in a temporary file that stays in memory
+    up to ``CARRY_MEMORY_BYTES`` and spills to disk past it: one listing of the
+    deals feeds both streams however many deals there are, in bounded memory.
     """
 
-    start_ms: int | None
-    pages: list[tuple[list[tuple[str, int, str]], Cursor | None]] = field(default_factory=list)
-    size: int = 0
-    complete: bool = False
-    overflow: bool = False
+    def __init__(self, start_ms: int | None) -> None:
+        self.start_ms = start_ms
+        self.complete = False
+        self._file = tempfile.SpooledTemporaryFile(max_size=CARRY_MEMORY_BYTES)  # noqa: SIM115
+        self._writer = pa.ipc.new_stream(self._file, _CARRY_SCHEMA)
+        self._cursors: list[Cursor | None] = []
 
     def add(self, visits: Mapping[str, Sequence[Visit]], cursor: Cursor | None) -> None:
-        if self.overflow:
-            return
         rows = [(deal_id, ms, stage_id) for deal_id, vs in visits.items() for stage_id, ms in vs]
-        self.size += len(rows)
-        if self.size > CARRY_LIMIT:
-            self.overflow = True
-            self.pages.clear()
-            return
-        self.pages.append((rows, cursor))
+        columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[], [], []]
+        self._writer.write_batch(pa.record_batch(columns, schema=_CARRY_SCHEMA))
+        self._cursors.append(cursor)
+
+    def finish(self) -> None:
+        """The read that filled it reached its end: it now covers every deal of its window."""
+        self._writer.close()
+        self.complete = True
 
     def serves(self, start_ms: int | None) -> bool:
         """Whether the read that filled it covered every deal a read from ``start_ms`` would."""
-        if not self.complete or self.overflow:
+        if not self.complete:
             return False
         return self.start_ms is None or (start_ms is not None and start_ms >= self.start_ms)
+
+    def pages(self) -> Iterator[tuple[list[tuple[str, int, str]], Cursor | None]]:
+        """The carried visits, page by page as they were added, then the file is freed."""
+        try:
+            self._file.seek(0)
+            reader = pa.ipc.open_stream(self._file)
+            for batch, cursor in zip(reader, self._cursors, strict=True):
+                columns = batch.to_pydict()  # in schema order: deal, ms, stage
+                yield list(zip(*columns.values(), strict=True)), cursor
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class HubSpotConnector:
@@ -263,6 +288,8 @@ class HubSpotConnector:
         properties, stage_ids, with_history = self._plan(
             start, partial(deal_properties, self.settings.lead_source_property)
         )
+        if self._carry is not None:
+            self._carry.close()
         carry = self._carry = _Carry(start)
         deleted = self._archived_deals(start)
         cap = self.client.server_time
@@ -278,7 +305,7 @@ class HubSpotConnector:
             ]
             carry.add(self._visits(live, stage_ids), batch.cursor)
             yield Page(records=records, deleted_ids=moved, cursor=batch.cursor)
-        carry.complete = True
+        carry.finish()
 
     def fetch_stage_changes(self, since: Cursor | None) -> Iterator[Page[StageChange]]:
         """Every stage visit of the deals modified at or after ``since`` minus the overlap.
@@ -292,8 +319,10 @@ class HubSpotConnector:
         catalog = self.catalog()
         start = self._start(since)
         carry, self._carry = self._carry, None
-        if carry is not None and carry.serves(start):
-            for rows, cursor in carry.pages:
+        if carry is not None and not carry.serves(start):
+            carry.close()
+        elif carry is not None:
+            for rows, cursor in carry.pages():
                 records = [
                     change
                     for deal_id, ms, stage_id in rows

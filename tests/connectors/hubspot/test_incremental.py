@@ -16,6 +16,7 @@ import pytest
 
 from connectors.base import Cursor
 from connectors.hubspot import HubSpotConnector
+from connectors.hubspot import connector as hubspot_connector
 from connectors.schema import Opportunity, StageChange
 from connectors.seed import read_seed
 from sandbox.server import RunningSandbox
@@ -232,3 +233,22 @@ def test_check_samples_how_stage_history_will_be_read(running: RunningSandbox) -
     assert "stage history of 100 of the 100 newest deals comes from their stage dates" in (
         items["deals"].detail
     )
+
+
+def test_a_carry_past_its_memory_spills_and_still_feeds_both_streams(
+    running: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full read too big to carry in memory still lists the deals once: the carry
+    spills to a temporary file and serves the stage changes from there."""
+    expected, _, _ = drain(connector_for(running).fetch_stage_changes(None))
+    monkeypatch.setattr(hubspot_connector, "CARRY_MEMORY_BYTES", 1_000)
+    connector = connector_for(running)
+    reset_stats(running)
+    drain(connector.fetch_opportunities(None))
+    assert connector._carry is not None and connector._carry._file._rolled  # on disk
+    changes, _, cursors = drain(connector.fetch_stage_changes(None))
+    assert sorted(changes, key=lambda c: c.id) == sorted(expected, key=lambda c: c.id)
+    assert len({c.opportunity_id for c in changes}) == 300
+    assert last_cursor(cursors) is not None
+    # the deals were listed once for both streams (3 pages), plus the archived list
+    assert hubspot_calls(running)["hubspot GET /crm/v3/objects/<object_type>"] == 3 + 1

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import partial
+from itertools import islice
 from typing import Any, TypeVar
 
 import requests
@@ -419,8 +420,12 @@ class SalesforceClient:
                 f"Bulk API 2.0 results of {job_id}",
                 partial(_bulk_results, sobject, job_id, locator),
             )
-            yield RecordPage(list(rows_from_csv(result["records"], select.fields)), total)
             locator = str(result.get("locator") or "")
+            # A result page saves calls (50,000 rows each) but is parsed and passed
+            # on a query page at a time, so memory stays that of 2,000 rows.
+            rows = rows_from_csv(result.pop("records"), select.fields)
+            while chunk := list(islice(rows, QUERY_PAGE_SIZE)):
+                yield RecordPage(chunk, total)
             if not locator:
                 return
 

@@ -11,6 +11,11 @@ already seen at that timestamp dropped by id. A window never pages, so it
 never reaches the cap and no shift can skip a record. If a whole page shares
 one timestamp (more ties than a page holds), that timestamp is read on its
 own, ordered by record id, and the read then continues strictly after it.
+
+The records already seen at the window's first timestamp are also left out
+by the server (``hs_object_id NOT_IN``, as many ids as the body has room for):
+when an update touches a batch of records at one moment, a window that starts
+inside that batch would otherwise spend most of its page on records it has.
 """
 
 from __future__ import annotations
@@ -24,8 +29,11 @@ from connectors.hubspot.queries import (
     CRM,
     ID,
     MODIFIED,
+    SEARCH_MAX_BODY_CHARS,
     SEARCH_MAX_FILTERS_PER_GROUP,
+    SEARCH_MAX_IN_VALUES,
     SEARCH_PAGE_SIZE,
+    body_chars,
     condition,
     search_body,
 )
@@ -79,18 +87,31 @@ class ModifiedSinceSearch(Generic[T]):
         properties: Sequence[str],
         filters: Sequence[dict[str, Any]] = (),
         page_size: int = SEARCH_PAGE_SIZE,
+        max_body_chars: int = SEARCH_MAX_BODY_CHARS,
     ) -> None:
-        _check_filters(filters, 2)
+        _check_filters(filters, 3)
         self.search = search
+        self.max_body_chars = max_body_chars
         self.key = key
         self.properties = list(properties)
         self.filters = list(filters)
         self.page_size = page_size
         self.calls = 0
 
-    def _ask(self, extra: Sequence[dict[str, Any]], sort: str) -> list[T]:
+    def _ask(self, extra: Sequence[dict[str, Any]], sort: str, seen: set[str]) -> list[T]:
+        """One search page; as many ``seen`` ids as fit are excluded by the server."""
         self.calls += 1
         body = search_body([*self.filters, *extra], sort, self.properties, self.page_size)
+        excluded = sorted(seen)[:SEARCH_MAX_IN_VALUES]
+        while excluded:
+            not_in = {"propertyName": ID, "operator": "NOT_IN", "values": excluded}
+            wider = search_body(
+                [*self.filters, *extra, not_in], sort, self.properties, self.page_size
+            )
+            if body_chars(wider) <= self.max_body_chars:
+                body = wider
+                break
+            excluded = excluded[: len(excluded) // 2]
         return self.search(body).results
 
     def pages(self, start_ms: int) -> Iterator[list[T]]:
@@ -98,7 +119,11 @@ class ModifiedSinceSearch(Generic[T]):
         lower, strict = start_ms, False
         seen: set[str] = set()  # ids already given whose modification time is ``lower``
         while True:
-            results = self._ask([condition(MODIFIED, "GT" if strict else "GTE", lower)], MODIFIED)
+            results = self._ask(
+                [condition(MODIFIED, "GT" if strict else "GTE", lower)],
+                MODIFIED,
+                set() if strict else seen,
+            )
             keys = [self.key(record) for record in results]
             fresh = [
                 r
@@ -131,7 +156,7 @@ class ModifiedSinceSearch(Generic[T]):
             extra = [condition(MODIFIED, "EQ", moment)]
             if after_id is not None:
                 extra.append(condition(ID, "GT", after_id))
-            results = self._ask(extra, ID)
+            results = self._ask(extra, ID, seen)
             fresh = [r for r in results if self.key(r)[1] not in seen]
             if fresh:
                 yield fresh

@@ -24,6 +24,8 @@ SEARCH_PAGE_SIZE = 200
 SEARCH_RESULT_CAP = 10_000
 #: Characters of one search request body HubSpot accepts.
 SEARCH_MAX_BODY_CHARS = 3_000
+#: Ids one NOT_IN filter carries here (HubSpot states no maximum; 100 keeps the body small).
+SEARCH_MAX_IN_VALUES = 100
 #: Filters HubSpot accepts in one filter group.
 SEARCH_MAX_FILTERS_PER_GROUP = 6
 #: Inputs of one batch read or batch update of objects.

@@ -1,6 +1,6 @@
 """The search paginator alone, against an in-memory search with HubSpot's rules.
 
-The fake search filters (GTE/GT/EQ), sorts (one property, ascending, ties in
+The fake search filters (GTE/GT/EQ/NOT_IN), sorts (one property, ascending, ties in
 an order of its choosing), pages by offset and refuses, as HubSpot does, any
 page that reaches past the 10,000th result. A read must return every record at
 least once, whatever the ties, the size, or the changes made while it pages.
@@ -8,6 +8,7 @@ least once, whatever the ties, the size, or the changes made while it pages.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from connectors.hubspot.paging import (
     id_keyset_pages,
     list_pages,
 )
-from connectors.hubspot.queries import ID, MODIFIED, SEARCH_RESULT_CAP
+from connectors.hubspot.queries import ID, MODIFIED, SEARCH_MAX_BODY_CHARS, SEARCH_RESULT_CAP
 
 
 @dataclass
@@ -83,6 +84,8 @@ class FakeSearch:
 
     def _test(self, record: Rec, item: dict[str, Any]) -> bool:
         value = self._value(record, item["propertyName"])
+        if item["operator"] == "NOT_IN":
+            return str(value) not in item["values"]
         wanted: int | str = item["value"] if isinstance(value, str) else int(item["value"])
         return {
             "EQ": value == wanted,
@@ -91,9 +94,11 @@ class FakeSearch:
         }[item["operator"]]
 
 
-def read_all(fake: FakeSearch, start: int = 0, page_size: int = 200) -> list[Rec]:
+def read_all(
+    fake: FakeSearch, start: int = 0, page_size: int = 200, properties: list[str] | None = None
+) -> list[Rec]:
     search = ModifiedSinceSearch(
-        fake, key=lambda r: r.key, properties=[MODIFIED], page_size=page_size
+        fake, key=lambda r: r.key, properties=properties or [MODIFIED], page_size=page_size
     )
     return [record for page in search.pages(start) for record in page]
 
@@ -208,3 +213,43 @@ def test_too_many_filters_are_refused() -> None:
     filters = [{"propertyName": "kind", "operator": "EQ", "value": "x"}] * 5
     with pytest.raises(ValueError, match="at most 6 filters"):
         ModifiedSinceSearch(FakeSearch([]), key=lambda r: r.key, properties=[], filters=filters)
+
+
+def batches(count: int, size: int) -> list[Rec]:
+    """``count`` records updated ``size`` at a time: each batch shares one timestamp."""
+    rng = random.Random(3)
+    ids = list(range(1, count + 1))
+    rng.shuffle(ids)
+    return [Rec(id=i, modified=2_000_000 + n // size) for n, i in enumerate(ids)]
+
+
+@pytest.mark.parametrize("shuffle_ties", [False, True], ids=["ties-by-id", "ties-any-order"])
+def test_batch_updates_sharing_a_timestamp_are_not_read_twice(shuffle_ties: bool) -> None:
+    """1,000 records in batches of 150 sharing a moment: every window starts inside a
+    batch, and the records of it already read are left out by the server."""
+    fake = FakeSearch(batches(1_000, 150), shuffle_ties=shuffle_ties)
+    got = read_all(fake)
+    assert sorted(r.id for r in got) == list(range(1, 1_001))
+    assert len(got) == 1_000  # none twice
+    # five full pages of new records and the short page that ends the read
+    assert len(fake.calls) == 1_000 // 200 + 1
+    not_in = [f for c in fake.calls for g in c["filterGroups"] for f in g["filters"]]
+    assert any(f["operator"] == "NOT_IN" for f in not_in)
+
+
+def test_the_exclusion_shrinks_to_fit_the_body_limit() -> None:
+    """With a long property list, fewer seen ids fit: the rest are dropped client-side."""
+    wide = [f"hs_v2_date_entered_stage_{n:04d}" for n in range(70)]  # ~2,400 characters
+    fake = FakeSearch(batches(1_000, 150))
+    got = read_all(fake, properties=wide)
+    assert sorted(r.id for r in got) == list(range(1, 1_001))
+    assert len(got) == 1_000
+    assert all(len(json.dumps(c)) <= SEARCH_MAX_BODY_CHARS for c in fake.calls)
+    sizes = [
+        len(f["values"])
+        for c in fake.calls
+        for g in c["filterGroups"]
+        for f in g["filters"]
+        if f["operator"] == "NOT_IN"
+    ]
+    assert sizes and max(sizes) < 100  # some ids excluded, not all 150 of a batch

@@ -1,12 +1,26 @@
-"""What the adapters share about retrying: the settings, the wait, the log line."""
+"""What the adapters share about retrying: the settings, the policy, the wait, the log line.
+
+An adapter classifies each failure: a ``TransientError`` is tried again (on the
+CRM's Retry-After, else with backoff and jitter); anything else ends the call.
+When the tries run out the call ends with an error, never a silent success:
+``RateLimitExhausted`` when the CRM kept saying to slow down, else the adapter's
+own API error.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from tenacity import RetryCallState
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from connectors.errors import RateLimitExhausted
+
+T = TypeVar("T")
 
 
 class RetrySettings(BaseModel):
@@ -71,3 +85,68 @@ def log_retry(
         max_attempts,
         wait,
     )
+
+
+class TransientError(Exception):
+    """A failure worth another try; ``limit`` when the CRM said to slow down."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int | None = None,
+        correlation_id: str | None = None,
+        retry_after: float | None = None,
+        limit: bool = False,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.correlation_id = correlation_id
+        self.retry_after = retry_after
+        self.limit = limit
+
+
+def _wait(settings: RetrySettings, state: RetryCallState) -> float:
+    failure = state.outcome.exception() if state.outcome is not None else None
+    retry_after = failure.retry_after if isinstance(failure, TransientError) else None
+    return wait_before_retry(state, settings, retry_after)
+
+
+def call_with_retries(
+    attempt: Callable[[], T],
+    *,
+    what: str,
+    crm_label: str,
+    settings: RetrySettings,
+    sleep: Callable[[float], None],
+    logger: logging.Logger,
+    gave_up: Callable[[TransientError, int], Exception],
+) -> T:
+    """``attempt()`` until it succeeds, raises a non-transient error, or the tries run out.
+
+    ``gave_up(last, attempts)`` builds the adapter's error for tries that ran out
+    on anything but a rate limit.
+    """
+    retrying = Retrying(
+        retry=retry_if_exception_type(TransientError),
+        stop=stop_after_attempt(settings.max_attempts),
+        wait=partial(_wait, settings),
+        sleep=sleep,
+        before_sleep=lambda state: log_retry(
+            logger, crm_label.lower(), what, state, settings.max_attempts
+        ),
+        reraise=True,
+    )
+    try:
+        return retrying(attempt)
+    except TransientError as exc:
+        attempts = settings.max_attempts
+        if exc.limit:
+            raise RateLimitExhausted(
+                f"{crm_label} kept refusing {what} ({exc.code}: {exc.message}) after "
+                f"{attempts} attempts; the next run resumes from the last saved cursor"
+            ) from exc
+        raise gave_up(exc, attempts) from exc

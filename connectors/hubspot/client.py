@@ -42,7 +42,6 @@ from hubspot.crm.companies import ApiException as CompaniesApiException
 from hubspot.crm.deals import ApiException as DealsApiException
 from hubspot.crm.pipelines import ApiException as PipelinesApiException
 from hubspot.crm.properties import ApiException as PropertiesApiException
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from connectors.base import ApiUsage
 from connectors.errors import (
@@ -63,7 +62,7 @@ from connectors.hubspot.mapping import (
 from connectors.hubspot.paging import SearchPage
 from connectors.hubspot.queries import COMPANIES, CRM, DEALS, SCOPES, WRITE_SCOPES
 from connectors.hubspot.settings import HubSpotSettings
-from connectors.retry import log_retry, wait_before_retry
+from connectors.retry import TransientError, call_with_retries
 
 logger = logging.getLogger(__name__)
 
@@ -172,28 +171,6 @@ class RateLimits:
         if self.daily is None or self.daily_remaining is None:
             return None
         return max(self.daily - self.daily_remaining, 0)
-
-
-class _Transient(Exception):
-    """A failure worth another try; ``limit`` when HubSpot said to slow down."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        status: int | None = None,
-        correlation_id: str | None = None,
-        retry_after: float | None = None,
-        limit: bool = False,
-    ) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
-        self.correlation_id = correlation_id
-        self.retry_after = retry_after
-        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -435,30 +412,24 @@ class HubSpotClient:
                 )
             return body, status
 
-        retrying = Retrying(
-            retry=retry_if_exception_type(_Transient),
-            stop=stop_after_attempt(self.settings.max_attempts),
-            wait=self._wait,
-            sleep=self._sleep,
-            before_sleep=partial(self._log_retry, what),
-            reraise=True,
-        )
-        try:
-            return retrying(attempt)
-        except _Transient as exc:
-            attempts = self.settings.max_attempts
-            if exc.limit:
-                raise RateLimitExhausted(
-                    f"HubSpot kept answering 429 to {what} ({exc.message}) after {attempts} "
-                    "attempts; the next run resumes from the last saved cursor"
-                ) from exc
-            raise HubSpotApiError(
-                f"{what} failed {attempts} times; the last answer: {exc.message}",
-                error_code=exc.code,
-                status=exc.status,
-                correlation_id=exc.correlation_id,
+        def gave_up(last: TransientError, attempts: int) -> Exception:
+            return HubSpotApiError(
+                f"{what} failed {attempts} times; the last answer: {last.message}",
+                error_code=last.code,
+                status=last.status,
+                correlation_id=last.correlation_id,
                 record_id=record_id,
-            ) from exc
+            )
+
+        return call_with_retries(
+            attempt,
+            what=what,
+            crm_label="HubSpot",
+            settings=self.settings,
+            sleep=self._sleep,
+            logger=logger,
+            gave_up=gave_up,
+        )
 
     def _observe(self, headers: Any) -> None:
         if not headers:
@@ -488,14 +459,6 @@ class HubSpotClient:
             self._sleep(seconds)
             self.limits.window_remaining = None
 
-    def _wait(self, state: RetryCallState) -> float:
-        failure = state.outcome.exception() if state.outcome is not None else None
-        retry_after = failure.retry_after if isinstance(failure, _Transient) else None
-        return wait_before_retry(state, self.settings, retry_after)
-
-    def _log_retry(self, what: str, state: RetryCallState) -> None:
-        log_retry(logger, "hubspot", what, state, self.settings.max_attempts)
-
     def _classify(self, exc: Exception, what: str, record_id: str | None) -> Exception:
         """A transient failure to retry, the project's final error, or ``exc`` itself."""
         if isinstance(exc, AttributeError) and isinstance(exc.__context__, API_EXCEPTIONS):
@@ -505,9 +468,9 @@ class HubSpotClient:
         if isinstance(exc, API_EXCEPTIONS):
             return self._classify_answer(exc, what, record_id)
         if isinstance(exc, urllib3.exceptions.TimeoutError):
-            return _Transient("TIMEOUT", f"no answer within {self._timeout} s")
+            return TransientError("TIMEOUT", f"no answer within {self._timeout} s")
         if isinstance(exc, urllib3.exceptions.HTTPError | ConnectionError):
-            return _Transient("CONNECTION_LOST", type(exc).__name__)
+            return TransientError("CONNECTION_LOST", type(exc).__name__)
         return exc
 
     def _classify_answer(self, exc: Any, what: str, record_id: str | None) -> Exception:
@@ -521,7 +484,8 @@ class HubSpotClient:
                     f"the TLS certificate of {self.settings.base_url} is not trusted; point "
                     "crm.ca_bundle at the PEM file of the CA that signed it",
                 )
-            return _Transient("CONNECTION_LOST", reason.splitlines()[0] if reason else "no answer")
+            first_line = reason.splitlines()[0] if reason else "no answer"
+            return TransientError("CONNECTION_LOST", first_line)
         headers = {str(k): str(v) for k, v in dict(getattr(exc, "headers", None) or {}).items()}
         self._observe(headers)
         error = _error_body(getattr(exc, "body", None), status)
@@ -540,7 +504,7 @@ class HubSpotClient:
                     f"(policy {error.policy}), longer than crm.max_retry_after_seconds; "
                     "the next run resumes from the last saved cursor"
                 )
-            return _Transient(
+            return TransientError(
                 error.category,
                 f"{error.message} (policy {error.policy})",
                 status=status,
@@ -549,7 +513,7 @@ class HubSpotClient:
                 limit=True,
             )
         if status >= 500 or status == 408:
-            return _Transient(
+            return TransientError(
                 error.category, error.message, status=status, correlation_id=error.correlation_id
             )
         if status == 401:

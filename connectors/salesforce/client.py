@@ -37,7 +37,6 @@ from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
     SalesforceOperationError,
 )
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from connectors.base import ApiUsage
 from connectors.errors import (
@@ -48,7 +47,7 @@ from connectors.errors import (
     RateLimitExhausted,
 )
 from connectors.http import CaBundleSession
-from connectors.retry import log_retry, wait_before_retry
+from connectors.retry import TransientError, call_with_retries
 from connectors.salesforce.auth import (
     TOKEN_PATH,
     Credentials,
@@ -120,19 +119,6 @@ class SalesforceHttpSession(CaBundleSession):
         if response.status_code >= 400:
             self.retry_after = parse_retry_after(response.headers.get("Retry-After"))
         return response
-
-
-class _Transient(Exception):
-    """A failure worth another try; ``limit`` when the org said to slow down."""
-
-    def __init__(
-        self, code: str, message: str, *, retry_after: float | None = None, limit: bool = False
-    ) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.retry_after = retry_after
-        self.limit = limit
 
 
 def _error_of(content: Any) -> tuple[str, str]:
@@ -259,37 +245,23 @@ class SalesforceClient:
                     raise
                 raise classified from exc
 
-        retrying = Retrying(
-            retry=retry_if_exception_type(_Transient),
-            stop=stop_after_attempt(self.settings.max_attempts),
-            wait=self._wait,
-            sleep=self._sleep,
-            before_sleep=partial(self._log_retry, what),
-            reraise=True,
-        )
-        try:
-            return retrying(attempt)
-        except _Transient as exc:
-            attempts = self.settings.max_attempts
-            if exc.limit:
-                raise RateLimitExhausted(
-                    f"Salesforce kept refusing {what} ({exc.code}: {exc.message}) "
-                    f"after {attempts} attempts; the next run resumes from the last saved cursor"
-                ) from exc
-            raise CrmApiError(
-                f"{what} failed {attempts} times; the last answer: {exc.message}",
+        def gave_up(last: TransientError, attempts: int) -> Exception:
+            return CrmApiError(
+                f"{what} failed {attempts} times; the last answer: {last.message}",
                 crm=CRM,
-                error_code=exc.code,
+                error_code=last.code,
                 record_id=record_id,
-            ) from exc
+            )
 
-    def _wait(self, state: RetryCallState) -> float:
-        failure = state.outcome.exception() if state.outcome is not None else None
-        retry_after = failure.retry_after if isinstance(failure, _Transient) else None
-        return wait_before_retry(state, self.settings, retry_after)
-
-    def _log_retry(self, what: str, state: RetryCallState) -> None:
-        log_retry(logger, "salesforce", what, state, self.settings.max_attempts)
+        return call_with_retries(
+            attempt,
+            what=what,
+            crm_label="Salesforce",
+            settings=self.settings,
+            sleep=self._sleep,
+            logger=logger,
+            gave_up=gave_up,
+        )
 
     def _classify(self, exc: Exception, what: str, record_id: str | None) -> Exception:
         """A transient failure to retry, the project's final error, or ``exc`` itself."""
@@ -302,9 +274,9 @@ class SalesforceClient:
                 "point crm.ca_bundle at the PEM file of the CA that signed it",
             )
         if isinstance(exc, requests.Timeout):
-            return _Transient("TIMEOUT", f"no answer within {self.settings.timeout_seconds} s")
+            return TransientError("TIMEOUT", f"no answer within {self.settings.timeout_seconds} s")
         if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
-            return _Transient("CONNECTION_LOST", type(exc).__name__)
+            return TransientError("CONNECTION_LOST", type(exc).__name__)
         if isinstance(exc, SalesforceOperationError):
             return CrmApiError(str(exc), crm=CRM, error_code="BULK_JOB_FAILED", record_id=record_id)
         if isinstance(exc, SalesforceError):
@@ -333,7 +305,7 @@ class SalesforceClient:
                     f"Salesforce asked to wait {retry_after:.0f} s before {what} ({code}), "
                     f"longer than crm.max_retry_after_seconds; the next run resumes"
                 )
-            return _Transient(
+            return TransientError(
                 code, message or f"HTTP {status}", retry_after=retry_after, limit=limit
             )
         if status == 401:

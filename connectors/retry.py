@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from functools import partial
 from typing import TypeVar
 
@@ -46,6 +48,21 @@ class RetrySettings(BaseModel):
         default=300.0, ge=0.0, description="a longer Retry-After ends the run (quota exhausted)"
     )
     timeout_seconds: float = Field(default=120.0, gt=0.0, description="per HTTP request")
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), None if absent."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max((moment - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
 def backoff_seconds(attempt: int, initial: float, maximum: float) -> float:

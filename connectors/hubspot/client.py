@@ -62,7 +62,7 @@ from connectors.hubspot.mapping import (
 from connectors.hubspot.paging import SearchPage
 from connectors.hubspot.queries import COMPANIES, CRM, DEALS, SCOPES, WRITE_SCOPES
 from connectors.hubspot.settings import HubSpotSettings
-from connectors.retry import TransientError, call_with_retries
+from connectors.retry import TransientError, call_with_retries, parse_retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -115,21 +115,6 @@ def read_token(settings: HubSpotSettings, environ: Mapping[str, str]) -> str:
             "another variable in crm.access_token_env",
         )
     return token
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date), None if absent."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max((moment - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:

@@ -23,8 +23,6 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from functools import partial
 from itertools import islice
 from typing import Any, TypeVar
@@ -47,7 +45,7 @@ from connectors.errors import (
     RateLimitExhausted,
 )
 from connectors.http import CaBundleSession
-from connectors.retry import TransientError, call_with_retries
+from connectors.retry import TransientError, call_with_retries, parse_retry_after
 from connectors.salesforce.auth import (
     TOKEN_PATH,
     Credentials,
@@ -72,21 +70,6 @@ T = TypeVar("T")
 DAILY_QUOTA_MESSAGE = "TotalRequests"
 LIMIT_CODE = "REQUEST_LIMIT_EXCEEDED"
 BULK_DONE, BULK_FAILED = "JobComplete", ("Failed", "Aborted")
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date), None if absent."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max((moment - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
 class SalesforceHttpSession(CaBundleSession):

@@ -14,8 +14,9 @@ import pytest
 from pydantic import ValidationError
 
 from connectors.errors import ConfigError, RateLimitExhausted
-from connectors.hubspot.client import HubSpotClient, RateLimits, parse_retry_after, read_token
+from connectors.hubspot.client import HubSpotClient, RateLimits, read_token
 from connectors.hubspot.settings import HubSpotSettings
+from connectors.retry import parse_retry_after
 
 TOKEN = "pat-na1-test-token"
 

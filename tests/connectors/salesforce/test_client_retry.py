@@ -13,8 +13,9 @@ import pytest
 import responses
 
 from connectors.errors import CrmApiError, RateLimitExhausted
+from connectors.retry import parse_retry_after
 from connectors.salesforce import SalesforceSettings
-from connectors.salesforce.client import SalesforceClient, parse_retry_after
+from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.queries import Select, fields
 from tests.connectors.salesforce.conftest import RecordedSleep
 

@@ -83,7 +83,13 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """A custom field partner-kpi writes scores into (issue 5)."""
+    """A custom field partner-kpi writes scores into (issue 5).
+
+    ``config_key`` names the config entry that maps the field (for messages that say
+    what to change); ``access_grant`` names where the integration user is granted
+    read and edit access to it, in a CRM with field-level security (a Salesforce
+    permission set; None: the connector's default).
+    """
 
     name: str
     label: str
@@ -92,6 +98,8 @@ class FieldSpec:
     scale: int = 0
     options: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    config_key: str = ""
+    access_grant: str | None = None
 
 
 @runtime_checkable

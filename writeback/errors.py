@@ -24,11 +24,13 @@ class UnknownRun(PartnerKpiError):
 
 
 class FieldsNotReady(ConfigError):
-    """A mapped field is missing in the CRM, or holds another type: nothing is written."""
+    """A mapped field is missing in the CRM, hidden from or read-only for the integration
+    user, or of another type or shape: nothing is written. Each problem names its fix."""
 
     def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
         super().__init__(
             "writeback.fields",
-            "; ".join(problems) + ". Run partner-kpi fields create for missing fields; a field "
-            "of another type is never changed: map the output to another field",
+            "; ".join(problems) + ". Nothing was written; partner-kpi fields create makes "
+            "missing fields and grants access to them, and never changes an existing field",
         )

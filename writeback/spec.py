@@ -79,8 +79,17 @@ class FieldMap:
         return [f.spec for f in self.fields]
 
 
-def mapped_field(output: str, mapping: FieldMapping, defaults: CrmFieldDefaults) -> MappedField:
-    """The field of one output: the config's choices over the CRM's and the output's defaults."""
+def mapped_field(
+    output: str,
+    mapping: FieldMapping,
+    defaults: CrmFieldDefaults,
+    *,
+    access_grant: str | None = None,
+) -> MappedField:
+    """The field of one output: the config's choices over the CRM's and the output's defaults.
+
+    ``access_grant`` is where the CRM grants the integration user access to the field
+    (``writeback.permission_set`` in Salesforce)."""
     definition = OUTPUTS[output]
     kind = mapping.kind or definition.kind
     number = kind == "number"
@@ -100,6 +109,8 @@ def mapped_field(output: str, mapping: FieldMapping, defaults: CrmFieldDefaults)
         scale=scale if number or kind == "text" else 0,
         options=TIER_NAMES if kind == "picklist" else (),
         extra=defaults.extra(kind, length),
+        config_key=f"writeback.fields.{output}",
+        access_grant=access_grant,
     )
     return MappedField(
         output=output,
@@ -115,7 +126,7 @@ def field_map(settings: WritebackSettings, defaults: CrmFieldDefaults) -> FieldM
     taken: dict[str, str] = {}
     for output in settings.outputs():
         mapping = settings.fields.get(output) or FieldMapping()
-        mapped = mapped_field(output, mapping, defaults)
+        mapped = mapped_field(output, mapping, defaults, access_grant=settings.permission_set)
         other = taken.get(mapped.name.lower())
         if other is not None:
             raise ConfigError(
@@ -147,7 +158,8 @@ class Provisioning:
 
 
 def require_fields(connector: Connector, fields: FieldMap) -> None:
-    """FieldsNotReady unless every mapped field exists in the CRM with a compatible type."""
+    """FieldsNotReady unless every mapped field exists in the CRM with a compatible type
+    and shape (scale, length, picklist values) and the integration user may edit it."""
     found = provision(connector, fields, create=False)
     if not found.ok:
         raise FieldsNotReady([f"{item.name}: {item.detail}" for item in found.missing])
@@ -156,7 +168,8 @@ def require_fields(connector: Connector, fields: FieldMap) -> None:
 def provision(connector: Connector, fields: FieldMap, *, create: bool) -> Provisioning:
     """Report the fields the map needs, and with ``create`` make the missing ones.
 
-    Idempotent: a field that exists with a compatible type is left alone; one that
-    exists with another type is reported, never changed.
+    Idempotent: a field that exists with a compatible type and shape is left alone; one
+    that exists with another is reported, never changed. Where the CRM has field-level
+    security, ``create`` also grants the integration user access to the fields.
     """
     return Provisioning(tuple(connector.ensure_fields(fields.specs(), create)))

@@ -35,7 +35,7 @@ def global_entry(sf_object: SfObject, version: str) -> dict[str, Any]:
         "layoutable": True,
         "activateable": False,
         "updateable": sf_object.updateable,
-        "createable": sf_object.updateable,
+        "createable": sf_object.updateable or sf_object.createable,
         "deletable": sf_object.updateable,
         "queryable": sf_object.queryable,
         "retrieveable": True,
@@ -74,7 +74,7 @@ def describe_field(sf_field: SfField) -> dict[str, Any]:
         "custom": sf_field.custom,
         "nillable": sf_field.nillable,
         "updateable": sf_field.updateable,
-        "createable": sf_field.updateable,
+        "createable": sf_field.createable,
         "filterable": sf_field.filterable,
         "sortable": sf_field.sortable,
         "groupable": sf_field.type not in ("double", "currency", "percent", "textarea"),
@@ -85,13 +85,20 @@ def describe_field(sf_field: SfField) -> dict[str, Any]:
         "nameField": sf_field.name == "Name",
         "caseSensitive": False,
         "defaultValue": None,
-        "defaultedOnCreate": sf_field.name in ("Id", "CreatedDate", "IsDeleted"),
+        "defaultedOnCreate": sf_field.name in ("Id", "CreatedDate", "IsDeleted")
+        or (sf_field.type == "boolean" and sf_field.createable),
         "autoNumber": False,
         "htmlFormatted": False,
         "dependentPicklist": False,
         "restrictedPicklist": sf_field.custom and bool(sf_field.picklist_values),
         "picklistValues": [
-            {"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v}
+            {
+                "active": v not in sf_field.inactive_values,
+                "defaultValue": False,
+                "label": v,
+                "validFor": None,
+                "value": v,
+            }
             for v in sf_field.picklist_values
         ],
         "referenceTo": [sf_field.reference_to] if sf_field.reference_to else [],
@@ -110,7 +117,7 @@ def describe_field(sf_field: SfField) -> dict[str, Any]:
 def describe_object(sf_object: SfObject, version: str) -> dict[str, Any]:
     return {
         **global_entry(sf_object, version),
-        "fields": [describe_field(f) for f in sf_object.fields.values()],
+        "fields": [describe_field(f) for f in sf_object.visible_fields()],
         "childRelationships": [],
         "recordTypeInfos": [],
         "listviewable": None,

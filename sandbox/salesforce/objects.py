@@ -8,7 +8,8 @@ describable, queryable and writable. Names are case-insensitive, as in SOQL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
 #: Describe types whose values SQLite holds as TEXT, REAL, INTEGER (0/1 for booleans).
 TEXT_TYPES = frozenset(
@@ -28,6 +29,9 @@ KEY_PREFIXES = {
     "OpportunityPartner": "00O",
     "CurrencyType": "02B",
     "CustomField": "00N",
+    "PermissionSet": "0PS",
+    "FieldPermissions": "01k",
+    "PermissionSetAssignment": "0Pa",
     "BulkQueryJob": "750",
     "QueryLocator": "01g",
 }
@@ -52,6 +56,15 @@ class SfField:
     reference_to: str | None = None
     relationship_name: str | None = None
     picklist_values: tuple[str, ...] = ()
+    #: picklist values kept but retired (describe shows them with active false)
+    inactive_values: tuple[str, ...] = ()
+    #: settable on insert; None: as ``updateable`` (a PermissionSetAssignment's ids are
+    #: set when it is made and never changed)
+    insertable: bool | None = None
+
+    @property
+    def createable(self) -> bool:
+        return self.updateable if self.insertable is None else self.insertable
 
     @property
     def sql_type(self) -> str:
@@ -62,15 +75,34 @@ class SfField:
         return "TEXT"
 
 
+@dataclass(frozen=True)
+class FieldAccess:
+    """What field-level security grants the API user on one field."""
+
+    read: bool = False
+    edit: bool = False
+
+
 @dataclass
 class SfObject:
-    """An sObject: its fields by lower-cased name and its parent relationships."""
+    """An sObject: its fields by lower-cased name and its parent relationships.
+
+    ``fields`` holds every field the org has. A field in ``secured`` (one made
+    through the Tooling API) is seen by the API user only as field-level security
+    grants it: without read access it is not there at all (describe, SOQL,
+    writes); with read but not edit access it is not updateable. ``field`` and
+    ``visible_fields`` answer as the API user sees the object; ``any_field``
+    answers as the org's own setup does.
+    """
 
     name: str
     label: str
     fields: dict[str, SfField] = field(default_factory=dict)
     queryable: bool = True
     updateable: bool = True
+    #: records can be inserted through the API (POST /sobjects/<type>)
+    createable: bool = False
+    secured: dict[str, FieldAccess] = field(default_factory=dict)
 
     @property
     def table(self) -> str:
@@ -84,13 +116,38 @@ class SfObject:
         self.fields[sf_field.name.lower()] = sf_field
 
     def field(self, name: str) -> SfField | None:
-        """A field by API name, any case."""
+        """A field by API name, any case, as the API user sees it (None when hidden)."""
+        lowered = name.lower()
+        found = self.fields.get(lowered)
+        if found is None or not self.secured:
+            return found
+        return self._as_granted(lowered, found)
+
+    def any_field(self, name: str) -> SfField | None:
+        """A field by API name, any case, whatever field-level security says."""
         return self.fields.get(name.lower())
+
+    def visible_fields(self) -> Iterator[SfField]:
+        """The fields the API user sees, in the object's order."""
+        for lowered, found in self.fields.items():
+            granted = self._as_granted(lowered, found) if self.secured else found
+            if granted is not None:
+                yield granted
+
+    def _as_granted(self, lowered: str, found: SfField) -> SfField | None:
+        access = self.secured.get(lowered)
+        if access is None:
+            return found
+        if not access.read:
+            return None
+        if not access.edit and found.updateable:
+            return replace(found, updateable=False)
+        return found
 
     def relationship(self, name: str) -> SfField | None:
         """The reference field behind a parent relationship name (``Account`` → AccountId)."""
         lowered = name.lower()
-        for candidate in self.fields.values():
+        for candidate in self.visible_fields():
             if candidate.relationship_name and candidate.relationship_name.lower() == lowered:
                 return candidate
         return None
@@ -123,17 +180,26 @@ def _system_fields() -> list[SfField]:
     ]
 
 
-def _object(name: str, label: str, fields: list[SfField], *, updateable: bool = True) -> SfObject:
-    sf_object = SfObject(name=name, label=label, updateable=updateable)
+def _object(
+    name: str,
+    label: str,
+    fields: list[SfField],
+    *,
+    updateable: bool = True,
+    createable: bool = False,
+) -> SfObject:
+    sf_object = SfObject(name=name, label=label, updateable=updateable, createable=createable)
     for sf_field in [*_system_fields(), *fields]:
         sf_object.add(sf_field)
     return sf_object
 
 
-def _ref(name: str, to: str, relationship: str, *, updateable: bool = True) -> SfField:
+def _ref(
+    name: str, to: str, relationship: str, *, updateable: bool = True, **kwargs: object
+) -> SfField:
     return _f(
         name, "reference", reference_to=to, relationship_name=relationship, length=18,
-        updateable=updateable,
+        updateable=updateable, **kwargs,
     )  # fmt: skip
 
 
@@ -172,6 +238,7 @@ def standard_schema(stage_names: tuple[str, ...] = ()) -> SfSchema:
                 _ref("ParentId", "Account", "Parent"),
                 _ref("OwnerId", "User", "Owner"),
             ],
+            createable=True,
         )
     )  # fmt: skip
     schema.add(
@@ -250,6 +317,77 @@ def standard_schema(stage_names: tuple[str, ...] = ()) -> SfSchema:
                 _f("DecimalPlaces", "int", precision=2),
                 _f("IsActive", "boolean", nillable=False),
                 _f("IsCorporate", "boolean", nillable=False),
+            ],
+            updateable=False,
+        )
+    )
+    for sf_object in permission_objects():
+        schema.add(sf_object)
+    return schema
+
+
+def permission_objects() -> list[SfObject]:
+    """PermissionSet, FieldPermissions and PermissionSetAssignment: how field-level
+    security is granted to a user through the API (API names as in Salesforce)."""
+    return [
+        _object(
+            "PermissionSet",
+            "Permission Set",
+            [
+                _f("Name", "string", length=80, nillable=False, updateable=True, label="Name"),
+                _f("Label", "string", length=80, nillable=False, updateable=True,
+                   label="Label"),
+                _f("Description", "textarea", length=255, updateable=True),
+                _f("IsOwnedByProfile", "boolean", nillable=False, label="Is Owned by Profile"),
+                _f("IsCustom", "boolean", nillable=False, label="Is Custom"),
+                _f("NamespacePrefix", "string", length=15, label="Namespace Prefix"),
+            ],
+            createable=True,
+        ),
+        _object(
+            "FieldPermissions",
+            "Field Permissions",
+            [
+                _ref("ParentId", "PermissionSet", "Parent", updateable=False, insertable=True,
+                     nillable=False, label="Parent ID"),
+                _f("SobjectType", "picklist", length=40, nillable=False, insertable=True,
+                   label="SObject Type Name"),
+                _f("Field", "picklist", length=80, nillable=False, insertable=True,
+                   label="Field Name"),
+                _f("PermissionsRead", "boolean", nillable=False, updateable=True,
+                   label="Read Field"),
+                _f("PermissionsEdit", "boolean", nillable=False, updateable=True,
+                   label="Edit Field"),
+            ],
+            createable=True,
+        ),
+        _object(
+            "PermissionSetAssignment",
+            "Permission Set Assignment",
+            [
+                _ref("AssigneeId", "User", "Assignee", updateable=False, insertable=True,
+                     nillable=False, label="Assignee ID"),
+                _ref("PermissionSetId", "PermissionSet", "PermissionSet", updateable=False,
+                     insertable=True, nillable=False, label="Permission Set ID"),
+            ],
+            updateable=False,
+            createable=True,
+        ),
+    ]  # fmt: skip
+
+
+def tooling_schema() -> SfSchema:
+    """The Tooling API objects the sandbox answers queries on: CustomField."""
+    schema = SfSchema()
+    schema.add(
+        _object(
+            "CustomField",
+            "Custom Field",
+            [
+                _f("DeveloperName", "string", length=40, label="Field Name"),
+                _f("TableEnumOrId", "string", length=40, label="Table Enum or ID"),
+                _f("NamespacePrefix", "string", length=15, label="Namespace Prefix"),
+                _f("ManageableState", "picklist", length=40, label="Manageable State"),
             ],
             updateable=False,
         )

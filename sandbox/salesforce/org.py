@@ -1,4 +1,5 @@
-"""The sandbox's Salesforce org: records, queries with cursors, writes, custom fields.
+"""The sandbox's Salesforce org: records, queries with cursors, writes, custom fields
+and their field-level security (``permissions``).
 
 HTTP lives in ``routes``; this module is the org's behaviour, so it can be
 tested and benchmarked without a socket.
@@ -24,6 +25,14 @@ from sandbox.salesforce.objects import (
     SfObject,
     SfSchema,
     standard_schema,
+    tooling_schema,
+)
+from sandbox.salesforce.permissions import (
+    PERMISSION_OBJECTS,
+    USER_ID,
+    USER_NAME,
+    FieldSecurity,
+    Refusal,
 )
 from sandbox.salesforce.seed import Row, seed_salesforce
 from sandbox.salesforce.soql import parse_soql
@@ -71,7 +80,12 @@ class FieldError:
     fields: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
+        """As a SaveResult of sObject Collections carries it."""
         return {"statusCode": self.status_code, "message": self.message, "fields": self.fields}
+
+    def as_error_json(self) -> dict[str, Any]:
+        """As a single-record REST call answers it."""
+        return {"message": self.message, "errorCode": self.status_code, "fields": self.fields}
 
 
 def now_stamp() -> str:
@@ -93,13 +107,16 @@ class SalesforceOrg:
             opportunity = self.schema.get("Opportunity")
             assert opportunity is not None
             del opportunity.fields["currencyisocode"]
-        for sf_object in self.schema.objects.values():
+        self.tooling: SfSchema = tooling_schema()
+        for sf_object in (*self.schema.objects.values(), *self.tooling.objects.values()):
             store.create_table(
                 sf_object.table,
                 [(f.name, f.sql_type) for f in sf_object.fields.values()],
                 key="Id",
             )
         self.id_map = seed_salesforce(dataset, self.ids, self._insert).id_map
+        self._seed_integration_user(dataset)
+        self.security = FieldSecurity(store, self.schema)
         for sf_object in self.schema.objects.values():
             # after the load: one sort beats a million index updates
             store.create_index(sf_object.table, ["SystemModstamp", "Id"])
@@ -109,6 +126,23 @@ class SalesforceOrg:
         self._cursors: dict[str, QueryCursor] = {}
         self._cursor_lock = threading.Lock()
         self.custom_fields: dict[str, dict[str, Any]] = {}
+
+    def _seed_integration_user(self, dataset: SeedDataset) -> None:
+        """The API user every session is, with its profile's permission set, as in an org."""
+        stamp = sf_datetime(datetime.combine(dataset.fallback_created.replace(month=1, day=1),
+                                             datetime.min.time(), tzinfo=UTC))  # fmt: skip
+        system = {"IsDeleted": 0, "CreatedDate": stamp, "LastModifiedDate": stamp,
+                  "SystemModstamp": stamp}  # fmt: skip
+        self._insert("User", [{**system, "Id": USER_ID, "Name": USER_NAME,
+                               "Username": "sandbox@partner-kpi.local",
+                               "Email": "sandbox@partner-kpi.local", "IsActive": 1}])  # fmt: skip
+        profile_set = self.ids.next(KEY_PREFIXES["PermissionSet"])
+        self._insert("PermissionSet", [{**system, "Id": profile_set, "Name": "X00e5g000000sAndbox",
+                                        "Label": "00e5g000000sAndbox", "IsOwnedByProfile": 1,
+                                        "IsCustom": 0}])  # fmt: skip
+        self._insert("PermissionSetAssignment", [{**system, "Id": self.ids.next(
+            KEY_PREFIXES["PermissionSetAssignment"]), "AssigneeId": USER_ID,
+            "PermissionSetId": profile_set}])  # fmt: skip
 
     def _insert(self, sobject: str, rows: list[Row]) -> None:
         target = self.schema.get(sobject)
@@ -132,10 +166,14 @@ class SalesforceOrg:
 
     # --- queries ----------------------------------------------------------------
 
-    def start_query(self, soql: str, *, include_deleted: bool, batch_size: int) -> dict[str, Any]:
-        """Run a query; its first page, with nextRecordsUrl when more remain."""
+    def start_query(
+        self, soql: str, *, include_deleted: bool, batch_size: int, tooling: bool = False
+    ) -> dict[str, Any]:
+        """Run a query (of the Tooling API's objects with ``tooling``); its first page,
+        with nextRecordsUrl when more remain."""
         parsed = parse_soql(soql, today=self.today or datetime.now(UTC).date())
-        compiled = compile_query(parsed, self.schema, include_deleted=include_deleted)
+        schema = self.tooling if tooling else self.schema
+        compiled = compile_query(parsed, schema, include_deleted=include_deleted)
         if compiled.is_count:
             (count,) = self.store.query(compiled.count_sql, compiled.count_params)[0]
             return {"totalSize": count, "done": True, "records": []}
@@ -204,7 +242,7 @@ class SalesforceOrg:
         self, sobject: str, record_id: str, fields: Sequence[str] | None
     ) -> dict[str, Any]:
         sf_object = self.sobject(sobject)
-        names = list(fields) if fields else [f.name for f in sf_object.fields.values()]
+        names = list(fields) if fields else [f.name for f in sf_object.visible_fields()]
         soql = f"SELECT {', '.join(names)} FROM {sf_object.name} WHERE Id = '{_escape(record_id)}'"
         result = self.start_query(soql, include_deleted=False, batch_size=DEFAULT_BATCH_SIZE)
         if not result["records"]:
@@ -215,7 +253,7 @@ class SalesforceOrg:
     # --- writes --------------------------------------------------------------------
 
     def check_value(
-        self, sf_object: SfObject, name: str, value: Any
+        self, sf_object: SfObject, name: str, value: Any, *, creating: bool = False
     ) -> tuple[SfField, Any] | FieldError:
         """A field's new value, type-checked and converted to storage, or the error."""
         sf_field = sf_object.field(name)
@@ -225,7 +263,7 @@ class SalesforceOrg:
                 f"No such column '{name}' on sobject of type {sf_object.name}",
                 [name],
             )
-        if not sf_field.updateable:
+        if not (sf_field.createable if creating else sf_field.updateable):
             return FieldError(
                 "INVALID_FIELD_FOR_INSERT_UPDATE",
                 f"Unable to create/update fields: {sf_field.name}. Please check the security "
@@ -297,6 +335,10 @@ class SalesforceOrg:
                 "Partner fields are locked while the account is under review (sandbox fault)",
                 [],
             )
+        try:
+            self.security.check_update(sf_object, record_id, assignments)
+        except Refusal as refusal:
+            return FieldError(refusal.status_code, refusal.message, refusal.fields)
         stamp = now_stamp()
         assignments.update(LastModifiedDate=stamp, SystemModstamp=stamp)
         sets = ", ".join(f"{quote(column)} = ?" for column in assignments)
@@ -307,7 +349,53 @@ class SalesforceOrg:
             )
             if sf_object.name == "Opportunity" and HISTORY_TRACKED & assignments.keys():
                 self._record_history(record_id, stamp)
+            self.security.after_update(sf_object, record_id)
+        if sf_object.name in PERMISSION_OBJECTS:
+            self.security.refresh()
         return None
+
+    def create_record(self, sobject: str, values: Mapping[str, Any]) -> str | FieldError:
+        """POST /sobjects/<type>: the new record's id, or the first problem."""
+        sf_object = self.sobject(sobject)
+        if not sf_object.createable:
+            return FieldError(
+                "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+                f"entity type {sf_object.name} does not support insert",
+            )
+        assignments: dict[str, Any] = {}
+        for name, value in values.items():
+            if name == "attributes":
+                continue
+            checked = self.check_value(sf_object, name, value, creating=True)
+            if isinstance(checked, FieldError):
+                return checked
+            sf_field, stored = checked
+            assignments[sf_field.name] = stored
+        for sf_field in sf_object.visible_fields():
+            if sf_field.type in BOOLEAN_TYPES and not sf_field.nillable:
+                assignments.setdefault(sf_field.name, 0)
+        missing = [
+            f.name
+            for f in sf_object.visible_fields()
+            if f.createable and not f.nillable and assignments.get(f.name) is None
+        ]
+        if missing:
+            return FieldError(
+                "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
+                missing,
+            )  # fmt: skip
+        try:
+            self.security.check_insert(sf_object, assignments)
+        except Refusal as refusal:
+            return FieldError(refusal.status_code, refusal.message, refusal.fields)
+        record_id = self.ids.next(sf_object.key_prefix)
+        stamp = now_stamp()
+        row = {"Id": record_id, "IsDeleted": 0, "CreatedDate": stamp, "LastModifiedDate": stamp,
+               "SystemModstamp": stamp, **assignments}  # fmt: skip
+        self.store.insert_many(sf_object.table, list(row), [list(row.values())])
+        if sf_object.name in PERMISSION_OBJECTS:
+            self.security.refresh()
+        return record_id
 
     def _record_history(self, opportunity_id: str, stamp: str) -> None:
         """Salesforce adds an OpportunityHistory row when stage, amount, probability
@@ -336,6 +424,10 @@ class SalesforceOrg:
             raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
         if rows[0][0]:
             raise SalesforceApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
+        try:
+            self.security.check_delete(sf_object)
+        except Refusal as refusal:
+            raise SalesforceApiError(400, refusal.status_code, refusal.message) from None
         stamp = now_stamp()
         with self.store.transaction():
             self.store.execute(
@@ -350,11 +442,41 @@ class SalesforceOrg:
                         "WHERE OpportunityId = ?",
                         [stamp, record_id],
                     )
+        if sf_object.name in PERMISSION_OBJECTS:
+            self.security.refresh()
 
     def update_collection(
         self, records: Sequence[Mapping[str, Any]], all_or_none: bool, reject: Callable[[], bool]
     ) -> list[dict[str, Any]]:
         """PATCH /composite/sobjects: one SaveResult per record, in order."""
+
+        def update(sobject: str, record: Mapping[str, Any]) -> tuple[str, FieldError | None]:
+            record_id = str(record.get("id") or record.get("Id") or "")
+            return record_id, self.update_record(sobject, record_id, record, reject)
+
+        return self._collection(records, all_or_none, update)
+
+    def create_collection(
+        self, records: Sequence[Mapping[str, Any]], all_or_none: bool
+    ) -> list[dict[str, Any]]:
+        """POST /composite/sobjects: one SaveResult per new record, in order."""
+
+        def create(sobject: str, record: Mapping[str, Any]) -> tuple[str, FieldError | None]:
+            if record.get("id") or record.get("Id"):
+                return "", FieldError(
+                    "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"]
+                )
+            made = self.create_record(sobject, record)
+            return ("", made) if isinstance(made, FieldError) else (made, None)
+
+        return self._collection(records, all_or_none, create)
+
+    def _collection(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        all_or_none: bool,
+        save: Callable[[str, Mapping[str, Any]], tuple[str, FieldError | None]],
+    ) -> list[dict[str, Any]]:
         if len(records) > COLLECTION_LIMIT:
             raise SalesforceApiError(
                 400,
@@ -362,36 +484,40 @@ class SalesforceOrg:
                 f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records "
                 "into this call",
             )
-        with self.store.transaction():
-            results: list[dict[str, Any]] = []
-            for record in records:
-                attributes = record.get("attributes") or {}
-                sobject = attributes.get("type") if isinstance(attributes, dict) else None
-                record_id = str(record.get("id") or record.get("Id") or "")
-                if not sobject:
-                    error: FieldError | None = FieldError(
-                        "INVALID_TYPE", "Must send a concrete entity type.", []
-                    )
-                else:
-                    try:
-                        error = self.update_record(str(sobject), record_id, record, reject)
-                    except SalesforceApiError:
-                        error = FieldError(
-                            "INVALID_TYPE", f"sObject type '{sobject}' is not supported.", []
-                        )
-                if error is None:
-                    results.append({"id": record_id, "success": True, "errors": []})
-                else:
-                    results.append({"success": False, "errors": [error.as_json()]} | (
-                        {"id": record_id} if record_id else {}))  # fmt: skip
-            if all_or_none and any(not r["success"] for r in results):
-                raise _RollBack(results)
+        try:
+            with self.store.transaction():
+                results: list[dict[str, Any]] = []
+                for record in records:
+                    attributes = record.get("attributes") or {}
+                    sobject = attributes.get("type") if isinstance(attributes, dict) else None
+                    record_id = str(record.get("id") or record.get("Id") or "")
+                    error: FieldError | None
+                    if not sobject:
+                        error = FieldError("INVALID_TYPE", "Must send a concrete entity type.", [])
+                    else:
+                        try:
+                            record_id, error = save(str(sobject), record)
+                        except SalesforceApiError:
+                            error = FieldError(
+                                "INVALID_TYPE", f"sObject type '{sobject}' is not supported.", []
+                            )
+                    if error is None:
+                        results.append({"id": record_id, "success": True, "errors": []})
+                    else:
+                        results.append({"success": False, "errors": [error.as_json()]} | (
+                            {"id": record_id} if record_id else {}))  # fmt: skip
+                if all_or_none and any(not r["success"] for r in results):
+                    raise _RollBack(results)
+        finally:
+            # what the user may see follows the permission rows that stayed
+            self.security.refresh()
         return results
 
     # --- Tooling API ------------------------------------------------------------------
 
     def create_custom_field(self, full_name: str, metadata: Mapping[str, Any]) -> str:
-        """Tooling API CustomField: a new field, at once describable, queryable, writable."""
+        """Tooling API CustomField: a new field, hidden from the API user until a permission
+        set assigned to it grants read (describe, queries) and edit (writes) access."""
         sobject, _, name = full_name.partition(".")
         sf_object = self.schema.get(sobject)
         if sf_object is None or not name:
@@ -405,7 +531,7 @@ class SalesforceOrg:
                 f"The API name {name!r} is not valid: use letters, digits and underscores "
                 "and end with __c",
             )
-        if sf_object.field(name) is not None:
+        if sf_object.any_field(name) is not None:
             raise SalesforceApiError(
                 400,
                 "DUPLICATE_DEVELOPER_NAME",
@@ -419,6 +545,13 @@ class SalesforceOrg:
             "FullName": f"{sf_object.name}.{name}",
             "Metadata": dict(metadata),
         }
+        stamp = now_stamp()
+        row = {"Id": field_id, "IsDeleted": 0, "CreatedDate": stamp, "LastModifiedDate": stamp,
+               "SystemModstamp": stamp, "DeveloperName": name.removesuffix("__c"),
+               "TableEnumOrId": sf_object.name, "NamespacePrefix": None,
+               "ManageableState": "unmanaged"}  # fmt: skip
+        self.store.insert_many("CustomField", list(row), [list(row.values())])
+        self.security.secure(sf_object, name)
         return field_id
 
     # --- limits -----------------------------------------------------------------------
@@ -481,7 +614,8 @@ def _type_problem(sf_field: SfField, value: Any) -> str | None:
     if text_kind and sf_field.length and len(value) > sf_field.length:
         return f"data value too large: {value} (max length={sf_field.length})"
     restricted = kind == "picklist" and sf_field.custom and sf_field.picklist_values
-    if restricted and value not in sf_field.picklist_values:
+    active = set(sf_field.picklist_values) - set(sf_field.inactive_values)
+    if restricted and value not in active:
         return f"bad value for restricted picklist field: {value}"
     return None
 
@@ -509,15 +643,17 @@ def _field_from_metadata(name: str, metadata: Mapping[str, Any]) -> SfField:
             f"Unsupported field type {kind!r}; the sandbox supports {', '.join(_METADATA_TYPES)}",
         )
     picklist: tuple[str, ...] = ()
+    inactive: tuple[str, ...] = ()
     if kind == "Picklist":
         value_set = metadata.get("valueSet") or {}
         definition = (
             value_set.get("valueSetDefinition") or {} if isinstance(value_set, dict) else {}
         )
-        picklist = tuple(
-            str(v.get("fullName") or v.get("label"))
-            for v in definition.get("value", [])
-            if isinstance(v, dict)
+        values = [v for v in definition.get("value", []) if isinstance(v, dict)]
+        picklist = tuple(str(v.get("fullName") or v.get("label")) for v in values)
+        # Metadata API CustomValue: isActive false keeps a value but retires it
+        inactive = tuple(
+            str(v.get("fullName") or v.get("label")) for v in values if v.get("isActive") is False
         )
     precision = int(
         metadata.get("precision") or (18 if kind in ("Number", "Currency", "Percent") else 0)
@@ -537,4 +673,5 @@ def _field_from_metadata(name: str, metadata: Mapping[str, Any]) -> SfField:
         precision=precision,
         scale=scale,
         picklist_values=picklist,
+        inactive_values=inactive,
     )

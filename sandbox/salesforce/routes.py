@@ -1,5 +1,13 @@
-"""Salesforce REST endpoints: OAuth, versions, limits, describe, query, records,
-sObject Collections, Bulk API 2.0 query jobs and the Tooling API's CustomField."""
+"""Salesforce REST endpoints: OAuth (token, userinfo), versions, limits, describe, query,
+records (get, create, update, delete), sObject Collections (create, update), Bulk API 2.0
+query jobs, and the Tooling API's CustomField (create, get, query).
+
+Two control endpoints serve tests and users trying failure paths:
+``/__sandbox/salesforce/user`` shows and sets the integration user's permissions to
+manage and assign permission sets; ``/__sandbox/salesforce/revoke`` revokes the
+connected app's OAuth tokens (every session, and the refresh token, which a new one
+replaces), at once or after a given number of further API calls.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ import csv
 import hashlib
 import hmac
 import io
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -15,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
+from sandbox.app import CONTROL
 from sandbox.http import Route, json_body, json_response
 from sandbox.salesforce.describe import describe_global, describe_object, global_entry
 from sandbox.salesforce.org import (
@@ -26,6 +36,7 @@ from sandbox.salesforce.org import (
     all_or_none_results,
     now_stamp,
 )
+from sandbox.salesforce.permissions import ORG_ID, USER_ID, USER_PERMISSIONS, userinfo
 from sandbox.salesforce.soql import SoqlError
 from sandbox.salesforce.soql_sql import CompiledQuery
 
@@ -36,8 +47,6 @@ SALESFORCE = "salesforce"
 SUPPORTED_VERSIONS = tuple(f"{v}.0" for v in range(31, 63))
 VERSION_LABELS = {"58.0": "Summer '23", "59.0": "Winter '24", "60.0": "Spring '24",
                   "61.0": "Summer '24", "62.0": "Winter '25"}  # fmt: skip
-ORG_ID = "00D5g000001sAndbox"
-USER_ID = "0055g000000sAndbox"
 BULK_DEFAULT_MAX_RECORDS = 100_000
 CSV_DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^",
                   "BACKQUOTE": "`"}  # fmt: skip
@@ -50,6 +59,46 @@ class BulkQueryJob:
     info: dict[str, Any]
     compiled: CompiledQuery | None
     records: list[dict[str, Any]]
+
+
+class Revocation:
+    """The connected app's OAuth tokens, revoked now or after some more API calls.
+
+    Revoking ends every session (INVALID_SESSION_ID) and refuses the refresh token
+    in use (invalid_grant "expired access/refresh token"); ``refresh_token`` is then
+    a new one, as a user re-authorising the app would get.
+    """
+
+    def __init__(self, refresh_token: str) -> None:
+        self.refresh_token = refresh_token
+        self._retired: str | None = None
+        self._calls_left: int | None = None
+        self._lock = threading.Lock()
+
+    def schedule(self, after_calls: int) -> str:
+        """Revoke after ``after_calls`` more API calls (0: now); the refresh token to use next."""
+        with self._lock:
+            self._retired = self.refresh_token
+            self.refresh_token = "5Aep" + secrets.token_urlsafe(60)
+            self._calls_left = after_calls or None
+            return self.refresh_token
+
+    def accepts(self, refresh_token: str) -> bool:
+        with self._lock:
+            if refresh_token == self._retired:
+                return self._calls_left is not None and self._calls_left > 0
+            return refresh_token == self.refresh_token
+
+    def counts_call(self) -> bool:
+        """Count one API call; True when the revocation takes effect with it."""
+        with self._lock:
+            if self._calls_left is None:
+                return False
+            if self._calls_left > 0:
+                self._calls_left -= 1
+                return False
+            self._calls_left = None
+            return True
 
 
 def _error(error: SalesforceApiError) -> Response:
@@ -94,6 +143,7 @@ def salesforce_routes(app: SandboxApp) -> list[Route]:
     jobs: dict[str, BulkQueryJob] = {}
     jobs_lock = threading.Lock()
     base = "/services/data/v<version>"
+    revocation = Revocation(app.credentials.sf_refresh_token)
 
     def check_version(version: str) -> None:
         if version not in SUPPORTED_VERSIONS:
@@ -117,10 +167,12 @@ def salesforce_routes(app: SandboxApp) -> list[Route]:
         elif grant == "client_credentials":
             ok = form.get("client_secret") == creds.sf_client_secret
         elif grant == "refresh_token":
-            ok = (
-                form.get("refresh_token") == creds.sf_refresh_token
-                and form.get("client_secret", creds.sf_client_secret) == creds.sf_client_secret
-            )
+            if not revocation.accepts(str(form.get("refresh_token") or "")):
+                return json_response(
+                    {"error": "invalid_grant", "error_description": "expired access/refresh token"},
+                    400,
+                )
+            ok = form.get("client_secret", creds.sf_client_secret) == creds.sf_client_secret
         else:
             return json_response(
                 {
@@ -273,9 +325,12 @@ def salesforce_routes(app: SandboxApp) -> list[Route]:
             )
         all_or_none = bool(body.get("allOrNone", False))
         try:
-            results = org.update_collection(
-                body["records"], all_or_none, lambda: app.faults.fires("reject_records")
-            )
+            if request.method == "POST":
+                results = org.create_collection(body["records"], all_or_none)
+            else:
+                results = org.update_collection(
+                    body["records"], all_or_none, lambda: app.faults.fires("reject_records")
+                )
         except RollBack as rollback:
             return json_response(all_or_none_results(rollback.results))
         app.stats.written(SALESFORCE, sum(1 for r in results if r["success"]))
@@ -399,10 +454,76 @@ def salesforce_routes(app: SandboxApp) -> list[Route]:
             raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
         return json_response({"attributes": {"type": "CustomField"}, "Id": field_id, **found})
 
-    def guarded(handler: Any) -> Any:
+    def tooling_query(request: Request, version: str) -> Response:
+        check_version(version)
+        soql = request.args.get("q")
+        if not soql:
+            raise SalesforceApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        page = org.start_query(
+            soql, include_deleted=False, batch_size=_batch_size(request), tooling=True
+        )
+        return json_response(page)
+
+    def user_info(request: Request) -> Response:
+        return json_response(userinfo(request.host_url.rstrip("/"), app.credentials.sf_username))
+
+    def create(request: Request, version: str, sobject: str) -> Response:
+        check_version(version)
+        values = json_body(request)
+        if not isinstance(values, dict):
+            raise SalesforceApiError(
+                400, "JSON_PARSER_ERROR", "The request body is not a JSON object"
+            )
+        made = org.create_record(sobject, values)
+        if not isinstance(made, str):
+            return json_response([made.as_error_json()], 400)
+        app.stats.written(SALESFORCE, 1)
+        return json_response({"id": made, "success": True, "errors": []}, 201)
+
+    def sobject_root(request: Request, version: str, sobject: str) -> Response:
+        if request.method == "POST":
+            return create(request, version, sobject)
+        return sobject_info(request, version, sobject)
+
+    # --- control ---------------------------------------------------------------------
+
+    def user_control(request: Request) -> Response:
+        if request.method == "POST":
+            body = json_body(request)
+            wanted = body.get("permissions") if isinstance(body, dict) else None
+            if not isinstance(wanted, dict) or not set(wanted) <= set(USER_PERMISSIONS):
+                return json_response(
+                    {"error": f"post {{'permissions': {{name: bool}}}} with names from "
+                              f"{', '.join(USER_PERMISSIONS)}"}, 400,
+                )  # fmt: skip
+            org.security.user_permissions.update({k: bool(v) for k, v in wanted.items()})
+        return json_response(
+            {"user_id": USER_ID, "organization_id": ORG_ID,
+             "permissions": dict(org.security.user_permissions)}
+        )  # fmt: skip
+
+    def revoke_control(request: Request) -> Response:
+        body = json_body(request)
+        after = body.get("after_calls", 0) if isinstance(body, dict) else 0
+        if not isinstance(after, int) or after < 0:
+            return json_response({"error": "after_calls is a whole number >= 0"}, 400)
+        refresh_token = revocation.schedule(after)
+        if after == 0:
+            revoke_now()
+        return json_response({"after_calls": after, "refresh_token": refresh_token})
+
+    def revoke_now() -> None:
+        app.sessions.expire_all()
+
+    def guarded(handler: Any, auth: bool = True) -> Any:
         """Answer the org's errors in Salesforce's error shape."""
 
         def wrapped(request: Request, **arguments: Any) -> Response:
+            if auth and revocation.counts_call():
+                revoke_now()
+                return _error(
+                    SalesforceApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+                )
             try:
                 response: Response = handler(request, **arguments)
             except SalesforceApiError as error:
@@ -414,22 +535,23 @@ def salesforce_routes(app: SandboxApp) -> list[Route]:
         return wrapped
 
     def route(rule: str, methods: tuple[str, ...], handler: Any, auth: bool = True) -> Route:
-        return Route(rule, methods, SALESFORCE, guarded(handler), auth)
+        return Route(rule, methods, SALESFORCE, guarded(handler, auth), auth)
 
     return [
         route("/services/oauth2/token", ("POST",), token, auth=False),
+        route("/services/oauth2/userinfo", ("GET",), user_info),
         route("/services/data", ("GET",), versions, auth=False),
         route(f"{base}", ("GET",), version_root),
         route(f"{base}/limits", ("GET",), limits),
         route(f"{base}/sobjects", ("GET",), sobjects),
-        route(f"{base}/sobjects/<sobject>", ("GET",), sobject_info),
+        route(f"{base}/sobjects/<sobject>", ("GET", "POST"), sobject_root),
         route(f"{base}/sobjects/<sobject>/describe", ("GET",), describe),
         route(f"{base}/sobjects/<sobject>/<record_id>", ("GET", "PATCH", "DELETE"), record),
         route(f"{base}/query", ("GET",), query),
         route(f"{base}/query/<locator>", ("GET",), query_more),
         route(f"{base}/queryAll", ("GET",), query_all),
         route(f"{base}/queryAll/<locator>", ("GET",), query_more),
-        route(f"{base}/composite/sobjects", ("PATCH",), composite_sobjects),
+        route(f"{base}/composite/sobjects", ("PATCH", "POST"), composite_sobjects),
         route(f"{base}/jobs/query", ("POST",), create_query_job),
         route(f"{base}/jobs/query/<job_id>", ("GET", "PATCH", "DELETE"), query_job),
         route(f"{base}/jobs/query/<job_id>/results", ("GET",), query_job_results),
@@ -437,6 +559,9 @@ def salesforce_routes(app: SandboxApp) -> list[Route]:
         route(
             f"{base}/tooling/sobjects/CustomField/<field_id>", ("GET",), tooling_custom_field_get
         ),
+        route(f"{base}/tooling/query", ("GET",), tooling_query),
+        Route("/__sandbox/salesforce/user", ("GET", "POST"), CONTROL, user_control),
+        Route("/__sandbox/salesforce/revoke", ("POST",), CONTROL, revoke_control),
     ]
 
 

@@ -295,34 +295,254 @@ def test_collection_refuses_more_than_200(fresh_sandbox: Callable[..., RunningSa
     assert first_error(error.value)["errorCode"] == "EXCEEDED_ID_LIMIT"
 
 
-def test_tooling_custom_field_is_describable_queryable_writable(
+def _tooling_field(sf: Any, full_name: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    answer: dict[str, Any] = sf.toolingexecute(
+        "sobjects/CustomField", method="POST", data={"FullName": full_name, "Metadata": metadata}
+    )
+    return answer
+
+
+def _account_fields(sf: Any) -> dict[str, dict[str, Any]]:
+    return {f["name"]: f for f in sf.Account.describe()["fields"]}
+
+
+def test_a_tooling_field_is_hidden_until_a_permission_set_grants_it(
     fresh_sandbox: Callable[..., RunningSandbox],
 ) -> None:
+    """Field-level security as in Salesforce: a field made through the Tooling API is seen by
+    no one until a FieldPermissions row on a permission set assigned to the user grants it."""
     sf = salesforce_client(fresh_sandbox())
-    created = sf.toolingexecute(
-        "sobjects/CustomField",
-        method="POST",
-        data={
-            "FullName": "Account.Partner_Score__c",
-            "Metadata": {"type": "Number", "precision": 4, "scale": 1, "label": "Partner Score"},
-        },
-    )
+    metadata = {"type": "Number", "precision": 4, "scale": 1, "label": "Partner Score"}
+    created = _tooling_field(sf, "Account.Partner_Score__c", metadata)
     assert created["success"] is True and created["id"].startswith("00N")
-    fields = {f["name"]: f for f in sf.Account.describe()["fields"]}
-    assert fields["Partner_Score__c"]["type"] == "double"
-    assert (fields["Partner_Score__c"]["precision"], fields["Partner_Score__c"]["scale"]) == (4, 1)
     partner = sf.query("SELECT Id FROM Account WHERE IsPartner = true LIMIT 1")["records"][0]["Id"]
+
+    # hidden: not described, not queryable, not writable, yet it exists (Tooling API query)
+    assert "Partner_Score__c" not in _account_fields(sf)
+    with pytest.raises(SalesforceMalformedRequest) as error:
+        sf.query("SELECT Partner_Score__c FROM Account LIMIT 1")
+    assert first_error(error.value)["errorCode"] == "INVALID_FIELD"
+    with pytest.raises(SalesforceMalformedRequest) as error:
+        sf.Account.update(partner, {"Partner_Score__c": 71.5})
+    assert first_error(error.value)["errorCode"] == "INVALID_FIELD"
+    found = sf.toolingexecute(
+        "query/?q=SELECT+Id,DeveloperName,TableEnumOrId+FROM+CustomField"
+        "+WHERE+TableEnumOrId='Account'"
+    )
+    assert [(r["Id"], r["DeveloperName"]) for r in found["records"]] == [
+        (created["id"], "Partner_Score")
+    ]
+    with pytest.raises(SalesforceMalformedRequest) as error:  # a hidden field still exists
+        _tooling_field(sf, "Account.Partner_Score__c", {"type": "Number"})
+    assert first_error(error.value)["errorCode"] == "DUPLICATE_DEVELOPER_NAME"
+
+    # read access through a permission set assigned to the session's user
+    user = sf.session.get(
+        f"https://{sf.sf_instance}/services/oauth2/userinfo", headers=sf.headers
+    ).json()["user_id"]
+    permission_set = sf.PermissionSet.create({"Name": "Scores", "Label": "Scores"})["id"]
+    assert permission_set.startswith("0PS")
+    grant = sf.FieldPermissions.create(
+        {"ParentId": permission_set, "SobjectType": "Account", "Field": "Account.Partner_Score__c",
+         "PermissionsRead": True, "PermissionsEdit": False}
+    )["id"]  # fmt: skip
+    assert grant.startswith("01k")
+    assert "Partner_Score__c" not in _account_fields(sf)  # not assigned yet
+    assignment = sf.PermissionSetAssignment.create(
+        {"AssigneeId": user, "PermissionSetId": permission_set}
+    )["id"]
+    assert assignment.startswith("0Pa")
+    described = _account_fields(sf)["Partner_Score__c"]
+    assert (described["type"], described["precision"], described["scale"]) == ("double", 4, 1)
+    assert described["updateable"] is False
+    assert sf.query(f"SELECT Partner_Score__c FROM Account WHERE Id = '{partner}'")["records"]
+    with pytest.raises(SalesforceMalformedRequest) as error:
+        sf.Account.update(partner, {"Partner_Score__c": 71.5})
+    assert first_error(error.value)["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+
+    # edit access: updateable, writable, type-checked
+    assert sf.FieldPermissions.update(grant, {"PermissionsEdit": True}) == 204
+    assert _account_fields(sf)["Partner_Score__c"]["updateable"] is True
     assert sf.Account.update(partner, {"Partner_Score__c": 71.5}) == 204
     assert sf.Account.get(partner)["Partner_Score__c"] == 71.5
     with pytest.raises(SalesforceMalformedRequest) as error:
         sf.Account.update(partner, {"Partner_Score__c": 12345.0})  # 4 digits, 1 after the point
     assert first_error(error.value)["errorCode"] == "INVALID_TYPE_ON_FIELD_IN_RECORD"
-    with pytest.raises(SalesforceMalformedRequest):
-        sf.toolingexecute(
-            "sobjects/CustomField",
-            method="POST",
-            data={"FullName": "Account.Partner_Score__c", "Metadata": {"type": "Number"}},
-        )
+
+    # queryable like any object; unassigning hides the field again
+    rows = sf.query(
+        "SELECT Field, PermissionsRead, PermissionsEdit, Parent.Name FROM FieldPermissions "
+        f"WHERE ParentId = '{permission_set}' AND SobjectType = 'Account'"
+    )["records"]
+    assert [(r["Field"], r["PermissionsEdit"], r["Parent"]["Name"]) for r in rows] == [
+        ("Account.Partner_Score__c", True, "Scores")
+    ]
+    assert sf.PermissionSetAssignment.delete(assignment) == 204
+    assert "Partner_Score__c" not in _account_fields(sf)
+
+
+def test_permission_objects_refuse_what_salesforce_refuses(
+    fresh_sandbox: Callable[..., RunningSandbox],
+) -> None:
+    running = fresh_sandbox()
+    sf = salesforce_client(running)
+    _tooling_field(sf, "Account.Partner_Tier__c", {"type": "Text", "length": 20})
+    user = "0055g000000sAndbox"
+    permission_set = sf.PermissionSet.create({"Name": "Scores", "Label": "Scores"})["id"]
+
+    def refused(sobject: str, values: dict[str, Any]) -> str:
+        with pytest.raises(SalesforceMalformedRequest) as error:
+            getattr(sf, sobject).create(values)
+        return str(first_error(error.value)["errorCode"])
+
+    assert refused("PermissionSet", {"Name": "Scores", "Label": "Again"}) == (
+        "DUPLICATE_DEVELOPER_NAME"
+    )
+    assert refused("PermissionSet", {"Name": "two__underscores", "Label": "x"}) == (
+        "FIELD_INTEGRITY_EXCEPTION"
+    )
+    assert refused("PermissionSet", {"Name": "NoLabel"}) == "REQUIRED_FIELD_MISSING"
+    grant = {"ParentId": permission_set, "SobjectType": "Account",
+             "Field": "Account.Partner_Tier__c", "PermissionsRead": True}  # fmt: skip
+    assert refused("FieldPermissions", grant | {"PermissionsRead": False,
+                                                "PermissionsEdit": True}) == (
+        "FIELD_INTEGRITY_EXCEPTION"
+    )  # fmt: skip
+    assert refused("FieldPermissions", grant | {"Field": "Account.Name"}) == (
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"  # a required field has no field permissions
+    )
+    assert refused("FieldPermissions", grant | {"ParentId": "0PS5g0000000999GAA"}) == (
+        "INVALID_CROSS_REFERENCE_KEY"
+    )
+    sf.FieldPermissions.create(grant)
+    assert refused("FieldPermissions", grant) == "DUPLICATE_VALUE"
+    sf.PermissionSetAssignment.create({"AssigneeId": user, "PermissionSetId": permission_set})
+    assert refused(
+        "PermissionSetAssignment", {"AssigneeId": user, "PermissionSetId": permission_set}
+    ) == "DUPLICATE_VALUE"  # fmt: skip
+    profile_set = sf.query("SELECT Id FROM PermissionSet WHERE IsOwnedByProfile = true")
+    assert refused(
+        "PermissionSetAssignment",
+        {"AssigneeId": user, "PermissionSetId": profile_set["records"][0]["Id"]},
+    ) == "FIELD_INTEGRITY_EXCEPTION"  # fmt: skip
+
+    # a user without "Manage Profiles and Permission Sets" / "Assign Permission Sets"
+    control(running, "salesforce/user", {"permissions": {
+        "PermissionsManageProfilesPermissionsets": False,
+        "PermissionsAssignPermissionSets": False}})  # fmt: skip
+    assert refused("PermissionSet", {"Name": "Other", "Label": "Other"}) == (
+        "INSUFFICIENT_ACCESS_OR_READONLY"
+    )
+    other = sf.query("SELECT Id FROM User WHERE Id != '0055g000000sAndbox' LIMIT 1")
+    assert refused(
+        "PermissionSetAssignment",
+        {"AssigneeId": other["records"][0]["Id"], "PermissionSetId": permission_set},
+    ) == "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY"  # fmt: skip
+
+
+def test_collections_create_records_one_result_each(
+    fresh_sandbox: Callable[..., RunningSandbox],
+) -> None:
+    sf = salesforce_client(fresh_sandbox())
+    for name in ("Partner_A__c", "Partner_B__c"):
+        _tooling_field(sf, f"Account.{name}", {"type": "Text", "length": 20})
+    permission_set = sf.PermissionSet.create({"Name": "Scores", "Label": "Scores"})["id"]
+    rows = [
+        {"attributes": {"type": "FieldPermissions"}, "ParentId": permission_set,
+         "SobjectType": "Account", "Field": field, "PermissionsRead": True,
+         "PermissionsEdit": True}
+        for field in ("Account.Partner_A__c", "Account.Nope__c", "Account.Partner_B__c")
+    ]  # fmt: skip
+    results = sf.restful(
+        "composite/sobjects", method="POST", json={"allOrNone": False, "records": rows}
+    )
+    assert [r["success"] for r in results] == [True, False, True]
+    assert results[0]["id"].startswith("01k") and "id" not in results[1]
+    assert results[1]["errors"][0]["statusCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    rolled_back = sf.restful(
+        "composite/sobjects", method="POST", json={"allOrNone": True, "records": [
+            {"attributes": {"type": "PermissionSet"}, "Name": "Kept", "Label": "Kept"},
+            {"attributes": {"type": "PermissionSet"}, "Name": "Scores", "Label": "Taken"},
+        ]},
+    )  # fmt: skip
+    assert [r["success"] for r in rolled_back] == [False, False]
+    assert sf.query("SELECT COUNT() FROM PermissionSet WHERE Name = 'Kept'")["totalSize"] == 0
+
+
+def test_userinfo_names_the_session_user(sandbox: RunningSandbox) -> None:
+    token = salesforce_token(sandbox)
+    answer = requests.get(
+        f"{sandbox.url}/services/oauth2/userinfo",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        verify=str(sandbox.ca_bundle),
+        timeout=60,
+    )
+    assert answer.status_code == 200
+    info = answer.json()
+    org_id, user_id = token["id"].rsplit("/", 2)[-2:]
+    assert (info["user_id"], info["organization_id"]) == (user_id, org_id)
+    assert info["preferred_username"] == sandbox.credentials.sf_username
+    assert info["sub"] == token["id"]
+    assert {"name", "email", "zoneinfo", "urls", "active", "user_type"} <= set(info)
+    refused = requests.get(
+        f"{sandbox.url}/services/oauth2/userinfo",
+        headers={"Authorization": "Bearer nope"},
+        verify=str(sandbox.ca_bundle),
+        timeout=60,
+    )
+    assert refused.status_code == 401
+
+
+def test_picklist_values_can_be_inactive(fresh_sandbox: Callable[..., RunningSandbox]) -> None:
+    running = fresh_sandbox()
+    sf = salesforce_client(running)
+    values = [{"fullName": "Gold"}, {"fullName": "Silver", "isActive": False}]
+    _tooling_field(sf, "Account.Partner_Tier__c", {
+        "type": "Picklist", "label": "Tier",
+        "valueSet": {"restricted": True, "valueSetDefinition": {"value": values}}})  # fmt: skip
+    permission_set = sf.PermissionSet.create({"Name": "Scores", "Label": "Scores"})["id"]
+    sf.FieldPermissions.create(
+        {"ParentId": permission_set, "SobjectType": "Account", "Field": "Account.Partner_Tier__c",
+         "PermissionsRead": True, "PermissionsEdit": True}
+    )  # fmt: skip
+    sf.PermissionSetAssignment.create(
+        {"AssigneeId": "0055g000000sAndbox", "PermissionSetId": permission_set}
+    )
+    described = _account_fields(sf)["Partner_Tier__c"]
+    assert [(v["value"], v["active"]) for v in described["picklistValues"]] == [
+        ("Gold", True), ("Silver", False)
+    ]  # fmt: skip
+    partner = sf.query("SELECT Id FROM Account WHERE IsPartner = true LIMIT 1")["records"][0]["Id"]
+    assert sf.Account.update(partner, {"Partner_Tier__c": "Gold"}) == 204
+    with pytest.raises(SalesforceMalformedRequest) as error:
+        sf.Account.update(partner, {"Partner_Tier__c": "Silver"})
+    assert first_error(error.value)["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+
+
+def test_revoked_tokens_end_sessions_and_refuse_the_refresh_token(
+    fresh_sandbox: Callable[..., RunningSandbox],
+) -> None:
+    running = fresh_sandbox()
+    old_refresh = running.credentials.sf_refresh_token
+    sf = salesforce_client(running)
+    # revoked after two more calls: those two still work, the third ends the session
+    renewed = control(running, "salesforce/revoke", {"after_calls": 2})["refresh_token"]
+    assert renewed != old_refresh
+    assert salesforce_token(running, grant_type="refresh_token", refresh_token=old_refresh)
+    sf.query("SELECT Id FROM Account LIMIT 1")
+    sf.query("SELECT Id FROM Account LIMIT 1")
+    with pytest.raises(SalesforceExpiredSession):
+        sf.query("SELECT Id FROM Account LIMIT 1")
+    with pytest.raises(RuntimeError, match="expired access/refresh token"):
+        salesforce_token(running, grant_type="refresh_token", refresh_token=old_refresh)
+    # the new refresh token works; a revocation now ends the new session at once
+    fresh = salesforce_token(running, grant_type="refresh_token", refresh_token=renewed)
+    headers = {"Authorization": f"Bearer {fresh['access_token']}"}
+    url = f"{running.url}/services/data/v60.0/limits"
+    assert requests.get(url, headers=headers, verify=str(running.ca_bundle), timeout=60).ok
+    control(running, "salesforce/revoke", {})
+    gone = requests.get(url, headers=headers, verify=str(running.ca_bundle), timeout=60)
+    assert gone.status_code == 401 and gone.json()[0]["errorCode"] == "INVALID_SESSION_ID"
 
 
 def test_single_record_update_of_a_missing_record(

@@ -846,12 +846,25 @@ def _wire(value: Any) -> str:
 
 
 def _compatible(found: PropertyInfo, spec: FieldSpec) -> tuple[bool, str]:
+    """Whether an existing property can hold what ``spec`` writes, and why not (with the fix).
+
+    An enumeration must offer every value written (HubSpot refuses any other with
+    INVALID_OPTION); HubSpot numbers and strings have no scale or length to check.
+    """
     detail = f"exists ({found.type})"
+    output = spec.config_key.rpartition(".")[2] or "the output"
     if found.type not in COMPATIBLE_TYPES.get(spec.kind, frozenset()):
-        return False, f"{detail}, but a {spec.kind} property is needed; rename or change it"
+        return False, (
+            f"{detail}, but a {spec.kind} property is needed: map {output} to another "
+            "property (a property's type is never changed)"
+        )
     if found.read_only_value or found.hubspot_defined:
         return False, f"{detail}, but its value is read-only (a HubSpot-defined property)"
-    missing = [o for o in spec.options if found.options and o not in found.options]
+    missing = [o for o in spec.options if o not in found.options]
     if missing:
-        return False, f"{detail}, but lacks the options {', '.join(missing)}"
+        return False, (
+            f"{detail}, but has no option {', '.join(missing)}: add "
+            f"{'it' if len(missing) == 1 else 'them'} to the property's options, or map "
+            f"{output} to a text property"
+        )
     return True, detail

@@ -1,0 +1,38 @@
+"""An existing score property's shape (issue 5): an enumeration must offer every tier."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from connectors.base import FieldSpec
+from sandbox.server import RunningSandbox
+from tests.connectors.hubspot.conftest import connector_for
+from tests.sandbox.conftest import hubspot_client
+
+TIER = FieldSpec(
+    name="partner_tier", label="Partner tier", kind="picklist",
+    options=("Platinum", "Gold", "Silver", "Bronze"), config_key="writeback.fields.tier",
+)  # fmt: skip
+
+
+def test_an_enumeration_without_every_tier_is_named_with_the_missing_options(
+    fresh_sandbox: Callable[..., RunningSandbox],
+) -> None:
+    running = fresh_sandbox()
+    hubspot_client(running).crm.properties.core_api.create(
+        "companies",
+        {
+            "name": "partner_tier", "label": "Partner tier", "type": "enumeration",
+            "fieldType": "select", "groupName": "companyinformation",
+            "options": [{"label": t, "value": t, "displayOrder": i}
+                        for i, t in enumerate(("Gold", "Silver"))],
+        },
+    )  # fmt: skip
+
+    (item,) = connector_for(running).ensure_fields([TIER], create=True)
+
+    assert not item.ok
+    assert item.detail == (
+        "exists (enumeration), but has no option Platinum, Bronze: add them to the property's "
+        "options, or map tier to a text property"
+    )

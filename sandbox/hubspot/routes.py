@@ -5,17 +5,25 @@ records returned and written in the sandbox stats. The app has already checked
 the bearer token, faults and rate limits. Multi-valued query parameters are
 accepted both repeated (``properties=a&properties=b``, as hubspot-api-client
 sends them) and comma-separated (``properties=a,b``).
+
+``POST /__sandbox/hubspot/revoke`` revokes the private app's access token, at once
+or after a number of further API calls (``{"after_calls": N}``): every call then
+answers 401 as HubSpot does for a deleted or rotated token, until ``{"restore":
+true}`` (the sandbox's stand-in for installing a new token).
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
+from sandbox.app import CONTROL
 from sandbox.http import Route, json_body, json_response
 from sandbox.hubspot.errors import HubSpotApiError, validation_error
 
@@ -73,10 +81,75 @@ def _answers_errors(handler: Callable[..., Response]) -> Callable[..., Response]
     return wrapper
 
 
+class TokenRevocation:
+    """The private app token: valid, revoked, or revoked after some more API calls."""
+
+    def __init__(self) -> None:
+        self._calls_left: int | None = None
+        self.revoked = False
+        self._lock = threading.Lock()
+
+    def schedule(self, after_calls: int) -> None:
+        with self._lock:
+            self.revoked = after_calls == 0
+            self._calls_left = after_calls or None
+
+    def restore(self) -> None:
+        with self._lock:
+            self.revoked, self._calls_left = False, None
+
+    def refuses(self) -> bool:
+        """Count one API call; True when the token is (now) revoked."""
+        with self._lock:
+            if self._calls_left is not None:
+                self._calls_left -= 1
+                if self._calls_left < 0:
+                    self.revoked, self._calls_left = True, None
+            return self.revoked
+
+
+def _revoked_answer() -> Response:
+    return json_response(
+        {
+            "status": "error",
+            "message": "Authentication credentials not found. This API supports OAuth 2.0 "
+            "authentication and you can find more details at "
+            "https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+            "correlationId": str(uuid.uuid4()),
+            "category": "INVALID_AUTHENTICATION",
+        },
+        401,
+    )
+
+
 def hubspot_routes(app: SandboxApp) -> list[Route]:
     """Every HubSpot route the sandbox serves."""
     portal = app.hubspot
     stats = app.stats
+    revocation = TokenRevocation()
+
+    def revoke_control(request: Request) -> Response:
+        body = json_body(request)
+        body = body if isinstance(body, dict) else {}
+        if body.get("restore"):
+            revocation.restore()
+            return json_response({"revoked": False})
+        after = body.get("after_calls", 0)
+        if not isinstance(after, int) or after < 0:
+            return json_response({"error": "after_calls is a whole number >= 0"}, 400)
+        revocation.schedule(after)
+        return json_response({"revoked": after == 0, "after_calls": after})
+
+    def guarded(handler: Callable[..., Response]) -> Callable[..., Response]:
+        answering = _answers_errors(handler)
+
+        @functools.wraps(handler)
+        def wrapper(request: Request, **kwargs: str) -> Response:
+            if revocation.refuses():
+                return _revoked_answer()
+            return answering(request, **kwargs)
+
+        return wrapper
 
     def link(request: Request, after: str) -> str:
         args = [(k, v) for k, v in request.args.items(multi=True) if k != "after"]
@@ -233,4 +306,7 @@ def hubspot_routes(app: SandboxApp) -> list[Route]:
         ("/crm/v4/objects/<object_type>/<object_id>/associations/<to_type>", ("GET",),
          object_associations),
     ]  # fmt: skip
-    return [Route(rule, methods, CRM, _answers_errors(handler)) for rule, methods, handler in table]
+    return [
+        *(Route(rule, methods, CRM, guarded(handler)) for rule, methods, handler in table),
+        Route("/__sandbox/hubspot/revoke", ("POST",), CONTROL, revoke_control),
+    ]

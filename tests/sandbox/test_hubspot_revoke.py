@@ -1,0 +1,34 @@
+"""A revoked HubSpot private app token, through the unmodified hubspot-api-client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from hubspot.crm.companies.exceptions import UnauthorizedException
+
+from sandbox.server import RunningSandbox
+from tests.sandbox.conftest import control, hubspot_client
+
+
+def test_a_revoked_token_is_refused_after_the_calls_it_had_left(
+    fresh_sandbox: Callable[..., RunningSandbox],
+) -> None:
+    running = fresh_sandbox()
+    hs = hubspot_client(running)
+    assert control(running, "hubspot/revoke", {"after_calls": 2}) == {
+        "revoked": False, "after_calls": 2
+    }  # fmt: skip
+    hs.crm.companies.basic_api.get_page(limit=1)
+    hs.crm.companies.basic_api.get_page(limit=1)
+    with pytest.raises(UnauthorizedException) as refused:
+        hs.crm.companies.basic_api.get_page(limit=1)
+    assert refused.value.status == 401
+    assert '"category":"INVALID_AUTHENTICATION"' in str(refused.value.body)
+    assert control(running, "stats")["requests"]  # the control endpoints still answer
+
+    control(running, "hubspot/revoke", {"restore": True})
+    assert hs.crm.companies.basic_api.get_page(limit=1).results
+    control(running, "hubspot/revoke", {})
+    with pytest.raises(UnauthorizedException):
+        hs.crm.companies.basic_api.get_page(limit=1)

@@ -10,6 +10,12 @@ sends them) and comma-separated (``properties=a,b``).
 or after a number of further API calls (``{"after_calls": N}``): every call then
 answers 401 as HubSpot does for a deleted or rotated token, until ``{"restore":
 true}`` (the sandbox's stand-in for installing a new token).
+
+The token holds every scope the routes need unless ``POST /__sandbox/hubspot/scopes``
+(``{"scopes": [...]}``) narrows it: a call then needs its scope
+(``crm.objects.<object>.read`` / ``.write`` for records and associations,
+``crm.schemas.<object>.read`` / ``.write`` for properties) or answers 403
+MISSING_SCOPES, as HubSpot does for a private app not granted it.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from werkzeug.wrappers import Request, Response
 from sandbox.app import CONTROL
 from sandbox.http import Route, json_body, json_response
 from sandbox.hubspot.errors import HubSpotApiError, validation_error
+from sandbox.hubspot.objects import resolve_object_type
 
 if TYPE_CHECKING:
     from sandbox.app import SandboxApp
@@ -108,6 +115,49 @@ class TokenRevocation:
             return self.revoked
 
 
+#: Every scope the sandbox's routes ask for; a new token holds them all.
+SCOPES = tuple(
+    f"crm.{kind}.{name}.{access}"
+    for kind in ("objects", "schemas")
+    for name in ("companies", "deals")
+    for access in ("read", "write")
+)
+
+
+def required_scope(rule: str, method: str, arguments: dict[str, str]) -> str | None:
+    """The scope a call needs (None when its object type is unknown: the route says so)."""
+    named = arguments.get("object_type") or arguments.get("from_type")
+    if named is None:
+        return None
+    try:
+        object_name = resolve_object_type(named).name
+    except HubSpotApiError:
+        return None
+    kind = "schemas" if rule.startswith(PROPERTIES) else "objects"
+    reading = method == "GET" or rule.endswith(("/batch/read", "/search"))
+    return f"crm.{kind}.{object_name}.{'read' if reading else 'write'}"
+
+
+def _missing_scope_answer(scope: str) -> Response:
+    return json_response(
+        {
+            "status": "error",
+            "message": "This app hasn't been granted all required scopes to make this call. "
+            "Read more about required scopes here: https://developers.hubspot.com/scopes.",
+            "correlationId": str(uuid.uuid4()),
+            "errors": [
+                {
+                    "message": "One or more of the following scopes are required.",
+                    "context": {"requiredGranularScopes": [scope]},
+                }
+            ],
+            "links": {"scopes": "https://developers.hubspot.com/scopes"},
+            "category": "MISSING_SCOPES",
+        },
+        403,
+    )
+
+
 def _revoked_answer() -> Response:
     return json_response(
         {
@@ -127,6 +177,20 @@ def hubspot_routes(app: SandboxApp) -> list[Route]:
     portal = app.hubspot
     stats = app.stats
     revocation = TokenRevocation()
+    granted: set[str] = set(SCOPES)
+
+    def scopes_control(request: Request) -> Response:
+        if request.method == "POST":
+            body = json_body(request)
+            wanted = body.get("scopes") if isinstance(body, dict) else None
+            if not isinstance(wanted, list) or not set(wanted) <= set(SCOPES):
+                return json_response(
+                    {"error": f"post {{'scopes': [...]}} with scopes from {', '.join(SCOPES)}"},
+                    400,
+                )
+            granted.clear()
+            granted.update(wanted)
+        return json_response({"scopes": sorted(granted)})
 
     def revoke_control(request: Request) -> Response:
         body = json_body(request)
@@ -140,13 +204,16 @@ def hubspot_routes(app: SandboxApp) -> list[Route]:
         revocation.schedule(after)
         return json_response({"revoked": after == 0, "after_calls": after})
 
-    def guarded(handler: Callable[..., Response]) -> Callable[..., Response]:
+    def guarded(rule: str, handler: Callable[..., Response]) -> Callable[..., Response]:
         answering = _answers_errors(handler)
 
         @functools.wraps(handler)
         def wrapper(request: Request, **kwargs: str) -> Response:
             if revocation.refuses():
                 return _revoked_answer()
+            scope = required_scope(rule, request.method, kwargs)
+            if scope is not None and scope not in granted:
+                return _missing_scope_answer(scope)
             return answering(request, **kwargs)
 
         return wrapper
@@ -307,6 +374,7 @@ def hubspot_routes(app: SandboxApp) -> list[Route]:
          object_associations),
     ]  # fmt: skip
     return [
-        *(Route(rule, methods, CRM, guarded(handler)) for rule, methods, handler in table),
+        *(Route(rule, methods, CRM, guarded(rule, handler)) for rule, methods, handler in table),
         Route("/__sandbox/hubspot/revoke", ("POST",), CONTROL, revoke_control),
+        Route("/__sandbox/hubspot/scopes", ("GET", "POST"), CONTROL, scopes_control),
     ]

@@ -1,11 +1,11 @@
-"""A revoked HubSpot private app token, through the unmodified hubspot-api-client."""
+"""A revoked or narrowed HubSpot private app token, through the unmodified hubspot-api-client."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
-from hubspot.crm.companies.exceptions import UnauthorizedException
+from hubspot.crm.companies.exceptions import ForbiddenException, UnauthorizedException
 
 from sandbox.server import RunningSandbox
 from tests.sandbox.conftest import control, hubspot_client
@@ -32,3 +32,18 @@ def test_a_revoked_token_is_refused_after_the_calls_it_had_left(
     control(running, "hubspot/revoke", {})
     with pytest.raises(UnauthorizedException):
         hs.crm.companies.basic_api.get_page(limit=1)
+
+
+def test_a_call_needs_its_scope(fresh_sandbox: Callable[..., RunningSandbox]) -> None:
+    running = fresh_sandbox()
+    hs = hubspot_client(running)
+    assert "crm.objects.companies.write" in control(running, "hubspot/scopes")["scopes"]
+    reading = ["crm.objects.companies.read", "crm.schemas.companies.read"]
+    assert control(running, "hubspot/scopes", {"scopes": reading}) == {"scopes": reading}
+    company = hs.crm.companies.basic_api.get_page(limit=1).results[0]  # read: granted
+    with pytest.raises(ForbiddenException) as refused:
+        hs.crm.companies.basic_api.update(company.id, {"properties": {"name": "x"}})
+    assert refused.value.status == 403
+    body = str(refused.value.body)
+    assert '"category":"MISSING_SCOPES"' in body and "crm.objects.companies.write" in body
+    assert hs.crm.companies.basic_api.get_by_id(company.id).properties["name"] != "x"

@@ -71,6 +71,8 @@ class QueryCursor:
     compiled: CompiledQuery
     rowids: list[int]
     batch_size: int
+    #: a Tooling API query: its records live under /tooling/sobjects/
+    tooling: bool = False
 
 
 @dataclass
@@ -178,7 +180,9 @@ class SalesforceOrg:
             (count,) = self.store.query(compiled.count_sql, compiled.count_params)[0]
             return {"totalSize": count, "done": True, "records": []}
         rowids = [r[0] for r in self.store.query(compiled.ids_sql, compiled.ids_params)]
-        cursor = QueryCursor(compiled=compiled, rowids=rowids, batch_size=batch_size)
+        cursor = QueryCursor(
+            compiled=compiled, rowids=rowids, batch_size=batch_size, tooling=tooling
+        )
         locator = self.ids.next(KEY_PREFIXES["QueryLocator"])
         if len(rowids) > batch_size:
             with self._cursor_lock:
@@ -197,6 +201,13 @@ class SalesforceOrg:
     def page(self, cursor: QueryCursor, locator: str, offset: int) -> dict[str, Any]:
         chosen = cursor.rowids[offset : offset + cursor.batch_size]
         records = self.fetch_records(cursor.compiled, chosen)
+        if cursor.tooling:
+            for record in records:
+                attributes = record["attributes"]
+                assert isinstance(attributes, dict)
+                attributes["url"] = str(attributes["url"]).replace(
+                    "/sobjects/", "/tooling/sobjects/", 1
+                )
         end = offset + len(chosen)
         result: dict[str, Any] = {
             "totalSize": len(cursor.rowids),

@@ -332,6 +332,9 @@ def test_a_tooling_field_is_hidden_until_a_permission_set_grants_it(
     assert [(r["Id"], r["DeveloperName"]) for r in found["records"]] == [
         (created["id"], "Partner_Score")
     ]
+    assert found["records"][0]["attributes"]["url"] == (
+        f"/services/data/v60.0/tooling/sobjects/CustomField/{created['id']}"
+    )
     with pytest.raises(SalesforceMalformedRequest) as error:  # a hidden field still exists
         _tooling_field(sf, "Account.Partner_Score__c", {"type": "Number"})
     assert first_error(error.value)["errorCode"] == "DUPLICATE_DEVELOPER_NAME"

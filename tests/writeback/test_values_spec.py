@@ -117,6 +117,16 @@ def test_the_writeback_section_defaults_and_overrides() -> None:
     assert OUTPUTS["deal_count"].scale == 0
 
 
+def test_each_field_names_its_config_key_and_the_permission_set_that_grants_it() -> None:
+    defaults = field_map(WritebackSettings(), DEFAULTS)
+    assert {(f.spec.config_key, f.spec.access_grant) for f in defaults} == {
+        (f"writeback.fields.{f.output}", "Partner_KPI_Writeback") for f in defaults
+    }
+    config = parse_config({"writeback": {"permission_set": "Sales_Ops_Scores"}})
+    mapped = field_map(config.writeback, DEFAULTS)
+    assert {f.spec.access_grant for f in mapped} == {"Sales_Ops_Scores"}
+
+
 @pytest.mark.parametrize(
     ("section", "key", "words"),
     [
@@ -125,6 +135,9 @@ def test_the_writeback_section_defaults_and_overrides() -> None:
         ({"fields": {"score": {"scale": 3, "precision": 2}}}, "writeback.fields.score", "scale"),
         ({"max_tier_change_share": 0}, "writeback.max_tier_change_share", "greater than 0"),
         ({"fieldz": {}}, "writeback.fieldz", "unknown key"),
+        ({"permission_set": "Partner KPI"}, "writeback.permission_set", "not a permission set"),
+        ({"permission_set": "Partner__KPI"}, "writeback.permission_set", "single underscores"),
+        ({"permission_set": "9Partner"}, "writeback.permission_set", "starting with a letter"),
     ],
 )
 def test_a_bad_writeback_section_names_the_key(

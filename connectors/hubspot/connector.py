@@ -186,6 +186,11 @@ class _Carry:
         finally:
             self.close()
 
+    @property
+    def on_disk(self) -> bool:
+        """Whether the carry outgrew memory and went to its temporary file."""
+        return bool(getattr(self._file, "_rolled", False))
+
     def close(self) -> None:
         self._file.close()
 

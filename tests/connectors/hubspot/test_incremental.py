@@ -245,7 +245,7 @@ def test_a_carry_past_its_memory_spills_and_still_feeds_both_streams(
     connector = connector_for(running)
     reset_stats(running)
     drain(connector.fetch_opportunities(None))
-    assert connector._carry is not None and connector._carry._file._rolled  # on disk
+    assert connector._carry is not None and connector._carry.on_disk
     changes, _, cursors = drain(connector.fetch_stage_changes(None))
     assert sorted(changes, key=lambda c: c.id) == sorted(expected, key=lambda c: c.id)
     assert len({c.opportunity_id for c in changes}) == 300

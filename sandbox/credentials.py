@@ -7,6 +7,9 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
+
+from sandbox.salesforce.jwt_grant import SigningKey
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,12 @@ class SandboxCredentials:
     sf_security_token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     sf_refresh_token: str = field(default_factory=lambda: "5Aep" + secrets.token_urlsafe(60))
     hubspot_access_token: str = field(default_factory=lambda: f"pat-na1-{uuid.uuid4()}")
+
+    @cached_property
+    def sf_jwt_key(self) -> SigningKey:
+        """The connected app's key pair for the JWT bearer grant, made when first asked
+        for (an RSA key costs a tenth of a second, most starts never need one)."""
+        return SigningKey.generate()
 
     def salesforce(self) -> dict[str, str]:
         return {

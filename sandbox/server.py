@@ -39,6 +39,9 @@ SALESFORCE_ENV = {
     "PARTNER_KPI_SF_REFRESH_TOKEN": "refresh_token",
 }
 HUBSPOT_ENV = {"PARTNER_KPI_HUBSPOT_TOKEN": "access_token"}
+#: the JWT bearer grant's private key, written beside the configs (owner-only)
+JWT_KEY_FILE = "salesforce-jwt-key.pem"
+JWT_KEY_ENV = "PARTNER_KPI_SF_PRIVATE_KEY_FILE"
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -134,6 +137,7 @@ def write_configs(running: RunningSandbox) -> dict[str, Path]:
         "salesforce": running.state_dir / "salesforce.yaml",
         "hubspot": running.state_dir / "hubspot.yaml",
     }
+    running.credentials.sf_jwt_key.write_private(running.state_dir / JWT_KEY_FILE)
     header = "# Written by `partner-kpi sandbox serve`; secrets come from the environment.\n"
     for crm, document in (("salesforce", salesforce), ("hubspot", hubspot)):
         paths[crm].write_text(header + yaml.safe_dump(document, sort_keys=False))
@@ -146,6 +150,9 @@ def ready_line(running: RunningSandbox, configs: dict[str, Path]) -> str:
     hubspot = running.credentials.hubspot()
     env = {name: salesforce[key] for name, key in SALESFORCE_ENV.items()}
     env.update({name: hubspot[key] for name, key in HUBSPOT_ENV.items()})
+    key_file = running.state_dir / JWT_KEY_FILE
+    if key_file.exists():
+        env[JWT_KEY_ENV] = str(key_file)
     document: dict[str, Any] = {
         "url": running.url,
         "ca_bundle": str(running.ca_bundle),

@@ -27,6 +27,7 @@ from werkzeug.wrappers import Request, Response
 from sandbox.app import CONTROL
 from sandbox.http import Route, json_body, json_response
 from sandbox.salesforce.describe import describe_global, describe_object, global_entry
+from sandbox.salesforce.jwt_grant import JWT_BEARER_GRANT, check_assertion
 from sandbox.salesforce.org import (
     API_VERSION,
     DEFAULT_BATCH_SIZE,
@@ -153,6 +154,20 @@ def salesforce_routes(app: SandboxApp) -> list[Route]:
         form = request.form
         creds = app.credentials
         grant = form.get("grant_type", "")
+        if grant == JWT_BEARER_GRANT:
+            # the consumer key travels inside the assertion (iss), not in the form
+            refused = check_assertion(
+                str(form.get("assertion") or ""),
+                public_pem=creds.sf_jwt_key.public_pem,
+                client_id=creds.sf_client_id,
+                username=creds.sf_username,
+                server_url=request.host_url,
+            )
+            if refused is not None:
+                return json_response(
+                    {"error": refused.error, "error_description": refused.description}, 400
+                )
+            return issue_token(request)
         if form.get("client_id") != creds.sf_client_id:
             return json_response(
                 {"error": "invalid_client_id", "error_description": "client identifier invalid"},
@@ -185,6 +200,10 @@ def salesforce_routes(app: SandboxApp) -> list[Route]:
             return json_response(
                 {"error": "invalid_grant", "error_description": "authentication failure"}, 400
             )
+        return issue_token(request)
+
+    def issue_token(request: Request) -> Response:
+        creds = app.credentials
         access_token = app.sessions.issue()
         issued_at = str(int(time.time() * 1000))
         instance_url = request.host_url.rstrip("/")

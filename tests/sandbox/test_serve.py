@@ -79,6 +79,10 @@ def test_configs_point_at_the_sandbox_and_hold_no_secret(
         assert all(secret not in text for secret in secrets)
     assert ready["env"]["PARTNER_KPI_HUBSPOT_TOKEN"] == ready["hubspot"]["access_token"]
     assert ready["env"]["PARTNER_KPI_SF_PASSWORD"] == ready["salesforce"]["password"]
+    # the JWT grant's key: a file only its owner reads, named by the variable the config reads
+    key_file = Path(ready["env"]["PARTNER_KPI_SF_PRIVATE_KEY_FILE"])
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert key_file.read_text().startswith("-----BEGIN PRIVATE KEY-----")
 
 
 def test_https_with_the_printed_ca(served: tuple[dict[str, Any], float]) -> None:

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from connectors.errors import AuthError, ConfigError
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from connectors.salesforce.auth import JWT_GRANT, jwt_assertion, read_credentials, token_form
+from sandbox.salesforce.jwt_grant import SigningKey
 from sandbox.server import RunningSandbox
 from tests.connectors.salesforce.conftest import make_connector, records_of, sandbox_env
 
@@ -110,6 +111,52 @@ def test_each_grant_logs_in_to_the_sandbox(sandbox: RunningSandbox, flow: str) -
     connector = make_connector(sandbox, auth_flow=flow)
     stages = connector.fetch_stage_defs()
     assert [s.name for s in stages] == ["Prospecting", "Engaging", "Won", "Lost"]
+
+
+def _jwt_env(running: RunningSandbox, key_file: Path) -> dict[str, str]:
+    return {
+        "PARTNER_KPI_SF_CLIENT_ID": running.credentials.sf_client_id,
+        "PARTNER_KPI_SF_USERNAME": running.credentials.sf_username,
+        "PARTNER_KPI_SF_PRIVATE_KEY_FILE": str(key_file),
+    }
+
+
+def test_the_jwt_bearer_grant_logs_in_to_the_sandbox(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    key_file = sandbox.credentials.sf_jwt_key.write_private(tmp_path / "key.pem")
+    settings = _settings(auth_flow="jwt", login_url=sandbox.url, ca_bundle=str(sandbox.ca_bundle))
+    connector = SalesforceConnector(settings, environ=_jwt_env(sandbox, key_file))
+    stages = connector.fetch_stage_defs()
+    assert [s.name for s in stages] == ["Prospecting", "Engaging", "Won", "Lost"]
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ("key", "upload its certificate to the app"),
+        ("audience", "set crm.jwt_audience"),
+        ("user", "pre-authorize the connected app"),
+    ],
+)
+def test_a_refused_jwt_login_says_what_to_fix(
+    sandbox: RunningSandbox, tmp_path: Path, change: str, says: str
+) -> None:
+    key = sandbox.credentials.sf_jwt_key if change != "key" else SigningKey.generate()
+    env = _jwt_env(sandbox, key.write_private(tmp_path / "key.pem"))
+    options: dict[str, Any] = {}
+    if change == "audience":
+        options["jwt_audience"] = "https://example.my.salesforce.com"
+    if change == "user":
+        env["PARTNER_KPI_SF_USERNAME"] = "someone.else@example.com"
+    settings = _settings(
+        auth_flow="jwt", login_url=sandbox.url, ca_bundle=str(sandbox.ca_bundle), **options
+    )
+    with pytest.raises(AuthError) as caught:
+        SalesforceConnector(settings, environ=env).fetch_stage_defs()
+    message = str(caught.value)
+    assert says in message and "\n" not in message
+    assert "PRIVATE KEY" not in message
 
 
 def test_refused_credentials_are_an_auth_error_without_the_secret(

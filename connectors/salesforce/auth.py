@@ -161,6 +161,35 @@ def token_form(settings: SalesforceSettings, credentials: Credentials) -> dict[s
     return {"grant_type": JWT_GRANT, "assertion": jwt_assertion(settings, credentials)}
 
 
+def _refusal_fix(credentials: Credentials, code: str, description: str) -> str:
+    """What to do about a refused login, for the refusals that have one known cause."""
+    variables = ", ".join(variable for _, variable in credentials.sources.values())
+    said = description.casefold()
+    if credentials.flow == "refresh_token" and code == "invalid_grant" and "expired" in said:
+        variable = credentials.sources["refresh_token"][1]
+        return (
+            "the refresh token was revoked or has expired: authorize the connected app "
+            f"again and put the new refresh token in {variable}"
+        )
+    if credentials.flow == "jwt" and "audience" in said:
+        return (
+            "set crm.jwt_audience to the login server the org trusts "
+            "(https://login.salesforce.com, or https://test.salesforce.com for a sandbox org)"
+        )
+    if credentials.flow == "jwt" and "approved this consumer" in said:
+        return (
+            "pre-authorize the connected app for the user named in "
+            f"{credentials.sources['username'][1]} (Permitted Users: admin approved) or "
+            "approve it once as that user"
+        )
+    if credentials.flow == "jwt" and "assertion" in said:
+        return (
+            "the connected app does not hold the certificate of the key in "
+            f"{credentials.sources['private_key_file'][1]}; upload its certificate to the app"
+        )
+    return f"check the values of {variables}"
+
+
 def _oauth_error(response: requests.Response) -> tuple[str, str]:
     try:
         body: Any = response.json()
@@ -191,10 +220,10 @@ def request_token(
         return Token(access_token=str(body["access_token"]), instance_url=str(body["instance_url"]))
     code, description = _oauth_error(response)
     if code in OAUTH_REFUSALS or response.status_code == 401:
-        variables = ", ".join(variable for _, variable in credentials.sources.values())
         raise AuthError(
             f"Salesforce refused the {credentials.flow} login at {settings.login_url} "
-            f"({code}: {description or 'no description'}); check the values of {variables}"
+            f"({code}: {description or 'no description'}); "
+            + _refusal_fix(credentials, code, description)
         )
     raise requests.HTTPError(
         f"token endpoint answered {response.status_code} {code}", response=response

@@ -287,6 +287,7 @@ def test_a_revoked_token_that_cannot_be_refreshed_ends_the_run_with_nothing_writ
         says: tuple[str, ...] = (
             "Salesforce refused the refresh_token login",
             "invalid_grant: expired access/refresh token",
+            "authorize the connected app again and put the new refresh token in "
             "PARTNER_KPI_SF_REFRESH_TOKEN",
         )
     else:

@@ -146,17 +146,28 @@ def _audit_sandbox(crm: str, *, as_of: date, settings: ScoringSettings, out: Pat
     help="A YAML config with a crm: section.",
 )
 def check(config_path: Path) -> None:
-    """Connect and report API version, quota, object and field access; write nothing.
+    """Connect and report API version, quota, object and field access, and the score
+    fields writeback needs (as fields plan does); write nothing.
 
     Exits 0 when everything a sync needs is in place, 1 when something is missing.
     """
     import os
 
+    from connectors.base import CheckItem
     from partner_kpi.crm import connector_for
+    from partner_kpi.writeback_run import configured_fields
+    from writeback import provision
 
     config = load_config(config_path)
     connector = connector_for(config.crm, os.environ)
     items = connector.check()
+    if items and items[0].ok:  # logged in: the score fields can be looked at too
+        try:
+            shown = {item.name for item in items}
+            found = provision(connector, configured_fields(config), create=False).items
+            items += [item for item in found if item.name not in shown]
+        except PartnerKpiError as exc:
+            items.append(CheckItem("score fields", False, str(exc)))
     width = max((len(item.name) for item in items), default=0)
     for item in items:
         mark = "ok " if item.ok else "MISSING"

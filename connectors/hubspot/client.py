@@ -76,6 +76,8 @@ API_EXCEPTIONS: tuple[type[Exception], ...] = (
     PropertiesApiException,
 )
 DAILY_POLICY = "DAILY"
+#: Where a private app's token tells its scopes (the token goes in the body).
+TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
 
 
 class HubSpotApiError(CrmApiError):
@@ -338,6 +340,7 @@ class HubSpotClient:
             retry=False,  # urllib3 retries off: tenacity retries, seeing every attempt
         )
         self._apis = _Apis(hubspot)
+        self._token = token
         self._sleep = sleep
         self.limits = RateLimits()
         self.calls = 0
@@ -721,6 +724,31 @@ class HubSpotClient:
                 {"name": name, "label": label},
             ),
         )
+
+    def token_scopes(self) -> frozenset[str] | None:
+        """The scopes HubSpot granted the private app's token, or None when it will not say.
+
+        POST /oauth/v2/private-apps/get/access-token-info takes the token in the
+        body; the generated client has no method for it, so it goes through the
+        client's own connection pool (same CA bundle, timeout and retry policy).
+        """
+        pool = self._apis.get("companies.basic_api").api_client.rest_client.pool_manager
+        url = self.settings.base_url.rstrip("/") + TOKEN_INFO_PATH
+        body, status = self.call(
+            "read the token's scopes",
+            lambda: pool.request(
+                "POST",
+                url,
+                body=json.dumps({"tokenKey": self._token}),
+                headers={"Content-Type": "application/json", "Accept": "application/json"},
+                preload_content=False,
+                timeout=self._timeout,
+            ),
+        )
+        scopes = body.get("scopes")
+        if status != 200 or not isinstance(scopes, list):
+            return None
+        return frozenset(str(scope) for scope in scopes)
 
     def create_property(self, object_type: str, request: Mapping[str, Any]) -> PropertyInfo:
         """Create a property; its definition as HubSpot answers it."""

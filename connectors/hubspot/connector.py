@@ -90,8 +90,10 @@ from connectors.hubspot.queries import (
     MAX_QUERY_STRING_CHARS,
     MODIFIED,
     PIPELINE,
+    SCOPES,
     SEARCH_MAX_BODY_CHARS,
     SEARCH_PAGE_SIZE,
+    WRITE_SCOPES,
     body_chars,
     condition,
     deal_properties,
@@ -501,7 +503,7 @@ class HubSpotConnector:
 
     def check(self) -> list[CheckItem]:
         """Report what a sync needs: token, pipelines, partner companies, deals, the partner
-        label, the properties read, and the quota left. Reads only (six calls)."""
+        label, the properties read, the token's scopes and the quota left. Reads only."""
         try:
             self.fetch_stage_defs()
         except (SchemaError, ConfigError) as exc:
@@ -525,6 +527,7 @@ class HubSpotConnector:
                 items.append(check())
             except PartnerKpiError as exc:
                 items.append(CheckItem(name, False, str(exc)))
+        items.append(self._check_scopes((*SCOPES, WRITE_SCOPES[0])))
         items.append(self._check_quota())
         return items
 
@@ -748,7 +751,7 @@ class HubSpotConnector:
                 items.append(CheckItem(name, False, f"unknown field kind {spec.kind!r}"))
                 continue
             if not create:
-                items.append(CheckItem(name, False, "missing; run with create to add it"))
+                items.append(CheckItem(name, False, "missing; partner-kpi fields create adds it"))
                 continue
             try:
                 if not group_ready:
@@ -762,7 +765,26 @@ class HubSpotConnector:
             items.append(
                 CheckItem(name, True, f"created ({created.type}) in group {created.group_name}")
             )
+        if specs:
+            # writing values needs the objects scope; making properties the schemas one too
+            items.append(self._check_scopes(WRITE_SCOPES if create else WRITE_SCOPES[:1]))
         return items
+
+    def _check_scopes(self, needed: Sequence[str]) -> CheckItem:
+        """Whether the token holds ``needed``: caught before a sync reads anything, rather
+        than as a 403 at its first write."""
+        granted = self.client.token_scopes()
+        if granted is None:
+            return CheckItem("token scopes", True, "HubSpot did not say; not checked")
+        missing = [scope for scope in needed if scope not in granted]
+        if not missing:
+            return CheckItem("token scopes", True, f"granted {', '.join(needed)}")
+        return CheckItem(
+            "token scopes",
+            False,
+            f"the private app lacks {', '.join(missing)}: add the scope(s) under Settings → "
+            "Integrations → Private apps → Scopes (the token keeps its value)",
+        )
 
     def _ensure_group(self) -> None:
         group = self.settings.score_property_group

@@ -66,6 +66,7 @@ SCOPES = (
     "crm.schemas.companies.read",
     "crm.schemas.deals.read",
 )
+#: Writing score values needs the first; making their properties (fields create) both.
 WRITE_SCOPES = ("crm.objects.companies.write", "crm.schemas.companies.write")
 
 

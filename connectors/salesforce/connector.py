@@ -887,7 +887,7 @@ def _field_item(state: _FieldState, permission_set: str, *, granted: bool = Fals
                 name, False, "exists, but is hidden from this user (it has no field-level "
                 f"security): it needs read and edit access; {grant}",
             )  # fmt: skip
-        return CheckItem(name, False, "missing; run with create to add it")
+        return CheckItem(name, False, "missing; partner-kpi fields create adds it")
     problem = _shape_problem(described, state.spec)
     if problem is not None:
         return CheckItem(name, False, problem)

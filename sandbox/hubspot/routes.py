@@ -115,6 +115,10 @@ class TokenRevocation:
             return self.revoked
 
 
+#: Where a private app's token tells its scopes (POST, the token in the body).
+TOKEN_INFO = "/oauth/v2/private-apps/get/access-token-info"
+PORTAL_ID, PRIVATE_APP_ID, PRIVATE_APP_USER_ID = 24_681_357, 3_120_001, 71_000_001
+
 #: Every scope the sandbox's routes ask for; a new token holds them all.
 SCOPES = tuple(
     f"crm.{kind}.{name}.{access}"
@@ -203,6 +207,30 @@ def hubspot_routes(app: SandboxApp) -> list[Route]:
             return json_response({"error": "after_calls is a whole number >= 0"}, 400)
         revocation.schedule(after)
         return json_response({"revoked": after == 0, "after_calls": after})
+
+    def token_info(request: Request) -> Response:
+        """What HubSpot says of a private app's token: its app, portal and scopes. The
+        token travels in the body, so the call needs no Authorization header."""
+        body = json_body(request)
+        token = body.get("tokenKey") if isinstance(body, dict) else None
+        if token != app.credentials.hubspot_access_token or revocation.revoked:
+            return json_response(
+                {
+                    "status": "error",
+                    "message": "The access token is invalid or has been revoked.",
+                    "correlationId": str(uuid.uuid4()),
+                    "category": "INVALID_AUTHENTICATION",
+                },
+                401,
+            )
+        return json_response(
+            {
+                "userId": PRIVATE_APP_USER_ID,
+                "hubId": PORTAL_ID,
+                "appId": PRIVATE_APP_ID,
+                "scopes": ["oauth", *sorted(granted)],
+            }
+        )
 
     def guarded(rule: str, handler: Callable[..., Response]) -> Callable[..., Response]:
         answering = _answers_errors(handler)
@@ -375,6 +403,7 @@ def hubspot_routes(app: SandboxApp) -> list[Route]:
     ]  # fmt: skip
     return [
         *(Route(rule, methods, CRM, guarded(rule, handler)) for rule, methods, handler in table),
+        Route(TOKEN_INFO, ("POST",), CRM, token_info, auth=False),
         Route("/__sandbox/hubspot/revoke", ("POST",), CONTROL, revoke_control),
         Route("/__sandbox/hubspot/scopes", ("GET", "POST"), CONTROL, scopes_control),
     ]

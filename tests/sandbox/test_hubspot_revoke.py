@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+import requests
 from hubspot.crm.companies.exceptions import ForbiddenException, UnauthorizedException
 
 from sandbox.server import RunningSandbox
@@ -47,3 +48,29 @@ def test_a_call_needs_its_scope(fresh_sandbox: Callable[..., RunningSandbox]) ->
     body = str(refused.value.body)
     assert '"category":"MISSING_SCOPES"' in body and "crm.objects.companies.write" in body
     assert hs.crm.companies.basic_api.get_by_id(company.id).properties["name"] != "x"
+
+
+def test_the_token_info_tells_the_scopes_granted(
+    fresh_sandbox: Callable[..., RunningSandbox],
+) -> None:
+    """POST /oauth/v2/private-apps/get/access-token-info: the token in the body, no header."""
+    running = fresh_sandbox()
+    url = f"{running.url}/oauth/v2/private-apps/get/access-token-info"
+    token = running.credentials.hubspot_access_token
+
+    def info(token_key: str) -> requests.Response:
+        return requests.post(
+            url, json={"tokenKey": token_key}, verify=str(running.ca_bundle), timeout=30
+        )
+
+    answer = info(token)
+    assert answer.status_code == 200
+    body = answer.json()
+    assert {"userId", "hubId", "appId", "scopes"} <= set(body)
+    assert "crm.objects.companies.write" in body["scopes"]
+    reading = [s for s in body["scopes"] if s.endswith(".read")]
+    control(running, "hubspot/scopes", {"scopes": reading})
+    assert "crm.objects.companies.write" not in info(token).json()["scopes"]
+    assert info("pat-na1-not-the-token").status_code == 401
+    control(running, "hubspot/revoke", {})
+    assert info(token).status_code == 401  # a revoked token has no scopes to tell

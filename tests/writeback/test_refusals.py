@@ -199,7 +199,7 @@ def test_a_field_the_user_may_not_edit_ends_the_sync_with_nothing_written(
     """Salesforce: field-level security taken away again by an admin (edit, or the whole
     assignment) stops the sync before it reads anything. HubSpot has no field-level
     security; its permission is the private app's scope to write companies, which the
-    write call itself is refused for, before any record is written."""
+    token's scopes show before the sync reads anything, too."""
     running = fresh_sandbox()
     target = target_for(running, crm, tmp_path)
     assert target.cli("fields", "create", "--config", target.config).exit_code == 0
@@ -209,10 +209,9 @@ def test_a_field_the_user_may_not_edit_ends_the_sync_with_nothing_written(
         reading = ["crm.objects.companies.read", "crm.objects.deals.read",
                    "crm.schemas.companies.read", "crm.schemas.deals.read"]  # fmt: skip
         control(running, "hubspot/scopes", {"scopes": reading})
-        exit_code = 5
         says: tuple[str, ...] = (
-            "hubspot MISSING_SCOPES", "batch update", "grant the private app the scopes",
-            "crm.objects.companies.write",
+            "writeback.fields", "token scopes: the private app lacks crm.objects.companies.write",
+            "Private apps → Scopes",
         )  # fmt: skip
     elif lack == "edit":
         sf = salesforce_client(running)  # an admin takes edit access away again
@@ -240,17 +239,20 @@ def test_a_field_the_user_may_not_edit_ends_the_sync_with_nothing_written(
     assert_refused_cleanly(refused, target, exit_code=exit_code, says=says, readable=readable)
     with LocalStore.open(tmp_path / f"{crm}-store.db", holder="pytest") as store:
         pending = {e.record_id for e in store.journal(outcome=JournalOutcome.PENDING)}
-    if crm == "hubspot":  # refused at the write: the batch is left pending, not written
-        assert pending == set(target.partner_ids())
-    else:  # refused before the extract: nothing was even planned
-        assert pending == set()
-        assert not any("composite" in r for r in control(running, "stats")["requests"])
+    # refused before the extract: nothing was even planned, no write was tried
+    assert pending == set()
+    requests = control(running, "stats")["requests"]
+    assert not any("composite" in r or "batch/update" in r for r in requests)
 
 
 def _authorised_calls(running: RunningSandbox, crm: str) -> int:
     """API calls made so far that needed a token (logins and the version list do not)."""
     requests: dict[str, int] = control(running, "stats")["requests"]
-    unauthenticated = ("/services/oauth2/token", " /services/data")
+    unauthenticated = (
+        "/services/oauth2/token",
+        " /services/data",
+        "/oauth/v2/private-apps/get/access-token-info",  # the token goes in the body
+    )
     return sum(
         n
         for route, n in requests.items()

@@ -29,7 +29,8 @@ def test_an_enumeration_without_every_tier_is_named_with_the_missing_options(
         },
     )  # fmt: skip
 
-    (item,) = connector_for(running).ensure_fields([TIER], create=True)
+    item, scopes = connector_for(running).ensure_fields([TIER], create=True)
+    assert scopes.name == "token scopes" and scopes.ok
 
     assert not item.ok
     assert item.detail == (

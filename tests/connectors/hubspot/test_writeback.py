@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import FieldSpec
+from connectors.base import CheckItem, FieldSpec
 from connectors.hubspot import HubSpotConnector
 from sandbox.server import RunningSandbox
 from tests.connectors.hubspot.conftest import (
@@ -21,7 +21,7 @@ from tests.connectors.hubspot.conftest import (
     hubspot_calls,
     reset_stats,
 )
-from tests.sandbox.conftest import set_faults
+from tests.sandbox.conftest import control, set_faults
 from tests.sandbox.test_hubspot_portal import write_seed
 
 SPECS = [
@@ -52,15 +52,41 @@ def partner_ids(connector: HubSpotConnector) -> list[str]:
     return sorted(p.id for p in partners)
 
 
+def _properties(items: list[CheckItem]) -> list[CheckItem]:
+    return [i for i in items if i.name.startswith("property ")]
+
+
 def test_ensure_fields_reports_then_creates(connector: HubSpotConnector) -> None:
     before = connector.ensure_fields(SPECS, create=False)
-    assert [i.ok for i in before] == [False] * 4
-    assert all("run with create" in i.detail for i in before)
+    assert [i.ok for i in _properties(before)] == [False] * 4
+    assert all("partner-kpi fields create adds it" in i.detail for i in _properties(before))
     made = connector.ensure_fields(SPECS, create=True)
-    assert [i.ok for i in made] == [True] * 4, made
-    assert all("group partner_kpis" in i.detail for i in made)
+    assert [i.ok for i in _properties(made)] == [True] * 4, made
+    assert all("group partner_kpis" in i.detail for i in _properties(made))
     again = connector.ensure_fields(SPECS, create=False)
-    assert [i.ok for i in again] == [True] * 4
+    assert [i.ok for i in again] == [True] * 5  # the four properties and the token's scopes
+    assert again[-1].name == "token scopes"
+
+
+@pytest.mark.parametrize(
+    ("create", "missing"),
+    [
+        (False, ["crm.objects.companies.write"]),
+        (True, ["crm.objects.companies.write", "crm.schemas.companies.write"]),
+    ],
+)
+def test_a_token_that_may_not_write_is_reported_before_any_write(
+    running: RunningSandbox, connector: HubSpotConnector, create: bool, missing: list[str]
+) -> None:
+    """Writing values needs crm.objects.companies.write; making properties also the
+    schemas scope. The token's own scopes say so before anything is tried."""
+    reading = [s for s in control(running, "hubspot/scopes")["scopes"] if s.endswith(".read")]
+    control(running, "hubspot/scopes", {"scopes": reading})
+    scopes = connector.ensure_fields(SPECS, create=create)[-1]
+    assert scopes.name == "token scopes" and not scopes.ok
+    assert f"the private app lacks {', '.join(missing)}" in scopes.detail
+    check = {i.name: i for i in connector.check()}["token scopes"]
+    assert not check.ok and "crm.objects.companies.write" in check.detail
 
 
 def test_ensure_fields_refuses_what_cannot_hold_a_score(connector: HubSpotConnector) -> None:
@@ -73,6 +99,7 @@ def test_ensure_fields_refuses_what_cannot_hold_a_score(connector: HubSpotConnec
         ],
         create=True,
     )
+    items = _properties(items)
     assert [i.ok for i in items] == [False] * 4
     assert "string" in items[0].detail and "read-only" in items[1].detail
     assert "lowercase" in items[2].detail and "unknown field kind" in items[3].detail

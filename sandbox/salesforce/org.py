@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from connectors.seed import SeedDataset
-from sandbox.ids import SalesforceIds
+from sandbox.ids import SalesforceIds, salesforce_id18
 from sandbox.salesforce.objects import (
     BOOLEAN_TYPES,
     KEY_PREFIXES,
@@ -300,6 +300,9 @@ class SalesforceOrg:
             )  # fmt: skip
         if sf_field.type in BOOLEAN_TYPES:
             return sf_field, int(bool(value))
+        if sf_field.type == "datetime":
+            # stored as Salesforce answers it (UTC, +0000), so text order stays time order
+            return sf_field, sf_datetime(datetime.fromisoformat(value))
         return sf_field, value
 
     def update_record(
@@ -309,8 +312,12 @@ class SalesforceOrg:
         values: Mapping[str, Any],
         reject: Callable[[], bool] = lambda: False,
     ) -> FieldError | None:
-        """Update one record; the first problem, or None when it was written."""
+        """Update one record; the first problem, or None when it was written.
+
+        A 15-character id names the same record as its 18-character form, as in Salesforce.
+        """
         sf_object = self.sobject(sobject)
+        record_id = full_id(record_id)
         if not sf_object.updateable:
             return FieldError(
                 "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
@@ -462,7 +469,7 @@ class SalesforceOrg:
         """PATCH /composite/sobjects: one SaveResult per record, in order."""
 
         def update(sobject: str, record: Mapping[str, Any]) -> tuple[str, FieldError | None]:
-            record_id = str(record.get("id") or record.get("Id") or "")
+            record_id = full_id(str(record.get("id") or record.get("Id") or ""))
             return record_id, self.update_record(sobject, record_id, record, reject)
 
         return self._collection(records, all_or_none, update)
@@ -597,6 +604,21 @@ def all_or_none_results(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 RollBack = _RollBack
 
 
+def full_id(record_id: str) -> str:
+    """The 18-character form of a record id (a 15-character one gains its suffix)."""
+    if len(record_id) == 15 and record_id.isalnum() and record_id.isascii():
+        return salesforce_id18(record_id)
+    return record_id
+
+
+def _parses(parse: Callable[[str], Any], value: str) -> bool:
+    try:
+        parse(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
@@ -617,9 +639,11 @@ def _type_problem(sf_field: SfField, value: Any) -> str | None:
         return None if isinstance(value, bool) else f"value not of required type: {value}"
     if not isinstance(value, str):
         return f"value not of required type: {value}"
-    if kind == "date" and not _DATE.match(value):
+    if kind == "date" and not (_DATE.match(value) and _parses(date.fromisoformat, value)):
         return f"value not of required type: {value}"
-    if kind == "datetime" and not _DATETIME.match(value):
+    if kind == "datetime" and not (
+        _DATETIME.match(value) and _parses(datetime.fromisoformat, value)
+    ):
         return f"value not of required type: {value}"
     text_kind = kind in ("string", "textarea", "email", "url", "phone")
     if text_kind and sf_field.length and len(value) > sf_field.length:

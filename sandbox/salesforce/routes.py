@@ -1,6 +1,7 @@
 """Salesforce REST endpoints: OAuth (token, userinfo), versions, limits, describe, query,
 records (get, create, update, delete), sObject Collections (create, update), Bulk API 2.0
-query jobs, and the Tooling API's CustomField (create, get, query).
+query jobs and ingest jobs (insert, update: ``ingest``), and the Tooling API's CustomField
+(create, get, query).
 
 Two control endpoints serve tests and users trying failure paths:
 ``/__sandbox/salesforce/user`` shows and sets the integration user's permissions to
@@ -27,6 +28,13 @@ from werkzeug.wrappers import Request, Response
 from sandbox.app import CONTROL
 from sandbox.http import Route, json_body, json_response
 from sandbox.salesforce.describe import describe_global, describe_object, global_entry
+from sandbox.salesforce.ingest import (
+    CSV_DELIMITERS,
+    RESULT_KINDS,
+    IngestJobs,
+    check_upload_size,
+)
+from sandbox.salesforce.ingest import check_version as check_ingest_version
 from sandbox.salesforce.jwt_grant import JWT_BEARER_GRANT, check_assertion
 from sandbox.salesforce.org import (
     API_VERSION,
@@ -49,8 +57,7 @@ SUPPORTED_VERSIONS = tuple(f"{v}.0" for v in range(31, 63))
 VERSION_LABELS = {"58.0": "Summer '23", "59.0": "Winter '24", "60.0": "Spring '24",
                   "61.0": "Summer '24", "62.0": "Winter '25"}  # fmt: skip
 BULK_DEFAULT_MAX_RECORDS = 100_000
-CSV_DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^",
-                  "BACKQUOTE": "`"}  # fmt: skip
+DAILY_BULK_API_BATCHES = 15_000
 
 
 @dataclass
@@ -143,6 +150,7 @@ def salesforce_routes(app: SandboxApp) -> list[Route]:
     org = app.salesforce
     jobs: dict[str, BulkQueryJob] = {}
     jobs_lock = threading.Lock()
+    ingest = IngestJobs(org)
     base = "/services/data/v<version>"
     revocation = Revocation(app.credentials.sf_refresh_token)
 
@@ -251,6 +259,10 @@ def salesforce_routes(app: SandboxApp) -> list[Route]:
                 "DailyApiRequests": {"Max": limit, "Remaining": max(limit - used, 0)},
                 "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000 - job_count},
                 "DailyBulkV2QueryFileStorageMB": {"Max": 1024000, "Remaining": 1024000},
+                "DailyBulkApiBatches": {
+                    "Max": DAILY_BULK_API_BATCHES,
+                    "Remaining": max(DAILY_BULK_API_BATCHES - ingest.batches_used(), 0),
+                },
                 "DataStorageMB": {"Max": 1024, "Remaining": 1000},
             }
         )
@@ -450,6 +462,46 @@ def salesforce_routes(app: SandboxApp) -> list[Route]:
             },
         )
 
+    # --- Bulk API 2.0 ingest jobs ---------------------------------------------------------
+
+    def check_ingest(version: str) -> None:
+        check_version(version)
+        check_ingest_version(version)
+
+    def ingest_root(request: Request, version: str) -> Response:
+        check_ingest(version)
+        if request.method == "POST":
+            return json_response(ingest.create(json_body(request), version))
+        return json_response(ingest.listing(request.args.get("queryLocator")))
+
+    def ingest_job(request: Request, version: str, job_id: str) -> Response:
+        check_ingest(version)
+        if request.method == "DELETE":
+            ingest.delete(job_id)
+            return Response(status=204)
+        if request.method == "PATCH":
+            info, written = ingest.set_state(
+                job_id, json_body(request), lambda: app.faults.fires("reject_records")
+            )
+            app.stats.written(SALESFORCE, written)
+            return json_response(info)
+        return json_response(ingest.info(job_id))
+
+    def ingest_upload(request: Request, version: str, job_id: str) -> Response:
+        check_ingest(version)
+        ingest.job(job_id)  # an unknown job is 404 before its data is read
+        if request.content_length is not None:
+            check_upload_size(request.content_length)
+        ingest.upload(job_id, request.get_data())
+        return Response(status=201)
+
+    def ingest_results(kind: str) -> Any:
+        def results(request: Request, version: str, job_id: str) -> Response:
+            check_ingest(version)
+            return Response(ingest.results(job_id, kind), content_type="text/csv")
+
+        return results
+
     # --- Tooling API -------------------------------------------------------------------
 
     def tooling_custom_field(request: Request, version: str) -> Response:
@@ -574,6 +626,19 @@ def salesforce_routes(app: SandboxApp) -> list[Route]:
         route(f"{base}/jobs/query", ("POST",), create_query_job),
         route(f"{base}/jobs/query/<job_id>", ("GET", "PATCH", "DELETE"), query_job),
         route(f"{base}/jobs/query/<job_id>/results", ("GET",), query_job_results),
+        route(f"{base}/jobs/ingest", ("GET", "POST"), ingest_root),
+        route(f"{base}/jobs/ingest/<job_id>", ("GET", "PATCH", "DELETE"), ingest_job),
+        route(f"{base}/jobs/ingest/<job_id>/batches", ("PUT",), ingest_upload),
+        *(
+            route(f"{base}/jobs/ingest/<job_id>/{kind}", ("GET",), ingest_results(kind))
+            for kind in RESULT_KINDS
+        ),
+        # Salesforce documents unprocessedrecords; simple-salesforce asks for unprocessedRecords
+        route(
+            f"{base}/jobs/ingest/<job_id>/unprocessedRecords",
+            ("GET",),
+            ingest_results("unprocessedrecords"),
+        ),
         route(f"{base}/tooling/sobjects/CustomField", ("POST",), tooling_custom_field),
         route(
             f"{base}/tooling/sobjects/CustomField/<field_id>", ("GET",), tooling_custom_field_get

@@ -79,13 +79,15 @@ def _salesforce_extra(kind: str, length: int) -> dict[str, object]:
 def crm_field_defaults(settings: SalesforceSettings | HubSpotSettings | None) -> CrmFieldDefaults:
     """The configured CRM's default field names and write batch size."""
     if isinstance(settings, SalesforceSettings):
-        from connectors.salesforce.queries import COLLECTION_SIZE
+        from connectors.salesforce.queries import BULK_WRITE_JOB_SIZE, COLLECTION_SIZE
 
         return CrmFieldDefaults(
             crm="salesforce",
             name_for=salesforce_field_name,
             batch_size=COLLECTION_SIZE,
             extra=_salesforce_extra,
+            bulk_threshold=settings.bulk_write_threshold,
+            bulk_batch_size=BULK_WRITE_JOB_SIZE,
         )
     if isinstance(settings, HubSpotSettings):
         from connectors.hubspot.queries import BATCH_SIZE
@@ -242,7 +244,7 @@ def run_sync(
             if not verdict.ok and not force:
                 raise TierGuardRefused(f"{verdict.describe()} (run {run_id} wrote nothing)")
             output.report = apply_plan(
-                connector, plan, batch_size=defaults.batch_size,
+                connector, plan, batch_size=defaults.batch_size_for(len(plan.records)),
                 journal=StoreJournal(store, run_id),
             )  # fmt: skip
             if out is not None:
@@ -294,7 +296,8 @@ def run_rollback(
             settle_pending(store, connector, current_run=undo)
             output = RollbackOutput(plan_rollback(connector, store, run_id), False, undo)
             output.report = apply_plan(
-                connector, output.rollback.plan, batch_size=defaults.batch_size,
+                connector, output.rollback.plan,
+                batch_size=defaults.batch_size_for(len(output.rollback.plan.records)),
                 journal=StoreJournal(store, undo),
             )  # fmt: skip
         except BaseException as exc:

@@ -28,6 +28,15 @@ class CrmFieldDefaults:
     batch_size: int
     #: kind-specific extras merged into a new field's spec (e.g. a text field's length)
     extra: Callable[[str, int], dict[str, object]] = field(default=lambda _kind, _length: {})
+    #: above this many records the connector writes through bulk jobs of ``bulk_batch_size``
+    bulk_threshold: int | None = None
+    bulk_batch_size: int = 0
+
+    def batch_size_for(self, records: int) -> int:
+        """Records per write call (one journal batch) for a plan of ``records``."""
+        if self.bulk_threshold is not None and records > self.bulk_threshold:
+            return self.bulk_batch_size
+        return self.batch_size
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,16 @@ class RecordPage:
     total_size: int
 
 
+@dataclass(frozen=True)
+class IngestResults:
+    """A Bulk API 2.0 ingest job's per-record results, as the CSV Salesforce answers."""
+
+    job_id: str
+    successful: str
+    failed: str
+    unprocessed: str
+
+
 class SalesforceClient:
     """A logged-in simple-salesforce handle behind one retry and quota policy."""
 
@@ -348,27 +358,7 @@ class SalesforceClient:
             lambda sf: _bulk(sf, sobject).create_job(operation, select.soql()),
         )
         job_id = str(job["id"])
-        deadline = time.monotonic() + self.settings.bulk_timeout_seconds
-        while True:
-            info = self.call(
-                f"Bulk API 2.0 job {job_id}", lambda sf: _bulk(sf, sobject).get_job(job_id, True)
-            )
-            state = str(info.get("state"))
-            if state == BULK_DONE:
-                break
-            if state in BULK_FAILED:
-                raise CrmApiError(
-                    str(info.get("errorMessage") or f"the job ended {state}"),
-                    crm=CRM,
-                    error_code=f"BULK_JOB_{state.upper()}",
-                )
-            if time.monotonic() >= deadline:
-                raise CrmApiError(
-                    f"job {job_id} not complete after {self.settings.bulk_timeout_seconds} s",
-                    crm=CRM,
-                    error_code="BULK_JOB_TIMEOUT",
-                )
-            self._sleep(self.settings.bulk_poll_seconds)
+        self._wait_for_job(sobject, job_id, query=True)
         locator = ""
         while True:
             result = self.call(
@@ -383,6 +373,76 @@ class SalesforceClient:
                 yield RecordPage(chunk, total)
             if not locator:
                 return
+
+    def _wait_for_job(self, sobject: str, job_id: str, *, query: bool) -> dict[str, Any]:
+        """Poll a Bulk API 2.0 job until it is JobComplete; its last job info.
+
+        A Failed or Aborted job, or one still running at ``bulk_timeout_seconds``,
+        is a CrmApiError with the job's own message.
+        """
+        kind = "query" if query else "update"
+        deadline = time.monotonic() + self.settings.bulk_timeout_seconds
+        while True:
+            info: dict[str, Any] = self.call(
+                f"Bulk API 2.0 {kind} job {job_id}",
+                lambda sf: _bulk(sf, sobject).get_job(job_id, query),
+            )
+            state = str(info.get("state"))
+            if state == BULK_DONE:
+                return info
+            if state in BULK_FAILED:
+                raise CrmApiError(
+                    f"Bulk API 2.0 {kind} job {job_id} ended {state}: "
+                    + str(info.get("errorMessage") or "no message"),
+                    crm=CRM,
+                    error_code=f"BULK_JOB_{state.upper()}",
+                )
+            if time.monotonic() >= deadline:
+                raise CrmApiError(
+                    f"job {job_id} not complete after {self.settings.bulk_timeout_seconds} s",
+                    crm=CRM,
+                    error_code="BULK_JOB_TIMEOUT",
+                )
+            self._sleep(self.settings.bulk_poll_seconds)
+
+    def bulk_update(self, sobject: str, csv_text: str, records: int) -> IngestResults:
+        """Update records through one Bulk API 2.0 ingest job: create, upload the CSV,
+        close, wait, then read the per-record results (successful, failed, unprocessed).
+
+        Each step is a call under the retry policy. A job that ends Failed or Aborted
+        raises; records it did not process come back as unprocessed, never as written.
+        """
+        job = self.call(
+            f"create a Bulk API 2.0 update job on {sobject}",
+            lambda sf: _bulk(sf, sobject).create_job(Operation.update),
+        )
+        job_id = str(job["id"])
+        self.call(
+            f"upload {records} {sobject} updates to job {job_id}",
+            lambda sf: _bulk(sf, sobject).upload_job_data(job_id, csv_text),
+        )
+        self.call(f"close job {job_id}", lambda sf: _bulk(sf, sobject).close_job(job_id))
+        info = self._wait_for_job(sobject, job_id, query=False)
+        texts = {
+            kind: self.call(
+                f"{kind} of job {job_id}",
+                partial(_ingest_results, sobject, job_id, kind),
+            )
+            for kind in ("successfulResults", "failedResults")
+        }
+        processed = int(info.get("numberRecordsProcessed") or 0)
+        unprocessed = ""
+        if processed < records:
+            unprocessed = self.call(
+                f"unprocessed records of job {job_id}",
+                partial(_ingest_results, sobject, job_id, "unprocessedrecords"),
+            )
+        return IngestResults(
+            job_id=job_id,
+            successful=texts["successfulResults"],
+            failed=texts["failedResults"],
+            unprocessed=unprocessed,
+        )
 
     def rows_by_ids(self, select: Select, ids: Sequence[str], key: str = "Id") -> Iterator[Row]:
         """The rows of ``select`` whose ``key`` is one of ``ids``, in as few queries as fit."""
@@ -405,6 +465,10 @@ def _bulk(sf: Any, sobject: str) -> Any:
     page does not restart the whole job.
     """
     return getattr(sf.bulk2, sobject)._client
+
+
+def _ingest_results(sobject: str, job_id: str, kind: str, sf: Any) -> str:
+    return str(_bulk(sf, sobject).get_ingest_results(job_id, kind))
 
 
 def _bulk_results(sobject: str, job_id: str, locator: str, sf: Any) -> Any:

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import quote_plus, urlparse
@@ -25,6 +25,7 @@ from simple_salesforce.util import exception_handler
 from connectors.base import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
 from connectors.errors import CrmApiError, PartnerKpiError, SchemaError
 from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.ingest import ingest_csv, ingest_outcomes, wire_value
 from connectors.salesforce.mapping import (
     CurrencyTable,
     Row,
@@ -37,6 +38,7 @@ from connectors.salesforce.mapping import (
 )
 from connectors.salesforce.queries import (
     ACCOUNT,
+    BULK_WRITE_JOB_SIZE,
     COLLECTION_SIZE,
     CRM,
     CURRENCY_FIELD,
@@ -465,31 +467,65 @@ class SalesforceConnector:
         }
 
     def update_records(self, updates: Mapping[str, Mapping[str, Any]]) -> list[WriteResult]:
-        """Write field values to partner Accounts: sObject Collections PATCH, 200 a call,
-        allOrNone false, so one rejected record does not hold back the others."""
+        """Write field values to partner Accounts, each record's outcome on its own.
+
+        Up to ``crm.bulk_write_threshold`` records: sObject Collections PATCH, 200 a
+        call, allOrNone false, so one rejected record does not hold back the others.
+        More: Bulk API 2.0 update jobs of up to ``BULK_WRITE_JOB_SIZE`` records,
+        about seven calls a job whatever its size.
+        """
         results: list[WriteResult] = []
         items = list(updates.items())
-        for start in range(0, len(items), COLLECTION_SIZE):
-            results.extend(self._update_batch(items[start : start + COLLECTION_SIZE]))
+        bulk = len(items) > self.settings.bulk_write_threshold
+        size = BULK_WRITE_JOB_SIZE if bulk else COLLECTION_SIZE
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
+            results.extend(self._update_by_job(chunk) if bulk else self._update_batch(chunk))
         return results
+
+    def _invalid(self, record_id: str, values: Mapping[str, Any]) -> WriteResult | None:
+        """A record no API would take (a malformed id or field name), answered locally."""
+        written = tuple(values)
+        bad = [name for name in written if not FIELD_NAME.match(name)]
+        if not RECORD_ID.match(record_id):
+            return WriteResult(
+                record_id, False, "MALFORMED_ID", "not a Salesforce record id", written
+            )
+        if bad:
+            return WriteResult(
+                record_id, False, "INVALID_FIELD", f"not field API names: {bad}", tuple(bad)
+            )
+        return None
+
+    def _update_by_job(self, batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[WriteResult]:
+        """One Bulk API 2.0 update job for ``batch``; its CSV results as WriteResults."""
+        outcomes: dict[str, WriteResult] = {}
+        sent: dict[str, Mapping[str, Any]] = {}
+        for record_id, values in batch:
+            invalid = self._invalid(record_id, values)
+            if invalid is not None:
+                outcomes[record_id] = invalid
+            else:
+                sent[record_id] = values
+        if sent:
+            results = self.client.bulk_update(ACCOUNT, ingest_csv(sent), len(sent))
+            outcomes |= ingest_outcomes(results, sent)
+        return [
+            outcomes.get(record_id)
+            or WriteResult(record_id, False, "NO_RESULT", "the job's results left it out")
+            for record_id, _ in batch
+        ]
 
     def _update_batch(self, batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[WriteResult]:
         outcomes: dict[int, WriteResult] = {}
         records: list[dict[str, Any]] = []
         positions: list[int] = []
         for position, (record_id, values) in enumerate(batch):
-            written = tuple(values)
-            bad = [name for name in written if not FIELD_NAME.match(name)]
-            if not RECORD_ID.match(record_id):
-                outcomes[position] = WriteResult(
-                    record_id, False, "MALFORMED_ID", "not a Salesforce record id", written
-                )
-            elif bad:
-                outcomes[position] = WriteResult(
-                    record_id, False, "INVALID_FIELD", f"not field API names: {bad}", tuple(bad)
-                )
+            invalid = self._invalid(record_id, values)
+            if invalid is not None:
+                outcomes[position] = invalid
             else:
-                json_values = {name: _json_value(value) for name, value in values.items()}
+                json_values = {name: wire_value(value) for name, value in values.items()}
                 records.append({"attributes": {"type": ACCOUNT}, "id": record_id, **json_values})
                 positions.append(position)
         if records:
@@ -979,16 +1015,6 @@ def _versions(sf: Any) -> list[dict[str, Any]]:
         exception_handler(response, "versions")
     body: list[dict[str, Any]] = response.json()
     return body
-
-
-def _json_value(value: Any) -> Any:
-    """A value as sObject JSON holds it: dates and datetimes as ISO 8601 text (UTC)."""
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 def _write_result(record: Mapping[str, Any], result: Any) -> WriteResult:

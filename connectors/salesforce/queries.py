@@ -24,6 +24,9 @@ QUERY_PAGE_SIZE = 2000
 BULK_RESULT_PAGE_SIZE = 50_000
 #: Records in one sObject Collections call.
 COLLECTION_SIZE = 200
+#: Records in one Bulk API 2.0 update job of a writeback: one journal batch, ~2 MB of CSV
+#: (a job takes up to 100 MB; smaller jobs keep a killed run's pending batch small).
+BULK_WRITE_JOB_SIZE = 10_000
 #: Salesforce refuses a request whose URI and headers together exceed 16,384 bytes
 #: (414 / 431; help.salesforce.com article 000386264). Headers (the bearer token,
 #: Sforce-Query-Options, the client's own) get a generous allowance of the total.

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, field_validator
 
 from connectors.retry import RetrySettings
+from connectors.salesforce.queries import COLLECTION_SIZE
 
 DEFAULT_API_VERSION = "60.0"
 DEFAULT_PARTNER_FILTER = "IsPartner = true"
@@ -136,6 +137,12 @@ class SalesforceSettings(RetrySettings):
     # --- how it is read (overlap, quota share, retries: RetrySettings) ---------------
     bulk_threshold: int = Field(
         default=50_000, ge=1, description="reads of at least this many records use Bulk API 2.0"
+    )
+    bulk_write_threshold: int = Field(
+        default=2_000,
+        ge=COLLECTION_SIZE,
+        description="a writeback of more changed records than this sends them as Bulk API "
+        "2.0 update jobs (up to 10,000 records each) instead of sObject Collections calls of 200",
     )
     bulk_poll_seconds: float = Field(default=2.0, ge=0.0)
     bulk_timeout_seconds: float = Field(default=3600.0, gt=0.0)

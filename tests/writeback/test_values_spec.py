@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -158,3 +159,10 @@ def test_two_outputs_in_one_field_or_nothing_to_write_are_refused() -> None:
     )
     with pytest.raises(ConfigError, match="nothing to write"):
         field_map(only_stamp, DEFAULTS)
+
+
+def test_a_plan_past_the_bulk_threshold_is_sent_in_bulk_job_batches() -> None:
+    defaults = replace(DEFAULTS, bulk_threshold=10, bulk_batch_size=1_000)
+    assert defaults.batch_size_for(10) == 3  # at the threshold: the ordinary calls
+    assert defaults.batch_size_for(11) == 1_000
+    assert DEFAULTS.batch_size_for(10**6) == 3  # a CRM without bulk writes

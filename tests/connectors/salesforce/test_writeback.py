@@ -105,3 +105,54 @@ def test_datetimes_are_written_as_iso_text(fresh_sandbox: Callable[..., RunningS
     assert result.ok, result
     held = connector.read_fields([partner], [stamp.name])[partner][stamp.name]
     assert datetime.fromisoformat(held.replace("+0000", "+00:00")) == moment
+
+
+INGEST = "salesforce POST /services/data/v<version>/jobs/ingest"
+
+
+def test_a_large_write_goes_through_bulk_update_jobs_with_the_same_outcomes(
+    fresh_sandbox: Callable[..., RunningSandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past crm.bulk_write_threshold the records go as Bulk API 2.0 update jobs: each
+    record's outcome is read from the job's result files, as a collection call reports it
+    (a null as #N/A, a rejected record with its code, a bad id never sent)."""
+    running = fresh_sandbox()
+    connector = make_connector(running, bulk_poll_seconds=0.0)
+    # 120 accounts stand in for a large write: a lower threshold and job size
+    connector.settings = connector.settings.model_copy(update={"bulk_write_threshold": 100})
+    monkeypatch.setattr(connector_module, "BULK_WRITE_JOB_SIZE", 50)
+    connector.ensure_fields([SCORE, TIER], create=True)
+    id_map: dict[str, str] = control(running, "id-map")["salesforce"]
+    accounts = sorted(v for k, v in id_map.items() if k.startswith(("partner-", "customer-")))
+    connector.update_records({a: {"Partner_Tier__c": "Silver"} for a in accounts[:3]})
+    updates: dict[str, dict[str, object]] = {
+        record_id: {"Partner_Score__c": float(n % 100), "Partner_Tier__c": "Gold"}
+        for n, record_id in enumerate(accounts)
+    }
+    updates[accounts[0]] = {"Partner_Score__c": 12.5, "Partner_Tier__c": None}  # nulls a value
+    updates[accounts[1]] = {"Partner_Score__c": 7.0}  # leaves the tier as it is
+    updates["not-an-id"] = {"Partner_Score__c": 1.0}  # never sent
+    set_faults(running, "reject_records=0.1")
+    before = control(running, "stats")["requests"]
+
+    results = connector.update_records(updates)
+
+    after = control(running, "stats")["requests"]
+    assert after.get(INGEST, 0) - before.get(INGEST, 0) == 3  # 121 records, 50 a job
+    assert after.get(COLLECTIONS, 0) == before.get(COLLECTIONS, 0)
+    assert [r.record_id for r in results] == list(updates)
+    by_id = {r.record_id: r for r in results}
+    assert by_id["not-an-id"].error_code == "MALFORMED_ID"
+    rejected = {r.record_id for r in results if r.error_code == "FIELD_CUSTOM_VALIDATION_EXCEPTION"}
+    assert 0 < len(rejected) < 40
+    assert all(by_id[i].fields for i in rejected)
+    written = [r.record_id for r in results if r.ok]
+    assert len(written) == 120 - len(rejected)
+
+    set_faults(running, "")
+    values = connector.read_fields(accounts, ["Partner_Score__c", "Partner_Tier__c"])
+    for record_id in written:
+        expected = {"Partner_Tier__c": "Silver", **updates[record_id]}
+        assert values[record_id] == expected, record_id
+    for record_id in rejected - set(accounts[:3]):
+        assert values[record_id] == {"Partner_Score__c": None, "Partner_Tier__c": None}

@@ -20,7 +20,11 @@ Write calls are the sandbox's request counts of the write routes
 ``POST /crm/v3/objects/<object_type>/batch/update``), reset before each sync;
 records written are the sandbox's count too. The minimum is ⌈records to write ÷
 batch size⌉ (200 for Salesforce, 100 for HubSpot), and 0 when nothing changed;
-the target is calls equal to it. Seconds are wall time of the whole sync
+the target is calls equal to it. A Salesforce write of more records than
+``crm.bulk_write_threshold`` (2,000) goes as Bulk API 2.0 update jobs of
+10,000: its write calls are every call of those jobs, against a minimum of seven
+a job (create, upload, close, two status polls, successful and failed results).
+Seconds are wall time of the whole sync
 (extract, score, plan, guard, apply, journal), of the apply alone and of the
 journal writes within it (timed by wrapping ``apply_plan`` where ``run_sync``
 looks it up, and ``LocalStore.record_journal``), per 1,000 records written too.
@@ -64,6 +68,7 @@ from hubspot.crm.companies import (  # noqa: E402
 
 import partner_kpi.writeback_run as writeback_run  # noqa: E402
 from bench.seed_folder import write_seed_folder  # noqa: E402
+from connectors.salesforce.queries import BULK_WRITE_JOB_SIZE  # noqa: E402
 from partner_kpi.config import AppConfig, load_config  # noqa: E402
 from partner_kpi.writeback_run import SyncOutput, fields_plan, run_sync  # noqa: E402
 from sandbox.clients import control, hubspot_client, salesforce_client  # noqa: E402
@@ -79,6 +84,29 @@ WRITE_ROUTES = {
     SALESFORCE: "salesforce PATCH /services/data/v<version>/composite/sobjects",
     HUBSPOT: "hubspot POST /crm/v3/objects/<object_type>/batch/update",
 }
+#: the fewest calls of one update job: create, upload, close, two status polls (a job
+#: polled right after closing is still queued: InProgress, in the sandbox as in an org),
+#: and the successful and failed results
+CALLS_PER_JOB = 7
+
+
+def write_calls(crm: str, requests_by_route: Mapping[str, int]) -> int:
+    """Calls of the CRM's write routes: batch calls, and every call of a bulk update job."""
+    calls = int(requests_by_route.get(WRITE_ROUTES[crm], 0))
+    if crm == SALESFORCE:
+        calls += sum(n for route, n in requests_by_route.items() if "/jobs/ingest" in route)
+    return calls
+
+
+def minimum_calls(crm: str, config: AppConfig, changed: int) -> int:
+    """⌈changed ÷ batch⌉, or for a Salesforce write past its bulk threshold the calls of
+    ⌈changed ÷ job size⌉ update jobs."""
+    threshold = getattr(config.crm, "bulk_write_threshold", None)
+    if crm == SALESFORCE and threshold is not None and changed > threshold:
+        return math.ceil(changed / BULK_WRITE_JOB_SIZE) * CALLS_PER_JOB
+    return math.ceil(changed / BATCH[crm])
+
+
 #: added to a partner's score (mod 100) by the hand edit: a different value at any scale ≤ 1
 EDIT_SHIFT = 12.3
 
@@ -173,7 +201,7 @@ def measured_sync(
         seconds = time.perf_counter() - started
     stats = control(running, "stats")
     requests_by_route: dict[str, int] = stats["requests"]
-    calls = int(requests_by_route.get(WRITE_ROUTES[crm], 0))
+    calls = write_calls(crm, requests_by_route)
     mine = sum(n for route, n in requests_by_route.items() if route.startswith(f"{crm} "))
     planned = len(output.plan.records)
     return Phase(
@@ -183,7 +211,7 @@ def measured_sync(
         planned=planned,
         written=int(stats["records_written"].get(crm, 0)),
         write_calls=calls,
-        minimum=math.ceil(changed / BATCH[crm]),
+        minimum=minimum_calls(crm, config, changed),
         other_calls=mine - calls,
         sync_seconds=seconds,
         apply_seconds=apply.seconds,
@@ -335,7 +363,8 @@ def print_table(figures: Mapping[str, Any], runs: list[CrmRun]) -> None:
               f"hand edit: {run.edited:,} records in {run.edit_calls} API call(s), "
               f"batch {BATCH[run.crm]}")  # fmt: skip
     print("changed = records whose score differs from the CRM's; planned = records the sync "
-          "planned; calls = write calls the sandbox counted; min = ⌈changed ÷ batch⌉")  # fmt: skip
+          "planned; calls = write calls the sandbox counted; min = ⌈changed ÷ batch⌉, or 7 a "
+          "Bulk update job of 10,000 past crm.bulk_write_threshold")  # fmt: skip
     print("reads = the sync's other calls to that CRM; s/1k = seconds per 1,000 records written; "
           "apply s = in apply_plan; journal s = of it in LocalStore.record_journal")  # fmt: skip
     if any(phase.forced for run in runs for phase in run.phases):

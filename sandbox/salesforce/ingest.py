@@ -40,7 +40,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sandbox.salesforce.objects import BOOLEAN_TYPES, KEY_PREFIXES, NUMBER_TYPES, SfField
-from sandbox.salesforce.org import FieldError, SalesforceApiError, full_id, now_stamp
+from sandbox.salesforce.org import FieldError, SalesforceApiError, full_id, now_stamp, parses
 from sandbox.salesforce.permissions import USER_ID
 
 if TYPE_CHECKING:
@@ -503,19 +503,11 @@ def _typed(sf_field: SfField, cell: str) -> Any:
     if kind in BOOLEAN_TYPES:
         return _BOOLEANS.get(cell.lower(), _UNREADABLE)
     if kind == "date":
-        return cell if _DATE.match(cell) and _parses(date.fromisoformat, cell) else _UNREADABLE
+        return cell if _DATE.match(cell) and parses(date.fromisoformat, cell) else _UNREADABLE
     if kind == "datetime":
-        readable = _DATETIME.match(cell) and _parses(datetime.fromisoformat, cell)
+        readable = _DATETIME.match(cell) and parses(datetime.fromisoformat, cell)
         return cell if readable else _UNREADABLE
     return cell
-
-
-def _parses(parse: Callable[[str], Any], value: str) -> bool:
-    try:
-        parse(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _result_csv(job: IngestJob, prefix: list[str], rows: list[list[str]]) -> str:

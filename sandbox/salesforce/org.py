@@ -611,7 +611,8 @@ def full_id(record_id: str) -> str:
     return record_id
 
 
-def _parses(parse: Callable[[str], Any], value: str) -> bool:
+def parses(parse: Callable[[str], Any], value: str) -> bool:
+    """Whether ``parse(value)`` accepts the value."""
     try:
         parse(value)
     except ValueError:
@@ -639,10 +640,10 @@ def _type_problem(sf_field: SfField, value: Any) -> str | None:
         return None if isinstance(value, bool) else f"value not of required type: {value}"
     if not isinstance(value, str):
         return f"value not of required type: {value}"
-    if kind == "date" and not (_DATE.match(value) and _parses(date.fromisoformat, value)):
+    if kind == "date" and not (_DATE.match(value) and parses(date.fromisoformat, value)):
         return f"value not of required type: {value}"
     if kind == "datetime" and not (
-        _DATETIME.match(value) and _parses(datetime.fromisoformat, value)
+        _DATETIME.match(value) and parses(datetime.fromisoformat, value)
     ):
         return f"value not of required type: {value}"
     text_kind = kind in ("string", "textarea", "email", "url", "phone")

@@ -876,6 +876,14 @@ def _shape_problem(described: Mapping[str, Any], spec: FieldSpec) -> str | None:
                 f"exists ({shape}), but scale {spec.scale} is configured: set {key}.scale: "
                 f"{scale} or widen the field"
             )
+        # digits before the point: fewer than configured and a large value is refused
+        precision = int(described.get("precision") or 0)
+        if spec.precision and precision and precision - scale < spec.precision - spec.scale:
+            return (
+                f"exists ({shape}, precision {precision}), but values need "
+                f"{spec.precision - spec.scale} digits before the point ({key}.precision "
+                f"{spec.precision}): widen the field or map {output} to another field"
+            )
     if spec.kind == "text":
         length, wanted = int(described.get("length") or 0), int(spec.extra.get("length") or 0)
         if wanted and length < wanted:

@@ -225,3 +225,19 @@ def test_an_existing_fields_shape_is_checked_against_the_config(
     described = {f["name"]: f for f in sf.Account.describe()["fields"]}
     assert described["Partner_Score__c"]["scale"] == 0
     assert described["Partner_Score_Drivers__c"]["length"] == 80
+
+
+def test_a_number_field_with_too_few_digits_before_the_point_is_named(
+    fresh_sandbox: Callable[..., RunningSandbox],
+) -> None:
+    """precision 3, scale 1 holds 99.9 at most: a score of 100.0 would be refused."""
+    running = fresh_sandbox()
+    sf = salesforce_client(running)
+    tooling_field(sf, "Account.Partner_Score__c", {"type": "Number", "precision": 3, "scale": 1})
+    made = by_name(make_connector(running).ensure_fields([SCORE], create=True))
+    item = made["field Account.Partner_Score__c"]
+    assert not item.ok
+    assert item.detail == (
+        "exists (double, scale 1, precision 3), but values need 3 digits before the point "
+        "(writeback.fields.score.precision 4): widen the field or map score to another field"
+    )

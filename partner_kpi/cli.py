@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -13,19 +14,28 @@ import click
 
 from connectors.errors import ConfigError, PartnerKpiError
 from kpi_engine import ScoringSettings
-from partner_kpi import __version__
+from partner_kpi import __version__, logs
 from partner_kpi.audit import AuditOutput, audit_crm, audit_seed
 from partner_kpi.config import load_config, with_window
 
+log = logging.getLogger("partner_kpi")
+
 
 class _Cli(click.Group):
-    """A group that turns our errors into one line on stderr and their exit code."""
+    """A group that turns our errors into one line on stderr and their exit code
+    (a JSON object with ``--log-format json``)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except PartnerKpiError as exc:
-            click.echo(f"partner-kpi: error: {exc}", err=True)
+            if logs.current_format() == "json":
+                log.error(
+                    str(exc),
+                    extra={"error": type(exc).__name__, "exit_code": exc.exit_code},
+                )
+            else:
+                click.echo(f"partner-kpi: error: {exc}", err=True)
             sys.exit(exc.exit_code)
 
 
@@ -40,8 +50,26 @@ def _parse_date(_ctx: click.Context, param: click.Parameter, value: str | None) 
 
 @click.group(cls=_Cli)
 @click.version_option(__version__, prog_name="partner-kpi")
-def main() -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS),
+    default="text",
+    envvar=logs.FORMAT_ENV,
+    show_default=True,
+    help="Log records (and the final error) on stderr as text, or as one JSON object a "
+    f"line for schedulers. Also ${logs.FORMAT_ENV}.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(logs.LEVELS),
+    default="warning",
+    envvar=logs.LEVEL_ENV,
+    show_default=True,
+    help=f"The least severe records logged (info adds each run's summary). Also ${logs.LEVEL_ENV}.",
+)
+def main(log_format: logs.LogFormat, log_level: str) -> None:
     """Score channel partners from CRM data and put the scores back in the CRM."""
+    logs.configure(log_format, log_level)
 
 
 @main.command()
@@ -231,6 +259,10 @@ def sync(
     print_sync(console(), output, quiet=quiet)
     if plan_out is not None and not quiet:
         click.echo(f"wrote {plan_out}")
+    log.info(
+        "sync finished" + (" (dry run)" if dry_run else ""),
+        extra={"run_id": output.run_id, "as_of": str(output.result.as_of), **output.counts()},
+    )
     if output.report is not None and output.report.rejected:
         raise RecordsRejected(
             f"{len(output.report.rejected)} of {len(output.plan.records)} records were rejected "

@@ -34,6 +34,10 @@ class AppConfig(BaseModel):
     writeback: WritebackSettings = Field(default_factory=WritebackSettings)
 
 
+#: the ``crm.type`` values; pydantic puts the chosen one in an error's location
+CRM_TYPES = ("salesforce", "hubspot")
+
+
 def _key_of(location: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in location) or "(top level)"
 
@@ -41,7 +45,10 @@ def _key_of(location: tuple[int | str, ...]) -> str:
 def config_error_from(exc: ValidationError, prefix: str = "") -> ConfigError:
     """The first problem of a validation error as a ConfigError naming the full key."""
     error = exc.errors()[0]
-    key = _key_of((*([prefix] if prefix else []), *error["loc"]))
+    location = list(error["loc"])
+    if len(location) > 1 and location[0] == "crm" and location[1] in CRM_TYPES:
+        del location[1]  # the union's tag: the file has crm.overlap_seconds, not crm.<type>.…
+    key = _key_of((*([prefix] if prefix else []), *location))
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = "unknown key; remove it or check its spelling against config.example.yaml"

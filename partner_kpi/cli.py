@@ -147,6 +147,17 @@ def audit(
             )
         for path in output.files:
             click.echo(f"wrote {path}")
+    result = output.result
+    log.info(
+        "audit finished",
+        extra={
+            "as_of": str(result.as_of),
+            "scored": len(result.partners),
+            "tiers": dict(result.portfolio.tier_counts),
+            **({"sync": output.sync.as_json()} if output.sync is not None else {}),
+            "files": [str(path) for path in output.files],
+        },
+    )
 
 
 def _audit_sandbox(crm: str, *, as_of: date, settings: ScoringSettings, out: Path) -> AuditOutput:

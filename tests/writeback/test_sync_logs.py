@@ -75,3 +75,19 @@ def test_text_is_the_default_and_warnings_only(
     done = sync_process(target, "-q")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and done.stderr == ""  # no retry, nothing to say
+
+
+def test_an_audit_logs_its_summary(bundled_seed: Path, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "partner_kpi", "--log-format", "json", "--log-level", "info",
+         "audit", "--seed", str(bundled_seed), "--as-of", "2017-12-31", "--out",
+         str(tmp_path / "out"), "-q"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    (record,) = _records(done.stderr)
+    assert record["message"] == "audit finished" and record["scored"] == 35
+    # the tiers the seed audit prints (README): 1 Platinum, 21 Gold, 8 Silver, 5 Bronze
+    assert record["tiers"] == {"Platinum": 1, "Gold": 21, "Silver": 8, "Bronze": 5}
+    assert len(record["files"]) == 3

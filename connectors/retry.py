@@ -101,6 +101,15 @@ def log_retry(
         state.attempt_number,
         max_attempts,
         wait,
+        # the same facts as fields, for JSON log lines
+        extra={
+            "crm": crm,
+            "call": what,
+            "failure": str(failure),
+            "attempt": state.attempt_number,
+            "max_attempts": max_attempts,
+            "wait_seconds": round(wait, 3),
+        },
     )
 
 

@@ -42,6 +42,8 @@ def test_a_scheduled_sync_prints_nothing_and_logs_json_lines(
     records = _records(done.stderr)
     retries = [r for r in records if r["level"] == "WARNING" and "attempt" in r["message"]]
     assert retries, records  # each retry is a record, with what failed and when
+    assert all(r["crm"] == "salesforce" and r["attempt"] >= 1 for r in retries)
+    assert any("429" in r["failure"] or "REQUEST_LIMIT" in r["failure"] for r in retries)
     (summary,) = [r for r in records if r["message"] == "sync finished"]
     assert summary["level"] == "INFO" and summary["run_id"]
     assert summary["as_of"] == "2017-12-31"

@@ -9,6 +9,9 @@ reference: https://developers.hubspot.com/docs/api/crm/understanding-the-crm
     paging     list pages and search keyset windows (no 10,000-result cap)
     client     the token, retries and quota guard; API models → plain values
     mapping    plain values → Partner, Opportunity, StageDef, StageChange
+    carry      the stage changes an opportunities read keeps for the stage-change read
+    writes     score values to partner companies, and reads of the values written
+    provisioning  the score properties those writes need, and the token's scopes
     connector  ``HubSpotConnector``: the Connector protocol
 """
 

@@ -204,6 +204,17 @@ class BatchError:
     properties: tuple[str, ...] = ()
 
 
+def raise_unexpected(errors: Sequence[BatchError], *, expected: str) -> None:
+    """A 207's errors other than the expected category are errors of the whole call."""
+    for error in errors:
+        if error.category != expected:
+            raise HubSpotApiError(
+                error.message,
+                error_code=error.code or error.category,
+                record_id=error.ids[0] if error.ids else None,
+            )
+
+
 @dataclass(frozen=True)
 class AssociationPage:
     """One from-object's associated companies in a v4 batch read, and where more start."""

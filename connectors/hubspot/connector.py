@@ -22,13 +22,13 @@ Reads are generators of validated pages.
   the history read. With ``property_history`` every deal's history is read: a
   full read lists 50 deals a page instead of 100. The first costs fewer calls
   while fewer than half the deals need the history read; ``check()`` samples it.
-- The stage changes derived while reading opportunities are kept (as Arrow
-  batches, spilled to a temporary file past ``CARRY_MEMORY_BYTES``) and served
-  to ``fetch_stage_changes`` for the same window, so one pass over the deals
-  feeds both streams at any size.
+- One pass over the deals feeds both streams: the stage changes derived while
+  reading opportunities are carried (``carry``) to ``fetch_stage_changes`` for
+  the same window.
 
-Writes (issue 5) go to partner companies through batch update, 100 a call,
-each record's outcome reported on its own.
+Writes (issue 5) are ``writes``, and the score properties they need
+``provisioning``; both share the companies' property definitions with
+``check()``, read once and re-read where they may have changed.
 
 Known limit: a change of a deal's associations alone does not reliably move its
 ``hs_lastmodifieddate``, and HubSpot offers no feed of association changes, so a
@@ -39,24 +39,17 @@ the next full read (a sync without a stored cursor).
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any
 
-import pyarrow as pa
-
 from connectors.base import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
 from connectors.errors import ConfigError, PartnerKpiError, SchemaError
-from connectors.hubspot.client import (
-    BatchError,
-    HubSpotApiError,
-    HubSpotClient,
-    PropertyInfo,
-)
+from connectors.hubspot.carry import Carry, Visit
+from connectors.hubspot.client import HubSpotClient, raise_unexpected
 from connectors.hubspot.mapping import (
     AssociatedCompany,
     Attribution,
@@ -67,7 +60,6 @@ from connectors.hubspot.mapping import (
     moment_of,
     ms_of,
     opportunity_from_deal,
-    parse_ms,
     partner_from_company,
     stage_catalog,
     stage_changes,
@@ -75,10 +67,10 @@ from connectors.hubspot.mapping import (
     visits_from_stage_dates,
 )
 from connectors.hubspot.paging import ModifiedSinceSearch, id_keyset_pages, list_pages
+from connectors.hubspot.provisioning import CompanyProperties, ScoreProperties, check_scopes
 from connectors.hubspot.queries import (
     AMOUNT_HOME,
     ASSOCIATION_BATCH_SIZE,
-    BATCH_SIZE,
     COMPANIES,
     CRM,
     CURRENCY,
@@ -102,34 +94,16 @@ from connectors.hubspot.queries import (
     search_body,
     stage_properties,
 )
-from connectors.hubspot.settings import PROPERTY_NAME, HubSpotSettings
+from connectors.hubspot.settings import HubSpotSettings
+from connectors.hubspot.writes import CompanyWrites
 from connectors.schema import Opportunity, Partner, StageChange, StageDef
 
 logger = logging.getLogger(__name__)
 
-#: Bytes of stage changes an opportunities read keeps in memory for the stage-change
-#: read (about 40 each) before spilling them to a temporary file.
-CARRY_MEMORY_BYTES = 16 * 1024 * 1024
 #: Deals ``check()`` samples to see how stage history will be read.
 CHECK_SAMPLE = 100
 #: Search bodies are kept this far under HubSpot's limit (filters and paging vary).
 BODY_MARGIN = 200
-
-#: FieldSpec kinds → (HubSpot type, fieldType) of a new property, and the types accepted.
-PROPERTY_KINDS: dict[str, tuple[str, str]] = {
-    "number": ("number", "number"),
-    "text": ("string", "text"),
-    "picklist": ("enumeration", "select"),
-    "datetime": ("datetime", "date"),
-}
-COMPATIBLE_TYPES: dict[str, frozenset[str]] = {
-    "number": frozenset({"number"}),
-    "text": frozenset({"string"}),
-    "picklist": frozenset({"enumeration"}),
-    "datetime": frozenset({"datetime", "date"}),
-}
-
-Visit = tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -138,63 +112,6 @@ class _DealBatch:
 
     deals: list[HsRecord]
     cursor: Cursor | None
-
-
-_CARRY_SCHEMA = pa.schema(
-    [("deal_id", pa.string()), ("entered_ms", pa.int64()), ("stage_id", pa.string())]
-)
-
-
-class _Carry:
-    """Stage visits an opportunities read derived, kept for the stage-change read.
-
-    One Arrow record batch per page, in a temporary file that stays in memory
-    up to ``CARRY_MEMORY_BYTES`` and spills to disk past it: one listing of the
-    deals feeds both streams however many deals there are, in bounded memory.
-    """
-
-    def __init__(self, start_ms: int | None) -> None:
-        self.start_ms = start_ms
-        self.complete = False
-        self._file = tempfile.SpooledTemporaryFile(max_size=CARRY_MEMORY_BYTES)  # noqa: SIM115
-        self._writer = pa.ipc.new_stream(self._file, _CARRY_SCHEMA)
-        self._cursors: list[Cursor | None] = []
-
-    def add(self, visits: Mapping[str, Sequence[Visit]], cursor: Cursor | None) -> None:
-        rows = [(deal_id, ms, stage_id) for deal_id, vs in visits.items() for stage_id, ms in vs]
-        columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[], [], []]
-        self._writer.write_batch(pa.record_batch(columns, schema=_CARRY_SCHEMA))
-        self._cursors.append(cursor)
-
-    def finish(self) -> None:
-        """The read that filled it reached its end: it now covers every deal of its window."""
-        self._writer.close()
-        self.complete = True
-
-    def serves(self, start_ms: int | None) -> bool:
-        """Whether the read that filled it covered every deal a read from ``start_ms`` would."""
-        if not self.complete:
-            return False
-        return self.start_ms is None or (start_ms is not None and start_ms >= self.start_ms)
-
-    def pages(self) -> Iterator[tuple[list[tuple[str, int, str]], Cursor | None]]:
-        """The carried visits, page by page as they were added, then the file is freed."""
-        try:
-            self._file.seek(0)
-            reader = pa.ipc.open_stream(self._file)
-            for batch, cursor in zip(reader, self._cursors, strict=True):
-                columns = batch.to_pydict()  # in schema order: deal, ms, stage
-                yield list(zip(*columns.values(), strict=True)), cursor
-        finally:
-            self.close()
-
-    @property
-    def on_disk(self) -> bool:
-        """Whether the carry outgrew memory and went to its temporary file."""
-        return bool(getattr(self._file, "_rolled", False))
-
-    def close(self) -> None:
-        self._file.close()
 
 
 class HubSpotConnector:
@@ -215,8 +132,10 @@ class HubSpotConnector:
         self.client = client or HubSpotClient(settings, environ=environ, sleep=sleep)
         self._catalog: StageCatalog | None = None
         self._attribution: Attribution | None = None
-        self._carry: _Carry | None = None
-        self._company_properties: dict[str, PropertyInfo] | None = None
+        self._carry: Carry | None = None
+        self._company_properties = CompanyProperties(self.client)
+        self._writes = CompanyWrites(self.client, self._company_properties)
+        self._score_properties = ScoreProperties(self.client, settings, self._company_properties)
         #: batch reads of dealstage history made (the deals whose stage dates were not enough)
         self.history_reads = 0
 
@@ -297,7 +216,7 @@ class HubSpotConnector:
         )
         if self._carry is not None:
             self._carry.close()
-        carry = self._carry = _Carry(start)
+        carry = self._carry = Carry(start)
         deleted = self._archived_deals(start)
         cap = self.client.server_time
         if deleted:
@@ -468,7 +387,7 @@ class HubSpotConnector:
                 found.setdefault(page.from_id, []).extend(page.companies)
                 if page.next_after:
                     pending.append((page.from_id, page.next_after))
-            _raise_unexpected(errors, expected="OBJECT_NOT_FOUND")
+            raise_unexpected(errors, expected="OBJECT_NOT_FOUND")
         return found
 
     def _visits(
@@ -496,7 +415,7 @@ class HubSpotConnector:
             )
             for record in records:
                 visits[record.id] = visits_from_history(record)
-            _raise_unexpected(errors, expected="OBJECT_NOT_FOUND")  # archived since: skipped
+            raise_unexpected(errors, expected="OBJECT_NOT_FOUND")  # archived since: skipped
         return {deal.id: visits[deal.id] for deal in deals if deal.id in visits}
 
     # --- check ---------------------------------------------------------------------------
@@ -527,7 +446,7 @@ class HubSpotConnector:
                 items.append(check())
             except PartnerKpiError as exc:
                 items.append(CheckItem(name, False, str(exc)))
-        items.append(self._check_scopes((*SCOPES, WRITE_SCOPES[0])))
+        items.append(check_scopes(self.client, (*SCOPES, WRITE_SCOPES[0])))
         items.append(self._check_quota())
         return items
 
@@ -610,7 +529,7 @@ class HubSpotConnector:
 
     def _check_company_properties(self) -> CheckItem:
         s = self.settings
-        present = self._company_property_map(refresh=True)
+        present = self._company_properties.get(refresh=True)
         named = [s.partner_property, s.partner_region_property,
                  s.partner_channel_manager_property, s.partner_tier_property]  # fmt: skip
         missing = [name for name in named if name and name not in present]
@@ -643,173 +562,22 @@ class HubSpotConnector:
 
     # --- writeback (issue 5) ---------------------------------------------------------------
 
-    def _company_property_map(self, refresh: bool = False) -> dict[str, PropertyInfo]:
-        if self._company_properties is None or refresh:
-            self._company_properties = {p.name: p for p in self.client.properties(COMPANIES)}
-        return self._company_properties
-
     def read_fields(
         self, record_ids: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, Any]]:
         """Current values of ``fields`` on partner companies, by id, typed by each property's
         definition (number → float, bool, date, datetime; else text). Absent ids are left out."""
-        for name in fields:
-            if not PROPERTY_NAME.match(name):
-                raise SchemaError(f"{name!r} is not a HubSpot property internal name")
-        for record_id in record_ids:
-            if not record_id.isdigit():
-                raise SchemaError(f"{record_id!r} is not a HubSpot record id", record_id=record_id)
-        types = {name: p.type for name, p in self._company_property_map().items()}
-        ids = list(dict.fromkeys(record_ids))
-        values: dict[str, dict[str, Any]] = {}
-        for begin in range(0, len(ids), BATCH_SIZE):
-            records, errors = self.client.batch_read(
-                COMPANIES, ids[begin : begin + BATCH_SIZE], properties=fields
-            )
-            _raise_unexpected(errors, expected="OBJECT_NOT_FOUND")
-            for record in records:
-                values[record.id] = {
-                    name: _typed(record.get(name), types.get(name)) for name in fields
-                }
-        return values
+        return self._writes.read_fields(record_ids, fields)
 
     def update_records(self, updates: Mapping[str, Mapping[str, Any]]) -> list[WriteResult]:
         """Write property values to partner companies: batch update, 100 a call; a 207's
         errors become per-record failures, the others succeed."""
-        results: list[WriteResult] = []
-        items = list(updates.items())
-        for begin in range(0, len(items), BATCH_SIZE):
-            results.extend(self._update_batch(items[begin : begin + BATCH_SIZE]))
-        return results
-
-    def _update_batch(self, batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[WriteResult]:
-        outcomes: dict[str, WriteResult] = {}
-        inputs: list[tuple[str, dict[str, str]]] = []
-        for record_id, values in batch:
-            written = tuple(values)
-            bad = [name for name in written if not PROPERTY_NAME.match(name)]
-            if not record_id.isdigit():
-                outcomes[record_id] = WriteResult(
-                    record_id, False, "INVALID_ID", "not a HubSpot record id", written
-                )
-            elif bad:
-                outcomes[record_id] = WriteResult(
-                    record_id, False, "INVALID_PROPERTY_NAME",
-                    f"not property internal names: {bad}", tuple(bad),
-                )  # fmt: skip
-            else:
-                inputs.append((record_id, {k: _wire(v) for k, v in values.items()}))
-        if inputs:
-            written_ids, errors = self.client.batch_update(COMPANIES, inputs)
-            failed: dict[str, BatchError] = {}
-            for batch_error in errors:
-                for record_id in batch_error.ids:
-                    failed.setdefault(record_id, batch_error)
-            unattributed = next((e for e in errors if not e.ids), None)
-            done = set(written_ids)
-            for record_id, values in inputs:
-                error = failed.get(record_id)
-                if error is None and record_id not in done:
-                    error = unattributed or BatchError(
-                        "UNKNOWN_ERROR", "HubSpot answered neither a result nor an error", ()
-                    )
-                if error is None:
-                    outcomes[record_id] = WriteResult(record_id, True, fields=tuple(values))
-                else:
-                    outcomes[record_id] = WriteResult(
-                        record_id,
-                        False,
-                        error_code=error.code or error.category,
-                        message=error.message,
-                        fields=error.properties or tuple(values),
-                    )
-        return [outcomes[record_id] for record_id, _ in batch]
+        return self._writes.update_records(updates)
 
     def ensure_fields(self, specs: Sequence[FieldSpec], create: bool) -> list[CheckItem]:
         """Report each score property on companies, and with ``create`` make the missing ones
         (in the group ``crm.score_property_group``, made first if it is missing)."""
-        existing = self._company_property_map(refresh=True)
-        items: list[CheckItem] = []
-        group_ready = False
-        for spec in specs:
-            name = f"property companies.{spec.name}"
-            found = existing.get(spec.name)
-            if found is not None:
-                items.append(CheckItem(name, *_compatible(found, spec)))
-                continue
-            if not PROPERTY_NAME.match(spec.name) or spec.name.startswith("hs_"):
-                items.append(
-                    CheckItem(
-                        name,
-                        False,
-                        "a property name is lowercase letters, digits and underscores, not "
-                        "starting with hs_ (e.g. partner_score)",
-                    )
-                )
-                continue
-            if spec.kind not in PROPERTY_KINDS:
-                items.append(CheckItem(name, False, f"unknown field kind {spec.kind!r}"))
-                continue
-            if not create:
-                items.append(CheckItem(name, False, "missing; partner-kpi fields create adds it"))
-                continue
-            try:
-                if not group_ready:
-                    self._ensure_group()
-                    group_ready = True
-                created = self.client.create_property(COMPANIES, self._property_body(spec))
-            except PartnerKpiError as exc:
-                items.append(CheckItem(name, False, f"not created: {exc}"))
-                continue
-            existing[created.name] = created
-            items.append(
-                CheckItem(name, True, f"created ({created.type}) in group {created.group_name}")
-            )
-        if specs:
-            # writing values needs the objects scope; making properties the schemas one too
-            items.append(self._check_scopes(WRITE_SCOPES if create else WRITE_SCOPES[:1]))
-        return items
-
-    def _check_scopes(self, needed: Sequence[str]) -> CheckItem:
-        """Whether the token holds ``needed``: caught before a sync reads anything, rather
-        than as a 403 at its first write."""
-        granted = self.client.token_scopes()
-        if granted is None:
-            return CheckItem("token scopes", True, "HubSpot did not say; not checked")
-        missing = [scope for scope in needed if scope not in granted]
-        if not missing:
-            return CheckItem("token scopes", True, f"granted {', '.join(needed)}")
-        return CheckItem(
-            "token scopes",
-            False,
-            f"the private app lacks {', '.join(missing)}: add the scope(s) under Settings → "
-            "Integrations → Private apps → Scopes (the token keeps its value)",
-        )
-
-    def _ensure_group(self) -> None:
-        group = self.settings.score_property_group
-        if group not in self.client.property_groups(COMPANIES):
-            self.client.create_property_group(
-                COMPANIES, group, self.settings.score_property_group_label
-            )
-
-    def _property_body(self, spec: FieldSpec) -> dict[str, Any]:
-        prop_type, field_type = PROPERTY_KINDS[spec.kind]
-        body: dict[str, Any] = {
-            "name": spec.name,
-            "label": spec.label,
-            "type": prop_type,
-            "fieldType": field_type,
-            "groupName": self.settings.score_property_group,
-            "description": "Written by partner-kpi.",
-        }
-        if spec.kind == "picklist":
-            body["options"] = [
-                {"label": option, "value": option, "displayOrder": order}
-                for order, option in enumerate(spec.options)
-            ]
-        body |= dict(spec.extra)
-        return body
+        return self._score_properties.ensure(specs, create)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -822,76 +590,3 @@ def _cursor(key: tuple[int, str], cap_ms: int | None) -> Cursor:
     if cap_ms is not None and ms > cap_ms:
         return Cursor(modified_at=moment_of(cap_ms), record_id="")
     return Cursor(modified_at=moment_of(ms), record_id=record_id)
-
-
-def _raise_unexpected(errors: Sequence[BatchError], *, expected: str) -> None:
-    """A 207's errors other than the expected category are errors of the whole call."""
-    for error in errors:
-        if error.category != expected:
-            raise HubSpotApiError(
-                error.message,
-                error_code=error.code or error.category,
-                record_id=error.ids[0] if error.ids else None,
-            )
-
-
-def _typed(value: str | None, prop_type: str | None) -> Any:
-    """A property's text as the Python value of its type."""
-    if value is None:
-        return None
-    if prop_type == "number":
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    if prop_type == "bool":
-        return value.strip().lower() == "true"
-    if prop_type == "datetime":
-        ms = parse_ms(value)
-        return moment_of(ms) if ms is not None else value
-    if prop_type == "date":
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return value
-    return value
-
-
-def _wire(value: Any) -> str:
-    """A Python value as HubSpot's property text ("" clears the property)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return str(ms_of(value if value.tzinfo else value.replace(tzinfo=UTC)))
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def _compatible(found: PropertyInfo, spec: FieldSpec) -> tuple[bool, str]:
-    """Whether an existing property can hold what ``spec`` writes, and why not (with the fix).
-
-    An enumeration must offer every value written (HubSpot refuses any other with
-    INVALID_OPTION); HubSpot numbers and strings have no scale or length to check.
-    """
-    detail = f"exists ({found.type})"
-    output = spec.config_key.rpartition(".")[2] or "the output"
-    if found.type not in COMPATIBLE_TYPES.get(spec.kind, frozenset()):
-        return False, (
-            f"{detail}, but a {spec.kind} property is needed: map {output} to another "
-            "property (a property's type is never changed)"
-        )
-    if found.read_only_value or found.hubspot_defined:
-        return False, f"{detail}, but its value is read-only (a HubSpot-defined property)"
-    missing = [o for o in spec.options if o not in found.options]
-    if missing:
-        return False, (
-            f"{detail}, but has no option {', '.join(missing)}: add "
-            f"{'it' if len(missing) == 1 else 'them'} to the property's options, or map "
-            f"{output} to a text property"
-        )
-    return True, detail

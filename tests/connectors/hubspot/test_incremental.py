@@ -16,7 +16,7 @@ import pytest
 
 from connectors.base import Cursor
 from connectors.hubspot import HubSpotConnector
-from connectors.hubspot import connector as hubspot_connector
+from connectors.hubspot import carry as hubspot_carry
 from connectors.schema import Opportunity, StageChange
 from connectors.seed import read_seed
 from sandbox.server import RunningSandbox
@@ -241,7 +241,7 @@ def test_a_carry_past_its_memory_spills_and_still_feeds_both_streams(
     """A full read too big to carry in memory still lists the deals once: the carry
     spills to a temporary file and serves the stage changes from there."""
     expected, _, _ = drain(connector_for(running).fetch_stage_changes(None))
-    monkeypatch.setattr(hubspot_connector, "CARRY_MEMORY_BYTES", 1_000)
+    monkeypatch.setattr(hubspot_carry, "CARRY_MEMORY_BYTES", 1_000)
     connector = connector_for(running)
     reset_stats(running)
     drain(connector.fetch_opportunities(None))

@@ -2,6 +2,8 @@
 and score writeback to partner Accounts, over simple-salesforce.
 
 - ``connector``: ``SalesforceConnector``, the public face (connectors.base.Connector);
+- ``writes``: score values onto partner Accounts (sObject Collections, Bulk API 2.0);
+- ``provisioning``: score fields on Account and the integration user's access to them;
 - ``client``: login, retries, the quota guard, REST and Bulk API 2.0 paging;
 - ``auth``: the OAuth token exchange (password, client credentials, refresh token, JWT);
 - ``queries``: objects, fields and SOQL builders (constants, nothing runs);

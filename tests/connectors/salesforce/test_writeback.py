@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from connectors.base import FieldSpec
-from connectors.salesforce import connector as connector_module
+from connectors.salesforce import writes as writes_module
 from sandbox.server import RunningSandbox
 from tests.connectors.salesforce.conftest import make_connector
 from tests.sandbox.conftest import control, set_faults
@@ -67,7 +67,7 @@ def test_updates_are_batched_and_reported_per_record(
     }
     updates[accounts[7]] = {"Partner_Score__c": "high"}  # a wrong type: rejected alone
     updates["not-an-id"] = {"Partner_Score__c": 1.0}  # never sent
-    monkeypatch.setattr(connector_module, "COLLECTION_SIZE", 50)
+    monkeypatch.setattr(writes_module, "COLLECTION_SIZE", 50)
     set_faults(running, "reject_records=0.1")
     before = control(running, "stats")["requests"].get(COLLECTIONS, 0)
 
@@ -120,7 +120,7 @@ def test_a_large_write_goes_through_bulk_update_jobs_with_the_same_outcomes(
     connector = make_connector(running, bulk_poll_seconds=0.0)
     # 120 accounts stand in for a large write: a lower threshold and job size
     connector.settings = connector.settings.model_copy(update={"bulk_write_threshold": 100})
-    monkeypatch.setattr(connector_module, "BULK_WRITE_JOB_SIZE", 50)
+    monkeypatch.setattr(writes_module, "BULK_WRITE_JOB_SIZE", 50)
     connector.ensure_fields([SCORE, TIER], create=True)
     id_map: dict[str, str] = control(running, "id-map")["salesforce"]
     accounts = sorted(v for k, v in id_map.items() if k.startswith(("partner-", "customer-")))

@@ -25,6 +25,7 @@ from connectors.base import CheckItem, FieldSpec, WriteResult
 from connectors.errors import CrmApiError
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.queries import ACCOUNT, COLLECTION_SIZE, CRM, RECORD_ID, soql_string
+from connectors.salesforce.writes import collection_call, save_result
 
 logger = logging.getLogger(__name__)
 
@@ -272,12 +273,12 @@ class FieldProvisioner:
             for start in range(0, len(records), COLLECTION_SIZE):
                 answer = self.client.call(
                     f"grant field access in {permission_set}",
-                    partial(_collection, method, records[start : start + COLLECTION_SIZE]),
+                    partial(collection_call, method, records[start : start + COLLECTION_SIZE]),
                 )
                 for field_name, result in zip(
                     names[start : start + COLLECTION_SIZE], answer, strict=True
                 ):
-                    outcomes.append((field_name, _saved(field_name, result)))
+                    outcomes.append((field_name, save_result(field_name, result)))
         failed = [(f, outcome) for f, outcome in outcomes if not outcome.ok]
         if failed and all(str(o.error_code).startswith(NO_ACCESS) for _, o in failed):
             outcome = failed[0][1]
@@ -481,34 +482,6 @@ def _userinfo(sf: Any) -> dict[str, Any]:
         exception_handler(response, "userinfo")
     body: dict[str, Any] = response.json()
     return body
-
-
-def _collection(method: str, records: Sequence[Mapping[str, Any]], sf: Any) -> list[Any]:
-    """sObject Collections: POST creates, PATCH updates; allOrNone false, one result each."""
-    answer = sf.restful(
-        "composite/sobjects", method=method, json={"allOrNone": False, "records": list(records)}
-    )
-    if not isinstance(answer, list) or len(answer) != len(records):
-        raise CrmApiError(
-            f"composite/sobjects answered {len(answer or [])} results for {len(records)} records",
-            crm=CRM,
-            error_code="UNEXPECTED_RESPONSE",
-        )
-    return answer
-
-
-def _saved(label: str, result: Any) -> WriteResult:
-    """A SaveResult of sObject Collections as a WriteResult named ``label``."""
-    if isinstance(result, Mapping) and result.get("success"):
-        return WriteResult(label, True)
-    errors = result.get("errors") if isinstance(result, Mapping) else None
-    first = errors[0] if isinstance(errors, list) and errors else {}
-    return WriteResult(
-        label,
-        False,
-        error_code=str(first.get("statusCode") or first.get("errorCode") or "UNKNOWN_ERROR"),
-        message=str(first.get("message") or ""),
-    )
 
 
 def _create_custom_field(body: Mapping[str, Any], sf: Any) -> Any:

@@ -11,6 +11,7 @@ per record, in order.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from connectors.base import WriteResult
@@ -79,22 +80,11 @@ class AccountWriter:
                 positions.append(position)
         if records:
             answer = self.client.call(
-                f"update {len(records)} Accounts",
-                lambda sf: sf.restful(
-                    "composite/sobjects",
-                    method="PATCH",
-                    json={"allOrNone": False, "records": records},
-                ),
+                f"update {len(records)} Accounts", partial(collection_call, "PATCH", records)
             )
-            if not isinstance(answer, list) or len(answer) != len(records):
-                raise CrmApiError(
-                    f"composite/sobjects answered {len(answer or [])} results for "
-                    f"{len(records)} records",
-                    crm=CRM,
-                    error_code="UNEXPECTED_RESPONSE",
-                )
             for position, record, result in zip(positions, records, answer, strict=True):
-                outcomes[position] = _write_result(record, result)
+                written = tuple(name for name in record if name not in ("attributes", "id"))
+                outcomes[position] = save_result(str(record["id"]), result, written)
         return [outcomes[position] for position in range(len(batch))]
 
 
@@ -111,15 +101,29 @@ def _invalid(record_id: str, values: Mapping[str, Any]) -> WriteResult | None:
     return None
 
 
-def _write_result(record: Mapping[str, Any], result: Any) -> WriteResult:
-    record_id = str(record["id"])
-    written = tuple(name for name in record if name not in ("attributes", "id"))
+def collection_call(method: str, records: Sequence[Mapping[str, Any]], sf: Any) -> list[Any]:
+    """sObject Collections: POST creates, PATCH updates; allOrNone false, one result each."""
+    answer = sf.restful(
+        "composite/sobjects", method=method, json={"allOrNone": False, "records": list(records)}
+    )
+    if not isinstance(answer, list) or len(answer) != len(records):
+        raise CrmApiError(
+            f"composite/sobjects answered {len(answer or [])} results for {len(records)} records",
+            crm=CRM,
+            error_code="UNEXPECTED_RESPONSE",
+        )
+    return answer
+
+
+def save_result(label: str, result: Any, written: tuple[str, ...] = ()) -> WriteResult:
+    """One SaveResult of sObject Collections as a WriteResult named ``label``: on failure
+    its first error's code and message, and the fields it names (else ``written``)."""
     if isinstance(result, Mapping) and result.get("success"):
-        return WriteResult(record_id, True, fields=written)
+        return WriteResult(label, True, fields=written)
     errors = result.get("errors") if isinstance(result, Mapping) else None
     first = errors[0] if isinstance(errors, list) and errors else {}
     return WriteResult(
-        record_id,
+        label,
         False,
         error_code=str(first.get("statusCode") or first.get("errorCode") or "UNKNOWN_ERROR"),
         message=str(first.get("message") or ""),

@@ -352,6 +352,7 @@ class HubSpotClient:
         )
         self._apis = _Apis(hubspot)
         self._token = token
+        self._scopes: frozenset[str] | None = None
         self._sleep = sleep
         self.limits = RateLimits()
         self.calls = 0
@@ -743,6 +744,8 @@ class HubSpotClient:
         body; the generated client has no method for it, so it goes through the
         client's own connection pool (same CA bundle, timeout and retry policy).
         """
+        if self._scopes is not None:  # a run asks more than once (check, then the fields)
+            return self._scopes
         pool = self._apis.get("companies.basic_api").api_client.rest_client.pool_manager
         url = self.settings.base_url.rstrip("/") + TOKEN_INFO_PATH
         body, status = self.call(
@@ -759,7 +762,8 @@ class HubSpotClient:
         scopes = body.get("scopes")
         if status != 200 or not isinstance(scopes, list):
             return None
-        return frozenset(str(scope) for scope in scopes)
+        self._scopes = frozenset(str(scope) for scope in scopes)
+        return self._scopes
 
     def create_property(self, object_type: str, request: Mapping[str, Any]) -> PropertyInfo:
         """Create a property; its definition as HubSpot answers it."""

@@ -87,6 +87,9 @@ def test_a_token_that_may_not_write_is_reported_before_any_write(
     assert f"the private app lacks {', '.join(missing)}" in scopes.detail
     check = {i.name: i for i in connector.check()}["token scopes"]
     assert not check.ok and "crm.objects.companies.write" in check.detail
+    # the token's scopes are asked once per connector, however many checks use them
+    info = "hubspot POST /oauth/v2/private-apps/get/access-token-info"
+    assert control(running, "stats")["requests"][info] == 1
 
 
 def test_ensure_fields_refuses_what_cannot_hold_a_score(connector: HubSpotConnector) -> None:

@@ -162,13 +162,15 @@ def _missing_scope_answer(scope: str) -> Response:
     )
 
 
-def _revoked_answer() -> Response:
+def _revoked_answer(
+    message: str = "Authentication credentials not found. This API supports OAuth 2.0 "
+    "authentication and you can find more details at "
+    "https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+) -> Response:
     return json_response(
         {
             "status": "error",
-            "message": "Authentication credentials not found. This API supports OAuth 2.0 "
-            "authentication and you can find more details at "
-            "https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+            "message": message,
             "correlationId": str(uuid.uuid4()),
             "category": "INVALID_AUTHENTICATION",
         },
@@ -214,15 +216,7 @@ def hubspot_routes(app: SandboxApp) -> list[Route]:
         body = json_body(request)
         token = body.get("tokenKey") if isinstance(body, dict) else None
         if token != app.credentials.hubspot_access_token or revocation.revoked:
-            return json_response(
-                {
-                    "status": "error",
-                    "message": "The access token is invalid or has been revoked.",
-                    "correlationId": str(uuid.uuid4()),
-                    "category": "INVALID_AUTHENTICATION",
-                },
-                401,
-            )
+            return _revoked_answer("The access token is invalid or has been revoked.")
         return json_response(
             {
                 "userId": PRIVATE_APP_USER_ID,

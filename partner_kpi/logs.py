@@ -24,7 +24,6 @@ FORMAT_ENV, LEVEL_ENV = "PARTNER_KPI_LOG_FORMAT", "PARTNER_KPI_LOG_LEVEL"
 #: third-party loggers kept at WARNING unless the level asked for is debug
 QUIET_LIBRARIES = ("urllib3", "requests", "simple_salesforce", "hubspot", "werkzeug")
 
-_state: dict[str, LogFormat] = {"format": "text"}
 _installed: dict[str, logging.Handler] = {}
 
 
@@ -80,9 +79,10 @@ def configure(log_format: LogFormat, level: str) -> None:
     root.setLevel(level.upper())
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
-    _state["format"] = log_format
 
 
 def current_format() -> LogFormat:
     """The format ``configure`` chose (text until it is called)."""
-    return _state["format"]
+    handler = _installed.get("handler")
+    json_lines = handler is not None and isinstance(handler.formatter, JsonFormatter)
+    return "json" if json_lines else "text"

@@ -77,6 +77,8 @@ def _matched(record_id: str, sent: Mapping[str, Mapping[str, Any]]) -> str | Non
     """The sent id a result row names (Salesforce may answer 18 characters for 15)."""
     if record_id in sent:
         return record_id
+    if not record_id:  # a row naming no id names no record (every id starts with "")
+        return None
     return next((i for i in sent if record_id.startswith(i) or i.startswith(record_id)), None)
 
 

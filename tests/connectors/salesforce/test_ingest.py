@@ -79,3 +79,9 @@ def test_a_record_no_result_names_is_left_out_not_written() -> None:
     sent = {A: {"Partner_Score__c": 1.0}, B: {"Partner_Score__c": 2.0}}
     results = IngestResults("750x", f"sf__Id,sf__Created,Id\n{A},false,{A}\n", "", "")
     assert set(ingest_outcomes(results, sent)) == {A}
+
+
+def test_a_result_row_without_an_id_is_given_to_no_record() -> None:
+    sent = {A: {"Partner_Score__c": 1.0}}
+    failed = 'sf__Id,sf__Error,Id\n"","MISSING_ARGUMENT:Id not specified in an update call:--",\n'
+    assert ingest_outcomes(IngestResults("750x", "", failed, ""), sent) == {}

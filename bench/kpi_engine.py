@@ -64,7 +64,7 @@ import polars as pl  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
-from connectors.schema import (  # noqa: E402
+from core.schema import (  # noqa: E402
     OPPORTUNITY_ARROW_SCHEMA,
     PARTNER_ARROW_SCHEMA,
     STAGE_EVENT_ARROW_SCHEMA,

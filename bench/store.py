@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator, Sequence  # noqa: E402
 from datetime import UTC, date, datetime, timedelta  # noqa: E402
 from typing import TypeVar  # noqa: E402
 
-from connectors.schema import Opportunity, OpportunityStatus, StageChange  # noqa: E402
+from core.schema import Opportunity, OpportunityStatus, StageChange  # noqa: E402
 from store import LocalStore  # noqa: E402
 
 T = TypeVar("T")

@@ -69,12 +69,13 @@ from hubspot.crm.companies import (  # noqa: E402
 import partner_kpi.writeback_run as writeback_run  # noqa: E402
 from bench.seed_folder import write_seed_folder  # noqa: E402
 from connectors.salesforce.queries import BULK_WRITE_JOB_SIZE  # noqa: E402
+from core.errors import TierGuardRefused  # noqa: E402
 from partner_kpi.config import AppConfig, load_config  # noqa: E402
 from partner_kpi.writeback_run import SyncOutput, fields_plan, run_sync  # noqa: E402
 from sandbox.clients import control, hubspot_client, salesforce_client  # noqa: E402
 from sandbox.server import RunningSandbox, ready_line, start_sandbox, write_configs  # noqa: E402
 from store import LocalStore  # noqa: E402
-from writeback import TierGuardRefused, WritePlan  # noqa: E402
+from writeback import WritePlan  # noqa: E402
 
 SALESFORCE, HUBSPOT = "salesforce", "hubspot"
 CRMS = (SALESFORCE, HUBSPOT)

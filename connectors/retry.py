@@ -20,7 +20,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from connectors.errors import RateLimitExhausted
+from core.errors import RateLimitExhausted
 
 T = TypeVar("T")
 

@@ -14,8 +14,8 @@ from typing import TypeAlias
 import polars as pl
 import pyarrow as pa
 
-from connectors.errors import SchemaError
-from connectors.schema import (
+from core.errors import SchemaError
+from core.schema import (
     OPPORTUNITY_ARROW_SCHEMA,
     PARTNER_ARROW_SCHEMA,
     STAGE_EVENT_ARROW_SCHEMA,

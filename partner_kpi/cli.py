@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from connectors.errors import ConfigError, PartnerKpiError
+from core.errors import ConfigError, PartnerKpiError
 from kpi_engine import ScoringSettings
 from partner_kpi import __version__, logs
 from partner_kpi.audit import AuditOutput, audit_crm, audit_seed
@@ -192,7 +192,7 @@ def check(config_path: Path) -> None:
     """
     import os
 
-    from connectors.base import CheckItem
+    from core.connector import CheckItem
     from partner_kpi.crm import connector_for
     from partner_kpi.writeback_run import configured_fields
     from writeback import provision
@@ -258,9 +258,9 @@ def sync(
     written, 8 when the tier guard refuses the run, 9 when the CRM rejected
     records (listed; the next sync retries them).
     """
+    from core.errors import RecordsRejected
     from partner_kpi.writeback_run import run_sync
     from partner_kpi.writeback_view import console, print_sync
-    from writeback import RecordsRejected
 
     config = load_config(config_path)
     output = run_sync(
@@ -328,9 +328,9 @@ def rollback(config_path: Path, run_id: str, dry_run: bool) -> None:
     The old values are diffed against what the CRM holds now, written in batches
     and journaled as a run of its own. Exits 9 when the CRM rejected records.
     """
+    from core.errors import RecordsRejected
     from partner_kpi.writeback_run import run_rollback
     from partner_kpi.writeback_view import console, print_rollback
-    from writeback import RecordsRejected
 
     output = run_rollback(load_config(config_path), run_id, dry_run=dry_run)
     print_rollback(console(), output)

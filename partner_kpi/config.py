@@ -8,9 +8,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connectors.errors import ConfigError
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.salesforce.settings import SalesforceSettings
+from core.errors import ConfigError
 from kpi_engine.settings import ScoringSettings
 from writeback.settings import WritebackSettings
 

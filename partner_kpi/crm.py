@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from connectors.base import Connector
-from connectors.errors import ConfigError
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.salesforce.settings import SalesforceSettings
+from core.connector import Connector
+from core.errors import ConfigError
 
 
 def connector_for(

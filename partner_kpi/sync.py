@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from connectors.base import Connector, Cursor, Page
+from core.connector import Connector, Cursor, Page
 from store import LocalStore
 
 log = logging.getLogger("partner_kpi.sync")

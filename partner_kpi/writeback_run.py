@@ -20,10 +20,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from connectors.base import Connector
-from connectors.errors import ConfigError
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.salesforce.settings import SalesforceSettings
+from core.connector import Connector
+from core.errors import ConfigError, TierGuardRefused, UnknownRun
 from kpi_engine import ScoringResult, ScoringSettings, score_partners
 from partner_kpi.audit import write_reports
 from partner_kpi.config import AppConfig
@@ -41,8 +41,6 @@ from writeback import (
     ScoreContext,
     Settled,
     StoreJournal,
-    TierGuardRefused,
-    UnknownRun,
     WritePlan,
     apply_plan,
     check_tier_changes,

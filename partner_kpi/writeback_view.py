@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from connectors.base import CheckItem
+from core.connector import CheckItem
 from partner_kpi.writeback_run import PartnerHistory, RollbackOutput, SyncOutput
 from store import RunRecord
 from writeback import ApplyReport, FieldMap, WritePlan

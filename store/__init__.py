@@ -5,7 +5,6 @@ migrates it, and hands back the store: upserts of pages of records, cursors,
 runs, score history, the writeback journal, and the Arrow tables the KPI engine reads.
 """
 
-from store.errors import StoreError, StoreVersionError
 from store.local import LocalStore
 from store.lock import LockHolder, lock_path_of
 from store.models import (
@@ -34,7 +33,5 @@ __all__ = [
     "ScoreRow",
     "ScoredPartner",
     "StoreCounts",
-    "StoreError",
-    "StoreVersionError",
     "lock_path_of",
 ]

@@ -23,8 +23,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from connectors.base import Cursor
-from connectors.schema import (
+from core.connector import Cursor
+from core.errors import StoreError
+from core.schema import (
     OPPORTUNITY_ARROW_SCHEMA,
     PARTNER_ARROW_SCHEMA,
     STAGE_EVENT_ARROW_SCHEMA,
@@ -34,7 +35,6 @@ from connectors.schema import (
     StageChange,
     StageDef,
 )
-from store.errors import StoreError
 from store.lock import hold_lock
 from store.models import (
     JournalEntry,

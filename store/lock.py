@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from connectors.errors import StoreLocked
+from core.errors import StoreLocked
 
 # How long a run that finds the lock held but its file empty keeps looking.
 _EMPTY_RETRIES = 10

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import pyarrow as pa
 
-from connectors.schema import Opportunity, Partner, StageChange
+from core.schema import Opportunity, Partner, StageChange
 
 UTC_TIMESTAMP = pa.timestamp("us")
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from store.errors import StoreError, StoreVersionError
+from core.errors import StoreError, StoreVersionError
 
 
 @dataclass(frozen=True)

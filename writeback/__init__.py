@@ -15,7 +15,6 @@ batch size come in a ``CrmFieldDefaults`` from the app.
 """
 
 from writeback.apply import ApplyReport, Rejection, apply_plan
-from writeback.errors import FieldsNotReady, RecordsRejected, TierGuardRefused, UnknownRun
 from writeback.guard import GuardVerdict, check_tier_changes
 from writeback.journal import Settled, StoreJournal, settle_pending
 from writeback.plan import (
@@ -48,20 +47,16 @@ __all__ = [
     "FieldChange",
     "FieldMap",
     "FieldMapping",
-    "FieldsNotReady",
     "GuardVerdict",
     "MappedField",
     "Provisioning",
     "RecordPlan",
-    "RecordsRejected",
     "Rejection",
     "RollbackPlan",
     "ScoreContext",
     "Settled",
     "StoreJournal",
     "Target",
-    "TierGuardRefused",
-    "UnknownRun",
     "WritePlan",
     "WritebackSettings",
     "apply_plan",

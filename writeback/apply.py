@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from connectors.base import Connector, WriteResult
+from core.connector import Connector, WriteResult
 from writeback.plan import RecordPlan, WritePlan
 
 #: The code of a record the CRM's answer said nothing about (treated as rejected).

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from connectors.base import Connector, WriteResult
+from core.connector import Connector, WriteResult
 from store import JournalEntry, JournalOutcome, LocalStore
 from writeback.plan import FieldChange, RecordPlan
 from writeback.values import canonical, json_value

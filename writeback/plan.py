@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connectors.base import Connector
-from connectors.errors import ConfigError
+from core.connector import Connector
+from core.errors import ConfigError
 from kpi_engine.result import ScoringResult
 from writeback.spec import FieldMap, MappedField
 from writeback.values import (

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from connectors.base import Connector, FieldSpec
+from core.connector import Connector, FieldSpec
+from core.errors import UnknownRun
 from store import JournalEntry, JournalOutcome, LocalStore
-from writeback.errors import UnknownRun
 from writeback.plan import Target, WritePlan, build_plan
 from writeback.spec import FieldMap, MappedField
 from writeback.values import OUTPUTS, canonical

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from connectors.base import CheckItem, Connector, FieldSpec
-from connectors.errors import ConfigError
-from writeback.errors import FieldsNotReady
+from core.connector import CheckItem, Connector, FieldSpec
+from core.errors import ConfigError, FieldsNotReady
 from writeback.settings import FieldMapping, WritebackSettings
 from writeback.values import KINDS, OUTPUTS, TIER_NAMES, Kind
 

@@ -15,8 +15,7 @@ reference: https://developers.hubspot.com/docs/api/crm/understanding-the-crm
     connector  ``HubSpotConnector``: the Connector protocol
 """
 
-from connectors.hubspot.client import HubSpotApiError
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.settings import HubSpotSettings
 
-__all__ = ["HubSpotApiError", "HubSpotConnector", "HubSpotSettings"]
+__all__ = ["HubSpotConnector", "HubSpotSettings"]

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import pyarrow as pa
 
-from connectors.base import Cursor
+from core.connector import Cursor
 
 #: Bytes of stage changes an opportunities read keeps in memory for the stage-change
 #: read (about 40 each) before spilling them to a temporary file.

@@ -11,7 +11,7 @@ Every request goes through ``HubSpotClient.call``, which
   retries are off, so every attempt is seen, counted and logged here;
 - turns the rest into the project's errors: a 429 of the DAILY policy, or
   retries run out on 429s → RateLimitExhausted; a 401 → AuthError; anything
-  else → ``HubSpotApiError`` (a CrmApiError) with HubSpot's category and
+  else → ``CrmApiError`` with HubSpot's category and
   correlationId. Never a silent success.
 
 HubSpot's JSON answers are turned into the plain values of ``mapping`` here, so the
@@ -43,14 +43,6 @@ from hubspot.crm.deals import ApiException as DealsApiException
 from hubspot.crm.pipelines import ApiException as PipelinesApiException
 from hubspot.crm.properties import ApiException as PropertiesApiException
 
-from connectors.base import ApiUsage
-from connectors.errors import (
-    AuthError,
-    ConfigError,
-    CrmApiError,
-    PartnerKpiError,
-    RateLimitExhausted,
-)
 from connectors.hubspot.mapping import (
     AssociatedCompany,
     HsRecord,
@@ -63,6 +55,14 @@ from connectors.hubspot.paging import SearchPage
 from connectors.hubspot.queries import COMPANIES, CRM, DEALS, SCOPES, WRITE_SCOPES
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.retry import TransientError, call_with_retries, parse_retry_after
+from core.connector import ApiUsage
+from core.errors import (
+    AuthError,
+    ConfigError,
+    CrmApiError,
+    PartnerKpiError,
+    RateLimitExhausted,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -78,31 +78,6 @@ API_EXCEPTIONS: tuple[type[Exception], ...] = (
 DAILY_POLICY = "DAILY"
 #: Where a private app's token tells its scopes (the token goes in the body).
 TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
-
-
-class HubSpotApiError(CrmApiError):
-    """HubSpot answered an error: its HTTP status, category and correlationId come along."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        error_code: str,
-        status: int | None = None,
-        correlation_id: str | None = None,
-        record_id: str | None = None,
-    ) -> None:
-        self.status = status
-        self.correlation_id = correlation_id
-        details = [f"HTTP {status}"] if status else []
-        if correlation_id:
-            details.append(f"correlationId {correlation_id}")
-        super().__init__(
-            message + (f" ({', '.join(details)})" if details else ""),
-            crm=CRM,
-            error_code=error_code,
-            record_id=record_id,
-        )
 
 
 def read_token(settings: HubSpotSettings, environ: Mapping[str, str]) -> str:
@@ -208,8 +183,9 @@ def raise_unexpected(errors: Sequence[BatchError], *, expected: str) -> None:
     """A 207's errors other than the expected category are errors of the whole call."""
     for error in errors:
         if error.category != expected:
-            raise HubSpotApiError(
+            raise CrmApiError(
                 error.message,
+                crm=CRM,
                 error_code=error.code or error.category,
                 record_id=error.ids[0] if error.ids else None,
             )
@@ -404,20 +380,22 @@ class HubSpotClient:
             except ValueError:
                 body = None
             if not isinstance(body, Mapping):
-                raise HubSpotApiError(
+                raise CrmApiError(
                     f"{what}: the answer is not a JSON object",
+                    crm=CRM,
                     error_code="UNEXPECTED_RESPONSE",
-                    status=status,
+                    http_status=status,
                     record_id=record_id,
                 )
             return body, status
 
         def gave_up(last: TransientError, attempts: int) -> Exception:
-            return HubSpotApiError(
+            return CrmApiError(
                 f"{what} failed {attempts} times; the last answer: {last.message}",
+                crm=CRM,
                 error_code=last.code,
-                status=last.status,
-                correlation_id=last.correlation_id,
+                http_status=last.status,
+                request_id=last.correlation_id,
                 record_id=record_id,
             )
 
@@ -528,11 +506,12 @@ class HubSpotClient:
             writing = what.startswith(("batch update", "create"))
             scopes = (*SCOPES, *WRITE_SCOPES) if writing else SCOPES
             message += f"; grant the private app the scopes {', '.join(scopes)}"
-        return HubSpotApiError(
+        return CrmApiError(
             message,
+            crm=CRM,
             error_code=error.category,
-            status=status,
-            correlation_id=error.correlation_id,
+            http_status=status,
+            request_id=error.correlation_id,
             record_id=record_id,
         )
 

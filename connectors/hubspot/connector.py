@@ -46,8 +46,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from connectors.base import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
-from connectors.errors import ConfigError, PartnerKpiError, SchemaError
 from connectors.hubspot.carry import Carry, Visit
 from connectors.hubspot.client import HubSpotClient, raise_unexpected
 from connectors.hubspot.mapping import (
@@ -96,7 +94,9 @@ from connectors.hubspot.queries import (
 )
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.hubspot.writes import CompanyWrites
-from connectors.schema import Opportunity, Partner, StageChange, StageDef
+from core.connector import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
+from core.errors import ConfigError, PartnerKpiError, SchemaError
+from core.schema import Opportunity, Partner, StageChange, StageDef
 
 logger = logging.getLogger(__name__)
 

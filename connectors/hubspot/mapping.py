@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from connectors.errors import ConfigError, SchemaError
 from connectors.hubspot.queries import (
     AMOUNT,
     AMOUNT_HOME,
@@ -42,7 +41,8 @@ from connectors.hubspot.queries import (
     STAGE_ENTERED_PREFIX,
     STAGE_EXITED_PREFIX,
 )
-from connectors.schema import Opportunity, OpportunityStatus, Partner, StageChange, StageDef
+from core.errors import ConfigError, SchemaError
+from core.schema import Opportunity, OpportunityStatus, Partner, StageChange, StageDef
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from connectors.errors import CrmApiError
 from connectors.hubspot.queries import (
     CRM,
     ID,
@@ -37,6 +36,7 @@ from connectors.hubspot.queries import (
     condition,
     search_body,
 )
+from core.errors import CrmApiError
 
 T = TypeVar("T")
 

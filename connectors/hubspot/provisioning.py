@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from connectors.base import CheckItem, FieldSpec
-from connectors.errors import PartnerKpiError
 from connectors.hubspot.client import HubSpotClient, PropertyInfo
 from connectors.hubspot.queries import COMPANIES, WRITE_SCOPES
 from connectors.hubspot.settings import PROPERTY_NAME, HubSpotSettings
+from core.connector import CheckItem, FieldSpec
+from core.errors import PartnerKpiError
 
 #: FieldSpec kinds → (HubSpot type, fieldType) of a new property, and the types accepted.
 PROPERTY_KINDS: dict[str, tuple[str, str]] = {

@@ -1,7 +1,7 @@
 """The Salesforce adapter: partners, opportunities, stages and stage history from an org,
 and score writeback to partner Accounts, over simple-salesforce.
 
-- ``connector``: ``SalesforceConnector``, the public face (connectors.base.Connector);
+- ``connector``: ``SalesforceConnector``, the public face (core.connector.Connector);
 - ``writes``: score values onto partner Accounts (sObject Collections, Bulk API 2.0);
 - ``provisioning``: score fields on Account and the integration user's access to them;
 - ``client``: login, retries, the quota guard, REST and Bulk API 2.0 paging;

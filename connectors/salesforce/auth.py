@@ -26,8 +26,8 @@ from typing import Any
 import jwt
 import requests
 
-from connectors.errors import AuthError, ConfigError
 from connectors.salesforce.settings import SalesforceSettings
+from core.errors import AuthError, ConfigError
 
 TOKEN_PATH = "/services/oauth2/token"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"

@@ -36,14 +36,6 @@ from simple_salesforce.exceptions import (
     SalesforceOperationError,
 )
 
-from connectors.base import ApiUsage
-from connectors.errors import (
-    AuthError,
-    ConfigError,
-    CrmApiError,
-    PartnerKpiError,
-    RateLimitExhausted,
-)
 from connectors.http import CaBundleSession
 from connectors.retry import TransientError, call_with_retries, parse_retry_after
 from connectors.salesforce.auth import (
@@ -63,6 +55,14 @@ from connectors.salesforce.queries import (
     id_chunks,
 )
 from connectors.salesforce.settings import SalesforceSettings
+from core.connector import ApiUsage
+from core.errors import (
+    AuthError,
+    ConfigError,
+    CrmApiError,
+    PartnerKpiError,
+    RateLimitExhausted,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -243,6 +243,7 @@ class SalesforceClient:
                 f"{what} failed {attempts} times; the last answer: {last.message}",
                 crm=CRM,
                 error_code=last.code,
+                http_status=last.status,
                 record_id=record_id,
             )
 
@@ -299,12 +300,20 @@ class SalesforceClient:
                     f"longer than crm.max_retry_after_seconds; the next run resumes"
                 )
             return TransientError(
-                code, message or f"HTTP {status}", retry_after=retry_after, limit=limit
+                code,
+                message or f"HTTP {status}",
+                status=status,
+                retry_after=retry_after,
+                limit=limit,
             )
         if status == 401:
             return AuthError(f"Salesforce refused the session during {what} ({code}: {message})")
         return CrmApiError(
-            message or f"HTTP {status}", crm=CRM, error_code=code, record_id=record_id
+            message or f"HTTP {status}",
+            crm=CRM,
+            error_code=code,
+            record_id=record_id,
+            http_status=status,
         )
 
     # --- reads -------------------------------------------------------------------------

@@ -22,8 +22,6 @@ from urllib.parse import urlparse
 
 from simple_salesforce.util import exception_handler
 
-from connectors.base import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
-from connectors.errors import CrmApiError, PartnerKpiError, SchemaError
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.mapping import (
     CurrencyTable,
@@ -66,7 +64,9 @@ from connectors.salesforce.queries import (
 )
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.writes import AccountWriter
-from connectors.schema import Opportunity, Partner, StageChange, StageDef
+from core.connector import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
+from core.errors import CrmApiError, PartnerKpiError, SchemaError
+from core.schema import Opportunity, Partner, StageChange, StageDef
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from connectors.base import WriteResult
 from connectors.salesforce.client import IngestResults
+from core.connector import WriteResult
 
 #: The Bulk API's cell for "set this field to null" (an empty cell changes nothing).
 NULL_CELL = "#N/A"

@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from connectors.errors import SchemaError
 from connectors.salesforce.queries import CURRENCY_FIELD, Kind, SoqlField
-from connectors.schema import (
+from core.errors import SchemaError
+from core.schema import (
     Opportunity,
     OpportunityStatus,
     Partner,

@@ -21,11 +21,11 @@ from urllib.parse import quote_plus
 
 from simple_salesforce.util import exception_handler
 
-from connectors.base import CheckItem, FieldSpec, WriteResult
-from connectors.errors import CrmApiError
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.queries import ACCOUNT, COLLECTION_SIZE, CRM, RECORD_ID, soql_string
 from connectors.salesforce.writes import collection_call, save_result
+from core.connector import CheckItem, FieldSpec, WriteResult
+from core.errors import CrmApiError
 
 logger = logging.getLogger(__name__)
 

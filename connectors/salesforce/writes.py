@@ -14,8 +14,6 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from connectors.base import WriteResult
-from connectors.errors import CrmApiError
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.ingest import ingest_csv, ingest_outcomes, wire_value
 from connectors.salesforce.queries import (
@@ -27,6 +25,8 @@ from connectors.salesforce.queries import (
     RECORD_ID,
 )
 from connectors.salesforce.settings import SalesforceSettings
+from core.connector import WriteResult
+from core.errors import CrmApiError
 
 
 class AccountWriter:

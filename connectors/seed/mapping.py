@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from connectors.errors import SeedFormatError
-from connectors.schema import (
+from core.errors import SeedFormatError
+from core.schema import (
     Opportunity,
     OpportunityStatus,
     Partner,

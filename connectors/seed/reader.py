@@ -10,8 +10,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO
 
-from connectors.errors import SeedFormatError
-from connectors.schema import Opportunity, Partner, StageDef, StageEvent
 from connectors.seed.mapping import (
     DEFAULT_CORPORATE_CURRENCY,
     SEED_STAGES,
@@ -24,6 +22,8 @@ from connectors.seed.mapping import (
     product_key,
     stage_history,
 )
+from core.errors import SeedFormatError
+from core.schema import Opportunity, Partner, StageDef, StageEvent
 
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "sales_pipeline.csv": (

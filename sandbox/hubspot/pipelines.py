@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.schema import OpportunityStatus, StageDef
+from core.schema import OpportunityStatus, StageDef
 from sandbox.hubspot.values import iso_ms
 
 PIPELINE_LABEL = "Partner deals"

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from connectors.schema import OpportunityStatus
 from connectors.seed import SeedDataset
 from connectors.seed.mapping import SeedOpportunity, stage_history
+from core.schema import OpportunityStatus
 from sandbox.hubspot.associations import (
     PRIMARY,
     RESELLER,

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from connectors.schema import OpportunityStatus
 from connectors.seed import SeedDataset
 from connectors.seed.mapping import PARTNER_ROLE, stage_visits
+from core.schema import OpportunityStatus
 from sandbox.ids import SalesforceIds
 from sandbox.salesforce.objects import KEY_PREFIXES
 from sandbox.store import at_time, sf_datetime

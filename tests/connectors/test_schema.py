@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from connectors.errors import SchemaError
-from connectors.schema import (
+from core.errors import SchemaError
+from core.schema import (
     Opportunity,
     OpportunityStatus,
     StageDef,

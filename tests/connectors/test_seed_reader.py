@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import SchemaError, SeedFormatError
-from connectors.schema import Opportunity, OpportunityStatus, StageEvent
 from connectors.seed import SeedDataset, read_seed
 from connectors.seed.mapping import product_key
+from core.errors import SchemaError, SeedFormatError
+from core.schema import Opportunity, OpportunityStatus, StageEvent
 
 
 @pytest.fixture(scope="module")

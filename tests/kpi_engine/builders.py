@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from connectors.schema import Opportunity, OpportunityStatus, Partner, StageEvent
+from core.schema import Opportunity, OpportunityStatus, Partner, StageEvent
 from kpi_engine import PartnerScore, ScoringResult, ScoringSettings, score_partners
 
 AS_OF = date(2017, 12, 31)

@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from connectors.schema import Opportunity, Partner
+from core.schema import Opportunity, Partner
 from kpi_engine import COMPONENTS, NO_PARTNER, ScoringResult, TierThresholds
 from kpi_engine.settings import DEFAULT_CHANNEL_MAP
 from tests.kpi_engine.builders import by_id, event, lost, open_opp, partner, run, won

@@ -30,8 +30,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from connectors.schema import opportunities_to_arrow, partners_to_arrow, stage_events_to_arrow
 from connectors.seed import SeedDataset, read_seed
+from core.schema import opportunities_to_arrow, partners_to_arrow, stage_events_to_arrow
 from kpi_engine import ScoringSettings, score_partners
 
 # The repo is <root>/main; the shared folder sits beside it.

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.schema import (
+from core.schema import (
     Opportunity,
     OpportunityStatus,
     Partner,

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from connectors.schema import OpportunityStatus
 from connectors.seed import SeedDataset, read_seed
 from connectors.seed.mapping import stage_history
+from core.schema import OpportunityStatus
 from sandbox.hubspot.errors import HubSpotApiError
 from sandbox.hubspot.portal import HubSpotPortal
 from sandbox.store import SqlStore

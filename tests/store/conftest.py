@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from connectors.schema import Opportunity, OpportunityStatus, Partner, StageChange
+from core.schema import Opportunity, OpportunityStatus, Partner, StageChange
 from store import LocalStore
 
 NOW = datetime(2026, 11, 26, 1, 2, 3, tzinfo=UTC)

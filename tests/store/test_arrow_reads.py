@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from connectors.schema import (
+from core.schema import (
     OPPORTUNITY_ARROW_SCHEMA,
     PARTNER_ARROW_SCHEMA,
     STAGE_EVENT_ARROW_SCHEMA,

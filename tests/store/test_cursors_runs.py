@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connectors.base import Cursor
+from core.connector import Cursor
 from store import LocalStore, RunStatus, ScoreRow
 from tests.store.conftest import NOW, fixed_clock
 

@@ -15,14 +15,14 @@ from typing import TypeVar
 
 import pytest
 
-from connectors.schema import (
+from connectors.seed import SeedDataset, read_seed
+from core.schema import (
     StageChange,
     StageEvent,
     opportunities_to_arrow,
     partners_to_arrow,
     stage_events_to_arrow,
 )
-from connectors.seed import SeedDataset, read_seed
 from kpi_engine import ScoringSettings, score_partners
 from store import LocalStore
 from tests.store.conftest import in_order

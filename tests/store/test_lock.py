@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import Cursor
-from connectors.errors import StoreLocked
+from core.connector import Cursor
+from core.errors import StoreLocked
 from store import LocalStore, RunStatus, lock_path_of
 from tests.conftest import REPO_ROOT
 from tests.store.conftest import in_order
@@ -30,8 +30,8 @@ HOLDER = "partner-kpi sync (test child)"
 CHILD = """
 import sys, time
 from datetime import UTC, date, datetime
-from connectors.base import Cursor
-from connectors.schema import Opportunity
+from core.connector import Cursor
+from core.schema import Opportunity
 from store import LocalStore
 
 with LocalStore.open(sys.argv[1], holder=sys.argv[2]) as store:

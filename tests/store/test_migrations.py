@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from store import MIGRATIONS, SCHEMA_VERSION, LocalStore, Migration, StoreError, StoreVersionError
+from core.errors import StoreError, StoreVersionError
+from store import MIGRATIONS, SCHEMA_VERSION, LocalStore, Migration
 from store.schema import migrate, stored_version
 from tests.store.conftest import TABLES, opportunity
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import Cursor
-from connectors.schema import OpportunityStatus, StageDef
-from store import LocalStore, StoreError
+from core.connector import Cursor
+from core.errors import StoreError
+from core.schema import OpportunityStatus, StageDef
+from store import LocalStore
 from tests.store.conftest import change, dump, fixed_clock, in_order, opportunity, partner, won
 
 T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)

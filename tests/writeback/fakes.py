@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import (
+from core.connector import (
     ApiUsage,
     CheckItem,
     Cursor,
@@ -14,7 +14,7 @@ from connectors.base import (
     Page,
     WriteResult,
 )
-from connectors.schema import Opportunity, Partner, StageChange, StageDef
+from core.schema import Opportunity, Partner, StageChange, StageDef
 from writeback.spec import CrmFieldDefaults
 
 

@@ -12,13 +12,12 @@ from typing import Any
 
 import pytest
 
-from connectors.errors import ConfigError
+from core.errors import ConfigError, UnknownRun
 from store import JournalOutcome, LocalStore
 from tests.writeback.fakes import DEFAULTS, FakeCrm
 from writeback import (
     StoreJournal,
     Target,
-    UnknownRun,
     apply_plan,
     build_plan,
     check_tier_changes,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import ConfigError
 from connectors.seed import read_seed
+from core.errors import ConfigError
 from kpi_engine import ScoringSettings, score_partners
 from partner_kpi.config import parse_config
 from partner_kpi.reports.tables import csv_row

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from connectors.base import Cursor, Page
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
-from connectors.schema import Opportunity, Partner, StageChange
 from connectors.seed import SeedDataset, read_seed
+from core.connector import Cursor, Page
+from core.schema import Opportunity, Partner, StageChange
 from sandbox.server import RunningSandbox
 from tests.sandbox.conftest import control, fresh_sandbox, sandbox  # noqa: F401  (fixtures)
 

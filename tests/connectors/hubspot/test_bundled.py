@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from connectors.base import Connector
 from connectors.hubspot import HubSpotConnector
-from connectors.schema import Opportunity, Partner, StageChange
 from connectors.seed import SeedDataset
+from core.connector import Connector
+from core.schema import Opportunity, Partner, StageChange
 from sandbox.server import RunningSandbox
 from tests.connectors.hubspot.conftest import (
     SeedKeys,

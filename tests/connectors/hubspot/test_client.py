@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from connectors.errors import ConfigError, RateLimitExhausted
 from connectors.hubspot.client import HubSpotClient, RateLimits, read_token
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.retry import parse_retry_after
+from core.errors import ConfigError, RateLimitExhausted
 
 TOKEN = "pat-na1-test-token"
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from connectors.base import Cursor
 from connectors.hubspot import HubSpotConnector
 from connectors.hubspot import carry as hubspot_carry
-from connectors.schema import Opportunity, StageChange
 from connectors.seed import read_seed
+from core.connector import Cursor
+from core.schema import Opportunity, StageChange
 from sandbox.server import RunningSandbox
 from tests.connectors.hubspot.conftest import (
     SeedKeys,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import Cursor
 from connectors.seed import read_seed
+from core.connector import Cursor
 from sandbox.server import RunningSandbox, start_sandbox
 from tests.connectors.hubspot.conftest import (
     SeedKeys,

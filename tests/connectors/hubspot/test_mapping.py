@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connectors.errors import ConfigError, SchemaError
 from connectors.hubspot.mapping import (
     AssociatedCompany,
     DealRules,
@@ -27,7 +26,8 @@ from connectors.hubspot.mapping import (
     visits_from_history,
     visits_from_stage_dates,
 )
-from connectors.schema import OpportunityStatus
+from core.errors import ConfigError, SchemaError
+from core.schema import OpportunityStatus
 
 T0 = 1_483_261_200_000  # 2017-01-01T09:00:00Z
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from connectors.base import FieldSpec
+from core.connector import FieldSpec
 from sandbox.server import RunningSandbox
 from tests.connectors.hubspot.conftest import connector_for
 from tests.sandbox.conftest import hubspot_client

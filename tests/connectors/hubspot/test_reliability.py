@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import trustme
 
-from connectors.errors import AuthError, ConfigError, CrmApiError, RateLimitExhausted
-from connectors.hubspot import HubSpotApiError, HubSpotConnector
+from connectors.hubspot import HubSpotConnector
+from core.errors import AuthError, ConfigError, CrmApiError, RateLimitExhausted
 from sandbox.server import RunningSandbox, start_sandbox
 from tests.connectors.hubspot.conftest import (
     TOKEN_ENV,
@@ -128,8 +128,8 @@ def test_daily_429_is_exhaustion_not_retried(calm: RunningSandbox) -> None:
     ("faults", "error", "code"),
     [
         ("rate_limit=1.0", RateLimitExhausted, None),
-        ("server_error=1.0", HubSpotApiError, "SERVICE_UNAVAILABLE"),
-        ("drop=1.0", HubSpotApiError, "CONNECTION_LOST"),
+        ("server_error=1.0", CrmApiError, "SERVICE_UNAVAILABLE"),
+        ("drop=1.0", CrmApiError, "CONNECTION_LOST"),
     ],
     ids=["429", "503", "drop"],
 )
@@ -147,8 +147,9 @@ def test_exhausted_retries_are_errors(
         assert isinstance(excinfo.value, CrmApiError)
         assert excinfo.value.error_code == code
     if code == "SERVICE_UNAVAILABLE":
-        assert isinstance(excinfo.value, HubSpotApiError)
-        assert excinfo.value.correlation_id and excinfo.value.correlation_id in str(excinfo.value)
+        assert isinstance(excinfo.value, CrmApiError)
+        assert excinfo.value.request_id and excinfo.value.request_id in str(excinfo.value)
+        assert excinfo.value.http_status == 503
 
 
 def test_a_refused_token_is_an_auth_error_without_the_secret(
@@ -175,7 +176,7 @@ def test_secrets_stay_out_of_retry_logs(
     token = calm.credentials.hubspot_access_token
     connector = connector_for(calm, max_attempts=2, sleep=lambda _: None)
     set_faults(calm, "server_error=1.0")
-    with caplog.at_level(logging.DEBUG), pytest.raises(HubSpotApiError) as excinfo:
+    with caplog.at_level(logging.DEBUG), pytest.raises(CrmApiError) as excinfo:
         connector.fetch_stage_defs()
     assert "failed" in caplog.text
     assert token not in caplog.text and token not in str(excinfo.value)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import CheckItem, FieldSpec
 from connectors.hubspot import HubSpotConnector
+from core.connector import CheckItem, FieldSpec
 from sandbox.server import RunningSandbox
 from tests.connectors.hubspot.conftest import (
     connector_for,

@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from connectors.base import Page
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from connectors.seed import SeedDataset, read_seed
 from connectors.seed.mapping import stage_history
+from core.connector import Page
 from sandbox.server import RunningSandbox
 from sandbox.store import sf_datetime
 from tests.sandbox.conftest import control, fresh_sandbox, sandbox

@@ -11,9 +11,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connectors.errors import AuthError, ConfigError
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from connectors.salesforce.auth import JWT_GRANT, jwt_assertion, read_credentials, token_form
+from core.errors import AuthError, ConfigError
 from sandbox.salesforce.jwt_grant import SigningKey
 from sandbox.server import RunningSandbox
 from tests.connectors.salesforce.conftest import make_connector, records_of, sandbox_env

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import responses
 
-from connectors.errors import CrmApiError, RateLimitExhausted
 from connectors.retry import parse_retry_after
 from connectors.salesforce import SalesforceSettings
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.queries import Select, fields
+from core.errors import CrmApiError, RateLimitExhausted
 from tests.connectors.salesforce.conftest import RecordedSleep
 
 LOGIN = "https://login.example.test"

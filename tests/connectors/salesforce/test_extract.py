@@ -12,11 +12,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from connectors.base import Connector, Cursor
 from connectors.salesforce import SalesforceConnector, queries
-from connectors.schema import Opportunity, Partner, StageChange
 from connectors.seed import SeedDataset
 from connectors.seed.mapping import SEED_STAGES
+from core.connector import Connector, Cursor
+from core.schema import Opportunity, Partner, StageChange
 from sandbox.server import RunningSandbox
 from tests.connectors.salesforce.conftest import api_calls, history_rows, make_connector, records_of
 from tests.sandbox.conftest import control

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from connectors.errors import CrmApiError, RateLimitExhausted
 from connectors.salesforce import SalesforceConnector
-from connectors.schema import Opportunity
 from connectors.seed import SeedDataset
+from core.errors import CrmApiError, RateLimitExhausted
+from core.schema import Opportunity
 from sandbox.server import RunningSandbox
 from tests.connectors.salesforce.conftest import (
     RecordedSleep,
@@ -132,7 +132,7 @@ def test_retries_that_run_out_are_errors(fresh_sandbox: Start) -> None:
 
 
 def test_a_session_that_expires_again_at_once_is_an_auth_error(fresh_sandbox: Start) -> None:
-    from connectors.errors import AuthError
+    from core.errors import AuthError
 
     running = fresh_sandbox()
     set_faults(running, "token_expiry=after:0")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from connectors.base import CheckItem, FieldSpec
+from core.connector import CheckItem, FieldSpec
 from sandbox.server import RunningSandbox
 from tests.connectors.salesforce.conftest import make_connector
 from tests.sandbox.conftest import control, salesforce_client

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from connectors.base import Cursor, Page
-from connectors.schema import OpportunityStatus
+from core.connector import Cursor, Page
+from core.schema import OpportunityStatus
 from partner_kpi.sync import sync_store
 from sandbox.server import RunningSandbox
 from sandbox.store import sf_datetime

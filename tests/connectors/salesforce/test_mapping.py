@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from connectors.errors import SchemaError
 from connectors.salesforce.mapping import (
     CurrencyTable,
     currency_table,
@@ -19,7 +18,8 @@ from connectors.salesforce.mapping import (
     stage_def_from_row,
 )
 from connectors.salesforce.queries import PARTNER_FIELDS, Kind, fields, opportunity_select
-from connectors.schema import OpportunityStatus, StageDef
+from core.errors import SchemaError
+from core.schema import OpportunityStatus, StageDef
 
 SELECTED = opportunity_select(True, True).fields
 STAGES = {

@@ -8,7 +8,6 @@ from urllib.parse import quote_plus
 import pytest
 from pydantic import ValidationError
 
-from connectors.errors import ConfigError
 from connectors.salesforce.queries import (
     MAX_QUERY_URL_BYTES,
     Select,
@@ -26,6 +25,7 @@ from connectors.salesforce.queries import (
     stage_select,
 )
 from connectors.salesforce.settings import SalesforceSettings, check_soql_condition
+from core.errors import ConfigError
 from partner_kpi.config import parse_config
 
 BASE = "https://example.my.salesforce.com/services/data/v60.0/"

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from connectors.base import FieldSpec
 from connectors.salesforce import writes as writes_module
+from core.connector import FieldSpec
 from sandbox.server import RunningSandbox
 from tests.connectors.salesforce.conftest import make_connector
 from tests.sandbox.conftest import control, set_faults

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
-from connectors.schema import Opportunity, Partner, StageChange, StageDef
+from core.schema import Opportunity, Partner, StageChange, StageDef
 
 RecordT = TypeVar("RecordT")
 

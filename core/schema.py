@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
-from connectors.errors import SchemaError
+from core.errors import SchemaError
 
 
 class OpportunityStatus(StrEnum):

@@ -1,0 +1,141 @@
+"""The error hierarchy of partner-kpi, one class per meaning, each with its CLI exit code.
+
+    PartnerKpiError            base: never raised itself
+    ├── ConfigError            2  bad config, option or settings: names the key and the fix
+    │   └── FieldsNotReady     2  a mapped score field is missing, hidden or mis-shaped
+    ├── UnknownRun             2  a rollback names a run the store does not hold
+    ├── AuthError              3  the CRM refused the credentials
+    ├── RateLimitExhausted     4  quota or retries ran out; the next run resumes
+    ├── CrmApiError            5  the CRM answered an error: its code, HTTP status, record id
+    ├── SchemaError            6  records that cannot be mapped or scored
+    │   └── SeedFormatError    6  a seed folder is missing a file or a column
+    ├── StoreError             7  the local store cannot be used: names the file and the fix
+    │   ├── StoreLocked        7  another run holds the local store
+    │   └── StoreVersionError  7  the store was written by a newer partner-kpi
+    ├── TierGuardRefused       8  sync: too many tier changes at once (--force overrides)
+    └── RecordsRejected        9  sync: the CRM rejected some records; the next run retries
+
+The number is the CLI's exit code (the README's table lists the same).
+
+Exit 1 is left to what no class covers (a bug: the traceback is printed) and to ``check``
+or ``fields plan`` finding something a sync needs missing.
+Messages never carry a secret: callers pass record ids and codes, not credentials.
+"""
+
+from __future__ import annotations
+
+
+class PartnerKpiError(Exception):
+    """Base of every error partner-kpi raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(PartnerKpiError):
+    """A config or settings value is wrong; the message names the key and the fix."""
+
+    exit_code = 2
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{key}: {problem}")
+
+
+class FieldsNotReady(ConfigError):
+    """A mapped field is missing in the CRM, hidden from or read-only for the integration
+    user, or of another type or shape: nothing is written. Each problem names its fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            "writeback.fields",
+            "; ".join(problems) + ". Nothing was written; partner-kpi fields create makes "
+            "missing fields and grants access to them, and never changes an existing field",
+        )
+
+
+class UnknownRun(PartnerKpiError):
+    """A rollback names a run the store does not hold (or one that wrote nothing)."""
+
+    exit_code = 2
+
+
+class AuthError(PartnerKpiError):
+    """The CRM refused the credentials or the session."""
+
+    exit_code = 3
+
+
+class RateLimitExhausted(PartnerKpiError):
+    """The configured share of the API quota, or the retries, ran out."""
+
+    exit_code = 4
+
+
+class CrmApiError(PartnerKpiError):
+    """The CRM answered with an error: its error code, HTTP status, request id and the record."""
+
+    exit_code = 5
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        crm: str,
+        error_code: str,
+        record_id: str | None = None,
+        http_status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.crm = crm
+        self.error_code = error_code
+        self.record_id = record_id
+        self.http_status = http_status
+        self.request_id = request_id
+        where = f" (record {record_id})" if record_id else ""
+        details = [f"HTTP {http_status}"] if http_status else []
+        if request_id:
+            details.append(f"request id {request_id}")
+        evidence = f" ({', '.join(details)})" if details else ""
+        super().__init__(f"{crm} {error_code}{where}: {message}{evidence}")
+
+
+class SchemaError(PartnerKpiError):
+    """A record cannot be mapped into the common schema or cannot be scored."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, *, record_id: str | None = None) -> None:
+        self.record_id = record_id
+        super().__init__(message)
+
+
+class SeedFormatError(SchemaError):
+    """A seed folder lacks a file or a column, or holds a value that cannot be read."""
+
+
+class StoreError(PartnerKpiError):
+    """The store file cannot be used as it is: the message names the file and the fix."""
+
+    exit_code = 7
+
+
+class StoreLocked(StoreError):
+    """Another run holds the local store's lock."""
+
+
+class StoreVersionError(StoreError):
+    """The store was written by a newer partner-kpi than the one running."""
+
+
+class TierGuardRefused(PartnerKpiError):
+    """The run would change more partners' tiers than ``writeback.max_tier_change_share``."""
+
+    exit_code = 8
+
+
+class RecordsRejected(PartnerKpiError):
+    """The CRM rejected some records; the others were written and journaled."""
+
+    exit_code = 9

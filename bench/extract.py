@@ -1,7 +1,7 @@
 """Benchmark of the extract: API calls against the minimum, records/s and peak memory.
 
 Seeds the sandbox with ``--opportunities`` (default 200,000) over ``--partners``
-(default 2,000), serves it in this process, and runs ``sync_store`` through the
+(default 2,000), serves it in this process, and runs ``extract_into_store`` through the
 real connectors, each sync in a fresh child process (``spawn``) so that its own
 peak RSS (VmHWM) is measured apart from the sandbox's. Per CRM it prints:
 
@@ -118,16 +118,15 @@ def _proc_status_mb(key: str) -> float:
 def child_sync(job: SyncJob) -> SyncResult:
     """Run in a fresh process: build the connector (its modules imported), then sync."""
     from partner_kpi.config import load_config
-    from partner_kpi.crm import connector_for
-    from partner_kpi.sync import sync_store
+    from partner_kpi.extract import extract_into_store
     from store import LocalStore
 
     config = load_config(Path(job.config_path))
-    connector = connector_for(config.crm, job.environ)  # imports the adapter; connects lazily
+    connector = config.connector(job.environ)  # imports the adapter; connects lazily
     rss_before = _proc_status_mb("VmRSS")
     started = time.perf_counter()
     with LocalStore.open(job.store_path, holder="bench/extract.py") as store:
-        counts = sync_store(connector, store)
+        counts = extract_into_store(connector, store)
     seconds = time.perf_counter() - started
     history_reads = getattr(connector, "history_reads", None)
     return SyncResult(
@@ -387,7 +386,7 @@ def measure(bench: Bench, run: str, store: Path, minimum: Minimum) -> dict[str, 
 
 def store_cursors(store: Path) -> dict[str, Any]:
     """The cursors a sync saved (read after the child has let go of the store)."""
-    from partner_kpi.sync import OPPORTUNITIES, STAGE_CHANGES
+    from partner_kpi.extract import OPPORTUNITIES, STAGE_CHANGES
     from store import LocalStore
 
     with LocalStore.open(store, holder="bench/extract.py (cursors)") as opened:
@@ -416,7 +415,7 @@ def picked_up(store: Path, ids: Sequence[str]) -> int:
 def salesforce_window_counts(bench: Bench, store: Path, overlap_seconds: int) -> tuple[int, int]:
     """Opportunities and history rows an incremental read from the store's cursors must see."""
     from connectors.salesforce.queries import soql_datetime
-    from partner_kpi.sync import OPPORTUNITIES, STAGE_CHANGES
+    from partner_kpi.extract import OPPORTUNITIES, STAGE_CHANGES
 
     cursors = store_cursors(store)
     found = []
@@ -489,7 +488,7 @@ def salesforce_updates(bench: Bench, count: int) -> tuple[list[str], float]:
 
 
 def hubspot_window_count(bench: Bench, store: Path, overlap_seconds: int) -> int:
-    from partner_kpi.sync import OPPORTUNITIES
+    from partner_kpi.extract import OPPORTUNITIES
 
     cursor = store_cursors(store)[OPPORTUNITIES]
     if cursor is None:

@@ -66,12 +66,13 @@ from hubspot.crm.companies import (  # noqa: E402
     SimplePublicObjectBatchInput,
 )
 
-import partner_kpi.writeback_run as writeback_run  # noqa: E402
+import partner_kpi.run as run_module  # noqa: E402
 from bench.seed_folder import write_seed_folder  # noqa: E402
 from connectors.salesforce.queries import BULK_WRITE_JOB_SIZE  # noqa: E402
 from core.errors import TierGuardRefused  # noqa: E402
 from partner_kpi.config import AppConfig, load_config  # noqa: E402
-from partner_kpi.writeback_run import SyncOutput, fields_plan, run_sync  # noqa: E402
+from partner_kpi.fields import fields_plan  # noqa: E402
+from partner_kpi.run import RunOutput, run_sync  # noqa: E402
 from sandbox.clients import control, hubspot_client, salesforce_client  # noqa: E402
 from sandbox.server import RunningSandbox, ready_line, start_sandbox, write_configs  # noqa: E402
 from store import LocalStore  # noqa: E402
@@ -182,12 +183,12 @@ def measured_sync(
     env: Mapping[str, str],
     phase: str,
     changed: int,
-) -> tuple[Phase, SyncOutput]:
+) -> tuple[Phase, RunOutput]:
     """Reset the stats, run ``sync`` (again with force if the tier guard refuses), count."""
     forced = False
     control(running, "reset-stats", {})
     with (
-        Timed(writeback_run, "apply_plan") as apply,
+        Timed(run_module, "apply_plan") as apply,
         Timed(LocalStore, "record_journal") as journal,
     ):
         started = time.perf_counter()
@@ -204,6 +205,7 @@ def measured_sync(
     requests_by_route: dict[str, int] = stats["requests"]
     calls = write_calls(crm, requests_by_route)
     mine = sum(n for route, n in requests_by_route.items() if route.startswith(f"{crm} "))
+    assert output.plan is not None, "a sync plans"
     planned = len(output.plan.records)
     return Phase(
         crm=crm,
@@ -314,6 +316,7 @@ def bench_crm(
     phases.append(first)
     phases.append(measured_sync(running, crm, config, env, "unchanged", 0)[0])
 
+    assert output.plan is not None, "a sync plans"
     edits = edited_scores(output.plan, changed)
     control(running, "reset-stats", {})
     edit = edit_salesforce if crm == SALESFORCE else edit_hubspot

@@ -17,15 +17,16 @@ from email.utils import parsedate_to_datetime
 from functools import partial
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from core.adapter import CrmSettings
 from core.errors import RateLimitExhausted
 
 T = TypeVar("T")
 
 
-class RetrySettings(BaseModel):
+class RetrySettings(CrmSettings):
     """The ``crm:`` keys every adapter reads the same way: overlap, quota and retries."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

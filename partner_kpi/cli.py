@@ -12,11 +12,12 @@ from typing import Any
 
 import click
 
+from connectors.registry import sandbox_crms
 from core.errors import ConfigError, PartnerKpiError
 from kpi_engine import ScoringSettings
 from partner_kpi import __version__, logs
-from partner_kpi.audit import AuditOutput, audit_crm, audit_seed
 from partner_kpi.config import load_config, with_window
+from partner_kpi.run import RunOutput, run_audit, run_seed_audit
 
 log = logging.getLogger("partner_kpi")
 
@@ -93,7 +94,7 @@ def main(log_format: logs.LogFormat, log_level: str) -> None:
 @click.option(
     "--sandbox",
     "sandbox_crm",
-    type=click.Choice(["salesforce", "hubspot"]),
+    type=click.Choice(sandbox_crms()),
     help="Try it out: start the bundled sandbox CRM for this run and audit it through this CRM.",
 )
 @click.option(
@@ -124,14 +125,14 @@ def audit(
     if sandbox_crm is not None:
         output = _audit_sandbox(sandbox_crm, as_of=day, settings=settings, out=out)
     elif seed_dir is not None:
-        output = audit_seed(seed_dir, as_of=day, settings=settings, out=out)
+        output = run_seed_audit(seed_dir, as_of=day, settings=settings, out=out)
     elif config.crm is None:
         raise ConfigError(
             "--seed / crm",
             "nothing to score: give --seed DIR, or --config FILE with a crm: section",
         )
     else:
-        output = audit_crm(config, as_of=day, settings=settings, out=out, offline=offline)
+        output = run_audit(config, as_of=day, settings=settings, out=out, offline=offline)
     if not quiet:
         result = output.result
         tiers = ", ".join(f"{n} {t}" for t, n in result.portfolio.tier_counts.items())
@@ -139,8 +140,8 @@ def audit(
             f"scored {len(result.partners)} partners as of {result.as_of} "
             f"({result.window_days}-day window): {tiers}"
         )
-        if output.sync is not None:
-            counts = output.sync
+        if output.extract is not None:
+            counts = output.extract
             click.echo(
                 f"synced {counts.partners} partners, {counts.opportunities} opportunities "
                 f"({counts.opportunities_deleted} deleted), {counts.stage_changes} stage changes"
@@ -154,13 +155,13 @@ def audit(
             "as_of": str(result.as_of),
             "scored": len(result.partners),
             "tiers": dict(result.portfolio.tier_counts),
-            **({"sync": output.sync.as_json()} if output.sync is not None else {}),
+            **({"sync": output.extract.as_json()} if output.extract is not None else {}),
             "files": [str(path) for path in output.files],
         },
     )
 
 
-def _audit_sandbox(crm: str, *, as_of: date, settings: ScoringSettings, out: Path) -> AuditOutput:
+def _audit_sandbox(crm: str, *, as_of: date, settings: ScoringSettings, out: Path) -> RunOutput:
     """Start the bundled sandbox, audit it through ``crm`` with its own config, stop it."""
     import json
     import tempfile
@@ -171,7 +172,7 @@ def _audit_sandbox(crm: str, *, as_of: date, settings: ScoringSettings, out: Pat
     try:
         ready = json.loads(ready_line(running, write_configs(running)))
         config = load_config(Path(ready["configs"][crm]))
-        return audit_crm(config, as_of=as_of, settings=settings, out=out, environ=ready["env"])
+        return run_audit(config, as_of=as_of, settings=settings, out=out, environ=ready["env"])
     finally:
         running.stop()
 
@@ -190,15 +191,12 @@ def check(config_path: Path) -> None:
 
     Exits 0 when everything a sync needs is in place, 1 when something is missing.
     """
-    import os
-
     from core.connector import CheckItem
-    from partner_kpi.crm import connector_for
-    from partner_kpi.writeback_run import configured_fields
+    from partner_kpi.fields import configured_fields
     from writeback import provision
 
     config = load_config(config_path)
-    connector = connector_for(config.crm, os.environ)
+    connector = config.connector()
     items = connector.check()
     if items and items[0].ok:  # logged in: the score fields can be looked at too
         try:
@@ -259,7 +257,7 @@ def sync(
     records (listed; the next sync retries them).
     """
     from core.errors import RecordsRejected
-    from partner_kpi.writeback_run import run_sync
+    from partner_kpi.run import run_sync
     from partner_kpi.writeback_view import console, print_sync
 
     config = load_config(config_path)
@@ -275,8 +273,9 @@ def sync(
         extra={"run_id": output.run_id, "as_of": str(output.result.as_of), **output.counts()},
     )
     if output.report is not None and output.report.rejected:
+        planned = len(output.plan.records) if output.plan else len(output.report.rejected)
         raise RecordsRejected(
-            f"{len(output.report.rejected)} of {len(output.plan.records)} records were rejected "
+            f"{len(output.report.rejected)} of {planned} records were rejected "
             f"by the CRM (run {output.run_id}); the others are written, and the next sync "
             "retries the rejected ones"
         )
@@ -288,7 +287,7 @@ def fields() -> None:
 
 
 def _fields(config_path: Path, create: bool) -> None:
-    from partner_kpi.writeback_run import fields_plan
+    from partner_kpi.fields import fields_plan
     from partner_kpi.writeback_view import console, print_checks, print_field_map
 
     config = load_config(config_path)
@@ -329,7 +328,7 @@ def rollback(config_path: Path, run_id: str, dry_run: bool) -> None:
     and journaled as a run of its own. Exits 9 when the CRM rejected records.
     """
     from core.errors import RecordsRejected
-    from partner_kpi.writeback_run import run_rollback
+    from partner_kpi.rollback import run_rollback
     from partner_kpi.writeback_view import console, print_rollback
 
     output = run_rollback(load_config(config_path), run_id, dry_run=dry_run)
@@ -348,7 +347,7 @@ def rollback(config_path: Path, run_id: str, dry_run: bool) -> None:
 def history(config_path: Path, partner: str | None, limit: int) -> None:
     """List the runs; with PARTNER (a record id or name), its score over time and what
     was written to its record. Reads only the local store."""
-    from partner_kpi.writeback_run import PartnerHistory, run_history
+    from partner_kpi.history import PartnerHistory, run_history
     from partner_kpi.writeback_view import console, print_partner, print_runs
 
     found = run_history(load_config(config_path), partner, limit=limit)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
 
-from connectors.hubspot.settings import HubSpotSettings
-from connectors.salesforce.settings import SalesforceSettings
+from connectors.registry import adapter_named
+from core.adapter import CrmAdapter, CrmSettings, CrmWritebackSettings
+from core.connector import Connector
 from core.errors import ConfigError
 from kpi_engine.settings import ScoringSettings
 from writeback.settings import WritebackSettings
@@ -24,18 +27,37 @@ class StoreSettings(BaseModel):
 
 
 class AppConfig(BaseModel):
-    """The whole config file. Sections are added as the product grows."""
+    """The whole config file. ``crm:`` and the CRM's own ``writeback:`` keys are validated
+    by the adapter ``crm.type`` names (see ``parse_config``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    crm: SalesforceSettings | HubSpotSettings | None = Field(default=None, discriminator="type")
+    crm: SerializeAsAny[CrmSettings] | None = None
     store: StoreSettings = Field(default_factory=StoreSettings)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     writeback: WritebackSettings = Field(default_factory=WritebackSettings)
+    #: the ``writeback:`` keys that belong to the configured CRM (a permission set …)
+    crm_writeback: SerializeAsAny[CrmWritebackSettings] = Field(
+        default_factory=CrmWritebackSettings
+    )
 
+    @property
+    def adapter(self) -> CrmAdapter[Any]:
+        """The configured CRM's adapter; a ConfigError naming the fix when there is none."""
+        if self.crm is None:
+            raise ConfigError(
+                "crm", "no CRM configured; add a crm: section (see config.example.yaml)"
+            )
+        return adapter_named(self.crm.type)
 
-#: the ``crm.type`` values; pydantic puts the chosen one in an error's location
-CRM_TYPES = ("salesforce", "hubspot")
+    @property
+    def crm_name(self) -> str:
+        return self.crm.type if self.crm is not None else "none"
+
+    def connector(self, environ: Mapping[str, str] | None = None) -> Connector:
+        """The configured CRM's connector; secrets come from ``environ`` (default: os.environ)."""
+        adapter = self.adapter
+        return adapter.connect(self.crm, os.environ if environ is None else environ)
 
 
 def _key_of(location: tuple[int | str, ...]) -> str:
@@ -46,8 +68,6 @@ def config_error_from(exc: ValidationError, prefix: str = "") -> ConfigError:
     """The first problem of a validation error as a ConfigError naming the full key."""
     error = exc.errors()[0]
     location = list(error["loc"])
-    if len(location) > 1 and location[0] == "crm" and location[1] in CRM_TYPES:
-        del location[1]  # the union's tag: the file has crm.overlap_seconds, not crm.<type>.…
     key = _key_of((*([prefix] if prefix else []), *location))
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
@@ -65,10 +85,38 @@ def parse_config(raw: Any, source: str = "config") -> AppConfig:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(source, "the file must hold a mapping of sections (scoring: …)")
+    document = dict(raw)
+    section = document.pop("crm", None)
+    if section is not None:
+        adapter = _crm_adapter(section)
+        document["crm"] = _validated(adapter.settings_model, section, "crm")
+        writeback = document.get("writeback")
+        writeback = writeback if isinstance(writeback, dict) else {}
+        own = adapter.writeback_settings_model.model_fields
+        if "writeback" in document and isinstance(document["writeback"], dict):
+            document["writeback"] = {k: v for k, v in writeback.items() if k not in own}
+        document["crm_writeback"] = _validated(
+            adapter.writeback_settings_model,
+            {k: v for k, v in writeback.items() if k in own},
+            "writeback",
+        )
     try:
-        return AppConfig.model_validate(raw)
+        return AppConfig.model_validate(document)
     except ValidationError as exc:
         raise config_error_from(exc) from None
+
+
+def _crm_adapter(section: Any) -> CrmAdapter[Any]:
+    if not isinstance(section, dict):
+        raise ConfigError("crm", "must be a mapping with a type: key (see config.example.yaml)")
+    return adapter_named(section.get("type"))
+
+
+def _validated(model: type[BaseModel], section: Any, prefix: str) -> BaseModel:
+    try:
+        return model.model_validate(section)
+    except ValidationError as exc:
+        raise config_error_from(exc, prefix) from None
 
 
 def load_config(path: Path | None) -> AppConfig:

@@ -17,12 +17,15 @@ from typing import Any, Literal
 
 from pythonjsonlogger.json import JsonFormatter
 
+from connectors.registry import adapters
+
 LogFormat = Literal["text", "json"]
 FORMATS: tuple[LogFormat, ...] = ("text", "json")
 LEVELS = ("debug", "info", "warning", "error")
 FORMAT_ENV, LEVEL_ENV = "PARTNER_KPI_LOG_FORMAT", "PARTNER_KPI_LOG_LEVEL"
-#: third-party loggers kept at WARNING unless the level asked for is debug
-QUIET_LIBRARIES = ("urllib3", "requests", "simple_salesforce", "hubspot", "werkzeug")
+#: third-party loggers kept at WARNING unless the level asked for is debug (each CRM
+#: adapter adds its client library's)
+QUIET_LIBRARIES = ("urllib3", "requests", "werkzeug")
 
 _installed: dict[str, logging.Handler] = {}
 
@@ -77,7 +80,8 @@ def configure(log_format: LogFormat, level: str) -> None:
     root.addHandler(handler)
     _installed["handler"] = handler
     root.setLevel(level.upper())
-    for name in QUIET_LIBRARIES:
+    libraries = [name for a in adapters().values() for name in a.library_loggers]
+    for name in (*QUIET_LIBRARIES, *libraries):
         logging.getLogger(name).setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
 
 

@@ -10,7 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from core.connector import CheckItem
-from partner_kpi.writeback_run import PartnerHistory, RollbackOutput, SyncOutput
+from partner_kpi.history import PartnerHistory
+from partner_kpi.rollback import RollbackOutput
+from partner_kpi.run import RunOutput
 from store import RunRecord
 from writeback import ApplyReport, FieldMap, WritePlan
 from writeback.plan import table_rows
@@ -91,11 +93,13 @@ def _written_line(report: ApplyReport) -> str:
     )
 
 
-def print_sync(out: Console, output: SyncOutput, *, quiet: bool) -> None:
-    result = output.result
+def print_sync(out: Console, output: RunOutput, *, quiet: bool) -> None:
+    result, plan, verdict = output.result, output.plan, output.verdict
+    if plan is None or verdict is None:
+        raise ValueError("print_sync prints a sync's output: it has a plan and a verdict")
     if output.dry_run:
-        print_plan(out, output.plan, title="dry run: nothing is written")
-        out.print(output.verdict.describe(), markup=False)
+        print_plan(out, plan, title="dry run: nothing is written")
+        out.print(verdict.describe(), markup=False)
         return
     if not quiet:
         tiers = ", ".join(f"{n} {t}" for t, n in result.portfolio.tier_counts.items())
@@ -110,7 +114,7 @@ def print_sync(out: Console, output: SyncOutput, *, quiet: bool) -> None:
                 f"{output.settled.written} landed, {output.settled.not_written} did not",
                 markup=False,
             )
-        out.print(f"{plan_line(output.plan)}; {output.verdict.describe()}", markup=False)
+        out.print(f"{plan_line(plan)}; {verdict.describe()}", markup=False)
         if output.report is not None:
             out.print(_written_line(output.report), markup=False)
         for path in output.files:

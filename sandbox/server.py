@@ -21,6 +21,7 @@ import trustme
 import yaml
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from connectors.registry import adapters
 from connectors.seed import read_seed
 from sandbox.app import SandboxApp
 from sandbox.credentials import SandboxCredentials
@@ -119,27 +120,20 @@ def start_sandbox(
 
 
 def write_configs(running: RunningSandbox) -> dict[str, Path]:
-    """A ready config per CRM pointing at this sandbox; secrets stay in the environment."""
-    salesforce = {
-        "crm": {
-            "type": "salesforce",
-            "login_url": running.url,
-            "auth_flow": "password",
-            "ca_bundle": str(running.ca_bundle),
-        },
-        "store": {"path": str(running.state_dir / "salesforce-store.db")},
-    }
-    hubspot = {
-        "crm": {"type": "hubspot", "base_url": running.url, "ca_bundle": str(running.ca_bundle)},
-        "store": {"path": str(running.state_dir / "hubspot-store.db")},
-    }
-    paths = {
-        "salesforce": running.state_dir / "salesforce.yaml",
-        "hubspot": running.state_dir / "hubspot.yaml",
-    }
+    """A ready config per CRM pointing at this sandbox; secrets stay in the environment.
+
+    Each CRM adapter that the sandbox speaks says how its ``crm:`` section points here."""
     running.credentials.sf_jwt_key.write_private(running.state_dir / JWT_KEY_FILE)
     header = "# Written by `partner-kpi sandbox serve`; secrets come from the environment.\n"
-    for crm, document in (("salesforce", salesforce), ("hubspot", hubspot)):
+    paths: dict[str, Path] = {}
+    for crm, adapter in adapters().items():
+        if adapter.sandbox_section is None:
+            continue
+        document = {
+            "crm": adapter.sandbox_section(running.url, running.ca_bundle),
+            "store": {"path": str(running.state_dir / f"{crm}-store.db")},
+        }
+        paths[crm] = running.state_dir / f"{crm}.yaml"
         paths[crm].write_text(header + yaml.safe_dump(document, sort_keys=False))
     return paths
 

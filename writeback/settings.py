@@ -9,7 +9,9 @@
         won_amount: Partner_Won__c # just a field name
         drivers: null              # do not write the drivers
       max_tier_change_share: 0.2   # refuse a run that changes more tiers (unless --force)
-      permission_set: Partner_KPI_Writeback  # Salesforce: grants the user the fields
+
+A CRM may add keys of its own to this section (Salesforce's ``permission_set``);
+its adapter declares and validates them.
 
 The defaults write ``score``, ``tier``, ``drivers`` and ``scored_at``; the CRM
 decides the default field names (a per-CRM table the app passes in), this
@@ -19,7 +21,6 @@ output's own (``writeback.values.OUTPUTS``).
 
 from __future__ import annotations
 
-import re
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -28,10 +29,6 @@ from writeback.values import KINDS, OUTPUTS, Kind
 
 #: What a sync writes when the config names no fields.
 DEFAULT_OUTPUTS: tuple[str, ...] = ("score", "tier", "drivers", "scored_at")
-#: The permission set (Salesforce) that ``fields create`` grants the fields through.
-DEFAULT_PERMISSION_SET = "Partner_KPI_Writeback"
-#: A permission set's API name: a letter, then letters, digits and single underscores.
-_API_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*$")
 
 
 class FieldMapping(BaseModel):
@@ -81,22 +78,6 @@ class WritebackSettings(BaseModel):
         le=1.0,
         description="refuse a run that changes the tier of more than this share of partners",
     )
-    permission_set: str = Field(
-        default=DEFAULT_PERMISSION_SET,
-        description="Salesforce: the permission set that gives the integration user read "
-        "and edit access to the fields (made and assigned by fields create)",
-    )
-
-    @field_validator("permission_set")
-    @classmethod
-    def _api_name(cls, value: str) -> str:
-        if len(value) > 80 or not _API_NAME.match(value) or value.endswith("_"):
-            raise ValueError(
-                f"{value!r} is not a permission set API name: use up to 80 letters, digits "
-                "and single underscores, starting with a letter and not ending with an "
-                f"underscore (e.g. {DEFAULT_PERMISSION_SET})"
-            )
-        return value
 
     @field_validator("fields", mode="before")
     @classmethod

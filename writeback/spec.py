@@ -30,6 +30,9 @@ class CrmFieldDefaults:
     #: above this many records the connector writes through bulk jobs of ``bulk_batch_size``
     bulk_threshold: int | None = None
     bulk_batch_size: int = 0
+    #: where the integration user is granted access to the fields (a Salesforce permission
+    #: set); None in a CRM without field-level security
+    access_grant: str | None = None
 
     def batch_size_for(self, records: int) -> int:
         """Records per write call (one journal batch) for a plan of ``records``."""
@@ -91,13 +94,8 @@ def mapped_field(
     output: str,
     mapping: FieldMapping,
     defaults: CrmFieldDefaults,
-    *,
-    access_grant: str | None = None,
 ) -> MappedField:
-    """The field of one output: the config's choices over the CRM's and the output's defaults.
-
-    ``access_grant`` is where the CRM grants the integration user access to the field
-    (``writeback.permission_set`` in Salesforce)."""
+    """The field of one output: the config's choices over the CRM's and the output's defaults."""
     definition = OUTPUTS[output]
     kind = mapping.kind or definition.kind
     number = kind == "number"
@@ -118,7 +116,7 @@ def mapped_field(
         options=TIER_NAMES if kind == "picklist" else (),
         extra=defaults.extra(kind, length),
         config_key=f"writeback.fields.{output}",
-        access_grant=access_grant,
+        access_grant=defaults.access_grant,
     )
     return MappedField(
         output=output,
@@ -134,7 +132,7 @@ def field_map(settings: WritebackSettings, defaults: CrmFieldDefaults) -> FieldM
     taken: dict[str, str] = {}
     for output in settings.outputs():
         mapping = settings.fields.get(output) or FieldMapping()
-        mapped = mapped_field(output, mapping, defaults, access_grant=settings.permission_set)
+        mapped = mapped_field(output, mapping, defaults)
         other = taken.get(mapped.name.lower())
         if other is not None:
             raise ConfigError(

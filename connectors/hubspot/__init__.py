@@ -1,8 +1,8 @@
 """The HubSpot adapter, on hubspot-api-client (CRM API v3, associations v4).
 
 Reads partner companies, deals, deal pipelines and deal stage history into the
-common schema, and writes scores back to partner companies (issue 5). API
-reference: https://developers.hubspot.com/docs/api/crm/understanding-the-crm
+common schema, and writes scores back to partner companies. API reference:
+https://developers.hubspot.com/docs/api/crm/understanding-the-crm
 
     settings   the ``crm:`` section (``type: hubspot``): connection and read policy
     queries    object types, property names, request builders and the API's sizes
@@ -13,9 +13,41 @@ reference: https://developers.hubspot.com/docs/api/crm/understanding-the-crm
     writes     score values to partner companies, and reads of the values written
     provisioning  the score properties those writes need, and the token's scopes
     connector  ``HubSpotConnector``: the Connector protocol
+
+This module holds only ``ADAPTER``, the description the app reads through
+``connectors.registry``; the client library is imported when a connector is made.
 """
 
-from connectors.hubspot.connector import HubSpotConnector
-from connectors.hubspot.settings import HubSpotSettings
+from __future__ import annotations
 
-__all__ = ["HubSpotConnector", "HubSpotSettings"]
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from connectors.hubspot.queries import BATCH_SIZE, CRM, score_property_name
+from connectors.hubspot.settings import HubSpotSettings
+from core.adapter import CrmAdapter
+from core.connector import Connector
+
+
+def _connect(settings: HubSpotSettings, environ: Mapping[str, str]) -> Connector:
+    from connectors.hubspot.connector import HubSpotConnector
+
+    return HubSpotConnector(settings, environ=environ)
+
+
+def _sandbox_section(url: str, ca_bundle: Path) -> dict[str, Any]:
+    return {"type": CRM, "base_url": url, "ca_bundle": str(ca_bundle)}
+
+
+ADAPTER: CrmAdapter[HubSpotSettings] = CrmAdapter(
+    name=CRM,
+    settings_model=HubSpotSettings,
+    connect=_connect,
+    field_name=score_property_name,
+    write_batch_size=BATCH_SIZE,
+    library_loggers=("hubspot",),
+    sandbox_section=_sandbox_section,
+)
+
+__all__ = ["ADAPTER"]

@@ -15,6 +15,15 @@ CRM = "hubspot"
 DEALS = "deals"
 COMPANIES = "companies"
 
+#: Score outputs whose default property name is not just "partner_" + the output's name.
+_PROPERTY_WORDS = {"drivers": "score_drivers"}
+
+
+def score_property_name(output: str) -> str:
+    """partner_score, partner_tier, partner_score_drivers, partner_close_rate …"""
+    return f"partner_{_PROPERTY_WORDS.get(output, output)}"
+
+
 #: Records in one list (GET /crm/v3/objects/{type}) page: HubSpot's maximum.
 LIST_PAGE_SIZE = 100
 #: ...and with ``propertiesWithHistory``, both for lists and batch reads.

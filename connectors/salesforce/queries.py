@@ -27,6 +27,21 @@ COLLECTION_SIZE = 200
 #: Records in one Bulk API 2.0 update job of a writeback: one journal batch, ~2 MB of CSV
 #: (a job takes up to 100 MB; smaller jobs keep a killed run's pending batch small).
 BULK_WRITE_JOB_SIZE = 10_000
+#: Score outputs whose default field name is not just "Partner_" + the output's name.
+_FIELD_WORDS = {"drivers": "score_drivers"}
+
+
+def score_field_name(output: str) -> str:
+    """Partner_Score__c, Partner_Tier__c, Partner_Score_Drivers__c, Partner_Close_Rate__c …"""
+    words = ["partner", *_FIELD_WORDS.get(output, output).split("_")]
+    return "_".join(word.capitalize() for word in words) + "__c"
+
+
+def score_field_extra(kind: str, length: int) -> dict[str, object]:
+    """A new text field needs its length; other kinds need nothing more."""
+    return {"length": length} if kind == "text" else {}
+
+
 #: Salesforce refuses a request whose URI and headers together exceed 16,384 bytes
 #: (414 / 431; help.salesforce.com article 000386264). Headers (the bearer token,
 #: Sforce-Query-Options, the client's own) get a generous allowance of the total.

@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from connectors.retry import RetrySettings
 from connectors.salesforce.queries import COLLECTION_SIZE
+from core.adapter import CrmWritebackSettings
 
 DEFAULT_API_VERSION = "60.0"
 DEFAULT_PARTNER_FILTER = "IsPartner = true"
@@ -165,3 +166,34 @@ class SalesforceSettings(RetrySettings):
         if not value.startswith("https://"):
             raise ValueError("use an https:// URL (Salesforce refuses plain HTTP)")
         return value.rstrip("/")
+
+
+#: The permission set that ``fields create`` grants the score fields through.
+DEFAULT_PERMISSION_SET = "Partner_KPI_Writeback"
+#: A permission set's API name: a letter, then letters, digits and single underscores.
+_PERMISSION_SET_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*$")
+
+
+class SalesforceWritebackSettings(CrmWritebackSettings):
+    """Salesforce's own ``writeback:`` keys: field-level security is granted through a
+    permission set, since a field made through the API is visible to no user until then."""
+
+    permission_set: str = Field(
+        default=DEFAULT_PERMISSION_SET,
+        description="the permission set that gives the integration user read and edit "
+        "access to the fields (made and assigned by fields create)",
+    )
+
+    @field_validator("permission_set")
+    @classmethod
+    def _api_name(cls, value: str) -> str:
+        if len(value) > 80 or not _PERMISSION_SET_NAME.match(value) or value.endswith("_"):
+            raise ValueError(
+                f"{value!r} is not a permission set API name: use up to 80 letters, digits "
+                "and single underscores, starting with a letter and not ending with an "
+                f"underscore (e.g. {DEFAULT_PERMISSION_SET})"
+            )
+        return value
+
+    def access_grant(self) -> str | None:
+        return self.permission_set

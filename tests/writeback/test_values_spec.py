@@ -13,6 +13,7 @@ from connectors.seed import read_seed
 from core.errors import ConfigError
 from kpi_engine import ScoringSettings, score_partners
 from partner_kpi.config import parse_config
+from partner_kpi.fields import configured_fields
 from partner_kpi.reports.tables import csv_row
 from tests.writeback.fakes import DEFAULTS
 from writeback.settings import WritebackSettings
@@ -119,13 +120,20 @@ def test_the_writeback_section_defaults_and_overrides() -> None:
 
 
 def test_each_field_names_its_config_key_and_the_permission_set_that_grants_it() -> None:
-    defaults = field_map(WritebackSettings(), DEFAULTS)
+    defaults = configured_fields(parse_config({"crm": {"type": "salesforce"}}))
     assert {(f.spec.config_key, f.spec.access_grant) for f in defaults} == {
         (f"writeback.fields.{f.output}", "Partner_KPI_Writeback") for f in defaults
     }
-    config = parse_config({"writeback": {"permission_set": "Sales_Ops_Scores"}})
-    mapped = field_map(config.writeback, DEFAULTS)
+    config = parse_config(
+        {"crm": {"type": "salesforce"}, "writeback": {"permission_set": "Sales_Ops_Scores"}}
+    )
+    mapped = configured_fields(config)
     assert {f.spec.access_grant for f in mapped} == {"Sales_Ops_Scores"}
+    hubspot = configured_fields(parse_config({"crm": {"type": "hubspot"}}))
+    assert {f.spec.access_grant for f in hubspot} == {None}  # no field-level security
+    with pytest.raises(ConfigError) as refused:  # a key of another CRM's writeback settings
+        parse_config({"crm": {"type": "hubspot"}, "writeback": {"permission_set": "X"}})
+    assert refused.value.key == "writeback.permission_set"
 
 
 @pytest.mark.parametrize(
@@ -145,7 +153,7 @@ def test_a_bad_writeback_section_names_the_key(
     section: dict[str, object], key: str, words: str
 ) -> None:
     with pytest.raises(ConfigError) as refused:
-        parse_config({"writeback": section})
+        parse_config({"crm": {"type": "salesforce"}, "writeback": section})
     assert refused.value.key == key
     assert words in refused.value.problem
 

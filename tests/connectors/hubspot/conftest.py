@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from connectors.hubspot import HubSpotConnector, HubSpotSettings
+from connectors.hubspot.connector import HubSpotConnector
+from connectors.hubspot.settings import HubSpotSettings
 from connectors.seed import SeedDataset, read_seed
 from core.connector import Cursor, Page
 from core.schema import Opportunity, Partner, StageChange

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from connectors.hubspot import HubSpotConnector
+from connectors.hubspot.connector import HubSpotConnector
 from connectors.seed import SeedDataset
 from core.connector import Connector
 from core.schema import Opportunity, Partner, StageChange

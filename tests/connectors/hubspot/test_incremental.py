@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from connectors.hubspot import HubSpotConnector
 from connectors.hubspot import carry as hubspot_carry
+from connectors.hubspot.connector import HubSpotConnector
 from connectors.seed import read_seed
 from core.connector import Cursor
 from core.schema import Opportunity, StageChange

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import trustme
 
-from connectors.hubspot import HubSpotConnector
+from connectors.hubspot.connector import HubSpotConnector
 from core.errors import AuthError, ConfigError, CrmApiError, RateLimitExhausted
 from sandbox.server import RunningSandbox, start_sandbox
 from tests.connectors.hubspot.conftest import (

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.hubspot import HubSpotConnector
+from connectors.hubspot.connector import HubSpotConnector
 from core.connector import CheckItem, FieldSpec
 from sandbox.server import RunningSandbox
 from tests.connectors.hubspot.conftest import (

@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from connectors.salesforce import SalesforceConnector, SalesforceSettings
+from connectors.salesforce.connector import SalesforceConnector
+from connectors.salesforce.settings import SalesforceSettings
 from connectors.seed import SeedDataset, read_seed
 from connectors.seed.mapping import stage_history
 from core.connector import Page

@@ -11,8 +11,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from connectors.salesforce.auth import JWT_GRANT, jwt_assertion, read_credentials, token_form
+from connectors.salesforce.connector import SalesforceConnector
+from connectors.salesforce.settings import SalesforceSettings
 from core.errors import AuthError, ConfigError
 from sandbox.salesforce.jwt_grant import SigningKey
 from sandbox.server import RunningSandbox

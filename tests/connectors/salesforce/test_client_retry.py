@@ -13,9 +13,9 @@ import pytest
 import responses
 
 from connectors.retry import parse_retry_after
-from connectors.salesforce import SalesforceSettings
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.queries import Select, fields
+from connectors.salesforce.settings import SalesforceSettings
 from core.errors import CrmApiError, RateLimitExhausted
 from tests.connectors.salesforce.conftest import RecordedSleep
 

@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from connectors.salesforce import SalesforceConnector, queries
+from connectors.salesforce import queries
+from connectors.salesforce.connector import SalesforceConnector
 from connectors.seed import SeedDataset
 from connectors.seed.mapping import SEED_STAGES
 from core.connector import Connector, Cursor

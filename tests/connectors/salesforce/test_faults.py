@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from connectors.salesforce import SalesforceConnector
+from connectors.salesforce.connector import SalesforceConnector
 from connectors.seed import SeedDataset
 from core.errors import CrmApiError, RateLimitExhausted
 from core.schema import Opportunity

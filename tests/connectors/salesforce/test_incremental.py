@@ -17,7 +17,7 @@ import pytest
 
 from core.connector import Cursor, Page
 from core.schema import OpportunityStatus
-from partner_kpi.sync import sync_store
+from partner_kpi.extract import extract_into_store
 from sandbox.server import RunningSandbox
 from sandbox.store import sf_datetime
 from store import LocalStore
@@ -117,7 +117,7 @@ def test_history_rows_without_a_stage_change_are_no_stage_events(
     running = fresh_sandbox()
     connector = make_connector(running)
     with LocalStore.open(tmp_path / "store.db", holder="pytest") as local:
-        sync_store(connector, local)
+        extract_into_store(connector, local)
         store = running.app.salesforce.store
         (opportunity,) = store.query(
             'SELECT Id FROM "Opportunity" WHERE StageName = ? ORDER BY Id LIMIT 1', ["Engaging"]
@@ -137,7 +137,7 @@ def test_history_rows_without_a_stage_change_are_no_stage_events(
                 ["0085g9999999991AAA", 0, later, later, opportunity_id, "Won"],
             ],
         )
-        counts = sync_store(make_connector(running), local)
+        counts = extract_into_store(make_connector(running), local)
         # the incremental read passes both rows on (the row before lies outside
         # its window); the store, seeing the whole history, drops the repeat
         assert counts.stage_changes >= 2

@@ -1,4 +1,4 @@
-"""Bring the local store up to date from a CRM: the extract half of audit and sync.
+"""The extract step of a run: bring the local store up to date from a CRM.
 
 Each stream resumes from its stored cursor; every page is upserted and its
 cursor saved before the next page is asked for, so a run that dies at any
@@ -15,7 +15,7 @@ from typing import TypeVar
 from core.connector import Connector, Cursor, Page
 from store import LocalStore
 
-log = logging.getLogger("partner_kpi.sync")
+log = logging.getLogger("partner_kpi.extract")
 
 OPPORTUNITIES = "opportunities"
 STAGE_CHANGES = "stage_changes"
@@ -24,8 +24,8 @@ RecordT = TypeVar("RecordT")
 
 
 @dataclass
-class SyncCounts:
-    """What one sync read, per stream."""
+class ExtractCounts:
+    """What one extract read, per stream."""
 
     partners: int = 0
     opportunities: int = 0
@@ -52,7 +52,7 @@ def _drain(
     pages: Iterator[Page[RecordT]],
     save: Callable[[Page[RecordT]], None],
     store: LocalStore,
-    counts: SyncCounts,
+    counts: ExtractCounts,
 ) -> tuple[int, int]:
     records = deleted = 0
     for page in pages:
@@ -67,9 +67,9 @@ def _drain(
     return records, deleted
 
 
-def sync_store(connector: Connector, store: LocalStore) -> SyncCounts:
+def extract_into_store(connector: Connector, store: LocalStore) -> ExtractCounts:
     """Read what changed in the CRM since the stored cursors into the store."""
-    counts = SyncCounts()
+    counts = ExtractCounts()
     stage_defs = connector.fetch_stage_defs()
     store.replace_stage_defs(stage_defs)
     counts.stage_defs = len(stage_defs)
@@ -95,5 +95,5 @@ def sync_store(connector: Connector, store: LocalStore) -> SyncCounts:
         store,
         counts,
     )
-    log.info("synced", extra={"counts": counts.as_json()})
+    log.info("extracted", extra={"counts": counts.as_json()})
     return counts

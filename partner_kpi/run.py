@@ -1,0 +1,318 @@
+"""The one run pipeline: extract → score → save → report → plan → guard → apply → journal.
+
+``audit`` runs the first half (through the report), ``sync --dry-run`` stops before
+apply and keeps nothing but the store's copy of the CRM, ``sync`` runs it whole. The
+run owns what every run shares: the store's lock, the run record (started, then
+finished as succeeded or failed, an interrupt included) and the counts.
+
+A run killed at any point is completed by the next: the extract resumes from the
+stored cursors, the plan is diffed against the CRM again (so nothing already written
+is sent twice), and pending journal entries are settled by reading the fields back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from connectors.seed import read_seed
+from core.connector import Connector
+from core.errors import TierGuardRefused
+from kpi_engine import ScoringResult, ScoringSettings, score_partners
+from partner_kpi.config import AppConfig
+from partner_kpi.extract import ExtractCounts, extract_into_store
+from partner_kpi.fields import configured_fields, field_defaults
+from partner_kpi.reports import write_scores_csv, write_scores_json
+from partner_kpi.reports.html import ScorePoint, write_report_html
+from store import LocalStore
+from writeback import (
+    ApplyReport,
+    FieldMap,
+    GuardVerdict,
+    ScoreContext,
+    Settled,
+    StoreJournal,
+    WritePlan,
+    apply_plan,
+    check_tier_changes,
+    plan_scores,
+    require_fields,
+    settle_pending,
+    write_plan_file,
+)
+
+Command = Literal["audit", "sync"]
+
+
+@dataclass
+class RunOutput:
+    """What a run did: the scores and files, and for a sync the plan, guard and writes."""
+
+    command: Command
+    result: ScoringResult
+    extract: ExtractCounts | None = None
+    run_id: str | None = None
+    files: tuple[Path, ...] = ()
+    dry_run: bool = False
+    plan: WritePlan | None = None
+    verdict: GuardVerdict | None = None
+    report: ApplyReport | None = None
+    settled: Settled = field(default_factory=Settled)
+
+    def counts(self) -> dict[str, Any]:
+        """The run record's counts: what was read, scored, planned and written."""
+        counts: dict[str, Any] = self.extract.as_json() if self.extract else {}
+        if self.command == "sync":
+            counts["scored"] = len(self.result.partners)
+        if self.plan is not None and self.verdict is not None:
+            counts["plan"] = self.plan.summary()
+            counts["tier_changes"] = self.verdict.changed
+            counts["settled"] = {
+                "written": self.settled.written,
+                "not_written": self.settled.not_written,
+            }
+        if self.report is not None:
+            counts.update(self.report.counts())
+        return counts
+
+
+@dataclass
+class OpenRun:
+    """The run being recorded in the store: its id, and the counts and note it ends with."""
+
+    run_id: str
+    counts: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
+
+
+@contextmanager
+def recorded_run(store: LocalStore, kind: str, as_of: date) -> Iterator[OpenRun]:
+    """A run record for the ``with`` block: succeeded when it ends, failed when anything
+    (Ctrl-C included) stops it, with the counts gathered so far and the error."""
+    record = OpenRun(store.start_run(kind, as_of))
+    try:
+        yield record
+    except BaseException as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        store.finish_run(record.run_id, "failed", counts=record.counts, error=error)
+        raise
+    store.finish_run(record.run_id, "succeeded", counts=record.counts, error=record.note)
+
+
+def holder_of(config: AppConfig, command: str) -> str:
+    """How the store's lock names the run that holds it."""
+    return f"partner-kpi {command} ({config.crm_name})"
+
+
+# --- the steps -----------------------------------------------------------------------------
+
+
+def score(store: LocalStore, *, as_of: date, settings: ScoringSettings) -> ScoringResult:
+    """Score what the store holds as of ``as_of``."""
+    return score_partners(
+        store.partners_table(),
+        store.opportunities_table(),
+        store.stage_events_table(),
+        as_of=as_of,
+        settings=settings,
+    )
+
+
+def stage_order_of(store: LocalStore) -> tuple[str, ...]:
+    return tuple(s.name for s in sorted(store.stage_defs(), key=lambda s: s.sort_order))
+
+
+def write_reports(
+    result: ScoringResult,
+    out: Path,
+    *,
+    settings: ScoringSettings,
+    source: dict[str, Any],
+    stage_order: Sequence[str],
+    history: Sequence[ScorePoint] = (),
+    run_id: str | None = None,
+) -> tuple[Path, ...]:
+    """scores.csv, scores.json and report.html in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path, html_path = out / "scores.csv", out / "scores.json", out / "report.html"
+    write_scores_csv(result, csv_path, stage_order)
+    write_scores_json(result, json_path, settings, source)
+    write_report_html(
+        result, html_path, settings=settings, source=source, history=history,
+        stage_order=stage_order, run_id=run_id,
+    )  # fmt: skip
+    return csv_path, json_path, html_path
+
+
+def _store_reports(
+    store: LocalStore,
+    config: AppConfig,
+    output: RunOutput,
+    settings: ScoringSettings,
+    out: Path,
+    *,
+    offline: bool,
+) -> tuple[Path, ...]:
+    history = [
+        ScorePoint(run_id=row.run_id, as_of=row.as_of, partner_id=row.partner_id,
+                   score=row.score, tier=row.tier)
+        for row in store.score_history()
+        if row.run_status == "succeeded"
+    ]  # fmt: skip
+    source = {"kind": config.crm_name, "store": str(config.store.path), "offline": offline,
+              "run_id": output.run_id}  # fmt: skip
+    return write_reports(
+        output.result, out, settings=settings, source=source,
+        stage_order=stage_order_of(store), history=history, run_id=output.run_id,
+    )  # fmt: skip
+
+
+# --- the pipeline --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What one run is asked to do; ``command`` decides how far it goes."""
+
+    command: Command
+    as_of: date
+    settings: ScoringSettings | None = None
+    out: Path | None = None
+    offline: bool = False
+    dry_run: bool = False
+    force: bool = False
+    plan_out: Path | None = None
+
+
+def execute(
+    config: AppConfig, request: RunRequest, environ: Mapping[str, str] | None = None
+) -> RunOutput:
+    """Run the pipeline as far as ``request`` asks; see the module's docstring.
+
+    The guard refuses a real sync with ``TierGuardRefused`` (unless ``force``);
+    rejected records come back in the output's report (the CLI turns them into exit 9).
+    """
+    settings = request.settings or config.scoring
+    writes = request.command == "sync"
+    fields = configured_fields(config) if writes else None
+    with LocalStore.open(config.store.path, holder=holder_of(config, request.command)) as store:
+        connector = None if request.offline else config.connector(environ)
+        if request.dry_run:
+            return _pipeline(store, connector, config, request, settings, fields, None)
+        with recorded_run(store, request.command, request.as_of) as record:
+            return _pipeline(store, connector, config, request, settings, fields, record)
+
+
+def _pipeline(
+    store: LocalStore,
+    connector: Connector | None,
+    config: AppConfig,
+    request: RunRequest,
+    settings: ScoringSettings,
+    fields: FieldMap | None,
+    record: OpenRun | None,
+) -> RunOutput:
+    run_id = record.run_id if record else None
+    settled = Settled()
+    if connector is not None and fields is not None:
+        require_fields(connector, fields)  # before anything is read: a bad field costs nothing
+        if record is not None:
+            settled = settle_pending(store, connector, current_run=record.run_id)
+    extract = extract_into_store(connector, store) if connector is not None else None
+    output = RunOutput(
+        command=request.command,
+        result=score(store, as_of=request.as_of, settings=settings),
+        extract=extract,
+        run_id=run_id,
+        dry_run=request.dry_run,
+        settled=settled,
+    )
+    if record is not None:
+        store.save_scores(record.run_id, output.result.partners)
+        record.counts = output.counts()
+    if request.out is not None:
+        output.files = _store_reports(
+            store, config, output, settings, request.out, offline=request.offline
+        )
+    if fields is None or connector is None:
+        return output
+
+    output.plan = plan_scores(
+        connector, fields, output.result, ScoreContext(request.as_of, stage_order_of(store))
+    )
+    if request.plan_out is not None:
+        about = {"crm": config.crm_name, "as_of": request.as_of.isoformat(),
+                 "dry_run": request.dry_run, **({"run_id": run_id} if run_id else {})}  # fmt: skip
+        write_plan_file(output.plan, request.plan_out, about)
+    output.verdict = check_tier_changes(output.plan, config.writeback.max_tier_change_share)
+    if record is None:
+        return output  # a dry run stops before apply
+    record.counts = output.counts()
+    if not output.verdict.ok and not request.force:
+        raise TierGuardRefused(f"{output.verdict.describe()} (run {run_id} wrote nothing)")
+
+    batches = field_defaults(config)
+    output.report = apply_plan(
+        connector, output.plan, batch_size=batches.batch_size_for(len(output.plan.records)),
+        journal=StoreJournal(store, record.run_id),
+    )  # fmt: skip
+    record.counts = output.counts()
+    if rejected := len(output.report.rejected):
+        record.note = f"{rejected} records rejected; the next sync retries them"
+    return output
+
+
+def run_audit(
+    config: AppConfig,
+    *,
+    as_of: date,
+    settings: ScoringSettings,
+    out: Path,
+    offline: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> RunOutput:
+    """Extract from the configured CRM (unless offline), score, save and report."""
+    request = RunRequest("audit", as_of, settings=settings, out=out, offline=offline)
+    return execute(config, request, environ)
+
+
+def run_sync(
+    config: AppConfig,
+    *,
+    as_of: date,
+    settings: ScoringSettings | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    plan_out: Path | None = None,
+    out: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> RunOutput:
+    """The whole pipeline; with ``dry_run`` it stops before apply and records nothing."""
+    request = RunRequest(
+        "sync", as_of, settings=settings, out=out, dry_run=dry_run, force=force, plan_out=plan_out
+    )
+    return execute(config, request, environ)
+
+
+def run_seed_audit(
+    seed_dir: Path, *, as_of: date, settings: ScoringSettings, out: Path
+) -> RunOutput:
+    """Score a seed folder with no CRM and no store, and write the reports to ``out``."""
+    dataset = read_seed(seed_dir)
+    result = score_partners(
+        dataset.partners,
+        dataset.opportunities,
+        dataset.stage_events,
+        as_of=as_of,
+        settings=settings,
+    )
+    stage_order = [stage.name for stage in sorted(dataset.stage_defs, key=lambda s: s.sort_order)]
+    files = write_reports(
+        result, out, settings=settings, source={"kind": "seed", "path": str(seed_dir)},
+        stage_order=stage_order,
+    )  # fmt: skip
+    return RunOutput(command="audit", result=result, files=files)

@@ -1,0 +1,217 @@
+"""A third CRM is a plug-in: this module alone registers a toy adapter backed by an
+in-memory fake, and the real CLI audits it and syncs it (dry run, then for real)
+without a line of the app, writeback or config naming it.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from connectors.registry import adapters, registered
+from core.adapter import CrmAdapter, CrmSettings
+from core.connector import (
+    ApiUsage,
+    CheckItem,
+    Connector,
+    Cursor,
+    FieldSpec,
+    Page,
+    WriteResult,
+)
+from core.schema import Opportunity, OpportunityStatus, Partner, StageChange, StageDef
+from partner_kpi.cli import main
+
+AS_OF = "2024-06-30"
+CHANGED_AT = datetime(2024, 6, 1, tzinfo=UTC)
+
+
+class ToySettings(CrmSettings):
+    """The toy's ``crm:`` section: nothing but its type."""
+
+    type: Literal["toy"]
+
+
+@dataclass
+class ToyCrm:
+    """Partner records (field → value), the deals, and every call counted."""
+
+    partners: dict[str, dict[str, Any]]
+    opportunities: list[Opportunity]
+    fields: dict[str, str] = field(default_factory=dict)  # name → kind
+    write_calls: int = 0
+
+
+def _won(oid: str, partner: str, amount: float, closed: date) -> Opportunity:
+    return Opportunity(
+        id=oid, partner_id=partner, account_id=f"acct-{oid}", stage="Won",
+        status=OpportunityStatus.WON, probability=1.0, amount=amount,
+        created_date=date(2024, 1, 2), close_date=closed,
+    )  # fmt: skip
+
+
+def toy_crm() -> ToyCrm:
+    """Alpha won 1,000 and 3,000 and lost one; Beta won 500 and has 2,000 open; Gamma none."""
+    lost = Opportunity(
+        id="o3", partner_id="alpha", stage="Lost", status=OpportunityStatus.LOST,
+        probability=0.0, amount=700.0, created_date=date(2024, 1, 2), close_date=date(2024, 3, 1),
+    )  # fmt: skip
+    open_deal = Opportunity(
+        id="o5", partner_id="beta", stage="Open", status=OpportunityStatus.OPEN,
+        probability=0.5, amount=2000.0, created_date=date(2024, 5, 1),
+    )  # fmt: skip
+    return ToyCrm(
+        partners={"alpha": {"name": "Alpha"}, "beta": {"name": "Beta"}, "gamma": {"name": "Gamma"}},
+        opportunities=[
+            _won("o1", "alpha", 1000.0, date(2024, 2, 1)),
+            _won("o2", "alpha", 3000.0, date(2024, 4, 1)),
+            lost,
+            _won("o4", "beta", 500.0, date(2024, 3, 15)),
+            open_deal,
+        ],
+    )
+
+
+@dataclass
+class ToyConnector:
+    """The Connector protocol over a ToyCrm: one page per stream, everything changed once."""
+
+    crm_data: ToyCrm
+    crm: str = "toy"
+
+    def check(self) -> list[CheckItem]:
+        return [CheckItem("toy", True, "in memory")]
+
+    def fetch_stage_defs(self) -> list[StageDef]:
+        return [
+            StageDef(name="Open", status=OpportunityStatus.OPEN, probability=0.5, sort_order=1),
+            StageDef(name="Won", status=OpportunityStatus.WON, probability=1.0, sort_order=2),
+            StageDef(name="Lost", status=OpportunityStatus.LOST, probability=0.0, sort_order=3),
+        ]
+
+    def fetch_partners(self) -> Iterator[Page[Partner]]:
+        partners = [Partner(id=pid, name=r["name"]) for pid, r in self.crm_data.partners.items()]
+        yield Page(partners)
+
+    def fetch_opportunities(self, since: Cursor | None) -> Iterator[Page[Opportunity]]:
+        if since is None:  # nothing changes after the first read
+            yield Page(list(self.crm_data.opportunities), cursor=Cursor(CHANGED_AT, "o5"))
+
+    def fetch_stage_changes(self, since: Cursor | None) -> Iterator[Page[StageChange]]:
+        if since is None:
+            changes = [
+                StageChange(id=f"h-{o.id}", opportunity_id=o.id, stage=o.stage,
+                            entered_at=datetime.combine(o.created_date, datetime.min.time(), UTC))
+                for o in self.crm_data.opportunities
+            ]  # fmt: skip
+            yield Page(changes, cursor=Cursor(CHANGED_AT, "h-o5"))
+
+    def usage(self) -> ApiUsage:
+        return ApiUsage()
+
+    def read_fields(
+        self, record_ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        partners = self.crm_data.partners
+        return {rid: {f: partners[rid].get(f) for f in fields} for rid in record_ids}
+
+    def update_records(self, updates: Mapping[str, Mapping[str, Any]]) -> list[WriteResult]:
+        self.crm_data.write_calls += 1
+        for rid, values in updates.items():
+            self.crm_data.partners[rid].update(values)
+        return [WriteResult(rid, True, fields=tuple(values)) for rid, values in updates.items()]
+
+    def ensure_fields(self, specs: Sequence[FieldSpec], create: bool) -> list[CheckItem]:
+        items = []
+        for spec in specs:
+            if spec.name not in self.crm_data.fields and create:
+                self.crm_data.fields[spec.name] = spec.kind
+            present = spec.name in self.crm_data.fields
+            items.append(CheckItem(spec.name, present, "exists" if present else "missing"))
+        return items
+
+
+@pytest.fixture
+def toy(tmp_path: Path) -> Iterator[tuple[ToyCrm, Path]]:
+    """The toy adapter registered for one test, and a config that selects it."""
+    crm_data = toy_crm()
+
+    def connect(_settings: ToySettings, _environ: Mapping[str, str]) -> Connector:
+        return ToyConnector(crm_data)
+
+    adapter = CrmAdapter(
+        name="toy",
+        settings_model=ToySettings,
+        connect=connect,
+        field_name=lambda output: f"toy_{output}",
+        write_batch_size=2,
+    )
+    config = tmp_path / "toy.yaml"
+    config.write_text(
+        yaml.safe_dump({"crm": {"type": "toy"}, "store": {"path": str(tmp_path / "toy.db")}})
+    )
+    with registered(adapter):
+        yield crm_data, config
+
+
+def cli(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_the_toy_is_known_only_while_registered(toy: tuple[ToyCrm, Path]) -> None:
+    assert "toy" in adapters()
+    assert {"salesforce", "hubspot"} <= set(adapters())
+
+
+def test_audit_runs_through_the_toy(toy: tuple[ToyCrm, Path], tmp_path: Path) -> None:
+    _, config = toy
+    done = cli("audit", "--config", config, "--as-of", AS_OF, "--out", tmp_path / "out")
+    assert done.exit_code == 0, done.output
+    assert "scored 3 partners" in done.output
+    assert "synced 3 partners, 5 opportunities (0 deleted), 5 stage changes" in done.output
+    with (tmp_path / "out" / "scores.csv").open(newline="") as handle:
+        rows = {row["partner_id"]: row for row in csv.DictReader(handle)}
+    # hand-computed from toy_crm(): won deals in the year to 2024-06-30
+    assert {pid: row["deal_count"] for pid, row in rows.items()} == {
+        "alpha": "2", "beta": "1", "gamma": "0",
+    }  # fmt: skip
+    assert float(rows["alpha"]["won_amount"]) == 4000.0
+    assert float(rows["alpha"]["close_rate"]) == pytest.approx(2 / 3)
+    assert float(rows["beta"]["pipeline_value"]) == 2000.0
+    assert float(rows["beta"]["weighted_pipeline"]) == 1000.0
+
+
+def test_sync_dry_run_then_sync_through_the_toy(toy: tuple[ToyCrm, Path], tmp_path: Path) -> None:
+    crm_data, config = toy
+    assert cli("fields", "create", "--config", config).exit_code == 0
+    assert set(crm_data.fields) == {"toy_score", "toy_tier", "toy_drivers", "toy_scored_at"}
+
+    dry = cli("sync", "--config", config, "--as-of", AS_OF, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "plan: 3 records to update (12 field changes), 0 already up to date" in dry.output
+    assert crm_data.write_calls == 0
+    assert all("toy_score" not in record for record in crm_data.partners.values())
+
+    out = tmp_path / "out"
+    done = cli("sync", "--config", config, "--as-of", AS_OF, "--out", out)
+    assert done.exit_code == 0, done.output
+    assert crm_data.write_calls == 2  # 3 records, 2 a call (the adapter's batch size)
+    with (out / "scores.csv").open(newline="") as handle:
+        scored = {row["partner_id"]: row for row in csv.DictReader(handle)}
+    for pid, record in crm_data.partners.items():
+        assert record["toy_score"] == pytest.approx(float(scored[pid]["score"]))
+        assert record["toy_tier"] == scored[pid]["tier"]
+        assert record["toy_scored_at"] is not None
+
+    again = cli("sync", "--config", config, "--as-of", AS_OF)
+    assert again.exit_code == 0, again.output
+    assert "plan: 0 records to update (0 field changes), 3 already up to date" in again.output
+    assert crm_data.write_calls == 2  # an unchanged run writes nothing

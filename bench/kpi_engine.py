@@ -69,7 +69,7 @@ from core.schema import (  # noqa: E402
     PARTNER_ARROW_SCHEMA,
     STAGE_EVENT_ARROW_SCHEMA,
 )
-from kpi_engine import PartnerKpis, ScoringResult, ScoringSettings, score_partners  # noqa: E402
+from kpi_engine import KPIS, PartnerKpis, ScoringResult, ScoringSettings, score_partners  # noqa: E402
 
 T = TypeVar("T")
 IntArray = npt.NDArray[np.int64]
@@ -598,13 +598,13 @@ def stage_breakdown(dataset: Dataset, settings: ScoringSettings) -> dict[str, fl
     with _stopwatch(stages, "stage_events_frame (cast, sort)"):
         events = frames.stage_events_frame(dataset.stage_events)
     with _stopwatch(stages, "aggregate_by_partner + derive_kpis"):
-        kpis.derive_kpis(kpis.aggregate_by_partner(flagged))
+        engine_module.derive_kpis(kpis.aggregate_by_partner(flagged), KPIS)
     with _stopwatch(stages, "channel_figures + top_channels"):
         channels = kpis.channel_figures(flagged)
         kpis.top_channels(channels)
         engine_module._channels_by_key(channels)
     with _stopwatch(stages, "stage_days"):
-        engine_module._stage_days_by_key(kpis.stage_days(flagged, events))
+        engine_module._per_stage_by_key(kpis.stage_days(flagged, events))
     steps = sum(stages.values())
     del opportunities, flagged, events, channels
     gc.collect()

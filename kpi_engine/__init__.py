@@ -1,33 +1,45 @@
 """The KPI engine: pure functions from common-schema records to partner scores.
 
 No I/O and no clock: ``as_of`` is an argument. Definitions follow
-../shared/design/KPIS.md; each KPI lives in ``kpi_engine.kpis`` by its name.
+../shared/design/KPIS.md; each KPI is one entry of ``kpi_engine.catalogue.KPIS``.
 """
 
+from kpi_engine.catalogue import KPIS, PER_STAGE, Catalogue, Kind, Kpi
 from kpi_engine.engine import score_partners
 from kpi_engine.result import (
-    KPI_COLUMNS,
     NO_PARTNER,
+    TIERS,
     ChannelFigures,
     Drivers,
+    KpiValue,
     PartnerKpis,
     PartnerScore,
     PortfolioSummary,
     ScoringResult,
+    float_text,
+    stage_days_text,
 )
 from kpi_engine.settings import COMPONENTS, ScoringSettings, TierThresholds
 
 __all__ = [
     "COMPONENTS",
-    "KPI_COLUMNS",
+    "KPIS",
     "NO_PARTNER",
+    "PER_STAGE",
+    "TIERS",
+    "Catalogue",
     "ChannelFigures",
     "Drivers",
+    "Kind",
+    "Kpi",
+    "KpiValue",
     "PartnerKpis",
     "PartnerScore",
     "PortfolioSummary",
     "ScoringResult",
     "ScoringSettings",
     "TierThresholds",
+    "float_text",
     "score_partners",
+    "stage_days_text",
 ]

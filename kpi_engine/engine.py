@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from kpi_engine.catalogue import KPIS, PER_STAGE, AcrossPartners, Catalogue, FromRecords
 from kpi_engine.frames import (
     OpportunitiesInput,
     PartnersInput,
@@ -17,15 +18,14 @@ from kpi_engine.frames import (
     stage_events_frame,
 )
 from kpi_engine.kpis import (
+    Facts,
     aggregate_by_partner,
     channel_figures,
-    derive_kpis,
     flag_opportunities,
-    stage_days,
-    top_channels,
 )
 from kpi_engine.result import (
     ChannelFigures,
+    KpiValue,
     PartnerKpis,
     PartnerScore,
     PortfolioSummary,
@@ -39,23 +39,10 @@ from kpi_engine.scoring import (
     integer_weights,
     percentiles_of,
     portfolio_rate,
-    quality_scores,
     settings_weights,
     tier_counts,
 )
 from kpi_engine.settings import CHANNEL_GROUPS, ScoringSettings
-
-_COUNT_COLUMNS = (
-    "opportunity_count",
-    "deal_count",
-    "won_with_amount",
-    "missing_amount_count",
-    "lost_count",
-    "pipeline_count",
-    "created_w_count",
-    "created_w_won",
-)
-_SUM_COLUMNS = ("won_amount", "pipeline_value", "weighted_pipeline", "new_revenue")
 
 Key = str | None
 
@@ -80,26 +67,44 @@ def score_partners(
     settings = settings or ScoringSettings()
     partner_rows = partners_frame(partners)
     flagged = flag_opportunities(opportunities_frame(opportunities), as_of, settings)
-    events = stage_events_frame(stage_events)
-
-    # group_by yields rows in any order; sorted, the portfolio totals sum the same every run
-    kpis = derive_kpis(aggregate_by_partner(flagged)).sort("partner_id", nulls_last=True)
     channels = channel_figures(flagged)
-    kpis = kpis.join(top_channels(channels), on="partner_id", how="left", nulls_equal=True)
-    channels_by_key = _channels_by_key(channels)
-    stage_days_by_key = _stage_days_by_key(stage_days(flagged, events))
+    facts = Facts(flagged, stage_events_frame(stage_events), channels)
 
+    sums = aggregate_by_partner(flagged)
+    # group_by yields rows in any order; sorted, the portfolio totals sum the same every run
+    kpis = derive_kpis(sums, KPIS).sort("partner_id", nulls_last=True)
+    per_stage: dict[str, dict[Key, dict[str, float]]] = {}
+    for kpi in KPIS:
+        if not isinstance(kpi.expression, FromRecords):
+            continue
+        found = kpi.expression.function(facts)
+        if kpi.kind is PER_STAGE:
+            per_stage[kpi.name] = _per_stage_by_key(found)
+        else:
+            found = found.rename({"value": kpi.name})
+            kpis = kpis.join(found, on="partner_id", how="left", nulls_equal=True)
+    channels_by_key = _channels_by_key(channels)
+
+    # a partner account without opportunities has 0 of every sum and of every KPI never null
+    sum_columns = [c for c in sums.columns if c != "partner_id"]
+    zeros = [
+        *sum_columns,
+        *(kpi.name for kpi in KPIS if isinstance(kpi.expression, pl.Expr) and not kpi.nullable),
+    ]
     listed = (
         partner_rows.join(kpis, left_on="id", right_on="partner_id", how="left")
-        .with_columns(pl.col(c).fill_null(0) for c in (*_COUNT_COLUMNS, *_SUM_COLUMNS))
+        .with_columns(pl.col(c).fill_null(0) for c in zeros)
         .sort("id")
         .to_dicts()
     )
-    for row, quality in zip(listed, quality_scores(listed), strict=True):
-        row["quality_score"] = quality
+    for kpi in KPIS:
+        if isinstance(kpi.expression, AcrossPartners):
+            across = kpi.expression.function(listed)
+            for row, value in zip(listed, across, strict=True):
+                row[kpi.name] = value
 
     close_rate_m = portfolio_rate(
-        [r["deal_count"] for r in listed], [r["deal_count"] + r["lost_count"] for r in listed]
+        [r["won_count"] for r in listed], [r["won_count"] + r["lost_count"] for r in listed]
     )
     deal_success_m = portfolio_rate(
         [r["created_w_won"] for r in listed], [r["created_w_count"] for r in listed]
@@ -118,7 +123,7 @@ def score_partners(
             PartnerScore.model_construct(
                 partner_id=row["id"],
                 partner_name=row["name"] or "",
-                kpis=_partner_kpis(row, row["id"], channels_by_key, stage_days_by_key),
+                kpis=_partner_kpis(row, row["id"], KPIS, channels_by_key, per_stage),
                 components=values,
                 percentiles=percentiles,
                 score=score,
@@ -133,18 +138,20 @@ def score_partners(
         pl.col("partner_id").is_not_null() & ~pl.col("partner_id").is_in(list(listed_ids))
     )
     no_partner_rows = kpis.filter(pl.col("partner_id").is_null()).to_dicts()
-    no_partner = no_partner_rows[0] if no_partner_rows else _empty_row()
-    no_partner["quality_score"] = None
+    no_partner = no_partner_rows[0] if no_partner_rows else _empty_row(sum_columns, KPIS)
+    for kpi in KPIS:
+        if isinstance(kpi.expression, AcrossPartners):
+            no_partner[kpi.name] = None  # "(no partner)" is not ranked among the partners
     portfolio = PortfolioSummary(
         partner_count=len(listed),
         opportunity_count=flagged.height,
-        won_count=int(kpis["deal_count"].sum()),
-        won_amount=float(kpis["won_amount"].sum()),
-        pipeline_count=int(kpis["pipeline_count"].sum()),
-        pipeline_value=float(kpis["pipeline_value"].sum()),
+        won_count=int(kpis["won_count"].sum()),
+        won_amount=float(kpis["won_total"].sum()),
+        pipeline_count=int(kpis["open_count"].sum()),
+        pipeline_value=float(kpis["open_total"].sum()),
         close_rate=close_rate_m,
         deal_success=deal_success_m,
-        no_partner=_partner_kpis(no_partner, None, channels_by_key, stage_days_by_key),
+        no_partner=_partner_kpis(no_partner, None, KPIS, channels_by_key, per_stage),
         unlisted_partner_opportunity_count=int(unlisted["opportunity_count"].sum()),
         tier_counts=tier_counts([s.tier for s in scores]),
     )
@@ -156,17 +163,20 @@ def score_partners(
     )
 
 
-def _empty_row() -> dict[str, Any]:
-    row: dict[str, Any] = dict.fromkeys((*_COUNT_COLUMNS, *_SUM_COLUMNS), 0)
-    row.update(
-        avg_deal_size=None,
-        close_rate=None,
-        sales_cycle_days=None,
-        deal_velocity=None,
-        deal_success=None,
-        won_amount_growth=None,
-        top_channel=None,
-    )
+def derive_kpis(sums: pl.DataFrame, catalogue: Catalogue) -> pl.DataFrame:
+    """The sums with every KPI that is a Polars expression over them, in catalogue order
+    (so an expression may use the KPIs above it)."""
+    kpis = sums
+    for kpi in catalogue:
+        if isinstance(kpi.expression, pl.Expr):
+            kpis = kpis.with_columns(kpi.expression.alias(kpi.name))
+    return kpis
+
+
+def _empty_row(sum_columns: list[str], catalogue: Catalogue) -> dict[str, Any]:
+    """The row of a bucket without opportunities: every sum 0, each KPI 0 or null."""
+    row: dict[str, Any] = dict.fromkeys(sum_columns, 0)
+    row.update({kpi.name: None if kpi.nullable else kpi.kind.zero for kpi in catalogue})
     return row
 
 
@@ -181,37 +191,27 @@ def _channels_by_key(channels: pl.DataFrame) -> dict[Key, dict[str, ChannelFigur
     return found
 
 
-def _stage_days_by_key(stages: pl.DataFrame) -> dict[Key, dict[str, float]]:
+def _per_stage_by_key(stages: pl.DataFrame) -> dict[Key, dict[str, float]]:
     found: dict[Key, dict[str, float]] = defaultdict(dict)
     for row in stages.sort("stage").to_dicts():
-        found[row["partner_id"]][row["stage"]] = row["stage_days"]
+        found[row["partner_id"]][row["stage"]] = row["value"]
     return found
 
 
 def _partner_kpis(
     row: dict[str, Any],
     key: Key,
+    catalogue: Catalogue,
     channels_by_key: dict[Key, dict[str, ChannelFigures]],
-    stage_days_by_key: dict[Key, dict[str, float]],
+    per_stage: dict[str, dict[Key, dict[str, float]]],
 ) -> PartnerKpis:
     empty = ChannelFigures.model_construct(won_count=0, won_amount=0.0, close_rate=None)
     found = channels_by_key.get(key, {})
+    values: dict[str, KpiValue] = {
+        kpi.name: per_stage[kpi.name].get(key, {}) if kpi.name in per_stage else row[kpi.name]
+        for kpi in catalogue
+    }
     return PartnerKpis.model_construct(
-        deal_count=row["deal_count"],
-        won_amount=row["won_amount"],
-        missing_amount_count=row["missing_amount_count"],
-        avg_deal_size=row["avg_deal_size"],
-        pipeline_count=row["pipeline_count"],
-        pipeline_value=row["pipeline_value"],
-        weighted_pipeline=row["weighted_pipeline"],
-        close_rate=row["close_rate"],
-        sales_cycle_days=row["sales_cycle_days"],
-        deal_velocity=row["deal_velocity"],
-        deal_success=row["deal_success"],
-        quality_score=row["quality_score"],
-        new_revenue=row["new_revenue"],
-        won_amount_growth=row["won_amount_growth"],
-        top_channel=row["top_channel"],
-        stage_days=stage_days_by_key.get(key, {}),
+        values=values,
         channels={group: found.get(group, empty) for group in CHANNEL_GROUPS},
     )

@@ -6,7 +6,8 @@ Three steps, all columnar:
    KPIs are built from ("won in W", "open pipeline" …).
 2. ``aggregate_by_partner`` sums those facts per partner (the null partner
    is the "(no partner)" bucket).
-3. ``derive_kpis`` turns the sums into the KPI columns.
+3. each KPI of ``kpi_engine.catalogue`` is derived from those sums (a Polars
+   expression) or from the records (``Facts``: ``top_channels``, ``stage_days``).
 
 Window W is ``as_of − L < date ≤ as_of`` and the prior window P is
 ``as_of − 2L < date ≤ as_of − L``.
@@ -14,6 +15,7 @@ Window W is ``as_of − L < date ≤ as_of`` and the prior window P is
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import polars as pl
@@ -81,45 +83,42 @@ def aggregate_by_partner(flagged: pl.DataFrame) -> pl.DataFrame:
     pipeline = pl.col("pipeline")
     return flagged.group_by("partner_id").agg(
         opportunity_count=pl.len(),
-        deal_count=WON_W.sum(),
-        won_amount=AMOUNT.filter(WON_W).sum(),
+        # won in W: how many, their amounts, with and without an amount, their cycles
+        won_count=WON_W.sum(),
+        won_total=AMOUNT.filter(WON_W).sum(),
         won_with_amount=(WON_W & AMOUNT.is_not_null()).sum(),
-        missing_amount_count=(WON_W & AMOUNT.is_null()).sum(),
-        lost_count=LOST_W.sum(),
-        pipeline_count=pipeline.sum(),
-        pipeline_value=AMOUNT.filter(pipeline).sum(),
-        weighted_pipeline=(AMOUNT * pl.col("probability")).filter(pipeline).sum(),
+        won_without_amount=(WON_W & AMOUNT.is_null()).sum(),
         won_cycle_days=pl.col("cycle_days").filter(WON_W).sum(),
+        lost_count=LOST_W.sum(),
+        # the open pipeline
+        open_count=pipeline.sum(),
+        open_total=AMOUNT.filter(pipeline).sum(),
+        open_weighted_total=(AMOUNT * pl.col("probability")).filter(pipeline).sum(),
+        # created in W, and of those the won ones
         created_w_count=pl.col("created_w").sum(),
         created_w_won=(pl.col("created_w") & (pl.col("status") == "won")).sum(),
-        new_revenue=AMOUNT.filter(WON_W & pl.col("first_won")).sum(),
-        won_amount_p=AMOUNT.filter(pl.col("won_p")).sum(),
+        # won in W on the customer's first winning date
+        first_win_total=AMOUNT.filter(WON_W & pl.col("first_won")).sum(),
+        # won in the prior window P
+        prior_won_total=AMOUNT.filter(pl.col("won_p")).sum(),
     )
 
 
-def _ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """numerator / denominator, null when the denominator is 0."""
     return pl.when(denominator != 0).then(numerator / denominator).otherwise(None)
 
 
-def derive_kpis(sums: pl.DataFrame) -> pl.DataFrame:
-    """The KPI columns of KPIS.md from the per-partner sums (nulls as KPIS.md says)."""
-    closed = pl.col("deal_count") + pl.col("lost_count")
-    kpis = sums.with_columns(
-        avg_deal_size=_ratio(pl.col("won_amount"), pl.col("won_with_amount")),
-        close_rate=_ratio(pl.col("deal_count"), closed),
-        sales_cycle_days=_ratio(pl.col("won_cycle_days"), pl.col("deal_count")),
-        deal_success=_ratio(pl.col("created_w_won"), pl.col("created_w_count")),
-        won_amount_growth=_ratio(
-            pl.col("won_amount") - pl.col("won_amount_p"), pl.col("won_amount_p")
-        ),
-    )
-    cycle = pl.col("sales_cycle_days")
-    return kpis.with_columns(
-        # null when any input is null (Polars propagates nulls) or the cycle is <= 0
-        deal_velocity=pl.when(cycle > 0).then(
-            pl.col("pipeline_count") * pl.col("close_rate") * pl.col("avg_deal_size") / cycle
-        )
-    )
+@dataclass(frozen=True)
+class Facts:
+    """What a KPI computed from the records reads, besides the per-partner sums."""
+
+    #: every opportunity with its window facts (``flag_opportunities``)
+    opportunities: pl.DataFrame
+    #: stage changes (``frames.stage_events_frame``)
+    stage_events: pl.DataFrame
+    #: per partner and channel group, the figures of ``channel_figures``
+    channels: pl.DataFrame
 
 
 def channel_figures(flagged: pl.DataFrame) -> pl.DataFrame:
@@ -137,17 +136,18 @@ def channel_figures(flagged: pl.DataFrame) -> pl.DataFrame:
 
 
 def top_channels(channels: pl.DataFrame) -> pl.DataFrame:
-    """top_channel: the group with the largest won-in-W amount, ties alphabetical."""
+    """top_channel (as ``value``): the group with the largest won-in-W amount, ties alphabetical."""
     return (
         channels.filter(pl.col("won_count") > 0)
         .sort(["partner_id", "won_amount", "channel"], descending=[False, True, False])
         .group_by("partner_id", maintain_order=True)
-        .agg(top_channel=pl.col("channel").first())
+        .agg(value=pl.col("channel").first())
     )
 
 
 def stage_days(flagged: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
-    """stage_days: per partner and stage, the mean days from entering it to entering the next.
+    """stage_days (as ``value``): per partner and stage, the mean days from entering it to
+    entering the next.
 
     Over opportunities closed in W; an opportunity's repeat visits to a stage are
     summed first, so the mean is the total days over the number of opportunities
@@ -172,16 +172,17 @@ def stage_days(flagged: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("days").is_not_null())
         .group_by("partner_id", "stage")
         .agg(total_days=pl.col("days").sum(), opportunities=pl.col("row").n_unique())
-        .select("partner_id", "stage", stage_days=pl.col("total_days") / pl.col("opportunities"))
+        .select("partner_id", "stage", value=pl.col("total_days") / pl.col("opportunities"))
     )
 
 
 __all__ = [
     "CHANNEL_GROUPS",
+    "Facts",
     "aggregate_by_partner",
     "channel_figures",
-    "derive_kpis",
     "flag_opportunities",
+    "ratio",
     "stage_days",
     "top_channels",
 ]

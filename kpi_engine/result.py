@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-#: The per-partner KPI columns of KPIS.md, by their exact names, in its order.
-KPI_COLUMNS: tuple[str, ...] = (
-    "deal_count",
-    "won_amount",
-    "missing_amount_count",
-    "avg_deal_size",
-    "pipeline_count",
-    "pipeline_value",
-    "weighted_pipeline",
-    "close_rate",
-    "sales_cycle_days",
-    "deal_velocity",
-    "deal_success",
-    "quality_score",
-    "new_revenue",
-    "won_amount_growth",
-    "top_channel",
-    "stage_days",
-)
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 NO_PARTNER = "(no partner)"
+
+#: The tiers a score falls into (``TierThresholds.tier_of``), best first.
+TIERS: tuple[str, ...] = ("Platinum", "Gold", "Silver", "Bronze")
+
+#: Decimals a float keeps where scores.csv (and a CRM text field) prints it.
+FLOAT_DIGITS = 6
+
+#: One KPI value: a count, an amount or rate (None when KPIS.md says null), a text,
+#: or days per stage.
+KpiValue = int | float | str | dict[str, float] | None
+
+
+def float_text(value: float) -> str:
+    """A float as scores.csv prints it: 6 decimals at most, shortest form, never -0.0."""
+    rounded = round(value, FLOAT_DIGITS)
+    return repr(0.0 if rounded == 0 else rounded)
+
+
+def stage_days_text(days: Mapping[str, float], stage_order: Sequence[str] = ()) -> str:
+    """'Prospecting=0.0; Engaging=45.8': stages in pipeline order, then any others by name."""
+    rank = {stage: i for i, stage in enumerate(stage_order)}
+    ordered = sorted(days, key=lambda s: (rank.get(s, len(rank)), s))
+    return "; ".join(f"{stage}={float_text(days[stage])}" for stage in ordered)
 
 
 class _Result(BaseModel):
@@ -49,25 +54,50 @@ class Drivers(_Result):
 
 
 class PartnerKpis(_Result):
-    """The KPI values of one partner (or of the "(no partner)" bucket)."""
+    """The KPI values of one partner (or of the "(no partner)" bucket), by their catalogue
+    names in catalogue order, and its figures per channel group.
 
-    deal_count: int
-    won_amount: float
-    missing_amount_count: int
-    avg_deal_size: float | None
-    pipeline_count: int
-    pipeline_value: float
-    weighted_pipeline: float
-    close_rate: float | None
-    sales_cycle_days: float | None
-    deal_velocity: float | None
-    deal_success: float | None
-    quality_score: float | None
-    new_revenue: float
-    won_amount_growth: float | None
-    top_channel: str | None
-    stage_days: dict[str, float]
+    Serialised flat, as scores.json shows it: every KPI, then ``channels``. A KPI reads
+    as an attribute too (``kpis.deal_count``), typed ``Any`` since the catalogue, not the
+    class, knows its kind; typed code reads ``number()``, ``text()`` or ``per_stage()``.
+    """
+
+    values: dict[str, KpiValue]
     channels: dict[str, ChannelFigures]
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("values")
+        if values is not None and name in values:
+            return values[name]
+        return super().__getattr__(name)  # type: ignore[misc]
+
+    def number(self, name: str) -> float | None:
+        """A numeric KPI (count, amount, rate, days) as a float; None when it is null."""
+        value = self.values[name]
+        if value is None:
+            return None
+        if isinstance(value, int | float):
+            return float(value)
+        raise TypeError(f"{name} is not a number: {value!r}")
+
+    def per_stage(self, name: str) -> dict[str, float]:
+        """A per-stage KPI (stage_days): days by stage name."""
+        value = self.values[name]
+        if not isinstance(value, dict):
+            raise TypeError(f"{name} is not a per-stage KPI: {value!r}")
+        return value
+
+    def text(self, name: str) -> str | None:
+        """A text KPI (top_channel); None when it is null."""
+        value = self.values[name]
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} is not a text: {value!r}")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        return {**dumped["values"], "channels": dumped["channels"]}
 
 
 class PartnerScore(_Result):
@@ -83,6 +113,17 @@ class PartnerScore(_Result):
     score: float
     tier: str
     drivers: Drivers
+
+    def percentiles_text(self, components: Sequence[str], name: Callable[[str], str] = str) -> str:
+        """'deal_count (p97), pipeline_value (p90)': components with this partner's pct()."""
+        return ", ".join(f"{name(c)} (p{round(100 * self.percentiles[c])})" for c in components)
+
+    def drivers_text(self) -> str:
+        """'strong: deal_count (p97), …; weak: …': the drivers as scores.csv and the CRM
+        show them, so a rep sees why without opening the JSON."""
+        strong = self.percentiles_text(self.drivers.strong)
+        weak = self.percentiles_text(self.drivers.weak)
+        return f"strong: {strong}; weak: {weak}"
 
 
 class PortfolioSummary(_Result):

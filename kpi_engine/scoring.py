@@ -12,7 +12,7 @@ from math import lcm
 from typing import Any
 
 from kpi_engine.ranking import HalfRanks, half_ranks
-from kpi_engine.result import Drivers
+from kpi_engine.result import TIERS, Drivers
 from kpi_engine.settings import COMPONENTS, ScoringSettings
 
 
@@ -46,12 +46,12 @@ def component_values(
     """The eight components of one partner; a partner without opportunities has none."""
     if row["opportunity_count"] == 0:
         return dict.fromkeys(COMPONENTS)
-    closed = row["deal_count"] + row["lost_count"]
+    closed = row["won_count"] + row["lost_count"]
     return {
         "avg_deal_size": row["avg_deal_size"],
         "deal_count": row["deal_count"],
         "pipeline_value": row["pipeline_value"],
-        "close_rate_adj": shrunk_rate(row["deal_count"], closed, close_rate_m, k),
+        "close_rate_adj": shrunk_rate(row["won_count"], closed, close_rate_m, k),
         "deal_velocity": row["deal_velocity"],
         "quality_score": row["quality_score"],
         "deal_success_adj": shrunk_rate(
@@ -112,7 +112,7 @@ def drivers(percentiles: Mapping[str, float], weights: Mapping[str, float]) -> D
 
 def tier_counts(tiers: Sequence[str]) -> dict[str, int]:
     """How many partners each tier holds, best tier first."""
-    return {name: tiers.count(name) for name in ("Platinum", "Gold", "Silver", "Bronze")}
+    return {name: tiers.count(name) for name in TIERS}
 
 
 def settings_weights(settings: ScoringSettings) -> dict[str, float]:

@@ -12,6 +12,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kpi_engine.result import TIERS
+
 #: Components of the composite score, in KPIS.md order, with their direction.
 COMPONENTS: dict[str, str] = {
     "avg_deal_size": "higher",
@@ -47,7 +49,7 @@ class _Settings(BaseModel):
 
 
 class TierThresholds(_Settings):
-    """Lowest score of each tier; below ``silver`` is Bronze."""
+    """Lowest score of each tier (``result.TIERS``) but the last; below ``silver`` is Bronze."""
 
     platinum: float = 75.0
     gold: float = 50.0
@@ -63,15 +65,13 @@ class TierThresholds(_Settings):
             )
         return self
 
+    def floors(self) -> tuple[tuple[str, float], ...]:
+        """Each tier but the last with its lowest score, best tier first."""
+        return tuple(zip(TIERS, (self.platinum, self.gold, self.silver), strict=False))
+
     def tier_of(self, score: float) -> str:
         """The tier name of a (rounded) score."""
-        if score >= self.platinum:
-            return "Platinum"
-        if score >= self.gold:
-            return "Gold"
-        if score >= self.silver:
-            return "Silver"
-        return "Bronze"
+        return next((tier for tier, floor in self.floors() if score >= floor), TIERS[-1])
 
 
 class ScoringSettings(_Settings):

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from core.connector import CheckItem, Connector, FieldSpec
 from core.errors import ConfigError, FieldsNotReady
+from kpi_engine import TIERS
 from writeback.settings import FieldMapping, WritebackSettings
-from writeback.values import KINDS, OUTPUTS, TIER_NAMES, Kind
+from writeback.values import KINDS, OUTPUTS, Kind
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def mapped_field(
         kind=kind,
         precision=precision if number else 0,
         scale=scale if number or kind == "text" else 0,
-        options=TIER_NAMES if kind == "picklist" else (),
+        options=TIERS if kind == "picklist" else (),
         extra=defaults.extra(kind, length),
         config_key=f"writeback.fields.{output}",
         access_grant=defaults.access_grant,

@@ -14,23 +14,18 @@ millisecond. ``None`` is an empty field.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
-from kpi_engine.result import KPI_COLUMNS, PartnerScore
+from kpi_engine import KPIS, PER_STAGE, Kpi, PartnerScore, stage_days_text
 
 Kind = Literal["number", "text", "picklist", "datetime"]
 KINDS: tuple[Kind, ...] = ("number", "text", "picklist", "datetime")
 #: A value in canonical form.
 Canonical = Decimal | str | datetime | None
-
-#: The tiers a score falls into (kpi_engine.TierThresholds.tier_of), best first.
-TIER_NAMES: tuple[str, ...] = ("Platinum", "Gold", "Silver", "Bronze")
-#: How scores.csv prints a float KPI inside text (reports.tables.FLOAT_DIGITS).
-FLOAT_DIGITS = 6
 
 
 @dataclass(frozen=True)
@@ -64,66 +59,68 @@ class OutputDef:
         return self.kinds[0]
 
 
-def _cell(value: float) -> str:
-    rounded = round(value, FLOAT_DIGITS)
-    return repr(0.0 if rounded == 0 else rounded)
-
-
-def drivers_text(score: PartnerScore) -> str:
-    """'strong: deal_count (p97), …; weak: …', as scores.csv prints the drivers."""
-
-    def named(names: Sequence[str]) -> str:
-        return ", ".join(f"{n} (p{round(100 * score.percentiles[n])})" for n in names)
-
-    return f"strong: {named(score.drivers.strong)}; weak: {named(score.drivers.weak)}"
-
-
-def stage_days_text(stage_days: Mapping[str, float], stage_order: Sequence[str] = ()) -> str:
-    """'Prospecting=0.0; Engaging=45.8': stages in pipeline order, then any others by name."""
-    rank = {stage: i for i, stage in enumerate(stage_order)}
-    ordered = sorted(stage_days, key=lambda s: (rank.get(s, len(rank)), s))
-    return "; ".join(f"{stage}={_cell(stage_days[stage])}" for stage in ordered)
-
-
 def _scored_at(_score: PartnerScore, context: ScoreContext) -> datetime:
     return datetime.combine(context.as_of, time(0), tzinfo=UTC)
 
 
-def _kpi(column: str) -> Callable[[PartnerScore, ScoreContext], Any]:
-    if column == "stage_days":
-        return lambda score, context: stage_days_text(score.kpis.stage_days, context.stage_order)
-    return lambda score, _context: getattr(score.kpis, column)
-
-
-#: KPI columns that are counts (whole numbers) or rates (0..1, four decimals).
-_COUNTS = frozenset({"deal_count", "missing_amount_count", "pipeline_count"})
-_RATES = frozenset({"close_rate", "deal_success", "won_amount_growth"})
-_TEXTS = frozenset({"top_channel", "stage_days"})
-
-
-def _kpi_output(column: str) -> OutputDef:
-    label = "Partner " + column.replace("_", " ")
-    if column in _TEXTS:
-        return OutputDef(column, ("text",), _kpi(column), label=label)
-    scale = 0 if column in _COUNTS else 4 if column in _RATES else 2
-    return OutputDef(column, ("number", "text"), _kpi(column), scale=scale, label=label)
-
-
-#: Every output a field can be mapped from, by name.
-OUTPUTS: dict[str, OutputDef] = {
+#: The outputs that are not KPIs.
+_SCORE_OUTPUTS: dict[str, OutputDef] = {
     "score": OutputDef(
         "score", ("number", "text"), lambda s, _c: s.score, precision=4, scale=1,
         label="Partner score",
     ),
     "tier": OutputDef("tier", ("picklist", "text"), lambda s, _c: s.tier, label="Partner tier"),
     "drivers": OutputDef(
-        "drivers", ("text",), lambda s, _c: drivers_text(s), label="Partner score drivers"
+        "drivers", ("text",), lambda s, _c: s.drivers_text(), label="Partner score drivers"
     ),
     "scored_at": OutputDef(
         "scored_at", ("datetime", "text"), _scored_at, stamp=True, label="Partner scored at"
     ),
-    **{column: _kpi_output(column) for column in KPI_COLUMNS},
 }  # fmt: skip
+
+
+def _kpi_output(kpi: Kpi) -> OutputDef:
+    """A KPI as an output: a number field at its kind's decimals, else a text field."""
+    name = kpi.name
+    label = "Partner " + name.replace("_", " ")
+    if kpi.kind is PER_STAGE:
+        return OutputDef(
+            name,
+            ("text",),
+            lambda s, c: stage_days_text(s.kpis.per_stage(name), c.stage_order),
+            label=label,
+        )
+    value: Callable[[PartnerScore, ScoreContext], Any] = lambda s, _c: s.kpis.values[name]  # noqa: E731
+    if kpi.kind.decimals is None:
+        return OutputDef(name, ("text",), value, label=label)
+    return OutputDef(name, ("number", "text"), value, scale=kpi.kind.decimals, label=label)
+
+
+class _Outputs(Mapping[str, OutputDef]):
+    """Every output a field can be mapped from, by name: score, tier, drivers, scored_at,
+    then each KPI of the catalogue (read when asked, so a new KPI is an output at once)."""
+
+    def __init__(self) -> None:
+        self._built_from: tuple[Kpi, ...] | None = None
+        self._outputs: dict[str, OutputDef] = {}
+
+    def _current(self) -> dict[str, OutputDef]:
+        if self._built_from is not KPIS.kpis:
+            self._outputs = {**_SCORE_OUTPUTS, **{kpi.name: _kpi_output(kpi) for kpi in KPIS}}
+            self._built_from = KPIS.kpis
+        return self._outputs
+
+    def __getitem__(self, name: str) -> OutputDef:
+        return self._current()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._current())
+
+    def __len__(self) -> int:
+        return len(self._current())
+
+
+OUTPUTS: Mapping[str, OutputDef] = _Outputs()
 
 
 def output_value(output: str, score: PartnerScore, context: ScoreContext) -> Any:

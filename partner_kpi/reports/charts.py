@@ -89,11 +89,7 @@ def _threshold_shapes(
     """Dashed lines (and their labels) at the lowest score of each tier."""
     shapes: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
-    for tier, value in (
-        ("Platinum", thresholds.platinum),
-        ("Gold", thresholds.gold),
-        ("Silver", thresholds.silver),
-    ):
+    for tier, value in thresholds.floors():
         line = {"color": tier_colour(tier), "dash": "dot", "width": 1}
         if axis == "x":
             shapes.append(
@@ -330,11 +326,12 @@ def stage_durations(
 ) -> Figure | None:
     """Mean days the partner's closed deals spent in each stage, against the median
     partner; None when no deal of the partner left a stage in the window."""
-    mine = [s for s in stages if s in score.kpis.stage_days]
+    stage_days = score.kpis.per_stage("stage_days")
+    mine = [s for s in stages if s in stage_days]
     if not mine:
         return None
     labels = [plot_text(s) for s in mine]
-    days = [score.kpis.stage_days[s] for s in mine]
+    days = [stage_days[s] for s in mine]
     bar = go.Bar(
         name="this partner",
         x=labels,

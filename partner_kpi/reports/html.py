@@ -26,7 +26,7 @@ import base64
 import functools
 import hashlib
 import statistics
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -38,7 +38,10 @@ from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
 from kpi_engine import (
     COMPONENTS,
+    KPIS,
     NO_PARTNER,
+    TIERS,
+    Kpi,
     PartnerKpis,
     PartnerScore,
     ScoringResult,
@@ -48,7 +51,6 @@ from kpi_engine.settings import CHANNEL_GROUPS
 from partner_kpi.reports import charts
 from partner_kpi.reports.html_page import SCRIPT, STYLE, TEMPLATE
 from partner_kpi.reports.kpi_text import (
-    KPI_TEXT,
     NONE_TEXT,
     channel_label,
     component_label,
@@ -58,7 +60,6 @@ from partner_kpi.reports.kpi_text import (
     format_rate,
     format_score,
 )
-from partner_kpi.reports.tables import format_drivers
 
 #: Scorecards written by default: the best partners first; the ranked table holds all.
 SCORECARD_LIMIT = 200
@@ -338,12 +339,7 @@ def _page(
     portfolio = result.portfolio
     tiers = list(portfolio.tier_counts)
     thresholds = settings.tiers
-    rules = {
-        "Platinum": f"score ≥ {thresholds.platinum:g}",
-        "Gold": f"score ≥ {thresholds.gold:g}",
-        "Silver": f"score ≥ {thresholds.silver:g}",
-        "Bronze": f"score < {thresholds.silver:g}",
-    }
+    rules = _tier_rules(settings)
     ranks = _competition_ranks([p.score for p in partners])
     anchors = [f"partner-{i + 1}" if i < scorecard_limit else None for i in range(len(partners))]
     context = _Context.of(result, stage_order)
@@ -402,9 +398,7 @@ def _page(
             "The trend appears after the second run: the store holds no earlier run to "
             "compare this one with."
         ),
-        key_columns=tuple(
-            ColumnHead(KPI_TEXT[name].label, KPI_TEXT[name].meaning) for name in KEY_COLUMNS
-        ),
+        key_columns=tuple(ColumnHead(KPIS[name].label, KPIS[name].meaning) for name in KEY_COLUMNS),
         rows=rows,
         scorecard_note=scorecard_note,
         scorecards=cards,
@@ -415,27 +409,25 @@ def _page(
             WeightItem(component_label(name), f"{settings.weights.get(name, 0.0):g}")
             for name in COMPONENTS
         ),
-        glossary=(
-            *(
-                GlossaryItem(name, text.label, text.meaning, text.null_when)
-                for name, text in KPI_TEXT.items()
-            ),
-            GlossaryItem(
-                "top_channel",
-                "Top channel",
-                "The channel group with the largest won amount in the window.",
-                "no deal won in the window",
-            ),
-            GlossaryItem(
-                "stage_days",
-                "Days in each stage",
-                "Per stage, the average days between entering it and entering the next, "
-                "over the deals closed in the window (repeat visits added up).",
-                "the stage was never left",
-            ),
+        glossary=tuple(
+            GlossaryItem(kpi.name, kpi.label, kpi.meaning, kpi.null_note) for kpi in KPIS
         ),
         channel_groups=_channel_groups(settings),
     )
+
+
+def _tier_rules(settings: ScoringSettings) -> dict[str, str]:
+    """'score ≥ 75' for each tier but the last, 'score < 25' for the last."""
+    floors = settings.tiers.floors()
+    rules = {tier: f"score ≥ {floor:g}" for tier, floor in floors}
+    rules[TIERS[-1]] = f"score < {floors[-1][1]:g}"
+    return rules
+
+
+def _numeric_kpis() -> tuple[Kpi, ...]:
+    """The KPIs a scorecard lists against the median: every number of the catalogue
+    (top_channel and stage_days have their own charts)."""
+    return tuple(kpi for kpi in KPIS if kpi.kind.numeric)
 
 
 @dataclass(frozen=True)
@@ -453,7 +445,7 @@ class _Context:
     @classmethod
     def of(cls, result: ScoringResult, stage_order: Sequence[str]) -> _Context:
         values: dict[str, list[float | None]] = {
-            name: [_kpi_number(p.kpis, name) for p in result.partners] for name in KPI_TEXT
+            kpi.name: [p.kpis.number(kpi.name) for p in result.partners] for kpi in _numeric_kpis()
         }
         medians: dict[str, float | None] = {}
         scales: dict[str, tuple[float, float]] = {}
@@ -462,12 +454,11 @@ class _Context:
             medians[name] = statistics.median(present) if present else None
             scales[name] = (min([0.0, *present]), max([0.0, *present]))
         rank = {stage: i for i, stage in enumerate(stage_order)}
-        seen = {stage for p in result.partners for stage in p.kpis.stage_days}
+        stage_days = [p.kpis.per_stage("stage_days") for p in result.partners]
+        seen = {stage for days in stage_days for stage in days}
         stages = tuple(sorted(seen, key=lambda s: (rank.get(s, len(rank)), s)))
         stage_medians = {
-            stage: statistics.median(
-                p.kpis.stage_days[stage] for p in result.partners if stage in p.kpis.stage_days
-            )
+            stage: statistics.median(days[stage] for days in stage_days if stage in days)
             for stage in stages
         }
         amounts = [
@@ -477,11 +468,6 @@ class _Context:
         total = sum(amounts)
         shares = tuple(a / total if total > 0 else 0.0 for a in amounts)
         return cls(values, medians, scales, stages, stage_medians, shares)
-
-
-def _kpi_number(kpis: PartnerKpis, name: str) -> float | None:
-    value = getattr(kpis, name)
-    return None if value is None else float(value)
 
 
 def _competition_ranks(scores: Sequence[float]) -> list[int]:
@@ -511,13 +497,14 @@ def _totals(result: ScoringResult) -> tuple[Tile, ...]:
     )
 
 
+#: The "(no partner)" bucket's KPIs shown in the summary.
+NO_PARTNER_COLUMNS = ("deal_count", "won_amount", "pipeline_count", "pipeline_value", "close_rate")
+
+
 def _no_partner_tiles(kpis: PartnerKpis) -> tuple[Tile, ...]:
-    return (
-        Tile("deal_count", "deals won", format_count(kpis.deal_count)),
-        Tile("won_amount", "won amount", format_money(kpis.won_amount)),
-        Tile("pipeline_count", "open deals", format_count(kpis.pipeline_count)),
-        Tile("pipeline_value", "pipeline value", format_money(kpis.pipeline_value)),
-        Tile("close_rate", "close rate", _maybe(format_rate, kpis.close_rate)),
+    return tuple(
+        Tile(name, KPIS[name].label.lower(), format_kpi(KPIS[name].kind, kpis.number(name)))
+        for name in NO_PARTNER_COLUMNS
     )
 
 
@@ -525,20 +512,16 @@ def _maybe(fmt: Callable[[float], str], value: float | None) -> str:
     return NONE_TEXT if value is None else fmt(value)
 
 
-def _driver_words(score: PartnerScore, names: Iterable[str], *, short: bool = False) -> str:
-    """'deals won (p100), pipeline value (p97)': tables.format_drivers in plain words."""
-    return ", ".join(
-        f"{component_label(n, short=short)} (p{round(100 * score.percentiles[n])})" for n in names
-    )
+def _driver_words(score: PartnerScore, names: Sequence[str], *, short: bool = False) -> str:
+    """'deals won (p100), pipeline value (p97)': the drivers text in plain words."""
+    return score.percentiles_text(names, functools.partial(component_label, short=short))
 
 
 def _row(score: PartnerScore, rank: int, anchor: str | None, tier_order: Mapping[str, int]) -> Row:
     cells = []
     for name in KEY_COLUMNS:
-        value = _kpi_number(score.kpis, name)
-        cells.append(
-            Cell(format_kpi(KPI_TEXT[name].kind, value), "" if value is None else repr(value))
-        )
+        value = score.kpis.number(name)
+        cells.append(Cell(format_kpi(KPIS[name].kind, value), "" if value is None else repr(value)))
     return Row(
         rank=rank,
         anchor=anchor,
@@ -552,7 +535,7 @@ def _row(score: PartnerScore, rank: int, anchor: str | None, tier_order: Mapping
         tier_order=len(tier_order) - tier_order.get(score.tier, len(tier_order)),
         strong=_driver_words(score, score.drivers.strong, short=True),
         weak=_driver_words(score, score.drivers.weak, short=True),
-        drivers_text=format_drivers(score),
+        drivers_text=score.drivers_text(),
         cells=tuple(cells),
     )
 
@@ -563,9 +546,9 @@ def _position(value: float, scale: tuple[float, float]) -> float:
     return round(100 * (value - low) / span, 2) if span > 0 else 0.0
 
 
-def _kpi_row(score: PartnerScore, name: str, context: _Context) -> KpiRow:
-    text = KPI_TEXT[name]
-    value = _kpi_number(score.kpis, name)
+def _kpi_row(score: PartnerScore, kpi: Kpi, context: _Context) -> KpiRow:
+    name = kpi.name
+    value = score.kpis.number(name)
     median = context.medians[name]
     scale = context.scales[name]
     fill: Fill | None = None
@@ -573,7 +556,7 @@ def _kpi_row(score: PartnerScore, name: str, context: _Context) -> KpiRow:
     if value is not None:
         if median is None or value == median:
             css, verdict = "even", "at the median"
-        elif (value > median) == (text.better == "higher"):
+        elif (value > median) == (kpi.direction == "higher"):
             css, verdict = "better", "better than the median"
         else:
             css, verdict = "worse", "worse than the median"
@@ -581,11 +564,11 @@ def _kpi_row(score: PartnerScore, name: str, context: _Context) -> KpiRow:
         fill = Fill(left=min(zero, mine), width=round(abs(mine - zero), 2), css=css)
     return KpiRow(
         name=name,
-        label=text.label,
-        meaning=text.meaning,
-        value=format_kpi(text.kind, value),
-        median=format_kpi(text.kind, median),
-        null_reason=text.null_when if value is None else "",
+        label=kpi.label,
+        meaning=kpi.meaning,
+        value=format_kpi(kpi.kind, value),
+        median=format_kpi(kpi.kind, median),
+        null_reason=kpi.null_note if value is None else "",
         fill=fill,
         tick=None if median is None else _position(median, scale),
         verdict=verdict,
@@ -612,7 +595,7 @@ def _scorecard(
         trend_note = "Score trend: appears after the second run."
     else:
         trend_note = "Score trend: this partner was scored in one run only so far."
-    top = score.kpis.top_channel
+    top = score.kpis.text("top_channel")
     return Scorecard(
         rank=rank,
         anchor=anchor,
@@ -624,7 +607,7 @@ def _scorecard(
         strong=_driver_words(score, score.drivers.strong),
         weak=_driver_words(score, score.drivers.weak),
         top_channel="" if top is None else f"{channel_label(top)} ({top})",
-        kpis=tuple(_kpi_row(score, name, context) for name in KPI_TEXT),
+        kpis=tuple(_kpi_row(score, kpi, context) for kpi in _numeric_kpis()),
         components=Chart(f"{anchor}-components", "Score components", components),
         channels=None if channels is None else Chart(f"{anchor}-channels", "Channel mix", channels),
         stages=None if stages is None else Chart(f"{anchor}-stages", "Days in stage", stages),

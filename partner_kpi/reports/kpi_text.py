@@ -1,116 +1,13 @@
-"""The words and number formats of the HTML report: each KPI of KPIS.md in plain language.
+"""The words and number formats of the HTML report.
 
-Labels and explanations paraphrase ../shared/design/KPIS.md for a channel manager;
-the KPI names themselves (the dictionary keys) are the exact KPIS.md column names.
+Each KPI's label, explanation and kind come from ``kpi_engine.catalogue``; this
+module says how a kind of value is shown and names the score components, the
+channel groups and the tiers' colours in plain words.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
-Kind = Literal["count", "money", "rate", "days", "money_per_day", "score", "growth"]
-Better = Literal["higher", "lower"]
-
-
-@dataclass(frozen=True)
-class KpiText:
-    """How the report names, explains and formats one KPI."""
-
-    label: str
-    meaning: str
-    kind: Kind
-    better: Better
-    #: why the KPI can be empty (KPIS.md's "null when"); "" when it never is
-    null_when: str = ""
-
-
-#: The numeric per-partner KPIs a scorecard lists, in KPIS.md order
-#: (top_channel and stage_days have their own charts).
-KPI_TEXT: dict[str, KpiText] = {
-    "deal_count": KpiText("Deals won", "Opportunities won in the window.", "count", "higher"),
-    "won_amount": KpiText(
-        "Won amount",
-        "Total amount of the deals won in the window (deals without an amount are skipped).",
-        "money",
-        "higher",
-    ),
-    "missing_amount_count": KpiText(
-        "Won deals without amount",
-        "Deals won in the window whose amount is empty in the CRM: a data-quality flag.",
-        "count",
-        "lower",
-    ),
-    "avg_deal_size": KpiText(
-        "Average deal size",
-        "Won amount divided by the won deals that have an amount.",
-        "money",
-        "higher",
-        "no won deal with an amount in the window",
-    ),
-    "pipeline_count": KpiText(
-        "Open deals", "Open opportunities created up to the as-of date.", "count", "higher"
-    ),
-    "pipeline_value": KpiText(
-        "Pipeline value", "Total amount of those open deals.", "money", "higher"
-    ),
-    "weighted_pipeline": KpiText(
-        "Weighted pipeline",
-        "Each open deal's amount times its stage's win probability, added up.",
-        "money",
-        "higher",
-    ),
-    "close_rate": KpiText(
-        "Close rate",
-        "Won deals divided by all deals closed (won or lost) in the window.",
-        "rate",
-        "higher",
-        "no deal closed in the window",
-    ),
-    "sales_cycle_days": KpiText(
-        "Sales cycle (days)",
-        "Average days from creation to close of the deals won in the window; shorter is better.",
-        "days",
-        "lower",
-        "no deal won in the window",
-    ),
-    "deal_velocity": KpiText(
-        "Deal velocity (per day)",
-        "Open deals × close rate × average deal size ÷ sales cycle: "
-        "the amount the pipeline is expected to close per day.",
-        "money_per_day",
-        "higher",
-        "an input is empty or the sales cycle is 0 days",
-    ),
-    "deal_success": KpiText(
-        "Deal success",
-        "Of the deals created in the window, the share already won "
-        "(deals still open count as not won).",
-        "rate",
-        "higher",
-        "no deal created in the window",
-    ),
-    "quality_score": KpiText(
-        "Quality score",
-        "0–100: the average of the partner's percentile among all partners "
-        "for deals won and for won amount.",
-        "score",
-        "higher",
-    ),
-    "new_revenue": KpiText(
-        "New-customer revenue",
-        "Won amount from customers who had never bought before (from any partner).",
-        "money",
-        "higher",
-    ),
-    "won_amount_growth": KpiText(
-        "Won amount growth",
-        "Change of the won amount against the window before this one.",
-        "growth",
-        "higher",
-        "nothing was won in the window before",
-    ),
-}
+from kpi_engine import TIERS, Kind
 
 #: Score components (settings.COMPONENTS) in plain words.
 COMPONENT_LABELS: dict[str, str] = {
@@ -141,12 +38,10 @@ CHANNEL_LABELS: dict[str, str] = {
     "unknown": "No lead source",
 }
 
-TIER_COLOURS: dict[str, str] = {
-    "Platinum": "#5b6b8c",
-    "Gold": "#c9a227",
-    "Silver": "#9aa5b1",
-    "Bronze": "#b0713a",
-}
+#: One colour per tier, best tier first.
+TIER_COLOURS: dict[str, str] = dict(
+    zip(TIERS, ("#5b6b8c", "#c9a227", "#9aa5b1", "#b0713a"), strict=True)
+)
 FALLBACK_COLOUR = "#7f7f7f"
 
 NONE_TEXT = "—"
@@ -197,21 +92,18 @@ def format_score(value: float) -> str:
 
 
 def format_kpi(kind: Kind, value: float | None) -> str:
-    """A KPI value as the report shows it; an em dash for null."""
+    """A numeric KPI value as the report shows it; an em dash for null."""
     if value is None:
         return NONE_TEXT
-    match kind:
+    match kind.name:
         case "count":
             return format_count(value)
-        case "money":
-            return format_money(value)
-        case "money_per_day":
+        case "money" | "money_per_day":
             return format_money(value)
         case "rate":
             return format_rate(value)
         case "growth":
             return format_growth(value)
-        case "days":
+        case "days" | "score":
             return format_days(value)
-        case "score":
-            return format_days(value)
+    raise ValueError(f"no number format for a KPI of kind {kind.name!r}")

@@ -8,61 +8,48 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kpi_engine import KPI_COLUMNS, PartnerScore, ScoringResult, ScoringSettings
-
-CSV_COLUMNS: tuple[str, ...] = (
-    "partner_id",
-    "partner_name",
-    *KPI_COLUMNS,
-    "score",
-    "tier",
-    "drivers",
+from kpi_engine import (
+    KPIS,
+    PER_STAGE,
+    PartnerScore,
+    ScoringResult,
+    ScoringSettings,
+    float_text,
+    stage_days_text,
 )
-FLOAT_DIGITS = 6
+
+
+def csv_columns() -> tuple[str, ...]:
+    """scores.csv's header: partner_id, partner_name, every KPI of the catalogue, score, tier,
+    drivers."""
+    return ("partner_id", "partner_name", *KPIS.names, "score", "tier", "drivers")
 
 
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        rounded = round(value, FLOAT_DIGITS)
-        return repr(0.0 if rounded == 0 else rounded)
+        return float_text(value)
     return str(value)
-
-
-def format_stage_days(stage_days: dict[str, float], stage_order: Sequence[str] = ()) -> str:
-    """'Prospecting=0.0; Engaging=45.8': stages in pipeline order, then any others by name."""
-    rank = {stage: i for i, stage in enumerate(stage_order)}
-    ordered = sorted(stage_days, key=lambda s: (rank.get(s, len(rank)), s))
-    return "; ".join(f"{stage}={_cell(stage_days[stage])}" for stage in ordered)
-
-
-def format_drivers(score: PartnerScore) -> str:
-    """'strong: deal_count (p97), …; weak: …' so a rep sees why without opening the JSON."""
-
-    def named(names: Sequence[str]) -> str:
-        return ", ".join(f"{n} (p{round(100 * score.percentiles[n])})" for n in names)
-
-    return f"strong: {named(score.drivers.strong)}; weak: {named(score.drivers.weak)}"
 
 
 def csv_row(score: PartnerScore, stage_order: Sequence[str] = ()) -> dict[str, str]:
     """One partner as a scores.csv row (empty cell for null)."""
     kpis = score.kpis
     row = {"partner_id": score.partner_id, "partner_name": score.partner_name}
-    for column in KPI_COLUMNS:
-        if column == "stage_days":
-            row[column] = format_stage_days(kpis.stage_days, stage_order)
+    for kpi in KPIS:
+        if kpi.kind is PER_STAGE:
+            row[kpi.name] = stage_days_text(kpis.per_stage(kpi.name), stage_order)
         else:
-            row[column] = _cell(getattr(kpis, column))
-    row.update(score=_cell(score.score), tier=score.tier, drivers=format_drivers(score))
+            row[kpi.name] = _cell(kpis.values[kpi.name])
+    row.update(score=_cell(score.score), tier=score.tier, drivers=score.drivers_text())
     return row
 
 
 def write_scores_csv(result: ScoringResult, path: Path, stage_order: Sequence[str] = ()) -> None:
     """scores.csv: partner_id, partner_name, every KPI column, score, tier, drivers."""
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=csv_columns(), lineterminator="\n")
         writer.writeheader()
         for score in result.partners:
             writer.writerow(csv_row(score, stage_order))

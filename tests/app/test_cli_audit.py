@@ -14,7 +14,7 @@ import yaml
 
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.salesforce.settings import SalesforceSettings
-from kpi_engine import KPI_COLUMNS
+from kpi_engine import KPIS
 from partner_kpi.config import load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def test_scores_csv_has_every_partner_and_kpi_column(audit_out: Path, bundled_se
     assert reader.fieldnames == [
         "partner_id",
         "partner_name",
-        *KPI_COLUMNS,
+        *KPIS.names,
         "score",
         "tier",
         "drivers",

@@ -15,7 +15,15 @@ from datetime import date
 from typing import Any
 
 from core.schema import Opportunity, OpportunityStatus, Partner, StageEvent
-from kpi_engine import PartnerScore, ScoringResult, ScoringSettings, score_partners
+from kpi_engine import (
+    ChannelFigures,
+    Drivers,
+    PartnerKpis,
+    PartnerScore,
+    ScoringResult,
+    ScoringSettings,
+    score_partners,
+)
 
 AS_OF = date(2017, 12, 31)
 
@@ -150,3 +158,38 @@ def by_id(result: ScoringResult, partner_id: str) -> PartnerScore:
     found = [p for p in result.partners if p.partner_id == partner_id]
     assert len(found) == 1, f"expected one partner {partner_id!r}, got {len(found)}"
     return found[0]
+
+
+def hand_made_score(kpis: PartnerKpis | None = None) -> PartnerScore:
+    """A scored partner made by hand: Gold at 71.3, two strong and two weak drivers."""
+    return PartnerScore(
+        partner_id="p1",
+        partner_name="Acme",
+        kpis=kpis or hand_made_kpis(),
+        components={},
+        percentiles={
+            "deal_count": 0.9667,
+            "pipeline_value": 0.9,
+            "close_rate_adj": 0.004,
+            "sales_cycle_days": 0.125,
+        },
+        score=71.3,
+        tier="Gold",
+        drivers=Drivers(
+            strong=("deal_count", "pipeline_value"), weak=("close_rate_adj", "sales_cycle_days")
+        ),
+    )
+
+
+def hand_made_kpis() -> PartnerKpis:
+    """A few KPI values of each kind, and one channel group's figures."""
+    return PartnerKpis(
+        values={
+            "deal_count": 3,
+            "close_rate": 0.75,
+            "top_channel": "owned",
+            "stage_days": {"Engaging": 45.75, "Prospecting": 0.0},
+            "avg_deal_size": None,
+        },
+        channels={"paid": ChannelFigures(won_count=1, won_amount=2000.0, close_rate=1.0)},
+    )

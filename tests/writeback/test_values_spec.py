@@ -5,16 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from connectors.seed import read_seed
 from core.errors import ConfigError
-from kpi_engine import ScoringSettings, score_partners
+from kpi_engine import KPIS
 from partner_kpi.config import parse_config
 from partner_kpi.fields import configured_fields
-from partner_kpi.reports.tables import csv_row
+from tests.kpi_engine.builders import hand_made_score
 from tests.writeback.fakes import DEFAULTS
 from writeback.settings import WritebackSettings
 from writeback.spec import field_map
@@ -65,20 +63,45 @@ def test_text_is_cut_to_the_field_and_numbers_in_text_fields_keep_the_scale() ->
     assert canonical("number", 12.0) == Decimal(12)
 
 
-def test_output_values_match_scores_csv(bundled_seed: Path) -> None:
-    dataset = read_seed(bundled_seed)
-    result = score_partners(
-        dataset.partners, dataset.opportunities, dataset.stage_events,
-        as_of=date(2017, 12, 31), settings=ScoringSettings(),
-    )  # fmt: skip
-    stage_order = tuple(s.name for s in sorted(dataset.stage_defs, key=lambda s: s.sort_order))
-    context = ScoreContext(date(2017, 12, 31), stage_order)
-    for score in result.partners:
-        row = csv_row(score, stage_order)
-        for column in ("drivers", "tier", "stage_days", "top_channel"):
-            assert (output_value(column, score, context) or "") == row[column], column
-        assert output_value("score", score, context) == float(row["score"])
-        assert output_value("scored_at", score, context) == datetime(2017, 12, 31, tzinfo=UTC)
+def test_each_output_s_value_for_a_partner() -> None:
+    score = hand_made_score()
+    context = ScoreContext(date(2017, 12, 31), ("Prospecting", "Engaging"))
+    assert output_value("score", score, context) == 71.3
+    assert output_value("tier", score, context) == "Gold"
+    assert output_value("drivers", score, context) == (
+        "strong: deal_count (p97), pipeline_value (p90); "
+        "weak: close_rate_adj (p0), sales_cycle_days (p12)"
+    )
+    assert output_value("scored_at", score, context) == datetime(2017, 12, 31, tzinfo=UTC)
+    assert output_value("stage_days", score, context) == "Prospecting=0.0; Engaging=45.75"
+    assert output_value("top_channel", score, context) == "owned"
+    assert output_value("deal_count", score, context) == 3
+    assert output_value("avg_deal_size", score, context) is None
+
+
+def test_each_kpi_is_an_output_typed_by_its_kind() -> None:
+    kinds = {name: (OUTPUTS[name].kind, OUTPUTS[name].scale) for name in KPIS.names}
+    assert kinds == {
+        "deal_count": ("number", 0),
+        "won_amount": ("number", 2),
+        "missing_amount_count": ("number", 0),
+        "avg_deal_size": ("number", 2),
+        "pipeline_count": ("number", 0),
+        "pipeline_value": ("number", 2),
+        "weighted_pipeline": ("number", 2),
+        "close_rate": ("number", 4),
+        "sales_cycle_days": ("number", 2),
+        "deal_velocity": ("number", 2),
+        "deal_success": ("number", 4),
+        "quality_score": ("number", 2),
+        "new_revenue": ("number", 2),
+        "won_amount_growth": ("number", 4),
+        "top_channel": ("text", 0),
+        "stage_days": ("text", 0),
+    }
+    assert list(OUTPUTS) == ["score", "tier", "drivers", "scored_at", *KPIS.names]
+    assert OUTPUTS["stage_days"].kinds == ("text",)
+    assert OUTPUTS["close_rate"].label == "Partner close rate"
 
 
 def test_the_writeback_section_defaults_and_overrides() -> None:

@@ -1,0 +1,60 @@
+"""scores.csv rows: every KPI by its KPIS.md name, floats, nulls, stage days and drivers."""
+
+from __future__ import annotations
+
+from kpi_engine import PartnerKpis
+from partner_kpi.reports.tables import csv_columns, csv_row
+from tests.kpi_engine.builders import hand_made_score
+
+
+def every_kpi() -> PartnerKpis:
+    return PartnerKpis(
+        values={
+            "deal_count": 3,
+            "won_amount": 6000.0,
+            "missing_amount_count": 0,
+            "avg_deal_size": 2000.0,
+            "pipeline_count": 1,
+            "pipeline_value": 5000.0,
+            "weighted_pipeline": 2500.0,
+            "close_rate": 0.75,
+            "sales_cycle_days": 110 / 3,
+            "deal_velocity": 1 * 0.75 * 2000.0 / (110 / 3),
+            "deal_success": 0.6,
+            "quality_score": 100.0,
+            "new_revenue": 3000.0,
+            "won_amount_growth": None,
+            "top_channel": "owned",
+            "stage_days": {"Engaging": 30.0, "Prospecting": 10.0, "Hand-off": 2.5},
+        },
+        channels={},
+    )
+
+
+def test_a_partner_as_a_scores_csv_row() -> None:
+    row = csv_row(hand_made_score(every_kpi()), ("Prospecting", "Engaging"))
+    assert row == {
+        "partner_id": "p1",
+        "partner_name": "Acme",
+        "deal_count": "3",
+        "won_amount": "6000.0",
+        "missing_amount_count": "0",
+        "avg_deal_size": "2000.0",
+        "pipeline_count": "1",
+        "pipeline_value": "5000.0",
+        "weighted_pipeline": "2500.0",
+        "close_rate": "0.75",
+        "sales_cycle_days": "36.666667",
+        "deal_velocity": "40.909091",
+        "deal_success": "0.6",
+        "quality_score": "100.0",
+        "new_revenue": "3000.0",
+        "won_amount_growth": "",
+        "top_channel": "owned",
+        "stage_days": "Prospecting=10.0; Engaging=30.0; Hand-off=2.5",
+        "score": "71.3",
+        "tier": "Gold",
+        "drivers": "strong: deal_count (p97), pipeline_value (p90); "
+        "weak: close_rate_adj (p0), sales_cycle_days (p12)",
+    }
+    assert list(row) == list(csv_columns())

@@ -1,9 +1,12 @@
 """The common schema: what every connector produces and the KPI engine consumes.
 
-Records are pydantic v2 models for small inputs and for validation at the
-edge; the same fields also have an Arrow layout (``*_ARROW_SCHEMA``) so that
-large inputs travel as columns and never become millions of Python objects.
-No CRM field name appears here: each adapter maps its CRM onto these names.
+Each record type is declared once, here, as a pydantic v2 model: its fields,
+types and nullability, ``KEY`` on the field that tells records apart and
+``SCORED`` on each field the engine reads (see ``core.entity``). Everything
+else derives from it: the Arrow layouts (``*_ARROW_SCHEMA``, so that large
+inputs travel as columns and never become millions of Python objects), the
+store's tables and pages, the engine's input checks. No CRM field name appears
+here: each adapter maps its CRM onto these names.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from core.entity import KEY, SCORED, Entity
 from core.errors import SchemaError
 
 
@@ -34,8 +38,8 @@ class _Record(BaseModel):
 class Partner(_Record):
     """A partner (reseller) account: the unit that gets a score."""
 
-    id: str = Field(min_length=1)
-    name: str
+    id: Annotated[str, KEY, SCORED] = Field(min_length=1)
+    name: Annotated[str, SCORED]
     region: str | None = None
     channel_manager: str | None = None
     tier: str | None = None
@@ -44,7 +48,7 @@ class Partner(_Record):
 class StageDef(_Record):
     """A stage of the opportunity pipeline and what the CRM says it means."""
 
-    name: str = Field(min_length=1)
+    name: Annotated[str, KEY] = Field(min_length=1)
     status: OpportunityStatus
     probability: float = Field(ge=0.0, le=1.0)
     sort_order: int = 0
@@ -53,10 +57,10 @@ class StageDef(_Record):
 class StageEvent(_Record):
     """An opportunity entering a stage. ``sequence`` orders events of one day."""
 
-    opportunity_id: str = Field(min_length=1)
-    stage: str = Field(min_length=1)
-    entered_date: date
-    sequence: int = Field(ge=0)
+    opportunity_id: Annotated[str, SCORED] = Field(min_length=1)
+    stage: Annotated[str, SCORED] = Field(min_length=1)
+    entered_date: Annotated[date, SCORED]
+    sequence: Annotated[int, SCORED] = Field(ge=0)
 
 
 class StageChange(_Record):
@@ -66,7 +70,7 @@ class StageChange(_Record):
     time order (then by id) into the engine's ``StageEvent.sequence``.
     """
 
-    id: str = Field(min_length=1)
+    id: Annotated[str, KEY] = Field(min_length=1)
     opportunity_id: str = Field(min_length=1)
     stage: str = Field(min_length=1)
     entered_at: datetime
@@ -75,19 +79,19 @@ class StageChange(_Record):
 class Opportunity(_Record):
     """An opportunity / deal, with its amount already in the corporate currency."""
 
-    id: str = Field(min_length=1)
+    id: Annotated[str, KEY, SCORED] = Field(min_length=1)
     name: str | None = None
-    partner_id: str | None = None
-    account_id: str | None = None
+    partner_id: Annotated[str | None, SCORED] = None
+    account_id: Annotated[str | None, SCORED] = None
     stage: str
-    status: OpportunityStatus
-    probability: float = Field(ge=0.0, le=1.0)
-    amount: float | None = None
+    status: Annotated[OpportunityStatus, SCORED]
+    probability: Annotated[float, SCORED] = Field(ge=0.0, le=1.0)
+    amount: Annotated[float | None, SCORED] = None
     amount_original: float | None = None
     currency: str | None = None
-    created_date: date
-    close_date: date | None = None
-    lead_source: str | None = None
+    created_date: Annotated[date, SCORED]
+    close_date: Annotated[date | None, SCORED] = None
+    lead_source: Annotated[str | None, SCORED] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -130,56 +134,29 @@ def status_of_stage(stage: str, stage_defs: Mapping[str, StageDef], record_id: s
         ) from None
 
 
-PARTNER_ARROW_SCHEMA = pa.schema(
-    [
-        pa.field("id", pa.string(), nullable=False),
-        pa.field("name", pa.string()),
-    ]
-)
+#: Each record type as an entity: its columns, key and layouts, read off the model above.
+PARTNER_ENTITY = Entity.of(Partner)
+OPPORTUNITY_ENTITY = Entity.of(Opportunity)
+STAGE_CHANGE_ENTITY = Entity.of(StageChange)
+STAGE_DEF_ENTITY = Entity.of(StageDef)
+STAGE_EVENT_ENTITY = Entity.of(StageEvent)
 
-OPPORTUNITY_ARROW_SCHEMA = pa.schema(
-    [
-        pa.field("id", pa.string(), nullable=False),
-        pa.field("partner_id", pa.string()),
-        pa.field("account_id", pa.string()),
-        pa.field("status", pa.string(), nullable=False),
-        pa.field("probability", pa.float64(), nullable=False),
-        pa.field("amount", pa.float64()),
-        pa.field("created_date", pa.date32(), nullable=False),
-        pa.field("close_date", pa.date32()),
-        pa.field("lead_source", pa.string()),
-    ]
-)
-
-STAGE_EVENT_ARROW_SCHEMA = pa.schema(
-    [
-        pa.field("opportunity_id", pa.string(), nullable=False),
-        pa.field("stage", pa.string(), nullable=False),
-        pa.field("entered_date", pa.date32(), nullable=False),
-        pa.field("sequence", pa.int32(), nullable=False),
-    ]
-)
-
-
-def _to_arrow(records: Iterable[BaseModel], schema: pa.Schema) -> pa.Table:
-    columns: dict[str, list[Any]] = {name: [] for name in schema.names}
-    for record in records:
-        for name, values in columns.items():
-            value = getattr(record, name)
-            values.append(value.value if isinstance(value, StrEnum) else value)
-    return pa.table(columns, schema=schema)
+#: The engine's columnar layouts: the fields each record type marks ``SCORED``.
+PARTNER_ARROW_SCHEMA = PARTNER_ENTITY.scored_layout
+OPPORTUNITY_ARROW_SCHEMA = OPPORTUNITY_ENTITY.scored_layout
+STAGE_EVENT_ARROW_SCHEMA = STAGE_EVENT_ENTITY.scored_layout
 
 
 def partners_to_arrow(partners: Iterable[Partner]) -> pa.Table:
     """Partners in the engine's columnar layout."""
-    return _to_arrow(partners, PARTNER_ARROW_SCHEMA)
+    return PARTNER_ENTITY.to_arrow(list(partners), PARTNER_ARROW_SCHEMA)
 
 
 def opportunities_to_arrow(opportunities: Iterable[Opportunity]) -> pa.Table:
     """Opportunities in the engine's columnar layout."""
-    return _to_arrow(opportunities, OPPORTUNITY_ARROW_SCHEMA)
+    return OPPORTUNITY_ENTITY.to_arrow(list(opportunities), OPPORTUNITY_ARROW_SCHEMA)
 
 
 def stage_events_to_arrow(events: Iterable[StageEvent]) -> pa.Table:
     """Stage events in the engine's columnar layout."""
-    return _to_arrow(events, STAGE_EVENT_ARROW_SCHEMA)
+    return STAGE_EVENT_ENTITY.to_arrow(list(events), STAGE_EVENT_ARROW_SCHEMA)

@@ -1,9 +1,11 @@
 """Turn the engine's inputs (schema records or Arrow tables) into checked Polars frames.
 
 Records are converted once through the schema's Arrow layout, so both kinds of
-input meet the same checks and the same code from here on. Frames are sorted
-into a canonical order (by id) so that the order rows arrive in never changes a
-floating-point sum, and so never a result.
+input meet the same checks and the same code from here on. The layout, the
+key and the name in messages come from each entity's declaration in
+``core.schema``. Frames of keyed entities are sorted into a canonical order
+(by key) so that the order rows arrive in never changes a floating-point sum,
+and so never a result.
 """
 
 from __future__ import annotations
@@ -14,18 +16,16 @@ from typing import TypeAlias
 import polars as pl
 import pyarrow as pa
 
+from core.entity import Entity, RecordT
 from core.errors import SchemaError
 from core.schema import (
-    OPPORTUNITY_ARROW_SCHEMA,
-    PARTNER_ARROW_SCHEMA,
-    STAGE_EVENT_ARROW_SCHEMA,
+    OPPORTUNITY_ENTITY,
+    PARTNER_ENTITY,
+    STAGE_EVENT_ENTITY,
     Opportunity,
     OpportunityStatus,
     Partner,
     StageEvent,
-    opportunities_to_arrow,
-    partners_to_arrow,
-    stage_events_to_arrow,
 )
 
 PartnersInput: TypeAlias = Sequence[Partner] | pa.Table
@@ -33,42 +33,41 @@ OpportunitiesInput: TypeAlias = Sequence[Opportunity] | pa.Table
 StageEventsInput: TypeAlias = Sequence[StageEvent] | pa.Table
 
 
-def _checked_frame(table: pa.Table, schema: pa.Schema, what: str) -> pl.DataFrame:
-    missing = [name for name in schema.names if name not in table.column_names]
+def _checked_frame(entity: Entity[RecordT], rows: Sequence[RecordT] | pa.Table) -> pl.DataFrame:
+    """``rows`` in the entity's scored layout, sorted by its key if it has one."""
+    layout = entity.scored_layout
+    table = rows if isinstance(rows, pa.Table) else entity.to_arrow(rows, layout)
+    missing = [name for name in layout.names if name not in table.column_names]
     if missing:
-        raise SchemaError(f"{what} table lacks column(s) {', '.join(missing)}")
+        raise SchemaError(f"{entity.label} table lacks column(s) {', '.join(missing)}")
     try:
-        table = table.select(schema.names).cast(schema)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-        raise SchemaError(f"{what} table does not fit the schema: {exc}") from None
+        table = table.select(layout.names).cast(layout)
+    # ValueError: pyarrow's ArrowInvalid, and a null cast into a column that may hold none
+    except (ValueError, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise SchemaError(f"{entity.label} table does not fit the schema: {exc}") from None
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    return frame
+    return frame.sort(entity.key) if entity.key else frame
 
 
-def _first_duplicate(sorted_frame: pl.DataFrame, key: str) -> str | None:
-    """The smallest id that occurs twice; the frame is sorted by ``key``."""
+def _refuse_repeats(entity: Entity[RecordT], sorted_frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame, sorted by key, if no key occurs twice; else an error naming the smallest."""
+    (key,) = entity.key
     repeated = sorted_frame.filter(pl.col(key) == pl.col(key).shift(1))
-    return None if repeated.is_empty() else str(repeated[key][0])
+    if not repeated.is_empty():
+        dup = str(repeated[key][0])
+        raise SchemaError(f"{entity.label} {dup!r} appears more than once", record_id=dup)
+    return sorted_frame
 
 
 def partners_frame(partners: PartnersInput) -> pl.DataFrame:
     """Partners as a frame (``id``, ``name``), sorted by id, ids unique."""
-    table = partners if isinstance(partners, pa.Table) else partners_to_arrow(partners)
-    frame = _checked_frame(table, PARTNER_ARROW_SCHEMA, "partner").sort("id")
-    if (dup := _first_duplicate(frame, "id")) is not None:
-        raise SchemaError(f"partner {dup!r} appears more than once", record_id=dup)
-    return frame
+    return _refuse_repeats(PARTNER_ENTITY, _checked_frame(PARTNER_ENTITY, partners))
 
 
 def opportunities_frame(opportunities: OpportunitiesInput) -> pl.DataFrame:
     """Opportunities as a frame, sorted by id, ids unique, statuses known."""
-    table = (
-        opportunities
-        if isinstance(opportunities, pa.Table)
-        else opportunities_to_arrow(opportunities)
-    )
-    frame = _checked_frame(table, OPPORTUNITY_ARROW_SCHEMA, "opportunity").sort("id")
+    frame = _checked_frame(OPPORTUNITY_ENTITY, opportunities)
     known = [s.value for s in OpportunityStatus]
     bad = frame.filter(~pl.col("status").is_in(known))
     if not bad.is_empty():
@@ -85,12 +84,9 @@ def opportunities_frame(opportunities: OpportunitiesInput) -> pl.DataFrame:
             f"opportunity {record_id!r}: a closed opportunity needs a close date",
             record_id=record_id,
         )
-    if (dup := _first_duplicate(frame, "id")) is not None:
-        raise SchemaError(f"opportunity {dup!r} appears more than once", record_id=dup)
-    return frame
+    return _refuse_repeats(OPPORTUNITY_ENTITY, frame)
 
 
 def stage_events_frame(events: StageEventsInput) -> pl.DataFrame:
     """Stage events as a frame (unsorted: ``stage_days`` orders the few it uses)."""
-    table = events if isinstance(events, pa.Table) else stage_events_to_arrow(events)
-    return _checked_frame(table, STAGE_EVENT_ARROW_SCHEMA, "stage event")
+    return _checked_frame(STAGE_EVENT_ENTITY, events)

@@ -24,13 +24,13 @@ import duckdb
 import pyarrow as pa
 
 from core.connector import Cursor
+from core.entity import RecordT
 from core.errors import StoreError
 from core.schema import (
     OPPORTUNITY_ARROW_SCHEMA,
     PARTNER_ARROW_SCHEMA,
     STAGE_EVENT_ARROW_SCHEMA,
     Opportunity,
-    OpportunityStatus,
     Partner,
     StageChange,
     StageDef,
@@ -46,11 +46,13 @@ from store.models import (
     StoreCounts,
 )
 from store.pages import (
+    OPPORTUNITIES,
+    PARTNERS,
+    STAGE_CHANGES,
+    STAGE_DEFS,
+    RecordTable,
     as_utc,
     ids_page,
-    opportunities_page,
-    partners_page,
-    stage_changes_page,
 )
 from store.schema import migrate
 
@@ -61,14 +63,17 @@ INTERRUPTED = "interrupted: the process stopped before the run finished (killed 
 _PAGE_VIEW = "_store_page"
 _IDS_VIEW = "_store_ids"
 
+
+def _live_records(table: RecordTable[Any], layout: pa.Schema) -> str:
+    """The SELECT of ``layout``'s columns from the rows of ``table`` not deleted."""
+    return f"SELECT {', '.join(layout.names)} FROM {table.name} WHERE NOT deleted"
+
+
 # No ORDER BY: the engine puts its frames in canonical order itself, and at a
 # million rows sorting here would cost more than the read.
-_PARTNERS_SQL = "SELECT id, name FROM partners WHERE NOT deleted"
-_OPPORTUNITIES_SQL = """
-    SELECT id, partner_id, account_id, status, probability, amount, created_date,
-           close_date, lead_source
-    FROM opportunities WHERE NOT deleted
-"""
+_PARTNERS_SQL = _live_records(PARTNERS, PARTNER_ARROW_SCHEMA)
+_OPPORTUNITIES_SQL = _live_records(OPPORTUNITIES, OPPORTUNITY_ARROW_SCHEMA)
+
 # Changes of deleted or never-stored opportunities are left out: the engine
 # joins events to opportunities, and an orphan would only be noise. Numbering
 # happens after that filter so that a deleted change leaves no gap.
@@ -229,43 +234,52 @@ class LocalStore:
 
     # ------------------------------------------------------------------ upserts
 
+    @contextmanager
+    def _view(self, name: str, table: pa.Table) -> Iterator[None]:
+        """``table`` readable in SQL as ``name`` inside the block."""
+        self._conn.register(name, table)
+        try:
+            yield
+        finally:
+            self._conn.unregister(name)
+
     def _upsert(self, table: str, page: pa.Table, key: Sequence[str]) -> None:
         if page.num_rows == 0:
             return
         columns = ", ".join(page.column_names)
         updates = ", ".join(f"{c} = excluded.{c}" for c in page.column_names if c not in key)
-        self._conn.register(_PAGE_VIEW, page)
-        try:
+        with self._view(_PAGE_VIEW, page):
             self._conn.execute(
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_PAGE_VIEW} "
                 f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
             )
-        finally:
-            self._conn.unregister(_PAGE_VIEW)
 
-    def _mark_deleted(self, table: str, ids: Iterable[str]) -> None:
+    def _upsert_records(
+        self, table: RecordTable[RecordT], records: Iterable[RecordT], deleted_ids: Iterable[str]
+    ) -> None:
+        with self.transaction():
+            self._upsert(table.name, table.page(records, self._clock()), table.key)
+            self._mark_deleted(table, deleted_ids)
+
+    def _mark_deleted(self, table: RecordTable[Any], ids: Iterable[str]) -> None:
         # Ids never stored are ignored: a tombstone would need values the CRM did not send.
         page = ids_page(ids)
         if page.num_rows == 0:
             return
-        self._conn.register(_IDS_VIEW, page)
-        try:
+        (key,) = table.key
+        with self._view(_IDS_VIEW, page):
             self._conn.execute(
-                f"UPDATE {table} SET deleted = true, fetched_at = ? "
-                f"WHERE id IN (SELECT id FROM {_IDS_VIEW})",
+                f"UPDATE {table.name} SET deleted = true, fetched_at = ? "
+                f"WHERE {key} IN (SELECT id FROM {_IDS_VIEW})",
                 [self._now()],
             )
-        finally:
-            self._conn.unregister(_IDS_VIEW)
 
     def upsert_partners(self, records: Iterable[Partner], deleted_ids: Iterable[str] = ()) -> None:
         """Insert or update partners by id, then mark ``deleted_ids`` deleted, in one transaction.
 
         A deleted partner that comes back in a later page is undeleted.
         """
-        with self.transaction():
-            self._upsert("partners", partners_page(records, self._clock()), ("id",))
-            self._mark_deleted("partners", deleted_ids)
+        self._upsert_records(PARTNERS, records, deleted_ids)
 
     def upsert_opportunities(
         self, records: Iterable[Opportunity], deleted_ids: Iterable[str] = ()
@@ -275,17 +289,13 @@ class LocalStore:
         One transaction per call: call it once per page. An id both in
         ``records`` and in ``deleted_ids`` ends up deleted.
         """
-        with self.transaction():
-            self._upsert("opportunities", opportunities_page(records, self._clock()), ("id",))
-            self._mark_deleted("opportunities", deleted_ids)
+        self._upsert_records(OPPORTUNITIES, records, deleted_ids)
 
     def upsert_stage_changes(
         self, records: Iterable[StageChange], deleted_ids: Iterable[str] = ()
     ) -> None:
         """Insert or update stage changes by their CRM id, then mark ``deleted_ids`` deleted."""
-        with self.transaction():
-            self._upsert("stage_changes", stage_changes_page(records, self._clock()), ("id",))
-            self._mark_deleted("stage_changes", deleted_ids)
+        self._upsert_records(STAGE_CHANGES, records, deleted_ids)
 
     def replace_stage_changes(
         self, opportunity_ids: Iterable[str], records: Iterable[StageChange]
@@ -297,7 +307,7 @@ class LocalStore:
         in one transaction. Every record must belong to one of the ids.
         """
         ids = ids_page(opportunity_ids)
-        page = stage_changes_page(records, self._clock())
+        page = STAGE_CHANGES.page(records, self._clock())
         known = set(ids.column("id").to_pylist())
         for opportunity_id, change_id in zip(
             page.column("opportunity_id").to_pylist(), page.column("id").to_pylist(), strict=True
@@ -309,26 +319,19 @@ class LocalStore:
                 )
         with self.transaction():
             if ids.num_rows:
-                self._conn.register(_IDS_VIEW, ids)
-                try:
+                with self._view(_IDS_VIEW, ids):
                     self._conn.execute(
-                        f"DELETE FROM stage_changes "
+                        f"DELETE FROM {STAGE_CHANGES.name} "
                         f"WHERE opportunity_id IN (SELECT id FROM {_IDS_VIEW})"
                     )
-                finally:
-                    self._conn.unregister(_IDS_VIEW)
-            self._upsert("stage_changes", page, ("id",))
+            self._upsert(STAGE_CHANGES.name, page, STAGE_CHANGES.key)
 
     def replace_stage_defs(self, defs: Iterable[StageDef]) -> None:
         """Make ``defs`` the pipeline's stages: the CRM's stage metadata is read whole."""
-        rows = list({d.name: d for d in defs}.values())
+        page = STAGE_DEFS.page(defs, self._clock())
         with self.transaction():
-            self._conn.execute("DELETE FROM stage_defs")
-            if rows:
-                self._conn.executemany(
-                    "INSERT INTO stage_defs VALUES (?, ?, ?, ?)",
-                    [[d.name, str(d.status), d.probability, d.sort_order] for d in rows],
-                )
+            self._conn.execute(f"DELETE FROM {STAGE_DEFS.name}")
+            self._upsert(STAGE_DEFS.name, page, STAGE_DEFS.key)
 
     # ------------------------------------------------------------------ cursors
 
@@ -583,18 +586,11 @@ class LocalStore:
 
     def stage_defs(self) -> list[StageDef]:
         """The stored pipeline stages, in their sort order."""
+        names = STAGE_DEFS.entity.layout.names
         rows = self._conn.execute(
-            "SELECT name, status, probability, sort_order FROM stage_defs ORDER BY sort_order, name"
+            f"SELECT {', '.join(names)} FROM {STAGE_DEFS.name} ORDER BY sort_order, name"
         ).fetchall()
-        return [
-            StageDef(
-                name=name,
-                status=OpportunityStatus(status),
-                probability=probability,
-                sort_order=sort_order,
-            )
-            for name, status, probability, sort_order in rows
-        ]
+        return [StageDef.model_validate(dict(zip(names, row, strict=True))) for row in rows]
 
     def counts(self) -> StoreCounts:
         """How many rows each table holds, deleted records counted apart."""

@@ -1,0 +1,59 @@
+"""The engine's input checks: an Arrow table meets the rules of the records it stands for."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pyarrow as pa
+import pytest
+from pydantic import ValidationError
+
+from core.errors import SchemaError
+from core.schema import Partner, opportunities_to_arrow
+from kpi_engine.frames import opportunities_frame, partners_frame, stage_events_frame
+from tests.kpi_engine.builders import event, opp, partner
+
+
+def test_partners_come_sorted_by_id_with_only_the_columns_the_engine_reads() -> None:
+    given = pa.table({"region": ["EMEA", "APAC"], "name": ["Beta", "Alpha"], "id": ["P2", "P1"]})
+    assert partners_frame(given).rows() == [("P1", "Alpha"), ("P2", "Beta")]
+    assert partners_frame([partner("P2"), partner("P1")])["id"].to_list() == ["P1", "P2"]
+
+
+def test_a_partner_twice_is_refused_naming_it() -> None:
+    given = pa.table({"id": ["P3", "P2", "P3", "P2"], "name": ["c", "b", "c", "b"]})
+    with pytest.raises(SchemaError, match=r"partner 'P2' appears more than once") as refused:
+        partners_frame(given)
+    assert refused.value.record_id == "P2"
+
+
+def test_a_partner_table_without_names_is_refused() -> None:
+    with pytest.raises(SchemaError, match=r"partner table lacks column\(s\) name"):
+        partners_frame(pa.table({"id": ["P1"]}))
+
+
+def test_a_partner_without_a_name_is_refused_as_a_row_as_it_is_as_a_record() -> None:
+    with pytest.raises(ValidationError):
+        Partner.model_validate({"id": "P1", "name": None})
+    nameless = pa.table({"id": ["P1"], "name": pa.array([None], pa.string())})
+    with pytest.raises(SchemaError, match=r"partner table does not fit the schema"):
+        partners_frame(nameless)
+
+
+def test_an_unknown_status_is_named_before_a_repeated_id() -> None:
+    won = opp("O1", "P1", "won", 10.0, created=date(2017, 1, 1), closed=date(2017, 2, 1))
+    table = opportunities_to_arrow([won, won, won.model_copy(update={"id": "O2"})])
+    table = table.set_column(
+        table.schema.get_field_index("status"), "status", pa.array(["won", "won", "pending"])
+    )
+    with pytest.raises(SchemaError, match=r"opportunity 'O2': unknown status 'pending'"):
+        opportunities_frame(table)
+
+
+def test_stage_events_keep_the_order_they_came_in() -> None:
+    events = [
+        event("O2", "Won", date(2017, 3, 1), 1),
+        event("O1", "Prospecting", date(2017, 1, 1), 0),
+        event("O2", "Prospecting", date(2017, 2, 1), 0),
+    ]
+    assert stage_events_frame(events)["opportunity_id"].to_list() == ["O2", "O1", "O2"]

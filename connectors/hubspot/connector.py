@@ -24,7 +24,9 @@ Reads are generators of validated pages.
   while fewer than half the deals need the history read; ``check()`` samples it.
 - One pass over the deals feeds both streams: the stage changes derived while
   reading opportunities are carried (``carry``) to ``fetch_stage_changes`` for
-  the same window.
+  the same window. Neither read needs the other: ``fetch_stage_changes`` alone
+  (or while an opportunities read is still going) reads the deals itself and
+  returns the same changes; the carry only saves it the calls.
 
 Writes (issue 5) are ``writes``, and the score properties they need
 ``provisioning``; both share the companies' property definitions with
@@ -214,21 +216,23 @@ class HubSpotConnector:
     def fetch_stage_changes(self, since: Cursor | None) -> Iterator[Page[StageChange]]:
         """Every stage visit of the deals modified at or after ``since`` minus the overlap.
 
-        A deal's whole history comes each time it changes (ids are deterministic,
-        so re-reads upsert). Served from the opportunities read of the same
-        window when there was one; otherwise the deals are read for their stages.
-        Changes of archived deals need no deletion: the store leaves out the
-        changes of deleted opportunities.
+        Needs no other read first: on its own it reads the deals for their stages.
+        After a finished ``fetch_opportunities`` whose window covers this one it is
+        served from that read's carry, at no call; a carry still being filled is left
+        to its read. A deal's whole history comes each time it changes (ids are
+        deterministic, so re-reads upsert). Changes of archived deals need no
+        deletion: the store leaves out the changes of deleted opportunities.
         """
         catalog = self.catalog()
         start = self._deals.start(since)
-        carry, self._carry = self._carry, None
-        if carry is not None and not carry.serves(start):
+        carry = self._carry
+        if carry is not None and carry.complete:
+            self._carry = None  # served once, or of no use to any later read of this window
+            if carry.serves(start):
+                for rows, cursor in carry.pages():
+                    yield Page(records=changes_of_rows(rows, catalog), cursor=cursor)
+                return
             carry.close()
-        elif carry is not None:
-            for rows, cursor in carry.pages():
-                yield Page(records=changes_of_rows(rows, catalog), cursor=cursor)
-            return
         properties, stage_ids, with_history = self._deals.plan(start, stage_properties)
         cap = self.client.server_time
         for batch in self._deals.batches(start, properties, cap, with_history):

@@ -24,7 +24,9 @@ Reads are generators of validated pages.
   while fewer than half the deals need the history read; ``check()`` samples it.
 - One pass over the deals feeds both streams: the stage changes derived while
   reading opportunities are carried (``carry``) to ``fetch_stage_changes`` for
-  the same window.
+  the same window. Neither read needs the other: ``fetch_stage_changes`` alone
+  (or while an opportunities read is still going) reads the deals itself and
+  returns the same changes; the carry only saves it the calls.
 
 Writes (issue 5) are ``writes``, and the score properties they need
 ``provisioning``; both share the companies' property definitions with
@@ -41,58 +43,47 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 from typing import Any
 
-from connectors.hubspot.carry import Carry, Visit
-from connectors.hubspot.client import HubSpotClient, raise_unexpected
+from connectors.hubspot.associations import Attribution, attribution
+from connectors.hubspot.carry import Carry
+from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.deals import DealReader
 from connectors.hubspot.mapping import (
-    AssociatedCompany,
-    Attribution,
     DealRules,
-    HsRecord,
     StageCatalog,
-    attribution,
-    moment_of,
-    ms_of,
     opportunity_from_deal,
     partner_from_company,
-    stage_catalog,
-    stage_changes,
-    visits_from_history,
-    visits_from_stage_dates,
 )
-from connectors.hubspot.paging import ModifiedSinceSearch, id_keyset_pages, list_pages
+from connectors.hubspot.paging import id_keyset_pages, list_pages
 from connectors.hubspot.provisioning import CompanyProperties, ScoreProperties, check_scopes
 from connectors.hubspot.queries import (
     AMOUNT_HOME,
-    ASSOCIATION_BATCH_SIZE,
     COMPANIES,
     CRM,
     CURRENCY,
     DEAL_STAGE,
     DEALS,
-    HISTORY_PAGE_SIZE,
     ID,
     LIST_PAGE_SIZE,
-    MAX_QUERY_STRING_CHARS,
     MODIFIED,
     PIPELINE,
     SCOPES,
-    SEARCH_MAX_BODY_CHARS,
-    SEARCH_PAGE_SIZE,
     WRITE_SCOPES,
-    body_chars,
     condition,
     deal_properties,
     partner_properties,
-    query_string_chars,
     search_body,
     stage_properties,
 )
 from connectors.hubspot.settings import HubSpotSettings
+from connectors.hubspot.stages import (
+    changes_of_rows,
+    stage_catalog,
+    stage_changes,
+    visits_from_stage_dates,
+)
 from connectors.hubspot.writes import CompanyWrites
 from core.connector import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
 from core.errors import ConfigError, PartnerKpiError, SchemaError
@@ -102,16 +93,6 @@ logger = logging.getLogger(__name__)
 
 #: Deals ``check()`` samples to see how stage history will be read.
 CHECK_SAMPLE = 100
-#: Search bodies are kept this far under HubSpot's limit (filters and paging vary).
-BODY_MARGIN = 200
-
-
-@dataclass(frozen=True)
-class _DealBatch:
-    """Up to one association batch of deals, and the cursor to resume from after it."""
-
-    deals: list[HsRecord]
-    cursor: Cursor | None
 
 
 class HubSpotConnector:
@@ -136,8 +117,7 @@ class HubSpotConnector:
         self._company_properties = CompanyProperties(self.client)
         self._writes = CompanyWrites(self.client, self._company_properties)
         self._score_properties = ScoreProperties(self.client, settings, self._company_properties)
-        #: batch reads of dealstage history made (the deals whose stage dates were not enough)
-        self.history_reads = 0
+        self._deals = DealReader(self.client, settings, self.catalog)
 
     # --- metadata ----------------------------------------------------------------------
 
@@ -210,57 +190,54 @@ class HubSpotConnector:
         rules = self._rules()
         catalog = rules.catalog
         attributed = self.attribution()
-        start = self._start(since)
-        properties, stage_ids, with_history = self._plan(
+        start = self._deals.start(since)
+        properties, stage_ids, with_history = self._deals.plan(
             start, partial(deal_properties, self.settings.lead_source_property)
         )
         if self._carry is not None:
             self._carry.close()
         carry = self._carry = Carry(start)
-        deleted = self._archived_deals(start)
+        deleted = self._deals.archived(start)
         cap = self.client.server_time
         if deleted:
             yield Page(records=[], deleted_ids=deleted)
-        for batch in self._deal_batches(start, properties, cap, with_history):
+        for batch in self._deals.batches(start, properties, cap, with_history):
             live = [d for d in batch.deals if catalog.includes(d)]
             moved = [d.id for d in batch.deals if not catalog.includes(d)]
-            companies = self._companies_of([d.id for d in live])
+            companies = self._deals.companies_of([d.id for d in live])
             records = [
                 opportunity_from_deal(d, rules, *attributed.pick(companies.get(d.id, ())))
                 for d in live
             ]
-            carry.add(self._visits(live, stage_ids), batch.cursor)
+            carry.add(self._deals.visits(live, stage_ids), batch.cursor)
             yield Page(records=records, deleted_ids=moved, cursor=batch.cursor)
         carry.finish()
 
     def fetch_stage_changes(self, since: Cursor | None) -> Iterator[Page[StageChange]]:
         """Every stage visit of the deals modified at or after ``since`` minus the overlap.
 
-        A deal's whole history comes each time it changes (ids are deterministic,
-        so re-reads upsert). Served from the opportunities read of the same
-        window when there was one; otherwise the deals are read for their stages.
-        Changes of archived deals need no deletion: the store leaves out the
-        changes of deleted opportunities.
+        Needs no other read first: on its own it reads the deals for their stages.
+        After a finished ``fetch_opportunities`` whose window covers this one it is
+        served from that read's carry, at no call; a carry still being filled is left
+        to its read. A deal's whole history comes each time it changes (ids are
+        deterministic, so re-reads upsert). Changes of archived deals need no
+        deletion: the store leaves out the changes of deleted opportunities.
         """
         catalog = self.catalog()
-        start = self._start(since)
-        carry, self._carry = self._carry, None
-        if carry is not None and not carry.serves(start):
+        start = self._deals.start(since)
+        carry = self._carry
+        if carry is not None and carry.complete:
+            self._carry = None  # served once, or of no use to any later read of this window
+            if carry.serves(start):
+                for rows, cursor in carry.pages():
+                    yield Page(records=changes_of_rows(rows, catalog), cursor=cursor)
+                return
             carry.close()
-        elif carry is not None:
-            for rows, cursor in carry.pages():
-                records = [
-                    change
-                    for deal_id, ms, stage_id in rows
-                    for change in stage_changes(deal_id, [(stage_id, ms)], catalog)
-                ]
-                yield Page(records=records, cursor=cursor)
-            return
-        properties, stage_ids, with_history = self._plan(start, stage_properties)
+        properties, stage_ids, with_history = self._deals.plan(start, stage_properties)
         cap = self.client.server_time
-        for batch in self._deal_batches(start, properties, cap, with_history):
+        for batch in self._deals.batches(start, properties, cap, with_history):
             live = [d for d in batch.deals if catalog.includes(d)]
-            visits = self._visits(live, stage_ids)
+            visits = self._deals.visits(live, stage_ids)
             records = [
                 change
                 for deal_id, deal_visits in visits.items()
@@ -268,155 +245,14 @@ class HubSpotConnector:
             ]
             yield Page(records=records, cursor=batch.cursor)
 
+    @property
+    def history_reads(self) -> int:
+        """Batch reads of dealstage history made (the deals whose stage dates were not enough)."""
+        return self._deals.history_reads
+
     def usage(self) -> ApiUsage:
         """The quota as HubSpot last reported it (X-HubSpot-RateLimit-*) and the calls made."""
         return self.client.usage()
-
-    # --- read machinery ------------------------------------------------------------------
-
-    def _start(self, since: Cursor | None) -> int | None:
-        if since is None:
-            return None
-        return ms_of(since.modified_at) - self.settings.overlap_seconds * 1000
-
-    def _plan(
-        self, start: int | None, properties_for: Callable[[Sequence[str]], list[str]]
-    ) -> tuple[list[str], list[str], bool]:
-        """How a deal read gets stage history: (properties, stage ids whose dates it reads,
-        whether a full read lists each deal's dealstage history with it).
-
-        ``stage_dates`` (the default) asks for every stage's entered/exited dates,
-        when the request stays short enough. Otherwise a full read lists deals with
-        their history, 50 a page, and an incremental read batch-reads the history
-        of the deals it finds, 50 a call.
-        """
-        if self.settings.stage_history == "stage_dates":
-            stage_ids = sorted(self.catalog().by_id)
-            properties = properties_for(stage_ids)
-            if self._fits(properties, full=start is None):
-                return properties, stage_ids, False
-        return properties_for([]), [], start is None
-
-    def _fits(self, properties: Sequence[str], *, full: bool) -> bool:
-        """Whether a read can ask for these properties (URL or search-body length)."""
-        if full:
-            fits = query_string_chars(properties) <= MAX_QUERY_STRING_CHARS
-        else:
-            widest = search_body(
-                [condition(MODIFIED, "EQ", 10**13), condition(ID, "GT", 10**20)],
-                ID,
-                properties,
-                SEARCH_PAGE_SIZE,
-            )
-            fits = body_chars(widest) <= SEARCH_MAX_BODY_CHARS - BODY_MARGIN
-        if not fits:
-            logger.info(
-                "hubspot: %d stage-date properties make the request too long; stage history "
-                "comes from propertiesWithHistory instead",
-                len(properties),
-            )
-        return fits
-
-    def _archived_deals(self, start: int | None) -> list[str]:
-        """Ids of deals archived at or after ``start`` (all archived ones when None)."""
-        fetch = partial(
-            self.client.list_page, DEALS, limit=LIST_PAGE_SIZE, properties=[PIPELINE], archived=True
-        )
-        return [
-            r.id
-            for records in list_pages(fetch)
-            for r in records
-            if start is None or r.archived_at_ms is None or r.archived_at_ms >= start
-        ]
-
-    def _deal_batches(
-        self,
-        start: int | None,
-        properties: Sequence[str],
-        cap: datetime | None,
-        with_history: bool = False,
-    ) -> Iterator[_DealBatch]:
-        """Deals in batches of the association batch size, each with its resume cursor.
-
-        A full read (list, id order) has a cursor on its last batch only; an
-        incremental read (search, oldest first) after every batch.
-        """
-        cap_ms = ms_of(cap) if cap is not None else None
-        full = start is None
-        if start is None:
-            pages = list_pages(
-                partial(
-                    self.client.list_page,
-                    DEALS,
-                    limit=HISTORY_PAGE_SIZE if with_history else LIST_PAGE_SIZE,
-                    properties=properties,
-                    properties_with_history=[DEAL_STAGE] if with_history else [],
-                )
-            )
-        else:
-            search = ModifiedSinceSearch(
-                partial(self.client.search, DEALS),
-                key=lambda record: record.key,
-                properties=properties,
-            )
-            pages = search.pages(start)
-        buffer: list[HsRecord] = []
-        newest: tuple[int, str] | None = None
-        for records in pages:
-            buffer += records
-            for record in records:
-                if newest is None or record.key > newest:
-                    newest = record.key
-            while len(buffer) >= ASSOCIATION_BATCH_SIZE:
-                chunk, buffer = buffer[:ASSOCIATION_BATCH_SIZE], buffer[ASSOCIATION_BATCH_SIZE:]
-                yield _DealBatch(chunk, None if full else _cursor(chunk[-1].key, cap_ms))
-        if full:
-            last = newest if newest is not None else (cap_ms, "") if cap_ms is not None else None
-            yield _DealBatch(buffer, None if last is None else _cursor(last, cap_ms))
-        elif buffer:
-            yield _DealBatch(buffer, _cursor(buffer[-1].key, cap_ms))
-
-    def _companies_of(self, deal_ids: Sequence[str]) -> dict[str, list[AssociatedCompany]]:
-        """Each deal's associated companies, in v4 batch reads of up to 1,000 deals."""
-        found: dict[str, list[AssociatedCompany]] = {}
-        pending: list[tuple[str, str | None]] = [(deal_id, None) for deal_id in deal_ids]
-        while pending:
-            batch, pending = pending[:ASSOCIATION_BATCH_SIZE], pending[ASSOCIATION_BATCH_SIZE:]
-            pages, errors = self.client.associated_companies(batch)
-            for page in pages:
-                found.setdefault(page.from_id, []).extend(page.companies)
-                if page.next_after:
-                    pending.append((page.from_id, page.next_after))
-            raise_unexpected(errors, expected="OBJECT_NOT_FOUND")
-        return found
-
-    def _visits(
-        self, deals: Sequence[HsRecord], stage_ids: Sequence[str]
-    ) -> dict[str, list[Visit]]:
-        """Each deal's stage visits: from the history it was read with, from its stage dates
-        when they prove complete, else from its dealstage history read in batches of 50
-        (the API's maximum with history)."""
-        visits: dict[str, list[Visit]] = {}
-        needed: list[str] = []
-        for deal in deals:
-            if DEAL_STAGE in deal.history:
-                visits[deal.id] = visits_from_history(deal)
-                continue
-            derived = visits_from_stage_dates(deal, stage_ids) if stage_ids else None
-            if derived is None:
-                needed.append(deal.id)
-            else:
-                visits[deal.id] = derived
-        for begin in range(0, len(needed), HISTORY_PAGE_SIZE):
-            chunk = needed[begin : begin + HISTORY_PAGE_SIZE]
-            self.history_reads += 1
-            records, errors = self.client.batch_read(
-                DEALS, chunk, properties=[DEAL_STAGE], properties_with_history=[DEAL_STAGE]
-            )
-            for record in records:
-                visits[record.id] = visits_from_history(record)
-            raise_unexpected(errors, expected="OBJECT_NOT_FOUND")  # archived since: skipped
-        return {deal.id: visits[deal.id] for deal in deals if deal.id in visits}
 
     # --- check ---------------------------------------------------------------------------
 
@@ -578,15 +414,3 @@ class HubSpotConnector:
         """Report each score property on companies, and with ``create`` make the missing ones
         (in the group ``crm.score_property_group``, made first if it is missing)."""
         return self._score_properties.ensure(specs, create)
-
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-def _cursor(key: tuple[int, str], cap_ms: int | None) -> Cursor:
-    """The cursor after a record: its modification time and id, capped at the server clock
-    when the read began (anything changed after that is read again next time)."""
-    ms, record_id = key
-    if cap_ms is not None and ms > cap_ms:
-        return Cursor(modified_at=moment_of(cap_ms), record_id="")
-    return Cursor(modified_at=moment_of(ms), record_id=record_id)

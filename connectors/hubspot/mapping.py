@@ -1,27 +1,26 @@
-"""HubSpot objects → the common schema, in one place and without I/O.
+"""HubSpot's JSON → plain values → the common schema, in one place and without I/O.
 
-The client turns the API's models into the plain values here (``HsRecord``,
-``PipelineInfo``, ``LabelDef``, ``AssociatedCompany``); these functions turn those
-into ``Partner``, ``Opportunity``, ``StageDef`` and ``StageChange``. The rules:
+1. The client hands over each answer's JSON; the functions here turn it into plain
+   values (``HsRecord``, ``PipelineInfo``, ``LabelDef``, ``AssociationPage``,
+   ``BatchError``, ``PropertyInfo``), so no other module touches HubSpot's JSON or a
+   generated model.
+2. Those become ``Partner`` and ``Opportunity`` (stages and their history are
+   ``stages``, partner and customer associations ``associations``). The rules:
 
 - status comes from the stage's metadata (``isClosed``, ``probability``; won =
   closed with probability 1), never from a stage's label or id;
 - a stage is named by its label, so stage names match across CRMs;
 - the corporate amount is ``amount_in_home_currency``; ``amount`` and
   ``deal_currency_code`` are kept as the original amount and currency;
-- HubSpot datetimes become dates in the account's time zone;
-- the partner is the company associated with the configured label's type id,
-  the customer the one associated as Primary: association types are compared
-  by (category, typeId), never by their text.
+- HubSpot datetimes become dates in the account's time zone.
 """
 
 from __future__ import annotations
 
-import itertools
-import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors.hubspot.queries import (
@@ -35,16 +34,9 @@ from connectors.hubspot.queries import (
     MODIFIED,
     NAME,
     PIPELINE,
-    PRIMARY_CATEGORY,
-    PRIMARY_DEAL_TO_COMPANY_TYPE_ID,
-    PRIMARY_LABEL,
-    STAGE_ENTERED_PREFIX,
-    STAGE_EXITED_PREFIX,
 )
-from core.errors import ConfigError, SchemaError
-from core.schema import Opportunity, OpportunityStatus, Partner, StageChange, StageDef
-
-logger = logging.getLogger(__name__)
+from core.errors import SchemaError
+from core.schema import Opportunity, Partner, StageDef
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -121,6 +113,40 @@ class AssociatedCompany:
     types: frozenset[tuple[str, int]]
 
 
+@dataclass(frozen=True)
+class AssociationPage:
+    """One from-object's associated companies in a v4 batch read, and where more start."""
+
+    from_id: str
+    companies: list[AssociatedCompany]
+    next_after: str | None
+
+
+@dataclass(frozen=True)
+class BatchError:
+    """One error of a 207 batch answer: HubSpot's category, the ids it names, the detail."""
+
+    category: str
+    message: str
+    ids: tuple[str, ...]
+    code: str | None = None
+    sub_category: str | None = None
+    properties: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PropertyInfo:
+    """A property definition: enough to check and create score properties."""
+
+    name: str
+    type: str
+    field_type: str
+    group_name: str
+    read_only_value: bool
+    hubspot_defined: bool
+    options: tuple[str, ...] = ()
+
+
 # --- time ------------------------------------------------------------------------------------
 
 
@@ -168,7 +194,145 @@ def _number(text: str | None, name: str, record_id: str) -> float | None:
         ) from None
 
 
-# --- stages ------------------------------------------------------------------------------------
+# --- HubSpot's JSON → plain values ---------------------------------------------------------
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def items_of(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of a JSON list (anything else: none)."""
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def next_after(body: Mapping[str, Any]) -> str | None:
+    """The cursor of the next page (``paging.next.after``), None on the last page."""
+    after = _mapping(_mapping(body.get("paging")).get("next")).get("after")
+    return str(after) if after not in (None, "") else None
+
+
+def record_of(obj: Mapping[str, Any]) -> HsRecord:
+    """A SimplePublicObject (HubSpot's JSON) as an HsRecord."""
+    history: dict[str, tuple[tuple[str, int], ...]] = {}
+    for name, entries in _mapping(obj.get("propertiesWithHistory")).items():
+        rows: list[tuple[str, int]] = []
+        for entry in items_of(entries):
+            ms = parse_ms(str(entry.get("timestamp") or ""))
+            if ms is not None:
+                rows.append((str(entry.get("value") or ""), ms))
+        history[str(name)] = tuple(rows)
+    return HsRecord(
+        id=str(obj["id"]),
+        properties={
+            str(k): (None if v is None else str(v))
+            for k, v in _mapping(obj.get("properties")).items()
+        },
+        history=history,
+        archived_at_ms=parse_ms(str(obj.get("archivedAt") or "")),
+    )
+
+
+def records_of(body: Mapping[str, Any]) -> list[HsRecord]:
+    """The ``results`` of a list, search or batch answer as HsRecords."""
+    return [record_of(item) for item in items_of(body.get("results"))]
+
+
+def batch_errors_of(body: Mapping[str, Any]) -> list[BatchError]:
+    """The errors of a 207 answer as BatchError values."""
+    errors: list[BatchError] = []
+    for item in items_of(body.get("errors")):
+        context = _mapping(item.get("context"))
+        ids = [str(i) for key in ("ids", "fromObjectId", "id") for i in context.get(key) or []]
+        details = items_of(item.get("errors"))
+        code = details[0].get("code") if details else None
+        named = [
+            str(name)
+            for detail in details
+            for name in _mapping(detail.get("context")).get("propertyName") or []
+        ]
+        sub = item.get("subCategory")
+        errors.append(
+            BatchError(
+                category=str(item.get("category") or "UNKNOWN"),
+                message=str(item.get("message") or ""),
+                ids=tuple(ids),
+                code=str(code) if code else None,
+                sub_category=str(sub) if sub else None,
+                properties=tuple(dict.fromkeys(named)),
+            )
+        )
+    return errors
+
+
+def association_pages_of(body: Mapping[str, Any]) -> list[AssociationPage]:
+    """A v4 associations batch read: each deal's companies and association types."""
+    pages: list[AssociationPage] = []
+    for result in items_of(body.get("results")):
+        companies = [
+            AssociatedCompany(
+                company_id=str(item.get("toObjectId")),
+                types=frozenset(
+                    (str(t.get("category")), int(t.get("typeId") or 0))
+                    for t in items_of(item.get("associationTypes"))
+                ),
+            )
+            for item in items_of(result.get("to"))
+        ]
+        from_id = str(_mapping(result.get("from")).get("id"))
+        pages.append(AssociationPage(from_id, companies, next_after(result)))
+    return pages
+
+
+def label_defs_of(body: Mapping[str, Any]) -> list[LabelDef]:
+    """The association types (labels) of an association definitions answer."""
+    return [
+        LabelDef(
+            str(item.get("category")),
+            int(item.get("typeId") or 0),
+            str(item["label"]) if item.get("label") else None,
+        )
+        for item in items_of(body.get("results"))
+    ]
+
+
+def pipelines_of(body: Mapping[str, Any]) -> list[PipelineInfo]:
+    """The pipelines of a pipelines answer, with their stages and stage metadata."""
+    return [
+        PipelineInfo(
+            id=str(p.get("id")),
+            label=str(p.get("label")),
+            display_order=int(p.get("displayOrder") or 0),
+            archived=bool(p.get("archived")),
+            stages=tuple(
+                StageInfo(
+                    id=str(stage.get("id")),
+                    label=str(stage.get("label")),
+                    display_order=int(stage.get("displayOrder") or 0),
+                    metadata={str(k): str(v) for k, v in _mapping(stage.get("metadata")).items()},
+                    archived=bool(stage.get("archived")),
+                )
+                for stage in items_of(p.get("stages"))
+            ),
+        )
+        for p in items_of(body.get("results"))
+    ]
+
+
+def property_info_of(item: Mapping[str, Any]) -> PropertyInfo:
+    """A property definition of HubSpot's JSON."""
+    return PropertyInfo(
+        name=str(item.get("name")),
+        type=str(item.get("type")),
+        field_type=str(item.get("fieldType")),
+        group_name=str(item.get("groupName")),
+        read_only_value=bool(_mapping(item.get("modificationMetadata")).get("readOnlyValue")),
+        hubspot_defined=bool(item.get("hubspotDefined")),
+        options=tuple(str(o.get("value")) for o in items_of(item.get("options"))),
+    )
+
+
+# --- the stages a sync reads ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -194,219 +358,6 @@ class StageCatalog:
     def includes(self, deal: HsRecord) -> bool:
         """Whether the deal sits in a pipeline the sync reads."""
         return (deal.get(PIPELINE) or "") in self.pipeline_ids
-
-
-def _flag(value: str | None) -> bool | None:
-    if value is None:
-        return None
-    text = str(value).strip().lower()
-    return {"true": True, "false": False}.get(text)
-
-
-def stage_def_from_info(stage: StageInfo, sort_order: int, pipeline: str) -> StageDef:
-    """What HubSpot's stage metadata says: closed or not, and the win probability."""
-    closed = _flag(stage.metadata.get("isClosed"))
-    raw_probability = stage.metadata.get("probability")
-    where = f"stage {stage.label!r} ({stage.id}) of pipeline {pipeline!r}"
-    if closed is None:
-        raise SchemaError(f"{where} has no isClosed metadata; a deal stage always carries it")
-    try:
-        probability = float(raw_probability) if raw_probability not in (None, "") else None
-    except (TypeError, ValueError):
-        probability = None
-    if probability is None or not 0.0 <= probability <= 1.0:
-        raise SchemaError(
-            f"{where}: probability metadata {raw_probability!r} is not a number between 0 and 1"
-        )
-    if not closed:
-        status = OpportunityStatus.OPEN
-    elif probability >= 1.0:
-        status = OpportunityStatus.WON
-    else:
-        status = OpportunityStatus.LOST
-    return StageDef(name=stage.label, status=status, probability=probability, sort_order=sort_order)
-
-
-def stage_catalog(pipelines: Sequence[PipelineInfo], wanted: str | None) -> StageCatalog:
-    """The stages of the configured pipeline (by id or label), or of every deal pipeline.
-
-    Stages are named by their labels; two pipelines may share a label only if
-    their metadata agree (the KPIs key stages by name).
-    """
-    live = [p for p in pipelines if not p.archived]
-    if wanted is not None:
-        chosen = [p for p in live if wanted in (p.id, p.label)]
-        if not chosen:
-            known = ", ".join(f"{p.label} ({p.id})" for p in live) or "none"
-            raise ConfigError(
-                "crm.pipeline",
-                f"no deal pipeline has the id or label {wanted!r} (pipelines: {known})",
-            )
-        live = chosen[:1]
-    by_id: dict[str, StageDef] = {}
-    by_name: dict[str, StageDef] = {}
-    order = 0
-    for pipeline in sorted(live, key=lambda p: (p.display_order, p.id)):
-        for stage in sorted(pipeline.stages, key=lambda s: (s.display_order, s.id)):
-            order += 1
-            stage_def = stage_def_from_info(stage, order, pipeline.label)
-            same = by_name.get(stage_def.name)
-            if same is not None and (same.status, same.probability) != (
-                stage_def.status,
-                stage_def.probability,
-            ):
-                raise SchemaError(
-                    f"stage label {stage_def.name!r} means {same.status.value} "
-                    f"({same.probability}) in one pipeline and {stage_def.status.value} "
-                    f"({stage_def.probability}) in pipeline {pipeline.label!r}; set crm.pipeline "
-                    "to read one pipeline"
-                )
-            by_name.setdefault(stage_def.name, stage_def)
-            by_id[stage.id] = by_name[stage_def.name]
-    return StageCatalog(
-        by_id=by_id,
-        pipeline_ids=frozenset(p.id for p in live),
-        defs=tuple(by_name.values()),
-    )
-
-
-# --- stage history -----------------------------------------------------------------------------
-
-
-def visits_from_stage_dates(
-    deal: HsRecord, stage_ids: Iterable[str]
-) -> list[tuple[str, int]] | None:
-    """The deal's stage visits (stage id, entered ms) from hs_v2_date_entered/exited, or None.
-
-    Those properties keep only the latest visit of each stage, so they are used
-    only when they prove that no visit is missing: sorted by entry, each visit's
-    exit is the next one's entry, the last is the current stage and not exited,
-    and the first began when the deal was created. Any repeat visit breaks one
-    of these (a visit overwritten by a later one leaves a gap), and the caller
-    then reads the full dealstage history instead.
-    """
-    entered: list[tuple[int, str]] = []
-    exited: dict[str, int | None] = {}
-    for stage_id in stage_ids:
-        ms = parse_ms(deal.get(f"{STAGE_ENTERED_PREFIX}{stage_id}"))
-        if ms is not None:
-            entered.append((ms, stage_id))
-            exited[stage_id] = parse_ms(deal.get(f"{STAGE_EXITED_PREFIX}{stage_id}"))
-    if not entered:
-        return None
-    entered.sort()
-    created = parse_ms(deal.get(CREATED))
-    if created is None or entered[0][0] != created:
-        return None
-    if len({ms for ms, _ in entered}) != len(entered):
-        return None
-    last_stage = entered[-1][1]
-    if last_stage != deal.get(DEAL_STAGE) or exited[last_stage] is not None:
-        return None
-    for (_, stage_id), (next_ms, _) in itertools.pairwise(entered):
-        if exited[stage_id] != next_ms:
-            return None
-    return [(stage_id, ms) for ms, stage_id in entered]
-
-
-def visits_from_history(deal: HsRecord) -> list[tuple[str, int]]:
-    """The deal's stage visits from its dealstage history (every change, repeats included).
-
-    An entry that repeats the stage before it (HubSpot records a value set again)
-    is not a change of stage; an empty entry (the stage cleared) is skipped.
-    """
-    entries = sorted(deal.history.get(DEAL_STAGE, ()), key=lambda entry: entry[1])
-    visits: list[tuple[str, int]] = []
-    for value, ms in entries:
-        if not value or (visits and visits[-1][0] == value):
-            continue
-        visits.append((value, ms))
-    return visits
-
-
-def stage_change_id(deal_id: str, entered_ms: int, stage_id: str) -> str:
-    """A stage change's id: the same visit always gets the same id, so re-reads upsert."""
-    return f"{deal_id}:{entered_ms}:{stage_id}"
-
-
-def stage_changes(
-    deal_id: str, visits: Iterable[tuple[str, int]], catalog: StageCatalog
-) -> list[StageChange]:
-    """Stage visits as schema stage changes, named by the stage's label."""
-    changes: list[StageChange] = []
-    for stage_id, ms in visits:
-        stage = catalog.by_id.get(stage_id)
-        if stage is None:
-            # a stage since deleted from the pipeline: kept under its id, not dropped
-            logger.warning(
-                "hubspot: deal %s entered stage %s, which no pipeline has", deal_id, stage_id
-            )
-        changes.append(
-            StageChange(
-                id=stage_change_id(deal_id, ms, stage_id),
-                opportunity_id=deal_id,
-                stage=stage.name if stage is not None else stage_id,
-                entered_at=moment_of(ms),
-            )
-        )
-    return changes
-
-
-# --- associations -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Attribution:
-    """The association types that make a company a deal's partner and its customer."""
-
-    partner: tuple[str, int]
-    customer: tuple[str, int]
-
-    def pick(self, companies: Sequence[AssociatedCompany]) -> tuple[str | None, str | None]:
-        """(partner id, customer id) of a deal; the lowest id wins if several carry a type."""
-        partners = sorted(
-            (c.company_id for c in companies if self.partner in c.types), key=_id_order
-        )
-        customers = sorted(
-            (c.company_id for c in companies if self.customer in c.types), key=_id_order
-        )
-        return (partners[0] if partners else None, customers[0] if customers else None)
-
-
-def _id_order(record_id: str) -> tuple[int, str]:
-    return (int(record_id), record_id) if record_id.isdigit() else (0, record_id)
-
-
-def attribution(labels: Sequence[LabelDef], partner_label: str) -> Attribution:
-    """Find the partner label's (category, typeId) among the label definitions.
-
-    The label is matched against the definitions once, exactly (then ignoring
-    case); each association is then compared by type id only.
-    """
-    named = [d for d in labels if d.label is not None]
-    exact = [d for d in named if d.label == partner_label]
-    loose = [d for d in named if d.label and d.label.casefold() == partner_label.casefold()]
-    found = exact or loose
-    if not found:
-        known = ", ".join(sorted({d.label for d in named if d.label})) or "none"
-        raise ConfigError(
-            "crm.partner_label",
-            f"no deal→company association label {partner_label!r} in this account "
-            f"(labels: {known}); create it (Settings → Objects → Deals → Associations) "
-            "or name an existing one",
-        )
-    if len({(d.category, d.type_id) for d in found}) > 1:
-        raise ConfigError(
-            "crm.partner_label",
-            f"several deal→company labels are called {partner_label!r}; rename one in HubSpot",
-        )
-    primary = next(
-        (d for d in labels if d.category == PRIMARY_CATEGORY and d.label == PRIMARY_LABEL),
-        LabelDef(PRIMARY_CATEGORY, PRIMARY_DEAL_TO_COMPANY_TYPE_ID, PRIMARY_LABEL),
-    )
-    return Attribution(
-        partner=(found[0].category, found[0].type_id), customer=(primary.category, primary.type_id)
-    )
 
 
 # --- records -----------------------------------------------------------------------------------

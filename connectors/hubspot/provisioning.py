@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from connectors.hubspot.client import HubSpotClient, PropertyInfo
+from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.mapping import PropertyInfo
 from connectors.hubspot.queries import COMPANIES, WRITE_SCOPES
 from connectors.hubspot.settings import PROPERTY_NAME, HubSpotSettings
 from core.connector import CheckItem, FieldSpec

@@ -14,11 +14,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from connectors.hubspot.client import BatchError, HubSpotClient, raise_unexpected
-from connectors.hubspot.mapping import moment_of, ms_of, parse_ms
+from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.mapping import BatchError, moment_of, ms_of, parse_ms
 from connectors.hubspot.provisioning import CompanyProperties
 from connectors.hubspot.queries import BATCH_SIZE, COMPANIES
 from connectors.hubspot.settings import PROPERTY_NAME
+from connectors.hubspot.wire import raise_unexpected
 from core.connector import WriteResult
 from core.errors import SchemaError
 

@@ -1,31 +1,27 @@
 """``SalesforceConnector``: the Connector protocol over one Salesforce org.
 
 Reads are generators of validated pages. Opportunities and stage history are
-read incrementally on ``SystemModstamp`` (``>=`` the cursor minus an overlap,
-oldest first, ties by Id, deleted rows included through queryAll), so a page's
-cursor is always safe to resume from and the store's upsert by id makes the
-overlap harmless. Writes (issue 5, ``writes``) and the score fields they need
-(``provisioning``) live in modules of their own; the connector hands them its client,
-settings and describe cache, so one describe of Account serves a run and is dropped
-once fields were made.
+read incrementally on ``SystemModstamp`` (``changes``). Writes (issue 5,
+``writes``) and the score fields they need (``provisioning``) live in modules of
+their own; the connector hands them its client, settings and describe cache, so one
+describe of Account serves a run and is dropped once fields were made.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
 from simple_salesforce.util import exception_handler
 
+from connectors.salesforce import paging
+from connectors.salesforce.changes import ChangeReader
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.mapping import (
     CurrencyTable,
-    Row,
     currency_table,
     opportunity_from_row,
     partner_from_row,
@@ -41,7 +37,6 @@ from connectors.salesforce.queries import (
     CURRENCY_TYPE,
     FIELD_NAME,
     HISTORY_FIELDS,
-    MODSTAMP,
     OPPORTUNITY,
     OPPORTUNITY_HISTORY,
     OPPORTUNITY_PARTNER,
@@ -49,17 +44,12 @@ from connectors.salesforce.queries import (
     OPPORTUNITY_STAGE,
     PARTNER_ACCOUNT_FIELD,
     RECORD_ID,
-    SYSTEM_FIELDS,
     Select,
     SoqlField,
     currency_select,
     history_select,
-    incremental,
-    opportunity_partner_changes,
-    opportunity_partner_select,
     opportunity_select,
     partner_select,
-    split_fields,
     stage_select,
 )
 from connectors.salesforce.settings import SalesforceSettings
@@ -67,15 +57,6 @@ from connectors.salesforce.writes import AccountWriter
 from core.connector import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
 from core.errors import CrmApiError, PartnerKpiError, SchemaError
 from core.schema import Opportunity, Partner, StageChange, StageDef
-
-
-@dataclass(frozen=True)
-class _Changes:
-    """One page of an incremental read: live rows, deleted ids, the cursor after it."""
-
-    rows: list[Row]
-    deleted_ids: list[str]
-    cursor: Cursor | None
 
 
 class SalesforceConnector:
@@ -97,6 +78,7 @@ class SalesforceConnector:
         self._describes: dict[str, dict[str, Any]] = {}
         self._stages: dict[str, StageDef] | None = None
         self._currencies: CurrencyTable | None = None
+        self._reads = ChangeReader(self.client, settings)
 
     # --- metadata ----------------------------------------------------------------------
 
@@ -119,7 +101,7 @@ class SalesforceConnector:
         """Every OpportunityStage, named by its ApiName (what Opportunity.StageName holds)."""
         defs = [
             stage_def_from_row(row)
-            for page in self.client.pages(stage_select(self.settings.api_version))
+            for page in paging.pages(self.client, stage_select(self.settings.api_version))
             for row in page.rows
         ]
         self._stages = {stage.name: stage for stage in defs}
@@ -150,7 +132,9 @@ class SalesforceConnector:
             )
             raise SchemaError(f"Opportunity lacks the field(s) {', '.join(missing)}{fix}")
         if CURRENCY_FIELD.lower() in self._field_names(OPPORTUNITY):
-            rows = [row for page in self.client.pages(currency_select()) for row in page.rows]
+            rows = [
+                row for page in paging.pages(self.client, currency_select()) for row in page.rows
+            ]
             self._currencies = currency_table(rows)
         else:
             self._currencies = single_currency(self.settings.org_currency)
@@ -165,7 +149,7 @@ class SalesforceConnector:
         """Every Account matching ``crm.partner_filter``, in Id order."""
         region, tier = self.settings.partner_region_field, self.settings.partner_tier_field
         select = partner_select(self.settings.partner_filter, region, tier)
-        for page in self.client.pages(select, bulk_threshold=self.settings.bulk_threshold):
+        for page in paging.pages(self.client, select, bulk_threshold=self.settings.bulk_threshold):
             yield Page(records=[partner_from_row(row, region, tier) for row in page.rows])
 
     def fetch_opportunities(self, since: Cursor | None) -> Iterator[Page[Opportunity]]:
@@ -174,9 +158,11 @@ class SalesforceConnector:
         currencies = self.currencies()
         select = opportunity_select(currencies.multi_currency, self._by_partner_field())
         if not self._by_partner_field():
-            yield from self._opportunities_by_opportunity_partner(select, since, stages, currencies)
+            yield from self._reads.opportunities_by_opportunity_partner(
+                select, since, stages, currencies
+            )
             return
-        for changes in self._changes(select, since):
+        for changes in self._reads.changes(select, since):
             yield Page(
                 records=[
                     opportunity_from_row(row, stages, currencies, row[PARTNER_ACCOUNT_FIELD])
@@ -195,7 +181,7 @@ class SalesforceConnector:
         store decides that over the whole history (``stage_events_table``) rather
         than this read spending a call per page to look the row before up.
         """
-        for changes in self._changes(history_select(), since):
+        for changes in self._reads.changes(history_select(), since):
             yield Page(
                 records=[
                     stage_change_from_row(row)
@@ -209,115 +195,6 @@ class SalesforceConnector:
     def usage(self) -> ApiUsage:
         """The quota as Salesforce last reported it (Sforce-Limit-Info) and the calls made."""
         return self.client.usage()
-
-    # --- read machinery ------------------------------------------------------------------
-
-    def _start(self, since: Cursor | None) -> datetime | None:
-        if since is None:
-            return None
-        return since.modified_at - timedelta(seconds=self.settings.overlap_seconds)
-
-    def _changes(self, select: Select, since: Cursor | None) -> Iterator[_Changes]:
-        """The incremental read of ``select``: pages of live rows, deleted ids and cursors.
-
-        A field list too long for one URL is split: the first query carries the
-        key, cursor and deletion fields, the rest are fetched by Id per page.
-        """
-        read = incremental(select, self._start(since))
-        groups = split_fields(self.client.base_url, read, keep=len(SYSTEM_FIELDS))
-        driver = read.with_fields(groups[0])
-        for page in self.client.pages(driver, bulk_threshold=self.settings.bulk_threshold):
-            rows = page.rows
-            if len(groups) > 1:
-                live_ids = [str(r["Id"]) for r in rows if not r["IsDeleted"]]
-                extra = self._wide_rows(
-                    Select(read.sobject, tuple(f for g in groups[1:] for f in g)), live_ids
-                )
-                for row in rows:
-                    row.update(extra.get(str(row["Id"]), {}))
-            last = max(((r[MODSTAMP], str(r["Id"])) for r in rows if r[MODSTAMP]), default=None)
-            yield _Changes(
-                rows=[r for r in rows if not r["IsDeleted"]],
-                deleted_ids=[str(r["Id"]) for r in rows if r["IsDeleted"]],
-                cursor=None if last is None else Cursor(modified_at=last[0], record_id=last[1]),
-            )
-
-    def _wide_rows(self, select: Select, ids: Sequence[str]) -> dict[str, Row]:
-        """Rows by Id for any number of fields: the list is split to keep each URL short."""
-        out: dict[str, Row] = {}
-        wanted = select.with_fields(
-            (SoqlField("Id"), *(f for f in select.fields if f.name != "Id"))
-        )
-        for group in split_fields(self.client.base_url, wanted, keep=1):
-            for row in self.client.rows_by_ids(wanted.with_fields(group), ids):
-                out.setdefault(str(row["Id"]), {}).update(row)
-        return out
-
-    def _opportunities_by_opportunity_partner(
-        self,
-        select: Select,
-        since: Cursor | None,
-        stages: Mapping[str, StageDef],
-        currencies: CurrencyTable,
-    ) -> Iterator[Page[Opportunity]]:
-        """Opportunities attributed to the primary OpportunityPartner of the configured role.
-
-        A full read loads the (role, primary) rows once, a page of 2,000 a call;
-        an incremental read looks up only its opportunities' rows, and re-reads
-        opportunities whose OpportunityPartner rows changed since the cursor even
-        when the opportunity itself did not (a partner change does not touch it).
-        """
-        role_select = opportunity_partner_select(self.settings.partner_role)
-        start = self._start(since)
-        preloaded: dict[str, str] | None = None
-        touched: set[str] = set()
-        if start is None:
-            preloaded = {}
-            for page in self.client.pages(role_select, bulk_threshold=self.settings.bulk_threshold):
-                for row in page.rows:
-                    if row["OpportunityId"]:
-                        preloaded.setdefault(str(row["OpportunityId"]), str(row["AccountToId"]))
-        else:
-            for page in self.client.pages(opportunity_partner_changes(start)):
-                touched.update(str(r["OpportunityId"]) for r in page.rows if r["OpportunityId"])
-
-        def page_of(changes: _Changes, cursor: Cursor | None) -> Page[Opportunity]:
-            ids = [str(r["Id"]) for r in changes.rows]
-            partners = preloaded if preloaded is not None else self._primary_partners(ids)
-            return Page(
-                records=[
-                    opportunity_from_row(row, stages, currencies, partners.get(str(row["Id"])))
-                    for row in changes.rows
-                ],
-                deleted_ids=changes.deleted_ids,
-                cursor=cursor,
-            )
-
-        emitted: set[str] = set()
-        last_cursor: Cursor | None = None
-        for changes in self._changes(select, since):
-            if touched:
-                emitted.update(str(r["Id"]) for r in changes.rows)
-                emitted.update(changes.deleted_ids)
-            last_cursor = changes.cursor or last_cursor
-            yield page_of(changes, changes.cursor)
-        remaining = sorted(touched - emitted)
-        if remaining:
-            rows = list(self.client.rows_by_ids(replace(select, include_deleted=True), remaining))
-            changes = _Changes(
-                rows=[r for r in rows if not r["IsDeleted"]],
-                deleted_ids=[str(r["Id"]) for r in rows if r["IsDeleted"]],
-                cursor=last_cursor,
-            )
-            yield page_of(changes, last_cursor)
-
-    def _primary_partners(self, opportunity_ids: Sequence[str]) -> dict[str, str]:
-        """Opportunity id → AccountToId of its primary OpportunityPartner of the role."""
-        select = opportunity_partner_select(self.settings.partner_role)
-        partners: dict[str, str] = {}
-        for row in self.client.rows_by_ids(select, opportunity_ids, key="OpportunityId"):
-            partners.setdefault(str(row["OpportunityId"]), str(row["AccountToId"]))
-        return partners
 
     # --- check ---------------------------------------------------------------------------
 
@@ -418,7 +295,7 @@ class SalesforceConnector:
 
     def _check_partner_filter(self) -> CheckItem:
         select = partner_select(self.settings.partner_filter, None, None)
-        count = self.client.count(select)
+        count = paging.count(self.client, select)
         detail = f"{count} Accounts match crm.partner_filter ({self.settings.partner_filter})"
         return CheckItem("partner accounts", count > 0, detail)
 
@@ -448,7 +325,7 @@ class SalesforceConnector:
                     f"{record_id!r} is not a Salesforce record id", record_id=record_id
                 )
         select = Select(ACCOUNT, tuple(SoqlField(name) for name in fields))
-        rows = self._wide_rows(select, record_ids)
+        rows = self._reads.wide_rows(select, record_ids)
         return {
             record_id: {name: row.get(name) for name in fields} for record_id, row in rows.items()
         }

@@ -1,4 +1,4 @@
-"""Bulk API 2.0 update jobs of a writeback: the CSV sent, and the per-record results read.
+"""Bulk API 2.0 update jobs of a writeback: the CSV sent, the job's calls, the results read.
 
 The CSV has ``Id`` and every field any record of the job writes. A cell left
 empty leaves the field as it is (a record that does not write that field); the
@@ -14,15 +14,72 @@ import csv
 import io
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
-from connectors.salesforce.client import IngestResults
+from simple_salesforce.bulk2 import Operation
+
+from connectors.salesforce.client import SalesforceClient, bulk_client
 from core.connector import WriteResult
 
 #: The Bulk API's cell for "set this field to null" (an empty cell changes nothing).
 NULL_CELL = "#N/A"
 UNPROCESSED = "UNPROCESSED"
+
+
+@dataclass(frozen=True)
+class IngestResults:
+    """A Bulk API 2.0 ingest job's per-record results, as the CSV Salesforce answers."""
+
+    job_id: str
+    successful: str
+    failed: str
+    unprocessed: str
+
+
+def bulk_update(
+    client: SalesforceClient, sobject: str, csv_text: str, records: int
+) -> IngestResults:
+    """Update records through one Bulk API 2.0 ingest job: create, upload the CSV,
+    close, wait, then read the per-record results (successful, failed, unprocessed).
+
+    Each step is a call under the retry policy. A job that ends Failed or Aborted
+    raises; records it did not process come back as unprocessed, never as written.
+    """
+    job = client.call(
+        f"create a Bulk API 2.0 update job on {sobject}",
+        lambda sf: bulk_client(sf, sobject).create_job(Operation.update),
+    )
+    job_id = str(job["id"])
+    client.call(
+        f"upload {records} {sobject} updates to job {job_id}",
+        lambda sf: bulk_client(sf, sobject).upload_job_data(job_id, csv_text),
+    )
+    client.call(f"close job {job_id}", lambda sf: bulk_client(sf, sobject).close_job(job_id))
+    info = client.wait_for_job(sobject, job_id, query=False)
+    texts = {
+        kind: client.call(f"{kind} of job {job_id}", partial(_results, sobject, job_id, kind))
+        for kind in ("successfulResults", "failedResults")
+    }
+    processed = int(info.get("numberRecordsProcessed") or 0)
+    unprocessed = ""
+    if processed < records:
+        unprocessed = client.call(
+            f"unprocessed records of job {job_id}",
+            partial(_results, sobject, job_id, "unprocessedrecords"),
+        )
+    return IngestResults(
+        job_id=job_id,
+        successful=texts["successfulResults"],
+        failed=texts["failedResults"],
+        unprocessed=unprocessed,
+    )
+
+
+def _results(sobject: str, job_id: str, kind: str, sf: Any) -> str:
+    return str(bulk_client(sf, sobject).get_ingest_results(job_id, kind))
 
 
 def wire_value(value: Any) -> Any:

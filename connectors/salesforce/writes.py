@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from connectors.salesforce.client import SalesforceClient
-from connectors.salesforce.ingest import ingest_csv, ingest_outcomes, wire_value
+from connectors.salesforce.ingest import bulk_update, ingest_csv, ingest_outcomes, wire_value
 from connectors.salesforce.queries import (
     ACCOUNT,
     BULK_WRITE_JOB_SIZE,
@@ -58,7 +58,7 @@ class AccountWriter:
             else:
                 sent[record_id] = values
         if sent:
-            results = self.client.bulk_update(ACCOUNT, ingest_csv(sent), len(sent))
+            results = bulk_update(self.client, ACCOUNT, ingest_csv(sent), len(sent))
             outcomes |= ingest_outcomes(results, sent)
         return [
             outcomes.get(record_id)

@@ -188,6 +188,46 @@ def test_stage_changes_without_an_opportunities_read(running: RunningSandbox) ->
     assert not any("associations" in route for route in calls)
 
 
+def test_stage_changes_alone_equal_those_after_an_opportunities_read(
+    running: RunningSandbox,
+) -> None:
+    """``fetch_stage_changes`` needs no ``fetch_opportunities`` first: alone, on a fresh
+    connector, it returns the same changes and cursor; the carry only saves the listing."""
+    reset_stats(running)
+    alone, _, alone_cursors = drain(connector_for(running).fetch_stage_changes(None))
+    alone_calls = hubspot_calls(running)
+    connector = connector_for(running)
+    drain(connector.fetch_opportunities(None))
+    reset_stats(running)
+    carried, _, carried_cursors = drain(connector.fetch_stage_changes(None))
+    assert sorted(alone, key=lambda c: c.id) == sorted(carried, key=lambda c: c.id)
+    assert len({c.opportunity_id for c in alone}) == 300
+    assert last_cursor(alone_cursors) is not None
+    assert last_cursor(alone_cursors) == last_cursor(carried_cursors)
+    assert alone_calls["hubspot GET /crm/v3/objects/<object_type>"] == 3  # 300 deals listed
+    assert hubspot_calls(running) == {}  # after the opportunities read: no call at all
+
+
+def test_stage_changes_asked_during_an_opportunities_read(running: RunningSandbox) -> None:
+    """The reads may interleave: stage changes asked while opportunities are still being
+    read are read on their own, the opportunities read still ends complete, and its carry
+    then serves the next stage-change read."""
+    expected, _, _ = drain(connector_for(running).fetch_stage_changes(None))
+    connector = connector_for(running)
+    opportunities = connector.fetch_opportunities(None)
+    first = next(opportunities)
+    during, _, _ = drain(connector.fetch_stage_changes(None))
+    rest, _, cursors = drain(opportunities)
+    by_change_id = sorted(expected, key=lambda c: c.id)
+    assert sorted(during, key=lambda c: c.id) == by_change_id
+    assert len(first.records) + len(rest) == 300
+    assert last_cursor([first.cursor, *cursors]) is not None
+    reset_stats(running)
+    after, _, _ = drain(connector.fetch_stage_changes(None))
+    assert sorted(after, key=lambda c: c.id) == by_change_id
+    assert hubspot_calls(running) == {}
+
+
 def test_a_carry_from_another_window_is_not_used(running: RunningSandbox) -> None:
     connector = connector_for(running)
     _, _, cursors = drain(connector.fetch_opportunities(None))

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from connectors.hubspot.associations import attribution
 from connectors.hubspot.mapping import (
     AssociatedCompany,
     DealRules,
@@ -15,11 +16,12 @@ from connectors.hubspot.mapping import (
     LabelDef,
     PipelineInfo,
     StageInfo,
-    attribution,
     local_date,
     opportunity_from_deal,
     parse_ms,
     partner_from_company,
+)
+from connectors.hubspot.stages import (
     stage_catalog,
     stage_change_id,
     stage_changes,

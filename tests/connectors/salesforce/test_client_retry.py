@@ -14,6 +14,7 @@ import responses
 
 from connectors.retry import parse_retry_after
 from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.paging import pages
 from connectors.salesforce.queries import Select, fields
 from connectors.salesforce.settings import SalesforceSettings
 from core.errors import CrmApiError, RateLimitExhausted
@@ -58,7 +59,7 @@ def test_retry_after_is_honoured_then_the_page_arrives() -> None:
     )
     sleep = RecordedSleep()
     client = _client(sleep)
-    (page,) = list(client.pages(SELECT))
+    (page,) = list(pages(client, SELECT))
     assert page.rows == [{"Id": "001x", "Name": "A"}]
     assert sleep.waits == [7.0]
     usage = client.usage()
@@ -73,7 +74,7 @@ def test_backoff_grows_with_jitter_and_exhaustion_is_an_error() -> None:
         responses.get(QUERY, status=503, json=unavailable)
     sleep = RecordedSleep()
     with pytest.raises(CrmApiError) as caught:
-        list(_client(sleep, max_attempts=4).pages(SELECT))
+        list(pages(_client(sleep, max_attempts=4), SELECT))
     assert caught.value.error_code == "SERVER_UNAVAILABLE"
     assert "4 times" in str(caught.value)
     assert len(sleep.waits) == 3
@@ -88,7 +89,7 @@ def test_a_retry_after_beyond_the_limit_stops_the_run() -> None:
     responses.get(QUERY, status=429, json=[], headers={"Retry-After": "3600"})
     sleep = RecordedSleep()
     with pytest.raises(RateLimitExhausted, match="3600"):
-        list(_client(sleep).pages(SELECT))
+        list(pages(_client(sleep), SELECT))
     assert sleep.waits == []
 
 

@@ -6,8 +6,13 @@ import csv
 import io
 from datetime import UTC, datetime
 
-from connectors.salesforce.client import IngestResults
-from connectors.salesforce.ingest import NULL_CELL, ingest_csv, ingest_outcomes, parse_error
+from connectors.salesforce.ingest import (
+    NULL_CELL,
+    IngestResults,
+    ingest_csv,
+    ingest_outcomes,
+    parse_error,
+)
 
 A, B, C = "001000000000001AAA", "001000000000002AAA", "001000000000003AAA"
 

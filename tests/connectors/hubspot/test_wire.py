@@ -1,4 +1,4 @@
-"""The wire layer alone: headers, Retry-After, the quota guard, pacing, the token.
+"""The HubSpot wire alone: headers, Retry-After, the quota guard, pacing, the token.
 
 Operations here are stand-ins for the generated client's raw responses, so
 these tests need no network; the same policy against the sandbox is in
@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from connectors.hubspot.client import HubSpotClient, RateLimits, read_token
+from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.settings import HubSpotSettings
+from connectors.hubspot.wire import RateLimits, read_token
 from connectors.retry import parse_retry_after
 from core.errors import ConfigError, RateLimitExhausted
 

@@ -1,0 +1,228 @@
+"""How the connector reads deals: in association batches with resume cursors, their
+partner and customer companies, and their stage visits.
+
+Both streams read deals the same way (``fetch_opportunities`` and, without a carry,
+``fetch_stage_changes``), so the listing or search, the batches and their cursors,
+and the choice of how stage history is read are written once here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from connectors.hubspot.carry import Visit
+from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.mapping import (
+    AssociatedCompany,
+    HsRecord,
+    StageCatalog,
+    moment_of,
+    ms_of,
+)
+from connectors.hubspot.paging import ModifiedSinceSearch, list_pages
+from connectors.hubspot.queries import (
+    ASSOCIATION_BATCH_SIZE,
+    DEAL_STAGE,
+    DEALS,
+    HISTORY_PAGE_SIZE,
+    ID,
+    LIST_PAGE_SIZE,
+    MAX_QUERY_STRING_CHARS,
+    MODIFIED,
+    PIPELINE,
+    SEARCH_MAX_BODY_CHARS,
+    SEARCH_PAGE_SIZE,
+    body_chars,
+    condition,
+    query_string_chars,
+    search_body,
+)
+from connectors.hubspot.settings import HubSpotSettings
+from connectors.hubspot.stages import visits_from_history, visits_from_stage_dates
+from connectors.hubspot.wire import raise_unexpected
+from core.connector import Cursor
+
+logger = logging.getLogger(__name__)
+
+#: Search bodies are kept this far under HubSpot's limit (filters and paging vary).
+BODY_MARGIN = 200
+
+
+@dataclass(frozen=True)
+class DealBatch:
+    """Up to one association batch of deals, and the cursor to resume from after it."""
+
+    deals: list[HsRecord]
+    cursor: Cursor | None
+
+
+class DealReader:
+    """Deal reads of one connector: its client, settings and stage catalog."""
+
+    def __init__(
+        self,
+        client: HubSpotClient,
+        settings: HubSpotSettings,
+        catalog: Callable[[], StageCatalog],
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self._catalog = catalog
+        #: batch reads of dealstage history made (the deals whose stage dates were not enough)
+        self.history_reads = 0
+
+    def start(self, since: Cursor | None) -> int | None:
+        """Where a read from ``since`` begins, in epoch ms: the overlap before it (None: all)."""
+        if since is None:
+            return None
+        return ms_of(since.modified_at) - self.settings.overlap_seconds * 1000
+
+    def plan(
+        self, start: int | None, properties_for: Callable[[Sequence[str]], list[str]]
+    ) -> tuple[list[str], list[str], bool]:
+        """How a deal read gets stage history: (properties, stage ids whose dates it reads,
+        whether a full read lists each deal's dealstage history with it).
+
+        ``stage_dates`` (the default) asks for every stage's entered/exited dates,
+        when the request stays short enough. Otherwise a full read lists deals with
+        their history, 50 a page, and an incremental read batch-reads the history
+        of the deals it finds, 50 a call.
+        """
+        if self.settings.stage_history == "stage_dates":
+            stage_ids = sorted(self._catalog().by_id)
+            properties = properties_for(stage_ids)
+            if self._fits(properties, full=start is None):
+                return properties, stage_ids, False
+        return properties_for([]), [], start is None
+
+    def _fits(self, properties: Sequence[str], *, full: bool) -> bool:
+        """Whether a read can ask for these properties (URL or search-body length)."""
+        if full:
+            fits = query_string_chars(properties) <= MAX_QUERY_STRING_CHARS
+        else:
+            widest = search_body(
+                [condition(MODIFIED, "EQ", 10**13), condition(ID, "GT", 10**20)],
+                ID,
+                properties,
+                SEARCH_PAGE_SIZE,
+            )
+            fits = body_chars(widest) <= SEARCH_MAX_BODY_CHARS - BODY_MARGIN
+        if not fits:
+            logger.info(
+                "hubspot: %d stage-date properties make the request too long; stage history "
+                "comes from propertiesWithHistory instead",
+                len(properties),
+            )
+        return fits
+
+    def archived(self, start: int | None) -> list[str]:
+        """Ids of deals archived at or after ``start`` (all archived ones when None)."""
+        fetch = partial(
+            self.client.list_page, DEALS, limit=LIST_PAGE_SIZE, properties=[PIPELINE], archived=True
+        )
+        return [
+            r.id
+            for records in list_pages(fetch)
+            for r in records
+            if start is None or r.archived_at_ms is None or r.archived_at_ms >= start
+        ]
+
+    def batches(
+        self,
+        start: int | None,
+        properties: Sequence[str],
+        cap: datetime | None,
+        with_history: bool = False,
+    ) -> Iterator[DealBatch]:
+        """Deals in batches of the association batch size, each with its resume cursor.
+
+        A full read (list, id order) has a cursor on its last batch only; an
+        incremental read (search, oldest first) after every batch.
+        """
+        cap_ms = ms_of(cap) if cap is not None else None
+        full = start is None
+        if start is None:
+            pages = list_pages(
+                partial(
+                    self.client.list_page,
+                    DEALS,
+                    limit=HISTORY_PAGE_SIZE if with_history else LIST_PAGE_SIZE,
+                    properties=properties,
+                    properties_with_history=[DEAL_STAGE] if with_history else [],
+                )
+            )
+        else:
+            search = ModifiedSinceSearch(
+                partial(self.client.search, DEALS),
+                key=lambda record: record.key,
+                properties=properties,
+            )
+            pages = search.pages(start)
+        buffer: list[HsRecord] = []
+        newest: tuple[int, str] | None = None
+        for records in pages:
+            buffer += records
+            for record in records:
+                if newest is None or record.key > newest:
+                    newest = record.key
+            while len(buffer) >= ASSOCIATION_BATCH_SIZE:
+                chunk, buffer = buffer[:ASSOCIATION_BATCH_SIZE], buffer[ASSOCIATION_BATCH_SIZE:]
+                yield DealBatch(chunk, None if full else cursor_after(chunk[-1].key, cap_ms))
+        if full:
+            last = newest if newest is not None else (cap_ms, "") if cap_ms is not None else None
+            yield DealBatch(buffer, None if last is None else cursor_after(last, cap_ms))
+        elif buffer:
+            yield DealBatch(buffer, cursor_after(buffer[-1].key, cap_ms))
+
+    def companies_of(self, deal_ids: Sequence[str]) -> dict[str, list[AssociatedCompany]]:
+        """Each deal's associated companies, in v4 batch reads of up to 1,000 deals."""
+        found: dict[str, list[AssociatedCompany]] = {}
+        pending: list[tuple[str, str | None]] = [(deal_id, None) for deal_id in deal_ids]
+        while pending:
+            batch, pending = pending[:ASSOCIATION_BATCH_SIZE], pending[ASSOCIATION_BATCH_SIZE:]
+            pages, errors = self.client.associated_companies(batch)
+            for page in pages:
+                found.setdefault(page.from_id, []).extend(page.companies)
+                if page.next_after:
+                    pending.append((page.from_id, page.next_after))
+            raise_unexpected(errors, expected="OBJECT_NOT_FOUND")
+        return found
+
+    def visits(self, deals: Sequence[HsRecord], stage_ids: Sequence[str]) -> dict[str, list[Visit]]:
+        """Each deal's stage visits: from the history it was read with, from its stage dates
+        when they prove complete, else from its dealstage history read in batches of 50
+        (the API's maximum with history)."""
+        visits: dict[str, list[Visit]] = {}
+        needed: list[str] = []
+        for deal in deals:
+            if DEAL_STAGE in deal.history:
+                visits[deal.id] = visits_from_history(deal)
+                continue
+            derived = visits_from_stage_dates(deal, stage_ids) if stage_ids else None
+            if derived is None:
+                needed.append(deal.id)
+            else:
+                visits[deal.id] = derived
+        for begin in range(0, len(needed), HISTORY_PAGE_SIZE):
+            chunk = needed[begin : begin + HISTORY_PAGE_SIZE]
+            self.history_reads += 1
+            records, errors = self.client.batch_read(
+                DEALS, chunk, properties=[DEAL_STAGE], properties_with_history=[DEAL_STAGE]
+            )
+            for record in records:
+                visits[record.id] = visits_from_history(record)
+            raise_unexpected(errors, expected="OBJECT_NOT_FOUND")  # archived since: skipped
+        return {deal.id: visits[deal.id] for deal in deals if deal.id in visits}
+
+
+def cursor_after(key: tuple[int, str], cap_ms: int | None) -> Cursor:
+    """The cursor after a record: its modification time and id, capped at the server clock
+    when the read began (anything changed after that is read again next time)."""
+    ms, record_id = key
+    if cap_ms is not None and ms > cap_ms:
+        return Cursor(modified_at=moment_of(cap_ms), record_id="")
+    return Cursor(modified_at=moment_of(ms), record_id=record_id)

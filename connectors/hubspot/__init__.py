@@ -4,15 +4,19 @@ Reads partner companies, deals, deal pipelines and deal stage history into the
 common schema, and writes scores back to partner companies. API reference:
 https://developers.hubspot.com/docs/api/crm/understanding-the-crm
 
-    settings   the ``crm:`` section (``type: hubspot``): connection and read policy
-    queries    object types, property names, request builders and the API's sizes
-    paging     list pages and search keyset windows (no 10,000-result cap)
-    client     the token, retries and quota guard; API models → plain values
-    mapping    plain values → Partner, Opportunity, StageDef, StageChange
-    carry      the stage changes an opportunities read keeps for the stage-change read
-    writes     score values to partner companies, and reads of the values written
+    settings      the ``crm:`` section (``type: hubspot``): connection and read policy
+    queries       object types, property names, request builders and the API's sizes
+    wire          hubspot-api-client behind the shared skeleton (``connectors.wire``)
+    client        one method per endpoint, through the wire, answering plain values
+    paging        list pages and search keyset windows (no 10,000-result cap)
+    deals         the deal reads: association batches with resume cursors
+    associations  which associations make a company a deal's partner and its customer
+    stages        stage metadata and each deal's stage visits
+    mapping       HubSpot's JSON → plain values → Partner, Opportunity, StageDef, StageChange
+    carry         the stage changes an opportunities read keeps for the stage-change read
+    writes        score values to partner companies, and reads of the values written
     provisioning  the score properties those writes need, and the token's scopes
-    connector  ``HubSpotConnector``: the Connector protocol
+    connector     ``HubSpotConnector``: the Connector protocol
 
 This module holds only ``ADAPTER``, the description the app reads through
 ``connectors.registry``; the client library is imported when a connector is made.

@@ -1,13 +1,17 @@
 """The Salesforce adapter: partners, opportunities, stages and stage history from an org,
 and score writeback to partner Accounts, over simple-salesforce.
 
-- ``connector``: ``SalesforceConnector``, the public face (core.connector.Connector);
-- ``writes``: score values onto partner Accounts (sObject Collections, Bulk API 2.0);
-- ``provisioning``: score fields on Account and the integration user's access to them;
-- ``client``: login, retries, the quota guard, REST and Bulk API 2.0 paging;
+- ``connector``: ``SalesforceConnector``, the Connector protocol (reads and ``check``);
+- ``client``: the wire: simple-salesforce behind the shared skeleton (``connectors.wire``);
 - ``auth``: the OAuth token exchange (password, client credentials, refresh token, JWT);
-- ``queries``: objects, fields and SOQL builders (constants, nothing runs);
+- ``paging``: REST query pages and Bulk API 2.0 query jobs;
+- ``changes``: incremental reads of changed rows and OpportunityPartner attribution;
 - ``mapping``: Salesforce records into the common schema;
+- ``writes``: score values onto partner Accounts (sObject Collections);
+- ``ingest``: Bulk API 2.0 update jobs for large writebacks;
+- ``provisioning``: score fields on Account (``fields plan/create``);
+- ``field_access``: read and edit on those fields through one permission set;
+- ``queries``: objects, fields, SOQL builders and the API's sizes (constants);
 - ``settings``: the ``crm:`` config section and the adapter's own ``writeback:`` keys.
 
 This module holds only ``ADAPTER``, the description the app reads through

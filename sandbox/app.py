@@ -1,4 +1,5 @@
-"""The sandbox's WSGI application: routing, loopback check, auth, faults, limits, stats.
+"""The sandbox's WSGI application: routing, loopback check, auth, faults, limits, stats,
+and its reset to the seeded state.
 
 Both CRMs share one port: Salesforce under ``/services/``, HubSpot under
 ``/crm/``, the sandbox's own control endpoints under ``/__sandbox/``.
@@ -23,12 +24,17 @@ from werkzeug.wrappers import Request, Response
 from connectors.seed import SeedDataset
 from sandbox.credentials import SandboxCredentials, SessionRegistry
 from sandbox.faults import FaultInjector, FaultSpec, FaultSpecError
-from sandbox.http import Route, bearer_token, json_body, json_response
+from sandbox.gate import RequestGate
+from sandbox.http import CONTROL, HUBSPOT, SALESFORCE, Route, bearer_token, json_body, json_response
+from sandbox.hubspot.portal import HubSpotPortal
+from sandbox.hubspot.routes import hubspot_routes
+from sandbox.salesforce.org import SalesforceOrg
+from sandbox.salesforce.routes import salesforce_routes
+from sandbox.snapshot import SeededState
 from sandbox.stats import SandboxStats
 from sandbox.store import SqlStore
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
-SALESFORCE, HUBSPOT, CONTROL = "salesforce", "hubspot", "sandbox"
 HUBSPOT_WINDOW_SECONDS = 10.0
 
 
@@ -45,7 +51,12 @@ class _Limits:
 
 
 class SandboxApp:
-    """One sandbox: a Salesforce org and a HubSpot portal seeded from the same dataset."""
+    """One sandbox: a Salesforce org and a HubSpot portal seeded from the same dataset.
+
+    ``reset()`` puts it back as it was right after seeding, in milliseconds: data, ids,
+    faults (those it started with), stats, sessions, revocations, scopes, the integration
+    user's permissions and the rate-limit counts; the credentials stay.
+    """
 
     def __init__(
         self,
@@ -55,29 +66,16 @@ class SandboxApp:
         faults: FaultSpec | None = None,
         hubspot_ten_secondly_limit: int = 1000,
     ) -> None:
-        # imported here: the CRM modules import this module's constants
-        from sandbox.hubspot.portal import HubSpotPortal
-        from sandbox.hubspot.routes import hubspot_routes
-        from sandbox.salesforce.org import SalesforceOrg
-        from sandbox.salesforce.routes import salesforce_routes
-
         self.credentials = credentials or SandboxCredentials()
-        self.store = SqlStore()
-        self.salesforce = SalesforceOrg(self.store, dataset)
-        self.hubspot = HubSpotPortal(self.store, dataset)
-        self.sessions = SessionRegistry()
-        self.stats = SandboxStats()
-        self.faults = FaultInjector(faults)
         self.hubspot_ten_secondly_limit = hubspot_ten_secondly_limit
-        self._limits = _Limits()
-        self._hubspot_window: deque[float] = deque()
-        self._limit_lock = threading.Lock()
-        routes = [
-            *salesforce_routes(self),
-            *hubspot_routes(self),
-            *self._control_routes(),
-        ]
-        self._routes = {f"r{i}": route for i, route in enumerate(routes)}
+        self.store = SqlStore()
+        self._start_faults = faults or FaultSpec()
+        salesforce = SalesforceOrg(self.store, dataset)
+        hubspot = HubSpotPortal(self.store, dataset)
+        self._seeded = SeededState(self.store, salesforce, hubspot)
+        self._gate = RequestGate()
+        self._serve(salesforce, hubspot)
+        # the rules never change, only the handlers behind them: compiled once
         self.url_map = Map(
             [
                 Rule(route.rule, endpoint=key, methods=list(route.methods), strict_slashes=False)
@@ -85,12 +83,40 @@ class SandboxApp:
             ]
         )
 
+    def reset(self) -> float:
+        """Back to the state right after seeding (see the class); the seconds it took.
+
+        Waits for the requests in flight and holds new ones until it is done.
+        """
+        started = time.perf_counter()
+        with self._gate.alone():
+            self._serve(*self._seeded.restore())
+        return time.perf_counter() - started
+
+    def _serve(self, salesforce: SalesforceOrg, hubspot: HubSpotPortal) -> None:
+        """The seeded org and portal, and all else that requests change as at the start."""
+        self.salesforce, self.hubspot = salesforce, hubspot
+        self.sessions = SessionRegistry()
+        self.stats = SandboxStats()
+        self.faults = FaultInjector(self._start_faults)
+        self._limits = _Limits()
+        self._hubspot_window: deque[float] = deque()
+        self._limit_lock = threading.Lock()
+        # the routes keep their own state (jobs, revocations, scopes): made anew with them
+        routes = [
+            *salesforce_routes(self),
+            *hubspot_routes(self),
+            *self._control_routes(),
+        ]
+        self._routes = {f"r{i}": route for i, route in enumerate(routes)}
+
     # --- WSGI ------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
         try:
-            response = self.dispatch(request)
+            with self._gate.request():
+                response = self.dispatch(request)
         except DropConnection:
             connection = environ.get("werkzeug.socket")
             if isinstance(connection, socket.socket):
@@ -313,9 +339,13 @@ class SandboxApp:
                 {"salesforce": self.salesforce.id_map, "hubspot": self.hubspot.id_map}
             )
 
+        def reset(request: Request) -> Response:
+            return json_response({"seconds_to_reset": round(self.reset(), 3)})
+
         return [
             Route("/__sandbox/stats", ("GET",), CONTROL, stats),
             Route("/__sandbox/reset-stats", ("POST",), CONTROL, reset_stats),
             Route("/__sandbox/faults", ("GET", "POST"), CONTROL, faults),
             Route("/__sandbox/id-map", ("GET",), CONTROL, id_map),
+            Route("/__sandbox/reset", ("POST",), CONTROL, reset),
         ]

@@ -1,4 +1,5 @@
-"""What every sandbox route shares: the route type, JSON responses, the request context."""
+"""What every sandbox route shares: the owners of routes, the route type, JSON responses,
+the request context."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 Handler = Callable[..., Response]
+
+#: who owns a route: one CRM, or the sandbox itself (its ``/__sandbox/`` control endpoints)
+SALESFORCE, HUBSPOT, CONTROL = "salesforce", "hubspot", "sandbox"
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import threading
+from typing import Any
 
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 # upper-case letters → "1", anything else → "0": a chunk's bits, read right to left
@@ -31,18 +31,27 @@ class SalesforceIds:
     """Hands out 18-character ids per key prefix: prefix + pod '5g' + a 10-digit serial.
 
     Real ids number in base 62; decimal digits are base-62 digits too, and a
-    million seeded records make the faster formatting worth it.
+    million seeded records make the faster formatting worth it. Deep-copyable, so that
+    a sandbox's reset hands out the same ids again.
     """
 
     def __init__(self) -> None:
-        self._counters: dict[str, itertools.count[int]] = {}
+        self._last: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def next(self, key_prefix: str) -> str:
         with self._lock:
-            counter = self._counters.setdefault(key_prefix, itertools.count(1))
-            serial = next(counter)
+            serial = self._last.get(key_prefix, 0) + 1
+            self._last[key_prefix] = serial
         return self.at(key_prefix, serial)
+
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            return {"_last": dict(self._last)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._last = state["_last"]
+        self._lock = threading.Lock()
 
     @staticmethod
     def at(key_prefix: str, serial: int) -> str:

@@ -38,6 +38,11 @@ class ObjectType:
         """The name HubSpot uses in messages: COMPANY, DEAL."""
         return self.singular.upper()
 
+    def __deepcopy__(self, memo: dict[int, object]) -> ObjectType:
+        """Itself: there is one of each type (code compares them with ``is``), also in the
+        copy of a portal that a sandbox's reset makes."""
+        return self
+
 
 COMPANIES = ObjectType(
     name="companies",

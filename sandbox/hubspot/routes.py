@@ -24,20 +24,19 @@ import functools
 import threading
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from sandbox.app import CONTROL
-from sandbox.http import Route, json_body, json_response
+from sandbox.credentials import SandboxCredentials
+from sandbox.faults import FaultInjector
+from sandbox.http import CONTROL, HUBSPOT, Route, json_body, json_response
 from sandbox.hubspot.errors import HubSpotApiError, validation_error
 from sandbox.hubspot.objects import resolve_object_type
+from sandbox.hubspot.portal import HubSpotPortal
+from sandbox.stats import SandboxStats
 
-if TYPE_CHECKING:
-    from sandbox.app import SandboxApp
-
-CRM = "hubspot"
 OBJECTS = "/crm/v3/objects/<object_type>"
 PROPERTIES = "/crm/v3/properties/<object_type>"
 PIPELINES = "/crm/v3/pipelines/<object_type>"
@@ -178,8 +177,22 @@ def _revoked_answer(
     )
 
 
-def hubspot_routes(app: SandboxApp) -> list[Route]:
-    """Every HubSpot route the sandbox serves."""
+class HubSpotHost(Protocol):
+    """What the HubSpot routes use of the sandbox app, which passes itself in."""
+
+    @property
+    def hubspot(self) -> HubSpotPortal: ...
+    @property
+    def credentials(self) -> SandboxCredentials: ...
+    @property
+    def stats(self) -> SandboxStats: ...
+    @property
+    def faults(self) -> FaultInjector: ...
+
+
+def hubspot_routes(app: HubSpotHost) -> list[Route]:
+    """Every HubSpot route the sandbox serves; the token's revocation and scopes start
+    afresh with them."""
     portal = app.hubspot
     stats = app.stats
     revocation = TokenRevocation()
@@ -258,7 +271,7 @@ def hubspot_routes(app: SandboxApp) -> list[Route]:
             associations=_names(request, "associations"),
             archived=_flag(request, "archived"),
         )
-        stats.returned(CRM, len(page.results))
+        stats.returned(HUBSPOT, len(page.results))
         body: dict[str, Any] = {"results": page.results}
         if page.next_after is not None:
             body["paging"] = {
@@ -276,38 +289,38 @@ def hubspot_routes(app: SandboxApp) -> list[Route]:
             archived=_flag(request, "archived"),
             id_property=request.args.get("idProperty"),
         )
-        stats.returned(CRM, 1)
+        stats.returned(HUBSPOT, 1)
         return json_response(record)
 
     def update_object(request: Request, object_type: str, object_id: str) -> Response:
         record = portal.update_object(
             object_type, object_id, _body(request), id_property=request.args.get("idProperty")
         )
-        stats.written(CRM, 1)
+        stats.written(HUBSPOT, 1)
         return json_response(record)
 
     def archive_object(request: Request, object_type: str, object_id: str) -> Response:
         portal.table(object_type)  # 400 for an unknown type
         if object_id.isdigit() and portal.archive(object_type, object_id):
-            stats.written(CRM, 1)
+            stats.written(HUBSPOT, 1)
         return Response(status=204)
 
     def batch_read(request: Request, object_type: str) -> Response:
         result = portal.batch_read(object_type, _body(request), archived=_flag(request, "archived"))
-        stats.returned(CRM, len(result.body["results"]))
+        stats.returned(HUBSPOT, len(result.body["results"]))
         return json_response(result.body, result.status)
 
     def batch_update(request: Request, object_type: str) -> Response:
         result = portal.batch_update(
             object_type, _body(request), reject=lambda: app.faults.fires("reject_records")
         )
-        stats.written(CRM, result.written)
+        stats.written(HUBSPOT, result.written)
         return json_response(result.body, result.status)
 
     def search(request: Request, object_type: str) -> Response:
         chars = len(request.get_data(cache=True, as_text=True))
         answer = portal.search(object_type, _body(request), chars)
-        stats.returned(CRM, len(answer["results"]))
+        stats.returned(HUBSPOT, len(answer["results"]))
         return json_response(answer)
 
     # --- properties ------------------------------------------------------------------------
@@ -353,7 +366,7 @@ def hubspot_routes(app: SandboxApp) -> list[Route]:
 
     def read_associations(request: Request, from_type: str, to_type: str) -> Response:
         result = portal.read_associations(from_type, to_type, _body(request))
-        stats.returned(CRM, len(result.body["results"]))
+        stats.returned(HUBSPOT, len(result.body["results"]))
         return json_response(result.body, result.status)
 
     def object_associations(
@@ -366,7 +379,7 @@ def hubspot_routes(app: SandboxApp) -> list[Route]:
             after=request.args.get("after"),
             limit=_int(request, "limit", 500),
         )
-        stats.returned(CRM, len(page.results))
+        stats.returned(HUBSPOT, len(page.results))
         body: dict[str, Any] = {"results": page.results}
         if page.next_after is not None:
             body["paging"] = {
@@ -396,8 +409,11 @@ def hubspot_routes(app: SandboxApp) -> list[Route]:
          object_associations),
     ]  # fmt: skip
     return [
-        *(Route(rule, methods, CRM, guarded(rule, handler)) for rule, methods, handler in table),
-        Route(TOKEN_INFO, ("POST",), CRM, token_info, auth=False),
+        *(
+            Route(rule, methods, HUBSPOT, guarded(rule, handler))
+            for rule, methods, handler in table
+        ),
+        Route(TOKEN_INFO, ("POST",), HUBSPOT, token_info, auth=False),
         Route("/__sandbox/hubspot/revoke", ("POST",), CONTROL, revoke_control),
         Route("/__sandbox/hubspot/scopes", ("GET", "POST"), CONTROL, scopes_control),
     ]

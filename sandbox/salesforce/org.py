@@ -129,6 +129,13 @@ class SalesforceOrg:
         self._cursor_lock = threading.Lock()
         self.custom_fields: dict[str, dict[str, Any]] = {}
 
+    # a sandbox's reset deep-copies the seeded org: everything but the lock, made anew
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_cursor_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _cursor_lock=threading.Lock())
+
     def _seed_integration_user(self, dataset: SeedDataset) -> None:
         """The API user every session is, with its profile's permission set, as in an org."""
         stamp = sf_datetime(datetime.combine(dataset.fallback_created.replace(month=1, day=1),

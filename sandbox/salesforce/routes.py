@@ -21,12 +21,13 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from werkzeug.wrappers import Request, Response
 
-from sandbox.app import CONTROL
-from sandbox.http import Route, json_body, json_response
+from sandbox.credentials import SandboxCredentials, SessionRegistry
+from sandbox.faults import FaultInjector
+from sandbox.http import CONTROL, SALESFORCE, Route, json_body, json_response
 from sandbox.salesforce.describe import describe_global, describe_object, global_entry
 from sandbox.salesforce.ingest import (
     CSV_DELIMITERS,
@@ -42,17 +43,15 @@ from sandbox.salesforce.org import (
     MIN_BATCH_SIZE,
     RollBack,
     SalesforceApiError,
+    SalesforceOrg,
     all_or_none_results,
     now_stamp,
 )
 from sandbox.salesforce.permissions import ORG_ID, USER_ID, USER_PERMISSIONS, userinfo
 from sandbox.salesforce.soql import SoqlError
 from sandbox.salesforce.soql_sql import CompiledQuery
+from sandbox.stats import SandboxStats
 
-if TYPE_CHECKING:
-    from sandbox.app import SandboxApp
-
-SALESFORCE = "salesforce"
 SUPPORTED_VERSIONS = tuple(f"{v}.0" for v in range(31, 63))
 VERSION_LABELS = {"58.0": "Summer '23", "59.0": "Winter '24", "60.0": "Spring '24",
                   "61.0": "Summer '24", "62.0": "Winter '25"}  # fmt: skip
@@ -145,8 +144,25 @@ def _flatten(record: dict[str, Any], paths: list[tuple[str, ...]]) -> list[str]:
     return values
 
 
-def salesforce_routes(app: SandboxApp) -> list[Route]:
-    """Every Salesforce route the sandbox serves."""
+class SalesforceHost(Protocol):
+    """What the Salesforce routes use of the sandbox app, which passes itself in."""
+
+    @property
+    def salesforce(self) -> SalesforceOrg: ...
+    @property
+    def credentials(self) -> SandboxCredentials: ...
+    @property
+    def sessions(self) -> SessionRegistry: ...
+    @property
+    def stats(self) -> SandboxStats: ...
+    @property
+    def faults(self) -> FaultInjector: ...
+    def salesforce_usage(self) -> tuple[int, int]: ...
+
+
+def salesforce_routes(app: SalesforceHost) -> list[Route]:
+    """Every Salesforce route the sandbox serves; its query and ingest jobs and the OAuth
+    revocation start afresh with them."""
     org = app.salesforce
     jobs: dict[str, BulkQueryJob] = {}
     jobs_lock = threading.Lock()

@@ -11,13 +11,13 @@ import csv
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sandbox.server import RunningSandbox, ready_line, start_sandbox, write_configs
+from sandbox.server import RunningSandbox, ready_line, write_configs
 from tests.sandbox.conftest import control
 
 CLI = [sys.executable, "-m", "partner_kpi"]
@@ -42,16 +42,16 @@ def read_scores(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def served(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[RunningSandbox, dict[str, Any]]]:
+    fresh_sandbox: Callable[..., RunningSandbox],
+) -> tuple[RunningSandbox, dict[str, Any]]:
+    """The shared sandbox, reset, with its configs (and their stores) in the test's folder."""
     import json
 
-    running = start_sandbox(state_dir=tmp_path_factory.mktemp("crm-sandbox"))
+    running = fresh_sandbox()
     ready = json.loads(ready_line(running, write_configs(running)))
-    yield running, ready
-    running.stop()
+    return running, ready
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +127,7 @@ def test_readme_main_job_audits_the_bundled_sandbox(
     seed_scores: list[dict[str, str]], tmp_path: Path
 ) -> None:
     # the README's first command: no config, no secrets, the bundled sandbox for one run
+    # (the CLI starts its own: that start is part of what is tested)
     done = run_cli("audit", "--sandbox", "hubspot", "--as-of", AS_OF, "--out", tmp_path)
     assert done.returncode == 0, done.stderr
     assert "synced 35 partners, 8800 opportunities" in done.stdout
@@ -136,42 +137,41 @@ def test_readme_main_job_audits_the_bundled_sandbox(
 
 
 def test_quota_run_out_exits_4_and_the_next_run_resumes(
-    seed_scores: list[dict[str, str]], tmp_path: Path
+    fresh_sandbox: Callable[..., RunningSandbox], seed_scores: list[dict[str, str]], tmp_path: Path
 ) -> None:
     import json
 
-    running = start_sandbox(state_dir=tmp_path / "sandbox")
-    try:
-        ready = json.loads(ready_line(running, write_configs(running)))
-        config = ready["configs"]["salesforce"]
-        # a full extract is ~20 calls; the connector stops at half the daily quota
-        control(running, "faults", {"daily_limit": "16"})
-        stopped = run_cli("audit", "--config", config, "--as-of", AS_OF, "--out", tmp_path / "a",
-                          env=ready["env"])  # fmt: skip
-        assert stopped.returncode == 4, stopped.stderr
-        message = stopped.stderr.strip().splitlines()
-        assert len(message) == 1 and "quota" in message[0].lower(), stopped.stderr
-        assert not (tmp_path / "a" / "scores.csv").exists()
+    running = fresh_sandbox()
+    ready = json.loads(ready_line(running, write_configs(running)))
+    config = ready["configs"]["salesforce"]
+    # a full extract is ~20 calls; the connector stops at half the daily quota
+    control(running, "faults", {"daily_limit": "16"})
+    stopped = run_cli("audit", "--config", config, "--as-of", AS_OF, "--out", tmp_path / "a",
+                      env=ready["env"])  # fmt: skip
+    assert stopped.returncode == 4, stopped.stderr
+    message = stopped.stderr.strip().splitlines()
+    assert len(message) == 1 and "quota" in message[0].lower(), stopped.stderr
+    assert not (tmp_path / "a" / "scores.csv").exists()
 
-        control(running, "faults", {"daily_limit": "100000"})  # a new day
-        control(running, "reset-stats", {})
-        resumed = run_cli("audit", "--config", config, "--as-of", AS_OF, "--out", tmp_path / "b",
-                          env=ready["env"])  # fmt: skip
-        assert resumed.returncode == 0, resumed.stderr
-        pages = control(running, "stats")["requests"]
-        more = pages.get("salesforce GET /services/data/v<version>/query/<locator>", 0)
-        first = pages.get("salesforce GET /services/data/v<version>/query", 0)
-        # the first run stored some pages and their cursor: the rest takes fewer than the
-        # 20 calls of a full extract
-        assert first + more < 18, pages
-        rows = _by_seed_key(read_scores(tmp_path / "b" / "scores.csv"),
-                            control(running, "id-map")["salesforce"])  # fmt: skip
-        assert rows == {row["partner_id"]: {**row, "partner_id": ""} for row in seed_scores}
-    finally:
-        running.stop()
+    control(running, "faults", {"daily_limit": "100000"})  # a new day
+    control(running, "reset-stats", {})
+    resumed = run_cli("audit", "--config", config, "--as-of", AS_OF, "--out", tmp_path / "b",
+                      env=ready["env"])  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    pages = control(running, "stats")["requests"]
+    more = pages.get("salesforce GET /services/data/v<version>/query/<locator>", 0)
+    first = pages.get("salesforce GET /services/data/v<version>/query", 0)
+    # the first run stored some pages and their cursor: the rest takes fewer than the
+    # 20 calls of a full extract
+    assert first + more < 18, pages
+    rows = _by_seed_key(read_scores(tmp_path / "b" / "scores.csv"),
+                        control(running, "id-map")["salesforce"])  # fmt: skip
+    assert rows == {row["partner_id"]: {**row, "partner_id": ""} for row in seed_scores}
 
 
 def test_example_config_works_against_the_sandbox_as_it_stands(tmp_path: Path) -> None:
+    """A `sandbox serve` process of its own: the example config names port 8443 and the
+    CA in .sandbox/ under the working folder, as the README's commands make them."""
     import json
     import signal
 

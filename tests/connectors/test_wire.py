@@ -28,7 +28,7 @@ class MadeUp(Wire[RetrySettings]):
     logger = logging.getLogger("tests.madeup")
 
     def __init__(self, sleeps: list[float], **settings: Any) -> None:
-        super().__init__(RetrySettings(**settings), sleeps.append)
+        super().__init__(RetrySettings(type="madeup", **settings), sleeps.append)
         self.used: int | None = None
         self.limit: int | None = None
 

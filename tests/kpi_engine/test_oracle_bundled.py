@@ -23,7 +23,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import duckdb
@@ -33,9 +32,10 @@ import pytest
 from connectors.seed import SeedDataset, read_seed
 from core.schema import opportunities_to_arrow, partners_to_arrow, stage_events_to_arrow
 from kpi_engine import ScoringSettings, score_partners
+from sandbox.data import BUNDLED_DATASET
 
-# The repo is <root>/main; the shared folder sits beside it.
-DATASET = Path(__file__).resolve().parents[3] / "shared" / "data" / "maven-crm"
+# The Maven CRM dataset as the package ships it.
+DATASET = BUNDLED_DATASET
 
 # Defaults of KPIS.md, restated here so that the oracle does not read them from the engine.
 PRIOR_STRENGTH = 10

@@ -314,7 +314,7 @@ def test_writes_through_the_client(fresh_sandbox: Callable[..., RunningSandbox])
 def test_search_boundary_through_the_client(
     fresh_sandbox: Callable[..., RunningSandbox], tmp_path: Path
 ) -> None:
-    running = fresh_sandbox(write_seed(tmp_path / "seed", 10_000))
+    running = fresh_sandbox(write_seed(tmp_path / "seed", 10_000))  # own: 10,000 deals
     hs = strict_client(running)
     ids: list[str] = []
     after = None

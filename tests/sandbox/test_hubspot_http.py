@@ -3,6 +3,7 @@ codes, error bodies, query-string forms, paging links, stats and injected faults
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ from werkzeug.test import Client, TestResponse
 from connectors.seed import read_seed
 from sandbox.app import SandboxApp
 from sandbox.faults import FaultSpec
+from sandbox.server import RunningSandbox
 from tests.sandbox.test_hubspot_portal import write_seed
 
 LOOPBACK = {"REMOTE_ADDR": "127.0.0.1"}
@@ -45,14 +47,15 @@ def json_of(response: TestResponse) -> Any:
 
 
 @pytest.fixture(scope="module")
-def api(bundled_seed: Path) -> Api:
-    """The bundled dataset's app, shared: tests using it must not write."""
-    return Api(SandboxApp(read_seed(bundled_seed)))
+def api(sandbox: RunningSandbox) -> Api:
+    """The read-only shared sandbox's app: tests using it must not write."""
+    return Api(sandbox.app)
 
 
 @pytest.fixture
-def fresh_api(bundled_seed: Path) -> Api:
-    return Api(SandboxApp(read_seed(bundled_seed)))
+def fresh_api(fresh_sandbox: Callable[..., RunningSandbox]) -> Api:
+    """The writable shared sandbox's app, reset."""
+    return Api(fresh_sandbox().app)
 
 
 def assert_hubspot_error(response: TestResponse, status: int, category: str) -> dict[str, Any]:
@@ -138,6 +141,7 @@ def test_get_one_with_history_and_associations(api: Api) -> None:
 
 
 def test_search_answers_past_ten_thousand_with_400(tmp_path: Path) -> None:
+    # an app of its own: the bundled data has fewer than 10,000 deals
     api = Api(SandboxApp(read_seed(write_seed(tmp_path / "seed", 10_050))))
     ids: list[str] = []
     after: str | None = None

@@ -23,6 +23,7 @@ from connectors.seed.mapping import stage_history
 from core.schema import OpportunityStatus
 from sandbox.hubspot.errors import HubSpotApiError
 from sandbox.hubspot.portal import HubSpotPortal
+from sandbox.server import RunningSandbox
 from sandbox.store import SqlStore
 
 ISO = "%Y-%m-%dT%H:%M:%S.000Z"
@@ -109,15 +110,15 @@ def seed(bundled_seed: Path) -> SeedDataset:
 
 
 @pytest.fixture(scope="module")
-def portal(seed: SeedDataset) -> HubSpotPortal:
-    """The bundled dataset's portal, shared: tests using it must not write."""
-    return HubSpotPortal(SqlStore(), seed)
+def portal(sandbox: RunningSandbox) -> HubSpotPortal:
+    """The read-only shared sandbox's portal: tests using it must not write."""
+    return sandbox.app.hubspot
 
 
 @pytest.fixture
-def fresh(seed: SeedDataset) -> HubSpotPortal:
-    """A private portal for a test that writes."""
-    return HubSpotPortal(SqlStore(), seed)
+def fresh(fresh_sandbox: Callable[..., RunningSandbox]) -> HubSpotPortal:
+    """The writable shared sandbox's portal, reset, for a test that writes."""
+    return fresh_sandbox().app.hubspot
 
 
 def walk(portal: HubSpotPortal, object_type: str, **options: Any) -> list[dict[str, Any]]:
@@ -569,6 +570,7 @@ def test_stage_changes_keep_derived_fields_consistent(
 
 def test_amount_in_home_currency_follows_amount(tmp_path: Path) -> None:
     folder = write_seed(tmp_path / "seed", 6, currencies={"USD": 1.0, "EUR": 0.8})
+    # a portal of its own: the bundled data has one currency
     portal = HubSpotPortal(SqlStore(), read_seed(folder))
     props = ["amount", "deal_currency_code", "amount_in_home_currency"]
     deals = walk(portal, "deals", properties=props)
@@ -811,6 +813,7 @@ def test_search_limits(portal: HubSpotPortal) -> None:
 
 
 def test_search_stops_at_ten_thousand_results(tmp_path: Path) -> None:
+    # a portal of its own: the bundled data has fewer than 10,000 deals
     portal = HubSpotPortal(SqlStore(), read_seed(write_seed(tmp_path / "seed", 10_100, won=10_000)))
     won = stage_ids(portal)["Won"]
     exactly = search_all(portal, "deals", _filter("dealstage", "EQ", value=won))

@@ -27,7 +27,7 @@ from simple_salesforce.exceptions import (
 from sandbox.server import RunningSandbox
 from tests.sandbox.conftest import control, salesforce_client, salesforce_token, set_faults
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "data" / "reference" / "salesforce"
+REFERENCE = Path(__file__).resolve().parent / "reference"
 
 
 def first_error(error: SalesforceError) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Fixtures for the HubSpot adapter: the connector pointed at a sandbox, and what to expect.
 
-The sandbox fixtures (``sandbox``, shared and read-only; ``fresh_sandbox``, private)
-come from tests/sandbox/conftest.py; the connector talks to them over HTTPS with
+The sandbox fixtures (``sandbox``, shared and read-only; ``fresh_sandbox``, reset or
+private) come from tests/conftest.py; the connector talks to them over HTTPS with
 the unmodified hubspot-api-client.
 """
 
@@ -19,7 +19,7 @@ from connectors.seed import SeedDataset, read_seed
 from core.connector import Cursor, Page
 from core.schema import Opportunity, Partner, StageChange
 from sandbox.server import RunningSandbox
-from tests.sandbox.conftest import control, fresh_sandbox, sandbox  # noqa: F401  (fixtures)
+from tests.sandbox.conftest import control
 
 TOKEN_ENV = "PARTNER_KPI_HUBSPOT_TOKEN"
 

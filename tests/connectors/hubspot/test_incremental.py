@@ -36,6 +36,7 @@ CURRENCIES = {"USD": 1.0, "EUR": 0.9, "GBP": 0.8}
 
 @pytest.fixture
 def running(fresh_sandbox: Callable[..., RunningSandbox], tmp_path: Path) -> RunningSandbox:
+    # own sandbox: a seed of 300 deals in several currencies
     return fresh_sandbox(write_seed(tmp_path / "seed", 300, won=200, currencies=CURRENCIES))
 
 

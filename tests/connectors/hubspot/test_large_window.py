@@ -35,6 +35,7 @@ LONG_AGO = Cursor(modified_at=datetime(2000, 1, 1, tzinfo=UTC))
 
 @pytest.fixture(scope="module")
 def large(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSandbox, Path]]:
+    """A sandbox of its own: 10,500 deals, more than the bundled data's 8,800."""
     folder = write_seed(tmp_path_factory.mktemp("large") / "seed", DEALS, won=6_000)
     running = start_sandbox(folder, state_dir=tmp_path_factory.mktemp("large-state"))
     yield running, folder
@@ -70,7 +71,8 @@ def test_a_window_past_the_search_cap_comes_back_whole(
 
 
 def test_more_ties_than_a_page_come_back_once(tmp_path: Path) -> None:
-    """600 deals sharing one modification time (a bulk import can do that)."""
+    """600 deals sharing one modification time (a bulk import can do that); a sandbox of
+    its own for that seed."""
     folder = write_seed(tmp_path / "seed", 600)
     running = start_sandbox(folder, state_dir=tmp_path / "state")
     try:

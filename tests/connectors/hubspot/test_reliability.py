@@ -10,7 +10,7 @@ or with one of the project's errors, never with fewer records.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,32 +19,26 @@ import trustme
 
 from connectors.hubspot.connector import HubSpotConnector
 from core.errors import AuthError, ConfigError, CrmApiError, RateLimitExhausted
-from sandbox.server import RunningSandbox, start_sandbox
+from sandbox.server import RunningSandbox
 from tests.connectors.hubspot.conftest import (
     TOKEN_ENV,
     connector_for,
     drain,
-    reset_stats,
     settings_for,
 )
 from tests.sandbox.conftest import control, hubspot_client, set_faults
 
 
-@pytest.fixture(scope="module")
-def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    """A private sandbox of the bundled data whose faults the tests switch."""
-    running = start_sandbox(state_dir=tmp_path_factory.mktemp("faulty"))
-    yield running
-    running.stop()
+@pytest.fixture
+def faulty(fresh_sandbox: Callable[..., RunningSandbox]) -> RunningSandbox:
+    """The writable shared sandbox, reset, whose faults the test switches."""
+    return fresh_sandbox()
 
 
 @pytest.fixture
-def calm(faulty: RunningSandbox) -> Iterator[RunningSandbox]:
-    """The faulty sandbox with faults (and quota counts) cleared before and after a test."""
-    set_faults(faulty, "seed=0")
-    reset_stats(faulty)
-    yield faulty
-    set_faults(faulty, "seed=0")
+def calm(faulty: RunningSandbox) -> RunningSandbox:
+    """The faulty sandbox before the test switches a fault: no faults, no counts (reset)."""
+    return faulty
 
 
 def full_read(connector: HubSpotConnector) -> dict[str, Any]:
@@ -62,9 +56,9 @@ def full_read(connector: HubSpotConnector) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def clean(faulty: RunningSandbox) -> dict[str, Any]:
-    set_faults(faulty, "seed=0")
-    return full_read(connector_for(faulty))
+def clean(sandbox: RunningSandbox) -> dict[str, Any]:
+    """A full read of the read-only shared sandbox: the same data, read without faults."""
+    return full_read(connector_for(sandbox))
 
 
 def statuses(running: RunningSandbox) -> dict[str, int]:

@@ -39,7 +39,7 @@ SPECS = [
 
 @pytest.fixture
 def running(fresh_sandbox: Callable[..., RunningSandbox], tmp_path: Path) -> RunningSandbox:
-    return fresh_sandbox(write_seed(tmp_path / "seed", 30))
+    return fresh_sandbox(write_seed(tmp_path / "seed", 30))  # own: a 30-deal seed
 
 
 @pytest.fixture

@@ -18,9 +18,8 @@ from connectors.seed.mapping import stage_history
 from core.connector import Page
 from sandbox.server import RunningSandbox
 from sandbox.store import sf_datetime
-from tests.sandbox.conftest import control, fresh_sandbox, sandbox
+from tests.sandbox.conftest import control
 
-__all__ = ["fresh_sandbox", "sandbox"]
 RecordT = TypeVar("RecordT")
 
 

@@ -44,7 +44,7 @@ def multi_currency_seed(bundled_seed: Path, tmp_path: Path) -> Path:
 def test_amounts_are_converted_to_the_corporate_currency(
     fresh_sandbox: Callable[..., RunningSandbox], multi_currency_seed: Path
 ) -> None:
-    running = fresh_sandbox(multi_currency_seed)
+    running = fresh_sandbox(multi_currency_seed)  # own: a multi-currency org
     id_map: dict[str, str] = control(running, "id-map")["salesforce"]
     connector = make_connector(running)
     before = api_calls(running)

@@ -87,8 +87,7 @@ class WritebackSettings(BaseModel):
         for output, mapping in value.items():
             if output not in OUTPUTS:
                 raise ValueError(
-                    f"unknown score output {output!r}; use score, tier, drivers, scored_at or "
-                    "a KPI column (deal_count, won_amount, close_rate, …)"
+                    f"unknown score output {output!r}; use one of {', '.join(OUTPUTS)}"
                 )
             if mapping is False:
                 value = {**value, output: None}

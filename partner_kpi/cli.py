@@ -376,8 +376,18 @@ def sandbox() -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help="Where the CA file and the ready configs go; default: a new temporary folder.",
 )
+@click.option(
+    "--resettable",
+    is_flag=True,
+    help="Keep a copy of the seeded state so that POST /__sandbox/reset puts it back "
+    "(costs about as much memory again as the data).",
+)
 def sandbox_serve(
-    data_dir: Path | None, port: int, fault_spec: str | None, state_dir: Path | None
+    data_dir: Path | None,
+    port: int,
+    fault_spec: str | None,
+    state_dir: Path | None,
+    resettable: bool,
 ) -> None:
     """Serve both CRMs over HTTPS until interrupted; print one JSON line when ready."""
     from sandbox.faults import FaultSpec, FaultSpecError
@@ -387,7 +397,9 @@ def sandbox_serve(
         faults = FaultSpec.parse(fault_spec)
     except FaultSpecError as exc:
         raise ConfigError("--faults", str(exc)) from None
-    running = start_sandbox(data_dir, port=port, faults=faults, state_dir=state_dir)
+    running = start_sandbox(
+        data_dir, port=port, faults=faults, state_dir=state_dir, resettable=resettable
+    )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

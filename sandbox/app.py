@@ -50,6 +50,10 @@ class _Limits:
     hubspot_calls: int = 0
 
 
+class NotResettable(Exception):
+    """A reset asked of a sandbox started without a copy of its seeded state."""
+
+
 class SandboxApp:
     """One sandbox: a Salesforce org and a HubSpot portal seeded from the same dataset.
 
@@ -65,6 +69,7 @@ class SandboxApp:
         credentials: SandboxCredentials | None = None,
         faults: FaultSpec | None = None,
         hubspot_ten_secondly_limit: int = 1000,
+        resettable: bool = False,
     ) -> None:
         self.credentials = credentials or SandboxCredentials()
         self.hubspot_ten_secondly_limit = hubspot_ten_secondly_limit
@@ -72,7 +77,8 @@ class SandboxApp:
         self._start_faults = faults or FaultSpec()
         salesforce = SalesforceOrg(self.store, dataset)
         hubspot = HubSpotPortal(self.store, dataset)
-        self._seeded = SeededState(self.store, salesforce, hubspot)
+        # a copy of the seeded state costs as much memory again as the data: only on request
+        self._seeded = SeededState(self.store, salesforce, hubspot) if resettable else None
         self._gate = RequestGate()
         self._serve(salesforce, hubspot)
         # the rules never change, only the handlers behind them: compiled once
@@ -88,9 +94,15 @@ class SandboxApp:
 
         Waits for the requests in flight and holds new ones until it is done.
         """
+        seeded = self._seeded
+        if seeded is None:
+            raise NotResettable(
+                "this sandbox keeps no copy of its seeded state; start it with "
+                "`partner-kpi sandbox serve --resettable` (or start_sandbox(resettable=True))"
+            )
         started = time.perf_counter()
         with self._gate.alone():
-            self._serve(*self._seeded.restore())
+            self._serve(*seeded.restore())
         return time.perf_counter() - started
 
     def _serve(self, salesforce: SalesforceOrg, hubspot: HubSpotPortal) -> None:
@@ -340,7 +352,10 @@ class SandboxApp:
             )
 
         def reset(request: Request) -> Response:
-            return json_response({"seconds_to_reset": round(self.reset(), 3)})
+            try:
+                return json_response({"seconds_to_reset": round(self.reset(), 3)})
+            except NotResettable as refused:
+                return json_response({"error": str(refused)}, 409)
 
         return [
             Route("/__sandbox/stats", ("GET",), CONTROL, stats),

@@ -91,8 +91,10 @@ def start_sandbox(
     faults: FaultSpec | None = None,
     state_dir: Path | None = None,
     hubspot_ten_secondly_limit: int = 1000,
+    resettable: bool = False,
 ) -> RunningSandbox:
-    """Seed a sandbox from ``data_dir`` (the bundled data by default) and serve it."""
+    """Seed a sandbox from ``data_dir`` (the bundled data by default) and serve it;
+    ``resettable`` keeps a copy of the seeded state for ``POST /__sandbox/reset``."""
     started = time.perf_counter()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     state = state_dir or Path(tempfile.mkdtemp(prefix="partner-kpi-sandbox-"))
@@ -101,6 +103,7 @@ def start_sandbox(
         read_seed(data_dir or BUNDLED_DATASET),
         faults=faults,
         hubspot_ten_secondly_limit=hubspot_ten_secondly_limit,
+        resettable=resettable,
     )
     context, ca_path = _tls_context(state)
     server = make_server(

@@ -45,7 +45,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox
 @pytest.fixture(scope="session")
 def writable_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
     """The bundled dataset for tests that write; ``fresh_sandbox()`` resets it before each."""
-    running = start_sandbox(state_dir=tmp_path_factory.mktemp("writable-sandbox"))
+    running = start_sandbox(state_dir=tmp_path_factory.mktemp("writable-sandbox"), resettable=True)
     yield running
     running.stop()
 

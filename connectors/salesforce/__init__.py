@@ -2,7 +2,7 @@
 and score writeback to partner Accounts, over simple-salesforce.
 
 - ``connector``: ``SalesforceConnector``, the Connector protocol (reads and ``check``);
-- ``client``: the wire: simple-salesforce behind the shared skeleton (``connectors.wire``);
+- ``wire``: simple-salesforce behind the shared skeleton (``connectors.wire``);
 - ``auth``: the OAuth token exchange (password, client credentials, refresh token, JWT);
 - ``paging``: REST query pages and Bulk API 2.0 query jobs;
 - ``changes``: incremental reads of changed rows and OpportunityPartner attribution;

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from connectors.salesforce import paging
-from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.mapping import CurrencyTable, Row, opportunity_from_row
 from connectors.salesforce.queries import (
     MODSTAMP,
@@ -26,6 +25,7 @@ from connectors.salesforce.queries import (
     split_fields,
 )
 from connectors.salesforce.settings import SalesforceSettings
+from connectors.salesforce.wire import SalesforceClient
 from core.connector import Cursor, Page
 from core.schema import Opportunity, StageDef
 

@@ -19,7 +19,6 @@ from simple_salesforce.util import exception_handler
 
 from connectors.salesforce import paging
 from connectors.salesforce.changes import ChangeReader
-from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.mapping import (
     CurrencyTable,
     currency_table,
@@ -53,6 +52,7 @@ from connectors.salesforce.queries import (
     stage_select,
 )
 from connectors.salesforce.settings import SalesforceSettings
+from connectors.salesforce.wire import SalesforceClient
 from connectors.salesforce.writes import AccountWriter
 from core.connector import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
 from core.errors import CrmApiError, PartnerKpiError, SchemaError

@@ -17,8 +17,8 @@ from typing import Any
 
 from simple_salesforce.util import exception_handler
 
-from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.queries import ACCOUNT, COLLECTION_SIZE, CRM, RECORD_ID, soql_string
+from connectors.salesforce.wire import SalesforceClient
 from connectors.salesforce.writes import collection_call, save_result
 from core.connector import CheckItem, WriteResult
 from core.errors import CrmApiError

@@ -21,7 +21,7 @@ from typing import Any
 
 from simple_salesforce.bulk2 import Operation
 
-from connectors.salesforce.client import SalesforceClient, bulk_client
+from connectors.salesforce.wire import SalesforceClient, bulk_client
 from core.connector import WriteResult
 
 #: The Bulk API's cell for "set this field to null" (an empty cell changes nothing).

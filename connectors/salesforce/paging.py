@@ -12,7 +12,6 @@ from typing import Any
 
 from simple_salesforce.bulk2 import Operation
 
-from connectors.salesforce.client import SalesforceClient, bulk_client
 from connectors.salesforce.mapping import Row, row_from_json, rows_from_csv
 from connectors.salesforce.queries import (
     BULK_RESULT_PAGE_SIZE,
@@ -21,6 +20,7 @@ from connectors.salesforce.queries import (
     count_of,
     id_chunks,
 )
+from connectors.salesforce.wire import SalesforceClient, bulk_client
 
 logger = logging.getLogger(__name__)
 

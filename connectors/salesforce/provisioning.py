@@ -17,9 +17,9 @@ from functools import partial
 from typing import Any
 from urllib.parse import quote_plus
 
-from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.field_access import PermissionSetGrant
 from connectors.salesforce.queries import ACCOUNT, soql_string
+from connectors.salesforce.wire import SalesforceClient
 from core.connector import CheckItem, FieldSpec
 from core.errors import CrmApiError
 

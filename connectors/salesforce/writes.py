@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.ingest import bulk_update, ingest_csv, ingest_outcomes, wire_value
 from connectors.salesforce.queries import (
     ACCOUNT,
@@ -25,6 +24,7 @@ from connectors.salesforce.queries import (
     RECORD_ID,
 )
 from connectors.salesforce.settings import SalesforceSettings
+from connectors.salesforce.wire import SalesforceClient
 from core.connector import WriteResult
 from core.errors import CrmApiError
 

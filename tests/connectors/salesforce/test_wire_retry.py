@@ -13,10 +13,10 @@ import pytest
 import responses
 
 from connectors.retry import parse_retry_after
-from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.paging import pages
 from connectors.salesforce.queries import Select, fields
 from connectors.salesforce.settings import SalesforceSettings
+from connectors.salesforce.wire import SalesforceClient
 from core.errors import CrmApiError, RateLimitExhausted
 from tests.connectors.salesforce.conftest import RecordedSleep
 

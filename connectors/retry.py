@@ -21,6 +21,7 @@ from pydantic import ConfigDict, Field
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from core.adapter import CrmSettings
+from core.config_values import Number, WholeNumber
 from core.errors import RateLimitExhausted
 
 T = TypeVar("T")
@@ -31,24 +32,26 @@ class RetrySettings(CrmSettings):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    overlap_seconds: int = Field(
+    overlap_seconds: WholeNumber = Field(
         default=300,
         ge=0,
         description="incremental reads restart this long before the cursor (late commits)",
     )
-    max_quota_share: float = Field(
+    max_quota_share: Number = Field(
         default=0.5,
         gt=0.0,
         le=1.0,
         description="stop cleanly once this share of the daily API quota is used",
     )
-    max_attempts: int = Field(default=8, ge=1, description="tries per call before giving up")
-    backoff_initial_seconds: float = Field(default=1.0, ge=0.0)
-    backoff_max_seconds: float = Field(default=60.0, ge=0.0)
-    max_retry_after_seconds: float = Field(
+    max_attempts: WholeNumber = Field(
+        default=8, ge=1, description="tries per call before giving up"
+    )
+    backoff_initial_seconds: Number = Field(default=1.0, ge=0.0)
+    backoff_max_seconds: Number = Field(default=60.0, ge=0.0)
+    max_retry_after_seconds: Number = Field(
         default=300.0, ge=0.0, description="a longer Retry-After ends the run (quota exhausted)"
     )
-    timeout_seconds: float = Field(default=120.0, gt=0.0, description="per HTTP request")
+    timeout_seconds: Number = Field(default=120.0, gt=0.0, description="per HTTP request")
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

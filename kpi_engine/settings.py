@@ -12,6 +12,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.config_values import Number, WholeNumber
 from kpi_engine.result import TIERS
 
 #: Components of the composite score, in KPIS.md order, with their direction.
@@ -51,9 +52,9 @@ class _Settings(BaseModel):
 class TierThresholds(_Settings):
     """Lowest score of each tier (``result.TIERS``) but the last; below ``silver`` is Bronze."""
 
-    platinum: float = 75.0
-    gold: float = 50.0
-    silver: float = 25.0
+    platinum: Number = 75.0
+    gold: Number = 50.0
+    silver: Number = 25.0
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -77,10 +78,12 @@ class TierThresholds(_Settings):
 class ScoringSettings(_Settings):
     """Everything about scoring that a user may change (the ``scoring:`` config section)."""
 
-    window_days: int = Field(default=365, description="L: length of the current window in days")
-    weights: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(COMPONENTS, 1.0))
+    window_days: WholeNumber = Field(
+        default=365, description="L: length of the current window in days"
+    )
+    weights: dict[str, Number] = Field(default_factory=lambda: dict.fromkeys(COMPONENTS, 1.0))
     tiers: TierThresholds = Field(default_factory=TierThresholds)
-    prior_strength: float = Field(default=10.0, description="k: pseudo-deals of the prior")
+    prior_strength: Number = Field(default=10.0, description="k: pseudo-deals of the prior")
     channel_map: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CHANNEL_MAP))
 
     @field_validator("window_days")

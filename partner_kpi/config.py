@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationErr
 
 from connectors.registry import adapter_named
 from core.adapter import CrmAdapter, CrmSettings, CrmWritebackSettings
+from core.config_values import shown
 from core.connector import Connector
 from core.errors import ConfigError
 from kpi_engine.settings import ScoringSettings
@@ -75,7 +76,7 @@ def config_error_from(exc: ValidationError, prefix: str = "") -> ConfigError:
     elif error["type"] == "missing":
         message = "required key is missing; add it (see config.example.yaml)"
     elif "input" in error and error["type"] not in ("value_error", "assertion_error"):
-        message = f"{message} (got {error['input']!r})"
+        message = f"{message} (got {shown(error['input'])})"
     return ConfigError(key, message)
 
 

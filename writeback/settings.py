@@ -25,6 +25,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.config_values import Number, WholeNumber
 from writeback.values import KINDS, OUTPUTS, Kind
 
 #: What a sync writes when the config names no fields.
@@ -43,9 +44,13 @@ class FieldMapping(BaseModel):
     name: str | None = Field(default=None, min_length=1, description="the CRM field's API name")
     label: str | None = Field(default=None, min_length=1)
     kind: Kind | None = Field(default=None, description=f"one of {', '.join(KINDS)}")
-    precision: int | None = Field(default=None, ge=1, le=18, description="digits in all")
-    scale: int | None = Field(default=None, ge=0, le=17, description="digits after the point")
-    length: int | None = Field(default=None, ge=1, le=255, description="text: longest value")
+    precision: WholeNumber | None = Field(default=None, ge=1, le=18, description="digits in all")
+    scale: WholeNumber | None = Field(
+        default=None, ge=0, le=17, description="digits after the point"
+    )
+    length: WholeNumber | None = Field(
+        default=None, ge=1, le=255, description="text: longest value"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -72,7 +77,7 @@ class WritebackSettings(BaseModel):
         default_factory=dict,
         description="score output → CRM field, over the defaults; null leaves an output out",
     )
-    max_tier_change_share: float = Field(
+    max_tier_change_share: Number = Field(
         default=0.2,
         gt=0.0,
         le=1.0,

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ConfigDict, Field, field_validator
 
 from connectors.retry import RetrySettings
+from core.config_values import EnvVarName
 
 DEFAULT_PARTNER_PROPERTY = "type"
 DEFAULT_PARTNER_VALUE = "PARTNER"
@@ -34,7 +35,7 @@ class HubSpotSettings(RetrySettings):
 
     type: Literal["hubspot"]
     base_url: str = "https://api.hubapi.com"
-    access_token_env: str = Field(
+    access_token_env: EnvVarName = Field(
         default="PARTNER_KPI_HUBSPOT_TOKEN",
         min_length=1,
         description="environment variable holding the private app's access token",

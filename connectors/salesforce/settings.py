@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field, field_validator
 from connectors.retry import RetrySettings
 from connectors.salesforce.queries import COLLECTION_SIZE
 from core.adapter import CrmWritebackSettings
+from core.config_values import EnvVarName, Number, WholeNumber
 
 DEFAULT_API_VERSION = "60.0"
 DEFAULT_PARTNER_FILTER = "IsPartner = true"
@@ -94,13 +95,13 @@ class SalesforceSettings(RetrySettings):
     )
     api_version: str = Field(default=DEFAULT_API_VERSION, pattern=r"^\d{2,3}\.0$")
     auth_flow: Literal["password", "client_credentials", "refresh_token", "jwt"] = "password"
-    client_id_env: str = "PARTNER_KPI_SF_CLIENT_ID"
-    client_secret_env: str = "PARTNER_KPI_SF_CLIENT_SECRET"
-    username_env: str = "PARTNER_KPI_SF_USERNAME"
-    password_env: str = "PARTNER_KPI_SF_PASSWORD"
-    security_token_env: str = "PARTNER_KPI_SF_SECURITY_TOKEN"
-    refresh_token_env: str = "PARTNER_KPI_SF_REFRESH_TOKEN"
-    private_key_file_env: str = "PARTNER_KPI_SF_PRIVATE_KEY_FILE"
+    client_id_env: EnvVarName = "PARTNER_KPI_SF_CLIENT_ID"
+    client_secret_env: EnvVarName = "PARTNER_KPI_SF_CLIENT_SECRET"
+    username_env: EnvVarName = "PARTNER_KPI_SF_USERNAME"
+    password_env: EnvVarName = "PARTNER_KPI_SF_PASSWORD"
+    security_token_env: EnvVarName = "PARTNER_KPI_SF_SECURITY_TOKEN"
+    refresh_token_env: EnvVarName = "PARTNER_KPI_SF_REFRESH_TOKEN"
+    private_key_file_env: EnvVarName = "PARTNER_KPI_SF_PRIVATE_KEY_FILE"
     jwt_audience: str | None = Field(
         default=None,
         description="JWT 'aud': login or test.salesforce.com (default: login_url)",
@@ -136,17 +137,17 @@ class SalesforceSettings(RetrySettings):
     )
 
     # --- how it is read (overlap, quota share, retries: RetrySettings) ---------------
-    bulk_threshold: int = Field(
+    bulk_threshold: WholeNumber = Field(
         default=50_000, ge=1, description="reads of at least this many records use Bulk API 2.0"
     )
-    bulk_write_threshold: int = Field(
+    bulk_write_threshold: WholeNumber = Field(
         default=2_000,
         ge=COLLECTION_SIZE,
         description="a writeback of more changed records than this sends them as Bulk API "
         "2.0 update jobs (up to 10,000 records each) instead of sObject Collections calls of 200",
     )
-    bulk_poll_seconds: float = Field(default=2.0, ge=0.0)
-    bulk_timeout_seconds: float = Field(default=3600.0, gt=0.0)
+    bulk_poll_seconds: Number = Field(default=2.0, ge=0.0)
+    bulk_timeout_seconds: Number = Field(default=3600.0, gt=0.0)
 
     @field_validator("partner_filter")
     @classmethod

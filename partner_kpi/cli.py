@@ -168,13 +168,15 @@ def _audit_sandbox(crm: str, *, as_of: date, settings: ScoringSettings, out: Pat
 
     from sandbox.server import ready_line, start_sandbox, write_configs
 
-    running = start_sandbox(state_dir=Path(tempfile.mkdtemp(prefix="partner-kpi-sandbox-")))
-    try:
-        ready = json.loads(ready_line(running, write_configs(running)))
-        config = load_config(Path(ready["configs"][crm]))
-        return run_audit(config, as_of=as_of, settings=settings, out=out, environ=ready["env"])
-    finally:
-        running.stop()
+    # the state folder holds the connected app's private key and the store: gone at the end
+    with tempfile.TemporaryDirectory(prefix="partner-kpi-sandbox-") as state:
+        running = start_sandbox(state_dir=Path(state))
+        try:
+            ready = json.loads(ready_line(running, write_configs(running)))
+            config = load_config(Path(ready["configs"][crm]))
+            return run_audit(config, as_of=as_of, settings=settings, out=out, environ=ready["env"])
+        finally:
+            running.stop()
 
 
 @main.command()

@@ -114,7 +114,8 @@ def print_sync(out: Console, output: RunOutput, *, quiet: bool) -> None:
                 f"{output.settled.written} landed, {output.settled.not_written} did not",
                 markup=False,
             )
-        out.print(f"{plan_line(plan)}; {verdict.describe()}", markup=False)
+        forced = output.report is not None and not verdict.ok
+        out.print(f"{plan_line(plan)}; {verdict.describe(forced=forced)}", markup=False)
         if output.report is not None:
             out.print(_written_line(output.report), markup=False)
         for path in output.files:

@@ -31,7 +31,8 @@ class GuardVerdict:
     def ok(self) -> bool:
         return not self.watched or self.share <= self.max_share
 
-    def describe(self) -> str:
+    def describe(self, *, forced: bool = False) -> str:
+        """One line for people; ``forced``: the run wrote past a refusal (``--force``)."""
         if not self.watched:
             return "tier guard: the tier is not written; nothing to guard"
         figures = (
@@ -40,6 +41,8 @@ class GuardVerdict:
         )
         if self.ok:
             return f"tier guard: {figures}"
+        if forced:
+            return f"tier guard: {figures}; written anyway (--force)"
         return (
             f"tier guard: refused: {figures}. Check the data behind the run (partner filter, "
             "scoring weights and thresholds, a partial sync); run again with --force to write "

@@ -128,8 +128,14 @@ def test_readme_main_job_audits_the_bundled_sandbox(
 ) -> None:
     # the README's first command: no config, no secrets, the bundled sandbox for one run
     # (the CLI starts its own: that start is part of what is tested)
-    done = run_cli("audit", "--sandbox", "hubspot", "--as-of", AS_OF, "--out", tmp_path)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    done = run_cli(
+        "audit", "--sandbox", "hubspot", "--as-of", AS_OF, "--out", tmp_path,
+        env={"TMPDIR": str(temporary)},
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert list(temporary.iterdir()) == []  # its state (a private key, a store) is removed
     assert "synced 35 partners, 8800 opportunities" in done.stdout
     rows = read_scores(tmp_path / "scores.csv")
     drop_id = [{k: v for k, v in row.items() if k != "partner_id"} for row in rows]

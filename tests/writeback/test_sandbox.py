@@ -317,6 +317,8 @@ def test_the_tier_guard_refuses_a_mass_tier_change_unless_forced(
 
     forced = strict.sync("--force")
     assert forced.exit_code == 0, forced.output
+    assert "written anyway (--force)" in forced.output
+    assert "refused" not in forced.output and "run again with --force" not in forced.output
     assert target.write_calls() == 1
     held = target.read()
     assert {values["tier"] for values in held.values()} <= {"Platinum", "Gold", "Silver", "Bronze"}

@@ -136,7 +136,26 @@ def load_config(path: Path | None) -> AppConfig:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(str(path), f"not valid YAML{where}; fix the syntax") from None
-    return parse_config(raw, str(path))
+    return anchored(parse_config(raw, str(path)), path.parent)
+
+
+def _anchored_paths(model: BaseModel, folder: Path) -> dict[str, Path]:
+    return {
+        name: folder / value
+        for name, value in model
+        if isinstance(value, Path) and not value.is_absolute()
+    }
+
+
+def anchored(config: AppConfig, folder: Path) -> AppConfig:
+    """The config with its relative paths (a CA bundle, the store) read from ``folder``, the
+    config file's own: a job started from another folder (cron's $HOME) finds the same files."""
+    update: dict[str, BaseModel] = {}
+    for section in ("crm", "store"):
+        model = getattr(config, section)
+        if model is not None and (paths := _anchored_paths(model, folder.absolute())):
+            update[section] = model.model_copy(update=paths)
+    return config.model_copy(update=update)
 
 
 def with_window(settings: ScoringSettings, window_days: int | None) -> ScoringSettings:

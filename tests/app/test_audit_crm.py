@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -182,6 +183,8 @@ def test_example_config_works_against_the_sandbox_as_it_stands(tmp_path: Path) -
     import signal
 
     repo = Path(__file__).resolve().parents[2]
+    # beside the config, as in the repository: its relative paths are read from its folder
+    shutil.copy(repo / "config.example.yaml", tmp_path / "config.example.yaml")
     serve = subprocess.Popen(
         [*CLI, "sandbox", "serve", "--port", "8443", "--state-dir", ".sandbox"],
         cwd=tmp_path,
@@ -193,7 +196,7 @@ def test_example_config_works_against_the_sandbox_as_it_stands(tmp_path: Path) -
         assert serve.stdout is not None
         ready = json.loads(serve.stdout.readline())
         done = subprocess.run(
-            [*CLI, "audit", "--config", str(repo / "config.example.yaml"), "--as-of", AS_OF,
+            [*CLI, "audit", "--config", "config.example.yaml", "--as-of", AS_OF,
              "--out", "out", "-q"],
             cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
             env={**os.environ, **ready["env"]},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ import yaml
 
 from core.config_values import may_be_secret, shown
 from core.errors import ConfigError
-from partner_kpi.config import parse_config
+from partner_kpi.config import load_config, parse_config
 
 
 @pytest.mark.parametrize(
@@ -100,3 +101,22 @@ def test_a_value_that_may_be_a_secret_is_not_echoed(monkeypatch: pytest.MonkeyPa
 def test_the_shapes_of_secrets(value: str, secret: bool) -> None:
     assert may_be_secret(value, environ={}) is secret
     assert (value in shown(value, environ={})) is not secret
+
+
+def test_relative_paths_are_read_from_the_config_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    config_file = folder / "prod.yaml"
+    config_file.write_text(
+        "crm:\n  type: hubspot\n  ca_bundle: certs/ca.pem\nstore:\n  path: state/kpi.db\n"
+    )
+    monkeypatch.chdir(tmp_path)  # a cron job starts elsewhere
+    config = load_config(Path("etc/prod.yaml"))
+    assert config.crm is not None
+    assert getattr(config.crm, "ca_bundle") == folder / "certs" / "ca.pem"  # noqa: B009
+    assert config.store.path == folder / "state" / "kpi.db"
+    absolute = tmp_path / "abs.pem"
+    config_file.write_text(f"crm:\n  type: hubspot\n  ca_bundle: {absolute}\n")
+    assert getattr(load_config(config_file).crm, "ca_bundle") == absolute  # noqa: B009

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from core.connector import Cursor
 from core.entity import RecordT
-from core.errors import StoreError
+from core.errors import StoreError, StoreLocked
 from core.schema import (
     OPPORTUNITY_ARROW_SCHEMA,
     PARTNER_ARROW_SCHEMA,
@@ -167,6 +167,11 @@ class LocalStore:
             try:
                 conn = duckdb.connect(str(path))
             except duckdb.Error as exc:
+                if "lock" in str(exc).lower():
+                    raise StoreLocked(
+                        f"the store {path} is open in another process that does not take "
+                        "partner-kpi's lock (a DuckDB client, say); close it and run again"
+                    ) from None
                 raise StoreError(
                     f"cannot open the store {path}: {exc}; point store.path at a partner-kpi "
                     "store file, or at a new path to start one"

@@ -52,8 +52,11 @@ class LockHolder:
 
 
 def lock_path_of(store_path: Path) -> Path:
-    """The lock file beside a store file: ``partner-kpi.db`` → ``partner-kpi.db.lock``."""
-    return store_path.with_name(store_path.name + ".lock")
+    """The lock file beside a store file: ``partner-kpi.db`` → ``partner-kpi.db.lock``.
+
+    Beside the file itself, symbolic links followed: two paths to one store share a lock."""
+    real = store_path.resolve()
+    return real.with_name(real.name + ".lock")
 
 
 def _describe_text(text: str) -> str:

@@ -169,3 +169,43 @@ def test_the_store_folder_is_created(tmp_path: Path) -> None:
         pass
     assert path.is_file()
     assert lock_path_of(path).is_file()
+
+
+def test_a_second_path_to_the_same_store_is_refused_with_its_holder(tmp_path: Path) -> None:
+    store_path = tmp_path / "real" / "partner-kpi.db"
+    store_path.parent.mkdir()
+    linked = tmp_path / "linked.db"
+    linked.symlink_to(store_path)
+    with (
+        LocalStore.open(store_path, holder="partner-kpi sync (salesforce)"),
+        pytest.raises(StoreLocked) as refused,
+        LocalStore.open(linked, holder="partner-kpi audit (salesforce)"),
+    ):
+        pass
+    assert refused.value.exit_code == 7
+    assert "partner-kpi sync (salesforce)" in str(refused.value)
+
+
+def test_a_store_open_in_another_duckdb_client_is_locked_not_broken(tmp_path: Path) -> None:
+    store_path = tmp_path / "partner-kpi.db"
+    with LocalStore.open(store_path, holder="partner-kpi audit (hubspot)"):
+        pass
+    program = (
+        "import duckdb, sys, time\n"
+        f"conn = duckdb.connect({str(store_path)!r})\n"
+        "print('open', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    other = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "open"
+        with (
+            pytest.raises(StoreLocked) as refused,
+            LocalStore.open(store_path, holder="partner-kpi sync (hubspot)"),
+        ):
+            pass
+        assert refused.value.exit_code == 7
+        assert str(store_path) in str(refused.value)
+    finally:
+        other.kill()
+        other.wait()

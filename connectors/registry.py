@@ -7,14 +7,13 @@ The app asks this module for an adapter by its ``crm.type`` and never names a CR
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
 from core.adapter import CrmAdapter
-from core.connector import Connector
 from core.errors import ConfigError
 
 #: Where installed packages name their adapter description (``module:ADAPTER``).
@@ -74,9 +73,3 @@ def adapter_named(name: object, key: str = "crm.type") -> CrmAdapter[Any]:
 def sandbox_crms() -> tuple[str, ...]:
     """The CRMs the bundled sandbox speaks (their adapters say how to point at it)."""
     return tuple(name for name, a in adapters().items() if a.sandbox_section is not None)
-
-
-def connect(settings: Any, environ: Mapping[str, str]) -> Connector:
-    """The connector of validated ``crm:`` settings; secrets are read from ``environ``."""
-    adapter = adapter_named(getattr(settings, "type", None))
-    return adapter.connect(settings, environ)

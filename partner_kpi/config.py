@@ -91,16 +91,14 @@ def parse_config(raw: Any, source: str = "config") -> AppConfig:
     if section is not None:
         adapter = _crm_adapter(section)
         document["crm"] = _validated(adapter.settings_model, section, "crm")
+        # the writeback: keys the adapter declares are its own; the rest are writeback's
         writeback = document.get("writeback")
-        writeback = writeback if isinstance(writeback, dict) else {}
-        own = adapter.writeback_settings_model.model_fields
-        if "writeback" in document and isinstance(document["writeback"], dict):
-            document["writeback"] = {k: v for k, v in writeback.items() if k not in own}
-        document["crm_writeback"] = _validated(
-            adapter.writeback_settings_model,
-            {k: v for k, v in writeback.items() if k in own},
-            "writeback",
-        )
+        own_keys = adapter.writeback_settings_model.model_fields
+        own: dict[str, Any] = {}
+        if isinstance(writeback, dict):
+            own = {k: v for k, v in writeback.items() if k in own_keys}
+            document["writeback"] = {k: v for k, v in writeback.items() if k not in own_keys}
+        document["crm_writeback"] = _validated(adapter.writeback_settings_model, own, "writeback")
     try:
         return AppConfig.model_validate(document)
     except ValidationError as exc:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from core.errors import ConfigError
 from partner_kpi.config import AppConfig
-from partner_kpi.run import holder_of
-from store import JournalEntry, LocalStore, RunRecord, ScoreHistoryRow
+from partner_kpi.run import open_store
+from store import JournalEntry, RunRecord, ScoreHistoryRow
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ def run_history(
     config: AppConfig, partner: str | None = None, *, limit: int | None = 20
 ) -> list[RunRecord] | PartnerHistory:
     """The runs, newest first; or with ``partner`` (an id or a name) its score over time."""
-    with LocalStore.open(config.store.path, holder=holder_of(config, "history")) as store:
+    with open_store(config, "history") as store:
         if partner is None:
             return store.list_runs(limit=limit)
         rows = store.score_history(partner)

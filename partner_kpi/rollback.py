@@ -9,8 +9,7 @@ from datetime import date
 from core.errors import UnknownRun
 from partner_kpi.config import AppConfig
 from partner_kpi.fields import field_defaults
-from partner_kpi.run import holder_of, recorded_run
-from store import LocalStore
+from partner_kpi.run import open_store, recorded_run
 from writeback import (
     ApplyReport,
     RollbackPlan,
@@ -41,7 +40,7 @@ def run_rollback(
 ) -> RollbackOutput:
     """Put back the old values of ``run_id``'s written fields, as a run of its own."""
     batches = field_defaults(config)
-    with LocalStore.open(config.store.path, holder=holder_of(config, "rollback")) as store:
+    with open_store(config, "rollback") as store:
         if store.get_run(run_id) is None:
             raise UnknownRun(
                 f"no run {run_id!r} in the store {config.store.path}; see partner-kpi history"

@@ -12,8 +12,8 @@ is sent twice), and pending journal entries are settled by reading the fields ba
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any, Literal
 from connectors.seed import read_seed
 from core.connector import Connector
 from core.errors import TierGuardRefused
+from core.schema import StageDef
 from kpi_engine import ScoringResult, ScoringSettings, score_partners
 from partner_kpi.config import AppConfig
 from partner_kpi.extract import ExtractCounts, extract_into_store
@@ -103,9 +104,9 @@ def recorded_run(store: LocalStore, kind: str, as_of: date) -> Iterator[OpenRun]
     store.finish_run(record.run_id, "succeeded", counts=record.counts, error=record.note)
 
 
-def holder_of(config: AppConfig, command: str) -> str:
-    """How the store's lock names the run that holds it."""
-    return f"partner-kpi {command} ({config.crm_name})"
+def open_store(config: AppConfig, command: str) -> AbstractContextManager[LocalStore]:
+    """The config's store, locked for ``command`` (the lock names it to a second run)."""
+    return LocalStore.open(config.store.path, holder=f"partner-kpi {command} ({config.crm_name})")
 
 
 # --- the steps -----------------------------------------------------------------------------
@@ -122,8 +123,9 @@ def score(store: LocalStore, *, as_of: date, settings: ScoringSettings) -> Scori
     )
 
 
-def stage_order_of(store: LocalStore) -> tuple[str, ...]:
-    return tuple(s.name for s in sorted(store.stage_defs(), key=lambda s: s.sort_order))
+def stage_order(stage_defs: Iterable[StageDef]) -> tuple[str, ...]:
+    """The stage names in pipeline order: how reports and the stage-days text list them."""
+    return tuple(s.name for s in sorted(stage_defs, key=lambda s: s.sort_order))
 
 
 def write_reports(
@@ -156,6 +158,7 @@ def _store_reports(
     out: Path,
     *,
     offline: bool,
+    stages: Sequence[str],
 ) -> tuple[Path, ...]:
     history = [
         ScorePoint(run_id=row.run_id, as_of=row.as_of, partner_id=row.partner_id,
@@ -167,7 +170,7 @@ def _store_reports(
               "run_id": output.run_id}  # fmt: skip
     return write_reports(
         output.result, out, settings=settings, source=source,
-        stage_order=stage_order_of(store), history=history, run_id=output.run_id,
+        stage_order=stages, history=history, run_id=output.run_id,
     )  # fmt: skip
 
 
@@ -199,7 +202,7 @@ def execute(
     settings = request.settings or config.scoring
     writes = request.command == "sync"
     fields = configured_fields(config) if writes else None
-    with LocalStore.open(config.store.path, holder=holder_of(config, request.command)) as store:
+    with open_store(config, request.command) as store:
         connector = None if request.offline else config.connector(environ)
         if request.dry_run:
             return _pipeline(store, connector, config, request, settings, fields, None)
@@ -234,16 +237,15 @@ def _pipeline(
     if record is not None:
         store.save_scores(record.run_id, output.result.partners)
         record.counts = output.counts()
+    stages = stage_order(store.stage_defs())
     if request.out is not None:
         output.files = _store_reports(
-            store, config, output, settings, request.out, offline=request.offline
+            store, config, output, settings, request.out, offline=request.offline, stages=stages
         )
     if fields is None or connector is None:
         return output
 
-    output.plan = plan_scores(
-        connector, fields, output.result, ScoreContext(request.as_of, stage_order_of(store))
-    )
+    output.plan = plan_scores(connector, fields, output.result, ScoreContext(request.as_of, stages))
     if request.plan_out is not None:
         about = {"crm": config.crm_name, "as_of": request.as_of.isoformat(),
                  "dry_run": request.dry_run, **({"run_id": run_id} if run_id else {})}  # fmt: skip
@@ -310,9 +312,8 @@ def run_seed_audit(
         as_of=as_of,
         settings=settings,
     )
-    stage_order = [stage.name for stage in sorted(dataset.stage_defs, key=lambda s: s.sort_order)]
     files = write_reports(
         result, out, settings=settings, source={"kind": "seed", "path": str(seed_dir)},
-        stage_order=stage_order,
+        stage_order=stage_order(dataset.stage_defs),
     )  # fmt: skip
     return RunOutput(command="audit", result=result, files=files)

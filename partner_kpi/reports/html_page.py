@@ -14,7 +14,7 @@ STYLE = """
   --good: #2e7d32; --bad: #c62828; --even: #78909c; --accent: #1f6fb2; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-  color: var(--ink); background: #fff; }
+  color: var(--ink); background: #fff; overflow-wrap: anywhere; }
 header, main, footer, nav { max-width: 1200px; margin: 0 auto; padding: 0 20px; }
 header { padding-top: 18px; }
 h1 { font-size: 24px; margin: 0 0 4px; }
@@ -52,7 +52,7 @@ td .id { display: block; font-size: 11px; color: var(--muted); }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff;
   font-size: 12px; background: var(--tier); }
 .drivers { font-size: 12px; min-width: 220px; }
-td.partner { min-width: 170px; }
+td.partner { min-width: 170px; max-width: 320px; }
 .drivers .up { color: var(--good); }
 .drivers .down { color: var(--bad); }
 input[type=search] { padding: 5px 8px; width: 280px; margin: 6px 0; }

@@ -22,6 +22,7 @@ import pytest
 from connectors.seed import read_seed
 from kpi_engine import ScoringSettings, score_partners
 from partner_kpi.reports.html import write_report_html
+from tests.kpi_engine.builders import AS_OF, partner, won
 from tests.reports.report_data import (
     AMPERSAND_NAME,
     BREAKOUT_NAME,
@@ -276,4 +277,49 @@ def test_bundled_dataset_page_works(
     assert first == max(result.partners, key=lambda p: p.kpis.won_amount).partner_id
     page.fill("#ranking-filter", best.partner_name.lower())
     assert page.locator("#ranking-count").inner_text() == "1"
+    assert_clean(visit)
+
+
+#: Salesforce lets an Account Name be 255 characters; a CRM holds longer ones through
+#: imports, and a name with no space cannot wrap at a word.
+UNBROKEN_NAME = "X" * 300
+
+
+@pytest.fixture(scope="module")
+def long_name_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    settings = ScoringSettings()
+    partners = [partner("p1", UNBROKEN_NAME), partner("p2", "Acme Resellers")]
+    opportunities = [
+        won("o1", "p1", 1000.0, created=date(2017, 1, 10), closed=date(2017, 2, 9)),
+        won("o2", "p2", 2000.0, created=date(2017, 3, 1), closed=date(2017, 4, 30)),
+    ]
+    result = score_partners(partners, opportunities, [], as_of=AS_OF, settings=settings)
+    path = tmp_path_factory.mktemp("long-name") / "report.html"
+    write_report_html(result, path, settings=settings, source={"kind": "seed", "path": "x"})
+    return path
+
+
+def test_an_unbroken_300_character_name_keeps_the_table_on_screen(
+    open_report: OpenReport, long_name_report: Path
+) -> None:
+    """The name wraps inside its cell: the partner column stays as narrow as a normal
+    name's, the score beside it stays within the 1280-pixel viewport, and the page
+    itself never scrolls sideways (the KPI columns scroll inside their own frame)."""
+    visit = open_report(long_name_report)
+    page = visit.page
+    page.click("#open-all")
+    widths = page.evaluate(
+        "() => Array.from(document.querySelectorAll('#ranking-table td.partner'),"
+        " c => c.getBoundingClientRect().width)"
+    )
+    assert len(widths) == 2
+    assert max(widths) <= 340
+    score_right = page.evaluate(
+        "() => document.querySelector('#ranking-table td.score').getBoundingClientRect().right"
+    )
+    assert score_right < 1280
+    page_overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert page_overflow <= 0
     assert_clean(visit)

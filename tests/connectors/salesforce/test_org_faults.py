@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from core.schema import Opportunity
 from sandbox.server import RunningSandbox
 from tests.connectors.salesforce.conftest import RecordedSleep, make_connector, records_of
 from tests.sandbox.conftest import control, salesforce_client, set_faults
+from tests.writeback.test_sandbox import Crm, assert_holds_scores, read_scores
 
 Start = Callable[..., RunningSandbox]
 SCORE = FieldSpec(
@@ -271,3 +273,44 @@ def test_text_longer_than_the_field_is_a_rejected_record(fresh_sandbox: Start) -
     (result,) = connector.update_records({account: {"Name": "n" * (length + 1)}})
     assert (result.ok, result.record_id, result.error_code) == (False, account, "STRING_TOO_LONG")
     assert result.fields == ("Name",)
+
+
+# --- a whole sync through the CLI ------------------------------------------------------------
+
+
+def test_a_sync_through_lost_answers_and_locked_rows_ends_exact(
+    fresh_sandbox: Start, tmp_path: Path
+) -> None:
+    target = Crm(fresh_sandbox(), "salesforce", tmp_path)
+    assert target.cli("fields", "create", "--config", target.config).exit_code == 0
+    set_faults(target.running, "lost_response=every:5,lock_row=every:6")
+
+    synced = target.sync("--out", tmp_path / "out")
+
+    set_faults(target.running, "")
+    assert synced.exit_code == 0, synced.output
+    assert_holds_scores(target.read(), read_scores(tmp_path / "out" / "scores.csv"))
+    target.reset_stats()
+    again = target.sync()  # the journal and the org agree: nothing is left to write
+    assert again.exit_code == 0, again.output
+    assert target.write_calls() == 0 and target.records_written() == 0
+
+
+def test_a_sync_whose_records_stay_locked_exits_9_and_the_next_writes_them(
+    fresh_sandbox: Start, tmp_path: Path
+) -> None:
+    target = Crm(fresh_sandbox(), "salesforce", tmp_path)
+    assert target.cli("fields", "create", "--config", target.config).exit_code == 0
+    set_faults(target.running, "lock_row=1.0")
+    target.reset_stats()
+
+    locked = target.sync("--out", tmp_path / "out")
+
+    set_faults(target.running, "")
+    assert locked.exit_code == 9, locked.output
+    assert "UNABLE_TO_LOCK_ROW" in locked.output
+    assert all(partner in locked.output for partner in target.partner_ids())
+    assert target.records_written() == 0
+    retried = target.sync()
+    assert retried.exit_code == 0, retried.output
+    assert_holds_scores(target.read(), read_scores(tmp_path / "out" / "scores.csv"))

@@ -16,6 +16,7 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceR
 
 from connectors.seed import read_seed
 from core.errors import SeedFormatError
+from sandbox.faults import FaultSpec, FaultSpecError
 from sandbox.salesforce.org import SalesforceOrg
 from sandbox.server import RunningSandbox
 from sandbox.store import SqlStore
@@ -209,3 +210,28 @@ def test_a_seed_no_org_could_hold_is_refused(bundled_seed: Path, tmp_path: Path)
         path.write_text(path.read_text().replace("Anna Snelling", long_name))
     with pytest.raises(SeedFormatError, match=r"Account Name .* is 325 characters.*255"):
         SalesforceOrg(SqlStore(), read_seed(folder))
+
+
+def test_a_last_page_can_be_asked_for_again_and_ten_cursors_stay_open(
+    sandbox: RunningSandbox,
+) -> None:
+    sf = salesforce_client(sandbox)
+    first = sf.query("SELECT Id FROM Opportunity ORDER BY Id")
+    pages = [first]
+    while not pages[-1]["done"]:
+        pages.append(sf.query_more(pages[-1]["nextRecordsUrl"], identifier_is_url=True))
+    last_url = pages[-2]["nextRecordsUrl"]
+    # the answer of the last page was lost: the same locator answers it again
+    assert sf.query_more(last_url, identifier_is_url=True) == pages[-1]
+
+    for _ in range(10):  # ten more cursors: the oldest is released
+        sf.query("SELECT Id FROM Opportunity")
+    with pytest.raises(SalesforceMalformedRequest) as released:
+        sf.query_more(last_url, identifier_is_url=True)
+    assert _first_error(released.value)["errorCode"] == "INVALID_QUERY_LOCATOR"
+
+
+@pytest.mark.parametrize("spec", ["others_usage=-1", "query_timeout_rows=x", "lock_row=2"])
+def test_bad_fault_values_are_refused(spec: str) -> None:
+    with pytest.raises(FaultSpecError, match=spec.split("=")[0]):
+        FaultSpec.parse(spec)

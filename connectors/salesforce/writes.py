@@ -66,7 +66,14 @@ class AccountWriter:
                 LOCKED,
                 round_,
                 LOCK_RETRY_ROUNDS,
-                extra={"records_locked": len(locked), "attempt": round_},
+                # the same facts as fields, for JSON log lines
+                extra={
+                    "crm": CRM,
+                    "error_code": LOCKED,
+                    "records": len(locked),
+                    "attempt": round_,
+                    "max_attempts": LOCK_RETRY_ROUNDS,
+                },
             )
             self.client.pause(
                 backoff_seconds(

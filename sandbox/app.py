@@ -39,7 +39,8 @@ HUBSPOT_WINDOW_SECONDS = 10.0
 
 
 class DropConnection(Exception):
-    """Raised to close the client's connection without an answer (the ``drop`` fault)."""
+    """Raised to close the client's connection without an answer (the ``drop`` fault, and
+    ``lost_response`` after the request was applied)."""
 
 
 @dataclass
@@ -180,6 +181,8 @@ class SandboxApp:
             self.stats.status(route.crm, quota.status_code)
             return quota
         response = route.handler(request, **arguments)
+        if self.faults.fires("lost_response"):
+            raise DropConnection  # applied, but the answer never reaches the client
         self._limit_headers(route.crm, response)
         self.stats.status(route.crm, response.status_code)
         return response
@@ -244,7 +247,10 @@ class SandboxApp:
                 if self._limits.salesforce_calls >= limit:
                     exhausted = True
                 else:
-                    self._limits.salesforce_calls += 1
+                    # the org's other users spend the same daily quota (others_usage)
+                    spent = 1 + self.faults.spec.others_usage
+                    self._limits.salesforce_calls = min(self._limits.salesforce_calls + spent,
+                                                        limit)  # fmt: skip
                     exhausted = False
             else:
                 window = self._hubspot_window

@@ -12,6 +12,31 @@ as JSON to ``/__sandbox/faults``::
     daily_limit=5000            the daily API quota (calls); past it, every call is refused
     retry_after=1               Retry-After seconds sent with 429
     seed=42                     the random seed, so a run is repeatable
+    lost_response=every:3       every 3rd call is applied, then its connection drops unanswered
+    query_timeout=every:2       Salesforce: every 2nd large Opportunity/OpportunityHistory query
+                                answers 400 QUERY_TIMEOUT (large: more than
+                                query_timeout_rows=2000 matching rows)
+    lock_row=0.1                Salesforce: 10 % of the records of an update answer
+                                UNABLE_TO_LOCK_ROW (sObject Collections, single-record PATCH)
+    others_usage=50             Salesforce: the org's other users spend 50 API calls of the
+                                daily quota with each of ours (REQUEST_LIMIT_EXCEEDED mid-run)
+
+Where each Salesforce shape comes from (error body, status):
+
+- ``lost_response``: the request lands, the answer never comes; the client sees
+  ``RemoteDisconnected('Remote end closed connection without response')``
+  (https://github.com/simple-salesforce/simple-salesforce/issues/449) and a retry may
+  apply it twice (https://github.com/django-salesforce/django-salesforce/issues/159).
+- ``query_timeout``: 400 ``[{"message": "Your query request was running for too long.",
+  "errorCode": "QUERY_TIMEOUT"}]`` (https://github.com/restforce/restforce/issues/790,
+  https://github.com/airbytehq/airbyte/issues/17503).
+- ``lock_row``: a SaveResult ``{"success": false, "errors": [{"statusCode":
+  "UNABLE_TO_LOCK_ROW", "message": "unable to obtain exclusive access to this record or 1
+  records: <id>", "fields": []}]}`` (https://github.com/roblesterjr04/EloquentSalesForce/issues/59,
+  https://github.com/jsforce/jsforce/issues/1018).
+- ``others_usage``: once the day's quota is gone, 403 ``[{"message": "TotalRequests Limit
+  exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]``
+  (https://github.com/SalesforceLabs/OrgCheck/issues/181).
 """
 
 from __future__ import annotations
@@ -21,7 +46,24 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-TRIGGERED_FAULTS = ("rate_limit", "server_error", "drop", "reject_records")
+TRIGGERED_FAULTS = (
+    "rate_limit",
+    "server_error",
+    "drop",
+    "reject_records",
+    "lost_response",
+    "query_timeout",
+    "lock_row",
+)
+#: options that take a whole number
+_WHOLE_OPTIONS = (
+    "daily_limit",
+    "retry_after",
+    "seed",
+    "server_error_status",
+    "others_usage",
+    "query_timeout_rows",
+)
 
 
 class FaultSpecError(ValueError):
@@ -67,6 +109,10 @@ class FaultSpec:
     retry_after: int = 1
     server_error_status: int = 503
     seed: int = 0
+    #: API calls the org's other users make with each of ours (Salesforce's daily quota)
+    others_usage: int = 0
+    #: a query matching more rows than this is large enough to time out (``query_timeout``)
+    query_timeout_rows: int = 2000
 
     @classmethod
     def parse(cls, text: str | None) -> FaultSpec:
@@ -93,13 +139,13 @@ class FaultSpec:
                     options["latency_ms"] = float(value)
                 elif name == "token_expiry":
                     options["token_expiry_after"] = int(value.removeprefix("after:"))
-                elif name in ("daily_limit", "retry_after", "seed", "server_error_status"):
+                elif name in _WHOLE_OPTIONS:
                     options[name] = int(value)
+                    if options[name] < 0:
+                        raise FaultSpecError(f"{name}={value!r}: use a whole number >= 0")
                 else:
-                    known = ", ".join(
-                        (*TRIGGERED_FAULTS, "latency_ms", "token_expiry", "daily_limit",
-                         "retry_after", "server_error_status", "seed")
-                    )  # fmt: skip
+                    known = ", ".join((*TRIGGERED_FAULTS, "latency_ms", "token_expiry",
+                                       *_WHOLE_OPTIONS))  # fmt: skip
                     raise FaultSpecError(f"unknown fault {name!r}; known: {known}")
             except ValueError as exc:
                 if isinstance(exc, FaultSpecError):
@@ -116,6 +162,8 @@ class FaultSpec:
             "retry_after": self.retry_after,
             "server_error_status": self.server_error_status,
             "seed": self.seed,
+            "others_usage": self.others_usage,
+            "query_timeout_rows": self.query_timeout_rows,
         }
 
 

@@ -23,10 +23,14 @@ from simple_salesforce.bulk2 import Operation
 
 from connectors.salesforce.wire import SalesforceClient, bulk_client
 from core.connector import WriteResult
+from core.errors import CrmApiError
 
 #: The Bulk API's cell for "set this field to null" (an empty cell changes nothing).
 NULL_CELL = "#N/A"
 UNPROCESSED = "UNPROCESSED"
+#: The org's refusal of a second upload to one job, and of closing a closed job.
+MULTIPLE_CONTENTS = "Found multiple contents for job"
+INVALID_JOB_STATE = "INVALIDJOBSTATE"
 
 
 @dataclass(frozen=True)
@@ -47,17 +51,30 @@ def bulk_update(
 
     Each step is a call under the retry policy. A job that ends Failed or Aborted
     raises; records it did not process come back as unprocessed, never as written.
+    A step whose answer was lost is retried, and the org's refusal of the repeat (the
+    data is already there, the job already closed) means the first one landed.
     """
     job = client.call(
         f"create a Bulk API 2.0 update job on {sobject}",
         lambda sf: bulk_client(sf, sobject).create_job(Operation.update),
     )
     job_id = str(job["id"])
-    client.call(
-        f"upload {records} {sobject} updates to job {job_id}",
-        lambda sf: bulk_client(sf, sobject).upload_job_data(job_id, csv_text),
-    )
-    client.call(f"close job {job_id}", lambda sf: bulk_client(sf, sobject).close_job(job_id))
+    try:
+        client.call(
+            f"upload {records} {sobject} updates to job {job_id}",
+            lambda sf: bulk_client(sf, sobject).upload_job_data(job_id, csv_text),
+        )
+    except CrmApiError as refused:
+        # this job's only upload is ours: a repeat refused for "multiple contents" means
+        # the first one landed and its answer was lost
+        if MULTIPLE_CONTENTS not in str(refused):
+            raise
+    try:
+        client.call(f"close job {job_id}", lambda sf: bulk_client(sf, sobject).close_job(job_id))
+    except CrmApiError as refused:
+        # "Closing already UploadComplete Job not allowed": the first close landed
+        if refused.error_code != INVALID_JOB_STATE or not _closed(client, sobject, job_id):
+            raise
     info = client.wait_for_job(sobject, job_id, query=False)
     texts = {
         kind: client.call(f"{kind} of job {job_id}", partial(_results, sobject, job_id, kind))
@@ -76,6 +93,15 @@ def bulk_update(
         failed=texts["failedResults"],
         unprocessed=unprocessed,
     )
+
+
+def _closed(client: SalesforceClient, sobject: str, job_id: str) -> bool:
+    """Whether the job is past Open (closed, running or done), as the org reports it."""
+    info = client.call(
+        f"Bulk API 2.0 update job {job_id}",
+        lambda sf: bulk_client(sf, sobject).get_job(job_id, False),
+    )
+    return str(info.get("state")) not in ("Open", "Aborted", "Failed")
 
 
 def _results(sobject: str, job_id: str, kind: str, sf: Any) -> str:

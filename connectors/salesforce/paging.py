@@ -1,5 +1,15 @@
 """Query paging, written once: REST pages of 2,000 (``nextRecordsUrl``), or a Bulk API 2.0
-query job when the read is large, every request through the client's ``call``."""
+query job when the read is large, every request through the client's ``call``.
+
+Two refusals change the route rather than end the read:
+
+- a REST query the org answers ``QUERY_TIMEOUT`` ("Your query request was running for
+  too long", https://github.com/airbytehq/airbyte/issues/17503) is read as a Bulk API 2.0
+  job instead, which Salesforce runs asynchronously without that limit;
+- a Bulk job the org refuses for a field it cannot export ("Selecting compound data not
+  supported in Bulk Query" for an address or location field, "… is not supported by the
+  Bulk API"; https://github.com/airbytehq/airbyte/pull/8206) is read over REST instead.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +31,17 @@ from connectors.salesforce.queries import (
     id_chunks,
 )
 from connectors.salesforce.wire import SalesforceClient, bulk_client
+from core.errors import CrmApiError
 
 logger = logging.getLogger(__name__)
+
+QUERY_TIMEOUT = "QUERY_TIMEOUT"
+#: What Salesforce says when the Bulk API cannot export a query's fields or object.
+BULK_REFUSALS = (
+    "compound data not supported",
+    "not supported by the Bulk API",
+    "Binary field not supported",
+)
 
 
 @dataclass(frozen=True)
@@ -55,15 +74,31 @@ def pages(
     """
     soql = select.soql()
     headers = {"Sforce-Query-Options": f"batchSize={QUERY_PAGE_SIZE}"}
-    result = client.call(
-        f"query {select.sobject}",
-        lambda sf: sf.query(soql, include_deleted=select.include_deleted, headers=headers),
-    )
+    try:
+        result = client.call(
+            f"query {select.sobject}",
+            lambda sf: sf.query(soql, include_deleted=select.include_deleted, headers=headers),
+        )
+    except CrmApiError as timed_out:
+        if timed_out.error_code != QUERY_TIMEOUT:
+            raise
+        logger.warning(
+            "salesforce: the query of %s timed out (QUERY_TIMEOUT); reading it through "
+            "Bulk API 2.0",
+            select.sobject,
+        )
+        job_id = _bulk_job(client, select)
+        if job_id is None:
+            raise
+        yield from bulk_job_pages(client, select, job_id, None)
+        return
     total = int(result["totalSize"])
     if bulk_threshold is not None and total >= bulk_threshold and not result.get("done"):
         logger.info("salesforce: %d %s records, switching to Bulk API 2.0", total, select.sobject)
-        yield from bulk_pages(client, select, total)
-        return
+        job_id = _bulk_job(client, select)
+        if job_id is not None:
+            yield from bulk_job_pages(client, select, job_id, total)
+            return
     while True:
         yield RecordPage([row_from_json(r, select.fields) for r in result["records"]], total)
         next_url = result.get("nextRecordsUrl")
@@ -74,16 +109,37 @@ def pages(
         )
 
 
-def bulk_pages(client: SalesforceClient, select: Select, total: int) -> Iterator[RecordPage]:
-    """The rows of ``select`` through a Bulk API 2.0 query job, a result page at a time."""
+def _bulk_job(client: SalesforceClient, select: Select) -> str | None:
+    """A Bulk API 2.0 query job for ``select``; None when the Bulk API cannot export it
+    (the read then stays on REST, which can)."""
     sobject = select.sobject
     operation = Operation.query_all if select.include_deleted else Operation.query
-    job = client.call(
-        f"create a Bulk API 2.0 job on {sobject}",
-        lambda sf: bulk_client(sf, sobject).create_job(operation, select.soql()),
-    )
-    job_id = str(job["id"])
-    client.wait_for_job(sobject, job_id, query=True)
+    try:
+        job = client.call(
+            f"create a Bulk API 2.0 job on {sobject}",
+            lambda sf: bulk_client(sf, sobject).create_job(operation, select.soql()),
+        )
+    except CrmApiError as refused:
+        if refused.http_status != 400 or not any(text in str(refused) for text in BULK_REFUSALS):
+            raise
+        logger.warning(
+            "salesforce: the Bulk API cannot export %s (%s); reading it over REST",
+            ", ".join(select.field_names),
+            refused,
+        )
+        return None
+    return str(job["id"])
+
+
+def bulk_job_pages(
+    client: SalesforceClient, select: Select, job_id: str, total: int | None
+) -> Iterator[RecordPage]:
+    """The rows of a Bulk API 2.0 query job, a result page at a time (``total`` None: the
+    job's own count)."""
+    sobject = select.sobject
+    info = client.wait_for_job(sobject, job_id, query=True)
+    if total is None:
+        total = int(info.get("numberRecordsProcessed") or 0)
     locator = ""
     while True:
         result = client.call(

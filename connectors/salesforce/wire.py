@@ -217,6 +217,10 @@ class SalesforceClient(Wire[SalesforceSettings]):
             quota_used_up=code == LIMIT_CODE and DAILY_QUOTA_MESSAGE in message,
         )
 
+    def pause(self, seconds: float) -> None:
+        """Wait between tries of something the retry policy does not drive (locked records)."""
+        self._sleep(seconds)
+
     def auth_refused(self, answer: ErrorAnswer, what: str) -> str:
         return f"Salesforce refused the session during {what} ({answer.code}: {answer.message})"
 

@@ -6,14 +6,21 @@ sObject Collections (200 a call, allOrNone false), more as Bulk API 2.0 update j
 whose calls do not grow with the records. A record no API would take (a malformed id
 or field name) is answered here and never sent, so the caller still gets one outcome
 per record, in order.
+
+A record another transaction holds (UNABLE_TO_LOCK_ROW: "unable to obtain exclusive
+access to this record", https://github.com/jsforce/jsforce/issues/1018, where retrying
+is the advice) is sent again on its own, after a backoff, up to ``LOCK_RETRY_ROUNDS``
+times; still locked after that, it is a rejected record naming its id and the code.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
+from connectors.retry import backoff_seconds
 from connectors.salesforce.ingest import bulk_update, ingest_csv, ingest_outcomes, wire_value
 from connectors.salesforce.queries import (
     ACCOUNT,
@@ -28,6 +35,12 @@ from connectors.salesforce.wire import SalesforceClient
 from core.connector import WriteResult
 from core.errors import CrmApiError
 
+logger = logging.getLogger(__name__)
+
+LOCKED = "UNABLE_TO_LOCK_ROW"
+#: How many times a locked record is sent again before it counts as rejected.
+LOCK_RETRY_ROUNDS = 3
+
 
 class AccountWriter:
     """Field values onto partner Accounts, through the connector's client and settings."""
@@ -37,10 +50,51 @@ class AccountWriter:
         self.settings = settings
 
     def update_records(self, updates: Mapping[str, Mapping[str, Any]]) -> list[WriteResult]:
-        """``SalesforceConnector.update_records``: one outcome per record, in order."""
-        results: list[WriteResult] = []
+        """``SalesforceConnector.update_records``: one outcome per record, in order, locked
+        records retried on their own (see the module)."""
         items = list(updates.items())
-        bulk = len(items) > self.settings.bulk_write_threshold
+        outcomes = self._update(items, bulk=len(items) > self.settings.bulk_write_threshold)
+        for round_ in range(1, LOCK_RETRY_ROUNDS + 1):
+            locked = [position for position, result in enumerate(outcomes)
+                      if not result.ok and result.error_code == LOCKED]  # fmt: skip
+            if not locked:
+                break
+            logger.warning(
+                "salesforce: %d Account(s) locked by another transaction (%s); sending them "
+                "again, retry %d of %d",
+                len(locked),
+                LOCKED,
+                round_,
+                LOCK_RETRY_ROUNDS,
+                # the same facts as fields, for JSON log lines
+                extra={
+                    "crm": CRM,
+                    "error_code": LOCKED,
+                    "records": len(locked),
+                    "attempt": round_,
+                    "max_attempts": LOCK_RETRY_ROUNDS,
+                },
+            )
+            self.client.pause(
+                backoff_seconds(
+                    round_,
+                    self.settings.backoff_initial_seconds,
+                    self.settings.backoff_max_seconds,
+                )
+            )
+            again = self._update([items[position] for position in locked], bulk=False)
+            for position, result in zip(locked, again, strict=True):
+                outcomes[position] = result
+        return [
+            _still_locked(result) if not result.ok and result.error_code == LOCKED
+            else result
+            for result in outcomes
+        ]  # fmt: skip
+
+    def _update(
+        self, items: Sequence[tuple[str, Mapping[str, Any]]], *, bulk: bool
+    ) -> list[WriteResult]:
+        results: list[WriteResult] = []
         size = BULK_WRITE_JOB_SIZE if bulk else COLLECTION_SIZE
         for start in range(0, len(items), size):
             chunk = items[start : start + size]
@@ -86,6 +140,17 @@ class AccountWriter:
                 written = tuple(name for name in record if name not in ("attributes", "id"))
                 outcomes[position] = save_result(str(record["id"]), result, written)
         return [outcomes[position] for position in range(len(batch))]
+
+
+def _still_locked(result: WriteResult) -> WriteResult:
+    """A record locked through every retry: rejected, saying how often it was tried."""
+    return WriteResult(
+        result.record_id,
+        False,
+        LOCKED,
+        f"{result.message} (still locked after {LOCK_RETRY_ROUNDS} retries)",
+        result.fields,
+    )
 
 
 def _invalid(record_id: str, values: Mapping[str, Any]) -> WriteResult | None:

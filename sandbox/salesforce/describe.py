@@ -16,6 +16,8 @@ _SOAP_TYPES = {
     "percent": "xsd:double",
     "date": "xsd:date",
     "datetime": "xsd:dateTime",
+    "address": "urn:address",
+    "location": "urn:location",
 }
 
 

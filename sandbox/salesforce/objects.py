@@ -18,6 +18,11 @@ TEXT_TYPES = frozenset(
 )  # fmt: skip
 NUMBER_TYPES = frozenset({"double", "currency", "percent", "int"})
 BOOLEAN_TYPES = frozenset({"boolean"})
+#: Describe types whose ``length`` caps a value (STRING_TOO_LONG past it).
+TEXT_LENGTH_TYPES = frozenset({"string", "textarea", "email", "url", "phone"})
+#: Compound fields (REST answers an object; the Bulk API refuses them); read-only, and not
+#: filterable or sortable.
+COMPOUND_TYPES = frozenset({"address", "location"})
 
 #: Salesforce's three-character key prefix of each object's record ids.
 KEY_PREFIXES = {
@@ -224,7 +229,8 @@ def standard_schema(stage_names: tuple[str, ...] = ()) -> SfSchema:
             "Account",
             "Account",
             [
-                _f("Name", "string", length=255, nillable=False, updateable=True),
+                _f("Name", "string", length=255, nillable=False, updateable=True,
+                   label="Account Name"),
                 _f("Type", "picklist", length=255, updateable=True,
                    picklist_values=("Customer", "Partner", "Prospect", "Other")),
                 _f("IsPartner", "boolean", nillable=False, updateable=True),
@@ -233,6 +239,8 @@ def standard_schema(stage_names: tuple[str, ...] = ()) -> SfSchema:
                 _f("NumberOfEmployees", "int", precision=8, updateable=True),
                 _f("YearStarted", "string", length=4, updateable=True),
                 _f("BillingCountry", "string", length=80, updateable=True),
+                _f("BillingAddress", "address", filterable=False, sortable=False,
+                   label="Billing Address"),
                 _f("Region__c", "string", length=80, custom=True, updateable=True,
                    label="Region"),
                 _ref("ParentId", "Account", "Parent"),

@@ -16,11 +16,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from connectors.seed import SeedDataset
+from core.errors import SeedFormatError
 from sandbox.ids import SalesforceIds, salesforce_id18
 from sandbox.salesforce.objects import (
     BOOLEAN_TYPES,
     KEY_PREFIXES,
     NUMBER_TYPES,
+    TEXT_LENGTH_TYPES,
     SfField,
     SfObject,
     SfSchema,
@@ -43,9 +45,29 @@ API_VERSION = "60.0"
 DEFAULT_BATCH_SIZE = 2000
 MIN_BATCH_SIZE = 200
 COLLECTION_LIMIT = 200
+#: "MALFORMED_QUERY: SOQL statements can not be longer than 100000 characters"
+#: (https://github.com/django-salesforce/django-salesforce/issues/164; the limits cheatsheet)
+MAX_SOQL_CHARACTERS = 100_000
+#: "A user can have up to 10 query cursors open at a time"; opening one more releases the
+#: oldest. A cursor stays open after its last page, so a page whose answer was lost can be
+#: asked for again.
+OPEN_CURSORS = 10
+#: The objects whose large queries time out under the ``query_timeout`` fault.
+TIMEOUT_OBJECTS = frozenset({"Opportunity", "OpportunityHistory"})
+#: Describe types the Bulk API cannot export: compound fields.
+BULK_REFUSED_TYPES = frozenset({"address", "location"})
 HISTORY_TRACKED = frozenset({"StageName", "Amount", "Probability", "CloseDate"})
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:?\d{2})$")
+
+
+@dataclass(frozen=True)
+class QueryTimeout:
+    """The ``query_timeout`` fault as a query sees it: how many rows make a query large,
+    and whether it fires on this one."""
+
+    rows: int
+    fires: Callable[[], bool]
 
 
 class SalesforceApiError(Exception):
@@ -154,8 +176,19 @@ class SalesforceOrg:
             "PermissionSetId": profile_set}])  # fmt: skip
 
     def _insert(self, sobject: str, rows: list[Row]) -> None:
+        """Seed rows, refused as Salesforce would refuse them when text exceeds a field's
+        ``length`` (a seed folder holding what no org can hold: SeedFormatError)."""
         target = self.schema.get(sobject)
         assert target is not None
+        capped = [f for f in target.fields.values() if f.type in TEXT_LENGTH_TYPES and f.length]
+        for row in rows:
+            for sf_field in capped:
+                value = row.get(sf_field.name)
+                if isinstance(value, str) and len(value) > sf_field.length:
+                    raise SeedFormatError(
+                        f"{sobject} {sf_field.label} {value[:40]!r}… is {len(value)} characters; "
+                        f"Salesforce holds at most {sf_field.length} (STRING_TOO_LONG)"
+                    )
         columns = [f.name for f in target.fields.values()]
         self.store.insert_many(
             target.table, columns, ([row.get(c) for c in columns] for row in rows)
@@ -176,17 +209,35 @@ class SalesforceOrg:
     # --- queries ----------------------------------------------------------------
 
     def start_query(
-        self, soql: str, *, include_deleted: bool, batch_size: int, tooling: bool = False
+        self,
+        soql: str,
+        *,
+        include_deleted: bool,
+        batch_size: int,
+        tooling: bool = False,
+        timeout: QueryTimeout | None = None,
     ) -> dict[str, Any]:
         """Run a query (of the Tooling API's objects with ``tooling``); its first page,
-        with nextRecordsUrl when more remain."""
-        parsed = parse_soql(soql, today=self.today or datetime.now(UTC).date())
-        schema = self.tooling if tooling else self.schema
-        compiled = compile_query(parsed, schema, include_deleted=include_deleted)
+        with nextRecordsUrl when more remain.
+
+        ``timeout``: the ``query_timeout`` fault, asked only of a large Opportunity or
+        OpportunityHistory query (400 QUERY_TIMEOUT when it fires).
+        """
+        compiled = self._compile(soql, self.tooling if tooling else self.schema,
+                                 include_deleted=include_deleted)  # fmt: skip
         if compiled.is_count:
             (count,) = self.store.query(compiled.count_sql, compiled.count_params)[0]
             return {"totalSize": count, "done": True, "records": []}
         rowids = [r[0] for r in self.store.query(compiled.ids_sql, compiled.ids_params)]
+        if (
+            timeout is not None
+            and compiled.object_name in TIMEOUT_OBJECTS
+            and len(rowids) > timeout.rows
+            and timeout.fires()
+        ):
+            raise SalesforceApiError(
+                400, "QUERY_TIMEOUT", "Your query request was running for too long."
+            )
         cursor = QueryCursor(
             compiled=compiled, rowids=rowids, batch_size=batch_size, tooling=tooling
         )
@@ -194,7 +245,19 @@ class SalesforceOrg:
         if len(rowids) > batch_size:
             with self._cursor_lock:
                 self._cursors[locator] = cursor
+                while len(self._cursors) > OPEN_CURSORS:
+                    del self._cursors[next(iter(self._cursors))]
         return self.page(cursor, locator, 0)
+
+    def _compile(self, soql: str, schema: SfSchema, *, include_deleted: bool) -> CompiledQuery:
+        if len(soql) > MAX_SOQL_CHARACTERS:
+            raise SalesforceApiError(
+                400,
+                "MALFORMED_QUERY",
+                f"SOQL statements can not be longer than {MAX_SOQL_CHARACTERS} characters",
+            )
+        parsed = parse_soql(soql, today=self.today or datetime.now(UTC).date())
+        return compile_query(parsed, schema, include_deleted=include_deleted)
 
     def next_page(self, locator_and_offset: str) -> dict[str, Any]:
         """A later page: ``<locator>-<offset>`` as in nextRecordsUrl."""
@@ -222,9 +285,6 @@ class SalesforceOrg:
         }
         if end < len(cursor.rowids):
             result["nextRecordsUrl"] = f"/services/data/v{API_VERSION}/query/{locator}-{end}"
-        else:
-            with self._cursor_lock:
-                self._cursors.pop(locator, None)
         result["records"] = records
         return result
 
@@ -246,9 +306,18 @@ class SalesforceOrg:
     def query_rows(
         self, soql: str, *, include_deleted: bool = False
     ) -> tuple[CompiledQuery, list[dict[str, Any]]]:
-        """Every record of a query at once (Bulk API results; queryAll jobs see deletions)."""
-        parsed = parse_soql(soql, today=self.today or datetime.now(UTC).date())
-        compiled = compile_query(parsed, self.schema, include_deleted=include_deleted)
+        """Every record of a query at once (Bulk API results; queryAll jobs see deletions).
+
+        A compound field (an address or a location) is refused as the Bulk API refuses it:
+        400 API_ERROR "Selecting compound data not supported in Bulk Query"
+        (https://github.com/airbytehq/airbyte/pull/8206,
+        https://github.com/simple-salesforce/simple-salesforce/issues/182).
+        """
+        compiled = self._compile(soql, self.schema, include_deleted=include_deleted)
+        if any(selected.field_type in BULK_REFUSED_TYPES for selected in compiled.selected):
+            raise SalesforceApiError(
+                400, "API_ERROR", "Selecting compound data not supported in Bulk Query"
+            )
         if compiled.is_count:
             raise SalesforceApiError(400, "INVALIDJOB", "COUNT() is not supported by the Bulk API")
         rowids = [r[0] for r in self.store.query(compiled.ids_sql, compiled.ids_params)]
@@ -297,6 +366,9 @@ class SalesforceOrg:
                     [sf_field.name],
                 )
             return sf_field, None
+        too_long = _too_long(sf_field, value)
+        if too_long is not None:
+            return too_long
         problem = _type_problem(sf_field, value)
         if problem is not None:
             return FieldError(
@@ -318,10 +390,13 @@ class SalesforceOrg:
         record_id: str,
         values: Mapping[str, Any],
         reject: Callable[[], bool] = lambda: False,
+        lock: Callable[[], bool] = lambda: False,
     ) -> FieldError | None:
         """Update one record; the first problem, or None when it was written.
 
         A 15-character id names the same record as its 18-character form, as in Salesforce.
+        ``lock``: the ``lock_row`` fault (another transaction holds the row:
+        UNABLE_TO_LOCK_ROW, nothing written).
         """
         sf_object = self.sobject(sobject)
         record_id = full_id(record_id)
@@ -364,6 +439,12 @@ class SalesforceOrg:
             self.security.check_update(sf_object, record_id, assignments)
         except Refusal as refusal:
             return FieldError(refusal.status_code, refusal.message, refusal.fields)
+        if lock():
+            return FieldError(
+                "UNABLE_TO_LOCK_ROW",
+                f"unable to obtain exclusive access to this record or 1 records: {record_id}",
+                [],
+            )
         stamp = now_stamp()
         assignments.update(LastModifiedDate=stamp, SystemModstamp=stamp)
         sets = ", ".join(f"{quote(column)} = ?" for column in assignments)
@@ -471,13 +552,17 @@ class SalesforceOrg:
             self.security.refresh()
 
     def update_collection(
-        self, records: Sequence[Mapping[str, Any]], all_or_none: bool, reject: Callable[[], bool]
+        self,
+        records: Sequence[Mapping[str, Any]],
+        all_or_none: bool,
+        reject: Callable[[], bool],
+        lock: Callable[[], bool] = lambda: False,
     ) -> list[dict[str, Any]]:
         """PATCH /composite/sobjects: one SaveResult per record, in order."""
 
         def update(sobject: str, record: Mapping[str, Any]) -> tuple[str, FieldError | None]:
             record_id = full_id(str(record.get("id") or record.get("Id") or ""))
-            return record_id, self.update_record(sobject, record_id, record, reject)
+            return record_id, self.update_record(sobject, record_id, record, reject, lock)
 
         return self._collection(records, all_or_none, update)
 
@@ -631,6 +716,22 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
+def _too_long(sf_field: SfField, value: Any) -> FieldError | None:
+    """STRING_TOO_LONG for text longer than the field's describe ``length``, as Salesforce
+    answers it: "Account Name: data value too large: … (max length=255)"
+    (https://github.com/CoderDojo/community-platform/issues/762,
+    https://github.com/SalesforceLabs/Milestones-PM/issues/32)."""
+    if sf_field.type not in TEXT_LENGTH_TYPES or not isinstance(value, str):
+        return None
+    if not sf_field.length or len(value) <= sf_field.length:
+        return None
+    return FieldError(
+        "STRING_TOO_LONG",
+        f"{sf_field.label}: data value too large: {value} (max length={sf_field.length})",
+        [sf_field.name],
+    )
+
+
 def _type_problem(sf_field: SfField, value: Any) -> str | None:
     kind = sf_field.type
     if kind in NUMBER_TYPES:
@@ -653,9 +754,6 @@ def _type_problem(sf_field: SfField, value: Any) -> str | None:
         _DATETIME.match(value) and parses(datetime.fromisoformat, value)
     ):
         return f"value not of required type: {value}"
-    text_kind = kind in ("string", "textarea", "email", "url", "phone")
-    if text_kind and sf_field.length and len(value) > sf_field.length:
-        return f"data value too large: {value} (max length={sf_field.length})"
     restricted = kind == "picklist" and sf_field.custom and sf_field.picklist_values
     active = set(sf_field.picklist_values) - set(sf_field.inactive_values)
     if restricted and value not in active:

@@ -41,6 +41,7 @@ from sandbox.salesforce.org import (
     API_VERSION,
     DEFAULT_BATCH_SIZE,
     MIN_BATCH_SIZE,
+    QueryTimeout,
     RollBack,
     SalesforceApiError,
     SalesforceOrg,
@@ -56,6 +57,9 @@ SUPPORTED_VERSIONS = tuple(f"{v}.0" for v in range(31, 63))
 VERSION_LABELS = {"58.0": "Summer '23", "59.0": "Winter '24", "60.0": "Spring '24",
                   "61.0": "Summer '24", "62.0": "Winter '25"}  # fmt: skip
 BULK_DEFAULT_MAX_RECORDS = 100_000
+#: Salesforce refuses a request whose URI and headers together pass 16,384 bytes
+#: (help.salesforce.com article 000386264): 414 URI Too Long.
+MAX_URI_AND_HEADERS_BYTES = 16_384
 DAILY_BULK_API_BATCHES = 15_000
 
 
@@ -106,6 +110,24 @@ class Revocation:
                 return False
             self._calls_left = None
             return True
+
+
+def _request_bytes(request: Request) -> int:
+    """The request line's URI and the headers, in bytes, as Salesforce's edge counts them."""
+    uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
+    headers = sum(len(name) + len(value) + 4 for name, value in request.headers.items())
+    return len(str(uri).encode()) + headers
+
+
+def uri_too_long() -> Response:
+    """Salesforce's edge refusing a URI and headers past 16,384 bytes: 414 with an HTML body
+    (https://github.com/simple-salesforce/simple-salesforce/issues/271,
+    https://github.com/jsforce/jsforce/issues/1134)."""
+    return Response(
+        "<h1>Bad Message 414</h1><pre>reason: URI Too Long</pre>",
+        status=414,
+        content_type="text/html;charset=iso-8859-1",
+    )
 
 
 def _error(error: SalesforceApiError) -> Response:
@@ -313,7 +335,11 @@ def salesforce_routes(app: SalesforceHost) -> list[Route]:
                 400, "JSON_PARSER_ERROR", "The request body is not a JSON object"
             )
         error = org.update_record(
-            sobject, record_id, values, lambda: app.faults.fires("reject_records")
+            sobject,
+            record_id,
+            values,
+            lambda: app.faults.fires("reject_records"),
+            lambda: app.faults.fires("lock_row"),
         )
         if error is not None:
             status = 404 if error.status_code == "INVALID_CROSS_REFERENCE_KEY" else 400
@@ -345,8 +371,14 @@ def salesforce_routes(app: SalesforceHost) -> list[Route]:
         soql = request.args.get("q")
         if not soql:
             raise SalesforceApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        timeout = QueryTimeout(
+            app.faults.spec.query_timeout_rows, lambda: app.faults.fires("query_timeout")
+        )
         page = org.start_query(
-            soql, include_deleted=include_deleted, batch_size=_batch_size(request)
+            soql,
+            include_deleted=include_deleted,
+            batch_size=_batch_size(request),
+            timeout=timeout,
         )
         app.stats.returned(SALESFORCE, len(page["records"]))
         return json_response(page)
@@ -376,7 +408,10 @@ def salesforce_routes(app: SalesforceHost) -> list[Route]:
                 results = org.create_collection(body["records"], all_or_none)
             else:
                 results = org.update_collection(
-                    body["records"], all_or_none, lambda: app.faults.fires("reject_records")
+                    body["records"],
+                    all_or_none,
+                    lambda: app.faults.fires("reject_records"),
+                    lambda: app.faults.fires("lock_row"),
                 )
         except RollBack as rollback:
             return json_response(all_or_none_results(rollback.results))
@@ -606,6 +641,8 @@ def salesforce_routes(app: SalesforceHost) -> list[Route]:
         """Answer the org's errors in Salesforce's error shape."""
 
         def wrapped(request: Request, **arguments: Any) -> Response:
+            if _request_bytes(request) > MAX_URI_AND_HEADERS_BYTES:
+                return uri_too_long()
             if auth and revocation.counts_call():
                 revoke_now()
                 return _error(

@@ -27,6 +27,7 @@ record with its ``attributes`` and nested parent objects.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -164,6 +165,8 @@ def _json_value(value: object, field_type: str) -> object:
         return bool(value)
     if value is None:
         return None
+    if field_type in ("address", "location") and isinstance(value, str):
+        return json.loads(value)  # a compound field: REST answers an object
     if field_type == "int" and isinstance(value, int | float):
         return int(value)
     if field_type in _NUMBER_TYPES and isinstance(value, int | float):

@@ -225,8 +225,12 @@ def test_row_errors_match_composite_and_bulk_reads_cells_by_type(
                 for e in (r["errors"][0] for r in composite)]  # fmt: skip
     assert [e[0] for e in expected] == [
         "MALFORMED_ID", "INVALID_CROSS_REFERENCE_KEY", "ENTITY_IS_DELETED",
-        "INVALID_TYPE_ON_FIELD_IN_RECORD", "REQUIRED_FIELD_MISSING",
+        "STRING_TOO_LONG", "REQUIRED_FIELD_MISSING",
     ]  # fmt: skip
+    assert expected[3][1:] == (
+        f"Account Name: data value too large: {too_long} (max length=255)",
+        ["Name"],
+    )
 
     data = (
         "Id,Name,AnnualRevenue\n"

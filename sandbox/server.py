@@ -40,6 +40,8 @@ SALESFORCE_ENV = {
     "PARTNER_KPI_SF_REFRESH_TOKEN": "refresh_token",
 }
 HUBSPOT_ENV = {"PARTNER_KPI_HUBSPOT_TOKEN": "access_token"}
+#: the token of the sandbox's own /__sandbox/ control routes (faults, clock, stats, reset)
+CONTROL_TOKEN_ENV = "PARTNER_KPI_SANDBOX_CONTROL_TOKEN"
 #: the JWT bearer grant's private key, written beside the configs (owner-only)
 JWT_KEY_FILE = "salesforce-jwt-key.pem"
 JWT_KEY_ENV = "PARTNER_KPI_SF_PRIVATE_KEY_FILE"
@@ -147,6 +149,8 @@ def ready_line(running: RunningSandbox, configs: dict[str, Path]) -> str:
     hubspot = running.credentials.hubspot()
     env = {name: salesforce[key] for name, key in SALESFORCE_ENV.items()}
     env.update({name: hubspot[key] for name, key in HUBSPOT_ENV.items()})
+    control = running.credentials.control()
+    env[CONTROL_TOKEN_ENV] = control["token"]
     key_file = running.state_dir / JWT_KEY_FILE
     if key_file.exists():
         env[JWT_KEY_ENV] = str(key_file)
@@ -155,6 +159,7 @@ def ready_line(running: RunningSandbox, configs: dict[str, Path]) -> str:
         "ca_bundle": str(running.ca_bundle),
         "salesforce": salesforce,
         "hubspot": hubspot,
+        "control": control,
         "configs": {crm: str(path) for crm, path in configs.items()},
         "env": env,
         "seconds_to_start": round(running.seconds_to_start, 3),

@@ -12,6 +12,8 @@ as JSON to ``/__sandbox/faults``::
     daily_limit=5000            the daily API quota (calls); past it, every call is refused
     retry_after=1               Retry-After seconds sent with 429
     seed=42                     the random seed, so a run is repeatable
+    search_lag_ms=2000          HubSpot: a write reaches CRM search 2 s later (each write
+                                takes the lag in force when made; 0, the default, at once)
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TRIGGERED_FAULTS = ("rate_limit", "server_error", "drop", "reject_records")
+#: HubSpot's eventual consistency: milliseconds a write waits before CRM search sees it
+HUBSPOT_OPTIONS = ("search_lag_ms",)
 
 
 class FaultSpecError(ValueError):
@@ -67,6 +71,8 @@ class FaultSpec:
     retry_after: int = 1
     server_error_status: int = 503
     seed: int = 0
+    # --- HubSpot's eventual consistency (issue 10) ---
+    search_lag_ms: float = 0.0
 
     @classmethod
     def parse(cls, text: str | None) -> FaultSpec:
@@ -95,10 +101,14 @@ class FaultSpec:
                     options["token_expiry_after"] = int(value.removeprefix("after:"))
                 elif name in ("daily_limit", "retry_after", "seed", "server_error_status"):
                     options[name] = int(value)
+                elif name in HUBSPOT_OPTIONS:
+                    options[name] = float(value)
+                    if options[name] < 0:
+                        raise FaultSpecError(f"{name}={value!r}: a lag is 0 or more")
                 else:
                     known = ", ".join(
                         (*TRIGGERED_FAULTS, "latency_ms", "token_expiry", "daily_limit",
-                         "retry_after", "server_error_status", "seed")
+                         "retry_after", "server_error_status", "seed", *HUBSPOT_OPTIONS)
                     )  # fmt: skip
                     raise FaultSpecError(f"unknown fault {name!r}; known: {known}")
             except ValueError as exc:
@@ -116,6 +126,7 @@ class FaultSpec:
             "retry_after": self.retry_after,
             "server_error_status": self.server_error_status,
             "seed": self.seed,
+            **{name: getattr(self, name) for name in HUBSPOT_OPTIONS},
         }
 
 

@@ -53,6 +53,13 @@ class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header by the HubSpot portal's clock, which tests move forward."""
+        app = getattr(self.server, "app", None)
+        if timestamp is None and isinstance(app, SandboxApp):
+            timestamp = app.hubspot.clock.now() / 1000
+        return super().date_time_string(timestamp)
+
 
 @dataclass
 class RunningSandbox:

@@ -252,17 +252,9 @@ class Bench:
         self.running.stop()
 
     def control(self, path: str, body: Any = None) -> Any:
-        import requests
+        from sandbox.clients import control
 
-        headers = {"Authorization": f"Bearer {self.running.credentials.hubspot_access_token}"}
-        url = f"{self.running.url}/__sandbox/{path}"
-        verify = str(self.running.ca_bundle)
-        if body is None:
-            response = requests.get(url, headers=headers, verify=verify, timeout=60)
-        else:
-            response = requests.post(url, json=body, headers=headers, verify=verify, timeout=60)
-        response.raise_for_status()
-        return response.json()
+        return control(self.running, path, body)
 
     # --- the real clients, for counting and for changes -----------------------------
 

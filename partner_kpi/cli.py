@@ -381,8 +381,8 @@ def sandbox() -> None:
 @click.option(
     "--resettable",
     is_flag=True,
-    help="Keep a copy of the seeded state so that POST /__sandbox/reset puts it back "
-    "(costs about as much memory again as the data).",
+    help="Keep a copy of the seeded state so that POST /__sandbox/reset (with the ready "
+    "line's control token) puts it back (costs about as much memory again as the data).",
 )
 def sandbox_serve(
     data_dir: Path | None,

@@ -36,6 +36,12 @@ from sandbox.store import SqlStore
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 HUBSPOT_WINDOW_SECONDS = 10.0
+#: the 401 of a control route without the control token (a CRM token does not open them)
+CONTROL_REFUSED = (
+    "the /__sandbox/ control routes need the sandbox's control token: send "
+    "'Authorization: Bearer <token>' with the token the ready line prints as control.token "
+    "(env PARTNER_KPI_SANDBOX_CONTROL_TOKEN); a CRM token does not open them"
+)
 
 
 class DropConnection(Exception):
@@ -155,8 +161,8 @@ class SandboxApp:
         route = self._routes[str(key)]
         self.stats.request(route.crm, request.method, route.rule)
         if route.crm == CONTROL:
-            if not self._any_valid_token(request):
-                return json_response({"error": "a sandbox token is required"}, 401)
+            if not self.credentials.opens_control(bearer_token(request)):
+                return json_response({"error": CONTROL_REFUSED}, 401)
             return route.handler(request, **arguments)
         fault = self._inject_faults(route.crm)
         if fault is not None:
@@ -196,12 +202,6 @@ class SandboxApp:
         if path.startswith("/__sandbox/"):
             return CONTROL
         return HUBSPOT
-
-    def _any_valid_token(self, request: Request) -> bool:
-        token = bearer_token(request)
-        return token is not None and (
-            token == self.credentials.hubspot_access_token or self.sessions.is_live(token)
-        )
 
     def _authorised(self, crm: str, request: Request) -> bool:
         token = bearer_token(request)

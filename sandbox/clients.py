@@ -68,8 +68,8 @@ def hubspot_client(running: RunningSandbox, *, client_side_validation: bool = Tr
 
 
 def control(running: RunningSandbox, path: str, body: Any = None) -> Any:
-    """Call a /__sandbox/ control endpoint (GET, or POST with a body)."""
-    headers = {"Authorization": f"Bearer {running.credentials.hubspot_access_token}"}
+    """Call a /__sandbox/ control endpoint (GET, or POST with a body) with the control token."""
+    headers = {"Authorization": f"Bearer {running.credentials.control_token}"}
     url = f"{running.url}/__sandbox/{path}"
     verify = str(running.ca_bundle)
     if body is None:

@@ -23,6 +23,8 @@ class SandboxCredentials:
     sf_security_token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     sf_refresh_token: str = field(default_factory=lambda: "5Aep" + secrets.token_urlsafe(60))
     hubspot_access_token: str = field(default_factory=lambda: f"pat-na1-{uuid.uuid4()}")
+    #: opens the sandbox's own /__sandbox/ control routes, and nothing else (no CRM token does)
+    control_token: str = field(default_factory=lambda: "sbx-ctl-" + secrets.token_urlsafe(32))
 
     @cached_property
     def sf_jwt_key(self) -> SigningKey:
@@ -42,6 +44,13 @@ class SandboxCredentials:
 
     def hubspot(self) -> dict[str, str]:
         return {"access_token": self.hubspot_access_token}
+
+    def control(self) -> dict[str, str]:
+        return {"token": self.control_token}
+
+    def opens_control(self, token: str | None) -> bool:
+        """Whether ``token`` is the control token (compared in constant time)."""
+        return token is not None and secrets.compare_digest(token, self.control_token)
 
 
 @dataclass
@@ -78,10 +87,6 @@ class SessionRegistry:
                 del self._sessions[token]
                 return False
             return True
-
-    def is_live(self, token: str) -> bool:
-        with self._lock:
-            return token in self._sessions
 
     def expire_all(self) -> None:
         with self._lock:

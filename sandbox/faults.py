@@ -20,6 +20,8 @@ as JSON to ``/__sandbox/faults``::
                                 UNABLE_TO_LOCK_ROW (sObject Collections, single-record PATCH)
     others_usage=50             Salesforce: the org's other users spend 50 API calls of the
                                 daily quota with each of ours (REQUEST_LIMIT_EXCEEDED mid-run)
+    search_lag_ms=2000          HubSpot: a write reaches CRM search 2 s later (each write
+                                takes the lag in force when made; 0, the default, at once)
 
 Where each Salesforce shape comes from (error body, status):
 
@@ -64,6 +66,8 @@ _WHOLE_OPTIONS = (
     "others_usage",
     "query_timeout_rows",
 )
+#: HubSpot's eventual consistency: milliseconds a write waits before CRM search sees it
+HUBSPOT_OPTIONS = ("search_lag_ms",)
 
 
 class FaultSpecError(ValueError):
@@ -113,6 +117,8 @@ class FaultSpec:
     others_usage: int = 0
     #: a query matching more rows than this is large enough to time out (``query_timeout``)
     query_timeout_rows: int = 2000
+    #: HubSpot: milliseconds a write waits before CRM search sees it
+    search_lag_ms: float = 0.0
 
     @classmethod
     def parse(cls, text: str | None) -> FaultSpec:
@@ -143,9 +149,13 @@ class FaultSpec:
                     options[name] = int(value)
                     if options[name] < 0:
                         raise FaultSpecError(f"{name}={value!r}: use a whole number >= 0")
+                elif name in HUBSPOT_OPTIONS:
+                    options[name] = float(value)
+                    if options[name] < 0:
+                        raise FaultSpecError(f"{name}={value!r}: a lag is 0 or more")
                 else:
                     known = ", ".join((*TRIGGERED_FAULTS, "latency_ms", "token_expiry",
-                                       *_WHOLE_OPTIONS))  # fmt: skip
+                                       *_WHOLE_OPTIONS, *HUBSPOT_OPTIONS))  # fmt: skip
                     raise FaultSpecError(f"unknown fault {name!r}; known: {known}")
             except ValueError as exc:
                 if isinstance(exc, FaultSpecError):
@@ -164,6 +174,7 @@ class FaultSpec:
             "seed": self.seed,
             "others_usage": self.others_usage,
             "query_timeout_rows": self.query_timeout_rows,
+            **{name: getattr(self, name) for name in HUBSPOT_OPTIONS},
         }
 
 

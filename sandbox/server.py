@@ -40,6 +40,8 @@ SALESFORCE_ENV = {
     "PARTNER_KPI_SF_REFRESH_TOKEN": "refresh_token",
 }
 HUBSPOT_ENV = {"PARTNER_KPI_HUBSPOT_TOKEN": "access_token"}
+#: the token of the sandbox's own /__sandbox/ control routes (faults, clock, stats, reset)
+CONTROL_TOKEN_ENV = "PARTNER_KPI_SANDBOX_CONTROL_TOKEN"
 #: the JWT bearer grant's private key, written beside the configs (owner-only)
 JWT_KEY_FILE = "salesforce-jwt-key.pem"
 JWT_KEY_ENV = "PARTNER_KPI_SF_PRIVATE_KEY_FILE"
@@ -50,6 +52,13 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header by the HubSpot portal's clock, which tests move forward."""
+        app = getattr(self.server, "app", None)
+        if timestamp is None and isinstance(app, SandboxApp):
+            timestamp = app.hubspot.clock.now() / 1000
+        return super().date_time_string(timestamp)
 
 
 @dataclass
@@ -147,6 +156,8 @@ def ready_line(running: RunningSandbox, configs: dict[str, Path]) -> str:
     hubspot = running.credentials.hubspot()
     env = {name: salesforce[key] for name, key in SALESFORCE_ENV.items()}
     env.update({name: hubspot[key] for name, key in HUBSPOT_ENV.items()})
+    control = running.credentials.control()
+    env[CONTROL_TOKEN_ENV] = control["token"]
     key_file = running.state_dir / JWT_KEY_FILE
     if key_file.exists():
         env[JWT_KEY_ENV] = str(key_file)
@@ -155,6 +166,7 @@ def ready_line(running: RunningSandbox, configs: dict[str, Path]) -> str:
         "ca_bundle": str(running.ca_bundle),
         "salesforce": salesforce,
         "hubspot": hubspot,
+        "control": control,
         "configs": {crm: str(path) for crm, path in configs.items()},
         "env": env,
         "seconds_to_start": round(running.seconds_to_start, 3),

@@ -8,10 +8,14 @@ Reads are generators of validated pages.
   skipped next time.
 - Incremental reads search on ``hs_lastmodifieddate >=`` the cursor minus the
   overlap, oldest first, each page a keyset window (``paging``), so HubSpot's
-  10,000-result search cap is never reached and no record is lost.
+  10,000-result search cap is never reached and no record is lost. Search is
+  eventually consistent: a deal written shortly before a read may reach the index
+  after a later one, so the read's cursor can pass it; the overlap
+  (``crm.overlap_seconds``, 300 s, where the lag reported is seconds) reads it the next
+  time. A deal met twice in one read is passed on once per newer version.
 - Deletions: archived deals (archivedAt at or after the window) come first, as
   a page of deleted ids; a deal moved out of the configured pipeline is
-  reported deleted too.
+  reported deleted too; a deal restored is modified then, so it comes back.
 - Partners and customers come from v4 association batch reads, 1,000 deals a
   call, matched on the label's (category, typeId).
 - Stage history (``crm.stage_history: stage_dates``, the default) is derived
@@ -32,7 +36,11 @@ Writes (issue 5) are ``writes``, and the score properties they need
 ``provisioning``; both share the companies' property definitions with
 ``check()``, read once and re-read where they may have changed.
 
-Known limit: a change of a deal's associations alone does not reliably move its
+Known limits: HubSpot purges an archived deal 90 days after its deletion, and no
+read returns it then, so a deal deleted and purged between two syncs more than 90
+days apart stays in the store until a full read (a store without a cursor) misses it;
+the cursor says when the newest change was, not when the last sync ran, so the
+connector cannot tell. And a change of a deal's associations alone does not reliably move its
 ``hs_lastmodifieddate``, and HubSpot offers no feed of association changes, so a
 partner re-attributed without any other change to the deal may only be seen at
 the next full read (a sync without a stored cursor).

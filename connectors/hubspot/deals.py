@@ -161,7 +161,7 @@ class DealReader:
                 key=lambda record: record.key,
                 properties=properties,
             )
-            pages = search.pages(start)
+            pages = newest_only(search.pages(start))
         buffer: list[HsRecord] = []
         newest: tuple[int, str] | None = None
         for records in pages:
@@ -217,6 +217,24 @@ class DealReader:
                 visits[record.id] = visits_from_history(record)
             raise_unexpected(errors, expected="OBJECT_NOT_FOUND")  # archived since: skipped
         return {deal.id: visits[deal.id] for deal in deals if deal.id in visits}
+
+
+def newest_only(pages: Iterator[list[HsRecord]]) -> Iterator[list[HsRecord]]:
+    """Pages without a deal already given at the same or a later ``hs_lastmodifieddate``.
+
+    A search window restarts at the last moment seen and a deal modified during the read
+    comes again, so one read may meet a deal twice; only a newer version is passed on.
+    """
+    newest: dict[str, int] = {}
+    for records in pages:
+        fresh = []
+        for record in records:
+            modified, record_id = record.key
+            if newest.get(record_id, modified - 1) < modified:
+                newest[record_id] = modified
+                fresh.append(record)
+        if fresh:
+            yield fresh
 
 
 def cursor_after(key: tuple[int, str], cap_ms: int | None) -> Cursor:

@@ -20,10 +20,10 @@ from sandbox.hubspot.associations import (
     AssociationStore,
     pair_types,
 )
+from sandbox.hubspot.clock import PortalClock
 from sandbox.hubspot.errors import HubSpotApiError, batch_error, not_found, validation_error
 from sandbox.hubspot.history import HistoryStore
 from sandbox.hubspot.objects import (
-    ARCHIVED_AT_COLUMN,
     ARCHIVED_COLUMN,
     COMPANIES,
     DEALS,
@@ -40,6 +40,7 @@ from sandbox.hubspot.properties import (
     property_from_update,
 )
 from sandbox.hubspot.records import ObjectTable
+from sandbox.hubspot.recycling import RecyclingBin
 from sandbox.hubspot.schema import (
     COMPANY_GROUPS,
     DEAL_GROUPS,
@@ -47,8 +48,9 @@ from sandbox.hubspot.schema import (
     deal_properties,
 )
 from sandbox.hubspot.search import SearchCompiler, contains_token
+from sandbox.hubspot.search_index import SearchIndex
 from sandbox.hubspot.seed import DealSeeder, SeedIds, allocate_company_ids, company_rows
-from sandbox.hubspot.values import day_ms, iso_ms, now_ms
+from sandbox.hubspot.values import day_ms, iso_ms
 from sandbox.hubspot.writes import BatchUpdater, PreparedInput, parse_inputs
 from sandbox.store import SqlStore, quote
 
@@ -85,6 +87,7 @@ class HubSpotPortal:
 
     def __init__(self, store: SqlStore, dataset: SeedDataset) -> None:
         self.store = store
+        self.clock = PortalClock()
         self.rates = dict(dataset.currencies.rates)
         self.id_map: dict[str, str] = {}
         # the portal's creation time is known once the deals are read (the earliest one's
@@ -97,6 +100,8 @@ class HubSpotPortal:
             store.db.create_function("hs_contains_token", 2, contains_token, deterministic=True)
         self.history = HistoryStore(store)
         self.associations = AssociationStore(store)
+        self.recycling = RecyclingBin(store)
+        self.search_index = SearchIndex(store)
         self.tables = {kind: ObjectTable(store, kind, self.registry) for kind in (COMPANIES, DEALS)}
         for table in self.tables.values():
             table.create()
@@ -228,7 +233,7 @@ class HubSpotPortal:
             need_properties=False,
             unique=False,
         )
-        started = now_ms()
+        started = self.clock.now()
         sent = list(dict.fromkeys(str(item["id"]) for item in inputs))
         with self.store.lock:
             spec = table.spec(_names(body.get("properties")), history)
@@ -247,7 +252,7 @@ class HubSpotPortal:
                     context={"ids": missing},
                 )
             )
-        return _batch_result(results, errors, started)
+        return _batch_result(results, errors, started, self.clock.now())
 
     def search(self, object_type: str, body: Any, body_chars: int = 0) -> dict[str, Any]:
         """A search page: total matches, the page's records, the next offset."""
@@ -256,13 +261,14 @@ class HubSpotPortal:
         with self.store.lock:
             compiled = self._search[kind].compile(body, body_chars)
             spec = table.spec(compiled.properties)
-            where = f" WHERE {compiled.where}"
-            (total,) = self.store.query(
-                f"SELECT COUNT(*) FROM {table.table}{where}", compiled.params
-            )[0]
+            where, params = f" WHERE {compiled.where}", list(compiled.params)
+            lagging = self.search_index.hidden(kind, self.clock.now())
+            if lagging is not None:
+                where, params = f"{where} AND {lagging[0]}", [*params, *lagging[1]]
+            (total,) = self.store.query(f"SELECT COUNT(*) FROM {table.table}{where}", params)[0]
             rows = self.store.query(
                 f"{table.select(spec)}{where} ORDER BY {compiled.order_by} LIMIT ? OFFSET ?",
-                [*compiled.params, compiled.limit, compiled.offset],
+                [*params, compiled.limit, compiled.offset],
             )
             results = table.render(rows, spec, self.history)
         answer: dict[str, Any] = {"total": total, "results": results}
@@ -274,23 +280,36 @@ class HubSpotPortal:
     # --- writes -------------------------------------------------------------------------------
 
     def batch_update(
-        self, object_type: str, body: Any, reject: Callable[[], bool] = lambda: False
+        self,
+        object_type: str,
+        body: Any,
+        reject: Callable[[], bool] = lambda: False,
+        *,
+        search_lag_ms: float = 0,
     ) -> BatchResult:
-        """Update records; each record succeeds or fails alone (200, or 207 with errors)."""
+        """Update records; each record succeeds or fails alone (200, or 207 with errors).
+        Search sees them ``search_lag_ms`` later."""
         kind = resolve_object_type(object_type)
         table = self.tables[kind]
         inputs = parse_inputs(body)
-        started = now_ms()
+        started = self.clock.now()
         with self.store.lock:
             prepared = self._prepare(table, inputs)
-            now = max(now_ms(), started)
+            now = max(self.clock.now(), started)
             outcome = self._updaters[kind].apply(prepared, reject, now)
+            self.search_index.written(kind, outcome.written, now, search_lag_ms)
             results = self._written(table, outcome.written)
-        result = _batch_result(results, outcome.errors, started)
+        result = _batch_result(results, outcome.errors, started, self.clock.now())
         return BatchResult(result.status, result.body, len(outcome.written))
 
     def update_object(
-        self, object_type: str, object_id: str, body: Any, *, id_property: str | None = None
+        self,
+        object_type: str,
+        object_id: str,
+        body: Any,
+        *,
+        id_property: str | None = None,
+        search_lag_ms: float = 0,
     ) -> dict[str, Any]:
         """PATCH one record: the updated object, or the record's error as a 400/404."""
         if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
@@ -304,7 +323,9 @@ class HubSpotPortal:
             prepared = self._prepare(table, [item])
             if prepared[0].record_id is None:
                 raise not_found()
-            outcome = self._updaters[kind].apply(prepared, lambda: False, now_ms())
+            now = self.clock.now()
+            outcome = self._updaters[kind].apply(prepared, lambda: False, now)
+            self.search_index.written(kind, outcome.written, now, search_lag_ms)
             if outcome.errors:
                 error = outcome.errors[0]
                 status = 404 if error["category"] == "OBJECT_NOT_FOUND" else 400
@@ -313,21 +334,26 @@ class HubSpotPortal:
 
     def archive(self, object_type: str, key: str) -> bool:
         """Archive (delete) a record by id or seed key; False when no live record has it.
-        Its associations go with it, as a deleted record's do in HubSpot."""
+        Its associations go with it into the recycling bin, as in HubSpot."""
         table = self.table(object_type)
-        record_id = self.record_id(key)
-        now = now_ms()
-        column = "deal_id" if table.object_type is DEALS else "company_id"
-        with self.store.transaction() as db:
-            changed = db.execute(
-                f"UPDATE {table.table} SET {quote(ARCHIVED_COLUMN)} = 1, "
-                f"{quote(ARCHIVED_AT_COLUMN)} = ?, hs_lastmodifieddate = ? "
-                f"WHERE {quote(ID_COLUMN)} = ? AND {quote(ARCHIVED_COLUMN)} = 0",
-                (now, now, record_id),
-            ).rowcount
-            if changed:
-                db.execute(f"DELETE FROM hs_associations WHERE {column} = ?", (record_id,))
-        return bool(changed)
+        return self.recycling.archive(table.object_type, self.record_id(key), self.clock.now())
+
+    def restore(self, object_type: str, key: str, *, search_lag_ms: float = 0) -> bool:
+        """Restore an archived record with its associations, as a user does from HubSpot's
+        recycling bin; False when the bin does not hold it (never archived, or purged)."""
+        kind = self.table(object_type).object_type
+        record_id, now = self.record_id(key), self.clock.now()
+        with self.store.transaction():
+            restored = self.recycling.restore(kind, record_id, now)
+            if restored:
+                self.search_index.written(kind, [record_id], now, search_lag_ms)
+        return restored
+
+    def advance_clock(self, ms: int) -> int:
+        """Let ``ms`` pass on the portal's clock; the records then purged from the bin."""
+        with self.store.lock:
+            self.clock.advance(ms)
+            return self.recycling.purge(list(self.tables), self.clock.now())
 
     def _written(self, table: ObjectTable, written: dict[int, list[str]]) -> list[dict[str, Any]]:
         """The written records as HubSpot echoes them: each with the properties its input
@@ -386,7 +412,7 @@ class HubSpotPortal:
         """A new custom property, at once readable, writable and searchable (a new column)."""
         kind = resolve_object_type(object_type)
         with self.store.lock:
-            prop = property_from_create(self.registry, kind.name, body, now_ms())
+            prop = property_from_create(self.registry, kind.name, body, self.clock.now())
             self.tables[kind].add_column(prop)
             self.registry.add(kind.name, prop)
         return prop.as_json()
@@ -398,7 +424,7 @@ class HubSpotPortal:
             if current is None:
                 raise not_found(f"Unable to find property named {name} for object type {kind.name}")
             prop: HsProperty = property_from_update(
-                self.registry, kind.name, current, body, now_ms()
+                self.registry, kind.name, current, body, self.clock.now()
             )
             self.registry.add(kind.name, prop)
         return prop.as_json()
@@ -459,7 +485,7 @@ class HubSpotPortal:
         source, target = resolve_object_type(from_type), resolve_object_type(to_type)
         pair_types(source, target)
         inputs = parse_inputs(body, limit=BATCH_READ_LIMIT, need_properties=False, unique=False)
-        started = now_ms()
+        started = self.clock.now()
         results: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         with self.store.lock:
@@ -493,7 +519,7 @@ class HubSpotPortal:
                 if len(entries) > PAGE_SIZE:
                     result["paging"] = {"next": {"after": str(entries[PAGE_SIZE][0])}}
                 results.append(result)
-        return _batch_result(results, errors, started)
+        return _batch_result(results, errors, started, self.clock.now())
 
     def object_associations(
         self, from_type: str, object_id: str, to_type: str, *, after: str | None, limit: int
@@ -535,13 +561,13 @@ def _names(raw: Any) -> list[str]:
 
 
 def _batch_result(
-    results: list[dict[str, Any]], errors: list[dict[str, Any]], started: int
+    results: list[dict[str, Any]], errors: list[dict[str, Any]], started: int, completed: int
 ) -> BatchResult:
     body: dict[str, Any] = {
         "status": "COMPLETE",
         "results": results,
         "startedAt": iso_ms(started),
-        "completedAt": iso_ms(max(now_ms(), started)),
+        "completedAt": iso_ms(max(completed, started)),
     }
     if errors:
         body["numErrors"] = len(errors)

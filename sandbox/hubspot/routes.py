@@ -16,6 +16,12 @@ The token holds every scope the routes need unless ``POST /__sandbox/hubspot/sco
 (``crm.objects.<object>.read`` / ``.write`` for records and associations,
 ``crm.schemas.<object>.read`` / ``.write`` for properties) or answers 403
 MISSING_SCOPES, as HubSpot does for a private app not granted it.
+
+Another user's deletions: ``POST /__sandbox/hubspot/archive`` and ``…/restore``
+(``{"object_type": "deals", "ids": [...]}``, ids or seed keys) archive records into the
+recycling bin and bring them back; ``POST /__sandbox/hubspot/clock``
+(``{"advance_days": 91}``) moves the portal's clock forward, after which records
+archived more than 90 days before are gone for good.
 """
 
 from __future__ import annotations
@@ -32,9 +38,11 @@ from werkzeug.wrappers import Request, Response
 from sandbox.credentials import SandboxCredentials
 from sandbox.faults import FaultInjector
 from sandbox.http import CONTROL, HUBSPOT, Route, json_body, json_response
+from sandbox.hubspot.clock import DAY_MS
 from sandbox.hubspot.errors import HubSpotApiError, validation_error
 from sandbox.hubspot.objects import resolve_object_type
 from sandbox.hubspot.portal import HubSpotPortal
+from sandbox.hubspot.values import iso_ms
 from sandbox.stats import SandboxStats
 
 OBJECTS = "/crm/v3/objects/<object_type>"
@@ -223,6 +231,64 @@ def hubspot_routes(app: HubSpotHost) -> list[Route]:
         revocation.schedule(after)
         return json_response({"revoked": after == 0, "after_calls": after})
 
+    def recycle_control(request: Request, action: str) -> Response:
+        """Archive or restore records as another user of the portal would (in the app:
+        no call of the private app, so no quota or revocation applies)."""
+        body = json_body(request)
+        body = body if isinstance(body, dict) else {}
+        ids = body.get("ids")
+        if not isinstance(ids, list) or not ids:
+            return json_response(
+                {"error": 'post {"object_type": "deals" or "companies", "ids": [...]}'},
+                400,
+            )
+        object_type = str(body.get("object_type", "deals"))
+        try:
+            portal.table(object_type)
+        except HubSpotApiError as error:
+            return json_response({"error": error.message}, 400)
+        done: list[str] = []
+        missing: list[str] = []
+        for key in map(str, ids):
+            try:
+                if action == "archive":
+                    ok = portal.archive(object_type, key)
+                else:
+                    lag = app.faults.spec.search_lag_ms
+                    ok = portal.restore(object_type, key, search_lag_ms=lag)
+            except ValueError:
+                ok = False  # neither an id nor a seed key
+            (done if ok else missing).append(key)
+        return json_response({"archived" if action == "archive" else "restored": done,
+                              "not_found": missing})  # fmt: skip
+
+    def archive_control(request: Request) -> Response:
+        return recycle_control(request, "archive")
+
+    def restore_control(request: Request) -> Response:
+        return recycle_control(request, "restore")
+
+    def clock_control(request: Request) -> Response:
+        """The portal's clock; POST {"advance_days": D} or {"advance_ms": N} lets time pass
+        (forward only) and purges what the recycling bin no longer keeps."""
+        purged = 0
+        if request.method == "POST":
+            body = json_body(request)
+            body = body if isinstance(body, dict) else {}
+            days, ms = body.get("advance_days", 0), body.get("advance_ms", 0)
+            numbers = all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in (days, ms)
+            )
+            if not numbers or days < 0 or ms < 0 or not (days or ms):
+                return json_response(
+                    {"error": 'post {"advance_days": D} or {"advance_ms": N}, D and N > 0'}, 400
+                )
+            purged = portal.advance_clock(int(days * DAY_MS + ms))
+        now = portal.clock.now()
+        return json_response(
+            {"now": iso_ms(now), "offset_ms": portal.clock.offset_ms, "purged": purged}
+        )
+
     def token_info(request: Request) -> Response:
         """What HubSpot says of a private app's token: its app, portal and scopes. The
         token travels in the body, so the call needs no Authorization header."""
@@ -294,7 +360,11 @@ def hubspot_routes(app: HubSpotHost) -> list[Route]:
 
     def update_object(request: Request, object_type: str, object_id: str) -> Response:
         record = portal.update_object(
-            object_type, object_id, _body(request), id_property=request.args.get("idProperty")
+            object_type,
+            object_id,
+            _body(request),
+            id_property=request.args.get("idProperty"),
+            search_lag_ms=app.faults.spec.search_lag_ms,
         )
         stats.written(HUBSPOT, 1)
         return json_response(record)
@@ -312,7 +382,10 @@ def hubspot_routes(app: HubSpotHost) -> list[Route]:
 
     def batch_update(request: Request, object_type: str) -> Response:
         result = portal.batch_update(
-            object_type, _body(request), reject=lambda: app.faults.fires("reject_records")
+            object_type,
+            _body(request),
+            reject=lambda: app.faults.fires("reject_records"),
+            search_lag_ms=app.faults.spec.search_lag_ms,
         )
         stats.written(HUBSPOT, result.written)
         return json_response(result.body, result.status)
@@ -416,4 +489,7 @@ def hubspot_routes(app: HubSpotHost) -> list[Route]:
         Route(TOKEN_INFO, ("POST",), HUBSPOT, token_info, auth=False),
         Route("/__sandbox/hubspot/revoke", ("POST",), CONTROL, revoke_control),
         Route("/__sandbox/hubspot/scopes", ("GET", "POST"), CONTROL, scopes_control),
+        Route("/__sandbox/hubspot/archive", ("POST",), CONTROL, archive_control),
+        Route("/__sandbox/hubspot/restore", ("POST",), CONTROL, restore_control),
+        Route("/__sandbox/hubspot/clock", ("GET", "POST"), CONTROL, clock_control),
     ]

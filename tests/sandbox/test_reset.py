@@ -184,7 +184,7 @@ def test_a_sandbox_started_without_a_copy_refuses_a_reset(
     answer = requests.post(
         f"{plain.url}/__sandbox/reset",
         json={},
-        headers={"Authorization": f"Bearer {plain.credentials.hubspot_access_token}"},
+        headers={"Authorization": f"Bearer {plain.credentials.control_token}"},
         verify=str(plain.ca_bundle),
         timeout=60,
     )

@@ -19,7 +19,7 @@ from werkzeug.test import Client
 
 from sandbox.server import RunningSandbox
 
-READY_KEYS = {"url", "ca_bundle", "salesforce", "hubspot", "configs", "env"}
+READY_KEYS = {"url", "ca_bundle", "salesforce", "hubspot", "control", "configs", "env"}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str,
         # nothing after the ready line, and no secret on stderr
         assert out == ""
         ready = json.loads(line)
-        for secret in [*ready["salesforce"].values(), *ready["hubspot"].values()]:
+        secrets = [*ready["salesforce"].values(), *ready["hubspot"].values()]
+        for secret in [*secrets, ready["control"]["token"]]:
             if len(secret) > 8:
                 assert secret not in err
 
@@ -64,6 +65,7 @@ def test_the_ready_line_says_how_to_reach_the_sandbox(
         "client_id", "client_secret", "username", "password", "security_token", "refresh_token",
     }  # fmt: skip
     assert set(ready["hubspot"]) == {"access_token"}
+    assert set(ready["control"]) == {"token"}
     assert Path(ready["ca_bundle"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
 
 
@@ -72,7 +74,7 @@ def test_configs_point_at_the_sandbox_and_hold_no_secret(
 ) -> None:
     ready, _ = served
     assert set(ready["configs"]) == {"salesforce", "hubspot"}
-    secrets = [*ready["salesforce"].values(), *ready["hubspot"].values()]
+    secrets = [*ready["salesforce"].values(), *ready["hubspot"].values(), ready["control"]["token"]]
     for crm, path in ready["configs"].items():
         text = Path(path).read_text()
         config = yaml.safe_load(text)
@@ -81,6 +83,7 @@ def test_configs_point_at_the_sandbox_and_hold_no_secret(
         assert all(secret not in text for secret in secrets)
     assert ready["env"]["PARTNER_KPI_HUBSPOT_TOKEN"] == ready["hubspot"]["access_token"]
     assert ready["env"]["PARTNER_KPI_SF_PASSWORD"] == ready["salesforce"]["password"]
+    assert ready["env"]["PARTNER_KPI_SANDBOX_CONTROL_TOKEN"] == ready["control"]["token"]
     # the JWT grant's key: a file only its owner reads, named by the variable the config reads
     key_file = Path(ready["env"]["PARTNER_KPI_SF_PRIVATE_KEY_FILE"])
     assert key_file.stat().st_mode & 0o777 == 0o600

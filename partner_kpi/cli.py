@@ -117,7 +117,8 @@ def audit(
     """Score every partner and write reports; nothing is written to any CRM.
 
     With --seed, a seed folder is scored directly; otherwise the config's CRM is
-    read into the local store (incrementally) and the store is scored.
+    read into the local store (incrementally) and the store is scored. Exits 10,
+    with every file written, when data-quality rules left records out (quality.csv).
     """
     config = load_config(config_path)
     settings = with_window(config.scoring, window_days)
@@ -125,7 +126,9 @@ def audit(
     if sandbox_crm is not None:
         output = _audit_sandbox(sandbox_crm, as_of=day, settings=settings, out=out)
     elif seed_dir is not None:
-        output = run_seed_audit(seed_dir, as_of=day, settings=settings, out=out)
+        output = run_seed_audit(
+            seed_dir, as_of=day, settings=settings, out=out, quality=config.quality
+        )
     elif config.crm is None:
         raise ConfigError(
             "--seed / crm",
@@ -156,8 +159,26 @@ def audit(
             "scored": len(result.partners),
             "tiers": dict(result.portfolio.tier_counts),
             **({"sync": output.extract.as_json()} if output.extract is not None else {}),
+            **({"quality": output.quality.summary()} if output.quality is not None else {}),
             "files": [str(path) for path in output.files],
         },
+    )
+    _exit_on_exclusions(output)
+
+
+def _exit_on_exclusions(output: RunOutput) -> None:
+    """Exit 10 once everything is written when data-quality rules left records out."""
+    from core.errors import DataQualityExclusions
+
+    if output.quality is None or not output.excluded:
+        return
+    rules = output.quality.summary()["by_rule"]
+    counted = ", ".join(f"{rule} {n['exclude']}" for rule, n in rules.items() if "exclude" in n)
+    listed = [str(path) for path in output.files if path.name == "quality.csv"]
+    raise DataQualityExclusions(
+        f"completed, with {output.excluded} records left out of every KPI by data-quality "
+        f"rules ({counted}); "
+        + (f"they are listed in {listed[0]}" if listed else "--out lists them in quality.csv")
     )
 
 
@@ -256,7 +277,8 @@ def sync(
     Only records whose mapped fields differ are sent, in the fewest calls; every
     field is journaled old → new (see history, rollback). Exits 0 when all is
     written, 8 when the tier guard refuses the run, 9 when the CRM rejected
-    records (listed; the next sync retries them).
+    records (listed; the next sync retries them), 10 when data-quality rules left
+    records out (all else done).
     """
     from core.errors import RecordsRejected
     from partner_kpi.run import run_sync
@@ -281,6 +303,7 @@ def sync(
             f"by the CRM (run {output.run_id}); the others are written, and the next sync "
             "retries the rejected ones"
         )
+    _exit_on_exclusions(output)
 
 
 @main.group()

@@ -291,3 +291,22 @@ def test_the_sandbox_serves_bad_rows_and_an_audit_through_it_flags_them(tmp_path
         assert hubspot.result.portfolio.won_amount == 400.0  # G1 and G2 only
     finally:
         running.stop()
+
+
+def test_the_sandbox_refuses_unknown_stages_naming_every_row(tmp_path: Path) -> None:
+    """A CRM cannot hold a deal in a stage its metadata lacks: the seed is refused (exit 6)
+    with every row's line, not only the first of three."""
+    seed = small_seed(
+        tmp_path / "seed",
+        *GOOD_ROWS,
+        "U1,Al Agent,Widget,Acme,Negotiating,2017-02-01,,",  # line 5
+        "U2,Bo Broker,Widget,Beta,Closed Won,2017-02-01,2017-03-01,10",  # line 6
+        "U3,Cy Channel,Widget,Acme,won,2017-02-01,2017-03-01,10",  # line 7
+    )
+    done = run_cli("sandbox", "serve", "--data", seed, "--state-dir", tmp_path / "state")
+    assert done.returncode == 6, done.stderr
+    assert done.stderr.strip() == (
+        f"partner-kpi: error: {seed / 'sales_pipeline.csv'}: 3 rows have a deal_stage that is "
+        "no seed stage (known: Prospecting, Engaging, Won, Lost): line 5 (U1: 'Negotiating'); "
+        "line 6 (U2: 'Closed Won'); line 7 (U3: 'won')"
+    )

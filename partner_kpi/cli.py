@@ -18,6 +18,7 @@ from kpi_engine import ScoringSettings
 from partner_kpi import __version__, logs
 from partner_kpi.config import load_config, with_window
 from partner_kpi.run import RunOutput, run_audit, run_seed_audit
+from quality import QualitySettings
 
 log = logging.getLogger("partner_kpi")
 
@@ -124,7 +125,9 @@ def audit(
     settings = with_window(config.scoring, window_days)
     day = as_of or date.today()
     if sandbox_crm is not None:
-        output = _audit_sandbox(sandbox_crm, as_of=day, settings=settings, out=out)
+        output = _audit_sandbox(
+            sandbox_crm, as_of=day, settings=settings, out=out, quality=config.quality
+        )
     elif seed_dir is not None:
         output = run_seed_audit(
             seed_dir, as_of=day, settings=settings, out=out, quality=config.quality
@@ -182,8 +185,11 @@ def _exit_on_exclusions(output: RunOutput) -> None:
     )
 
 
-def _audit_sandbox(crm: str, *, as_of: date, settings: ScoringSettings, out: Path) -> RunOutput:
-    """Start the bundled sandbox, audit it through ``crm`` with its own config, stop it."""
+def _audit_sandbox(
+    crm: str, *, as_of: date, settings: ScoringSettings, out: Path, quality: QualitySettings
+) -> RunOutput:
+    """Start the bundled sandbox, audit it through ``crm`` with its own config (and the
+    user's ``quality:`` policies), stop it."""
     import json
     import tempfile
 
@@ -194,7 +200,9 @@ def _audit_sandbox(crm: str, *, as_of: date, settings: ScoringSettings, out: Pat
         running = start_sandbox(state_dir=Path(state))
         try:
             ready = json.loads(ready_line(running, write_configs(running)))
-            config = load_config(Path(ready["configs"][crm]))
+            config = load_config(Path(ready["configs"][crm])).model_copy(
+                update={"quality": quality}
+            )
             return run_audit(config, as_of=as_of, settings=settings, out=out, environ=ready["env"])
         finally:
             running.stop()

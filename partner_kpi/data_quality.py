@@ -40,8 +40,8 @@ def checked_inputs(
     """Judge ``opportunities`` (the whole Opportunity layout); DataQualityFailed before
     anything is scored when a ``fail`` rule caught records."""
     check = check_opportunities(opportunities, as_of=as_of, settings=settings, suspects=suspects)
-    if seed is not None and check.findings:
-        lines = seed.lines_of(f.record_id for f in check.findings)
+    if seed is not None and not check.table.is_empty():
+        lines = seed.lines_of(check.table["record_id"].to_list())
         check = check.located(lines, str(seed.pipeline_file))
     check.raise_if_failed()
     return CheckedInputs(

@@ -457,14 +457,14 @@ def _page(
 def _quality(check: QualityCheck, result: ScoringResult) -> QualitySection:
     """The data-quality section: counts per rule and the first records caught."""
     names = {p.partner_id: p.partner_name for p in result.partners}
+    found = {(rule, action): n for rule, action, n in
+             check.table.group_by("rule", "action").len().iter_rows()}  # fmt: skip
     counts = [
         RuleCount(
             rule.name,
             rule.meaning,
-            excluded=sum(
-                1 for f in check.findings if f.rule == rule.name and f.action == "exclude"
-            ),
-            kept=sum(1 for f in check.findings if f.rule == rule.name and f.action == "keep"),
+            excluded=found.get((rule.name, "exclude"), 0),
+            kept=found.get((rule.name, "keep"), 0),
         )
         for rule in RULES
     ]
@@ -477,7 +477,7 @@ def _quality(check: QualityCheck, result: ScoringResult) -> QualitySection:
             f.action,
             f"{f.file}:{f.line}" if f.file else "",
         )
-        for f in check.findings[:QUALITY_ROWS]
+        for f in check.first(QUALITY_ROWS)
     )
     bound = "none" if check.amount_bound is None else format_money(check.amount_bound)
     return QualitySection(
@@ -486,7 +486,7 @@ def _quality(check: QualityCheck, result: ScoringResult) -> QualitySection:
         bound=bound,
         rules=tuple(c for c in counts if c.excluded or c.kept),
         rows=rows,
-        more=max(0, len(check.findings) - QUALITY_ROWS),
+        more=max(0, check.table.height - QUALITY_ROWS),
     )
 
 

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from kpi_engine import (
     KPIS,
     PER_STAGE,
@@ -101,13 +103,11 @@ QUALITY_COLUMNS = ("record_id", "partner_id", "partner_name", "rule", "value", "
 
 
 def write_quality_csv(check: QualityCheck, path: Path, partner_names: Mapping[str, str]) -> None:
-    """quality.csv: one row per record and rule it breaks (header only when none did)."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(QUALITY_COLUMNS)
-        for f in check.findings:
-            partner = f.partner_id or ""
-            writer.writerow(
-                (f.record_id, partner, partner_names.get(partner, ""), f.rule, f.value,
-                 f.action, f.file or "", "" if f.line is None else f.line)
-            )  # fmt: skip
+    """quality.csv: one row per record and rule it breaks (header only when none did);
+    written from the findings' frame, which a large back-dated audit makes long."""
+    names = pl.DataFrame(
+        {"partner_id": list(partner_names), "partner_name": list(partner_names.values())},
+        schema={"partner_id": pl.String(), "partner_name": pl.String()},
+    )
+    rows = check.table.join(names, on="partner_id", how="left", maintain_order="left")
+    rows.select(QUALITY_COLUMNS).write_csv(path, line_terminator="\n")

@@ -20,8 +20,7 @@ def data() -> ReportInput:
 
 
 def _check(*findings: Finding) -> QualityCheck:
-    excluded = frozenset(f.record_id for f in findings if f.action == "exclude")
-    return QualityCheck(findings, excluded, median_won=1000.0, amount_bound=1_000_000.0)
+    return QualityCheck.of(findings, median_won=1000.0, amount_bound=1_000_000.0)
 
 
 def _page(data: ReportInput, check: QualityCheck | None) -> tuple[str, Node]:
@@ -53,9 +52,10 @@ def test_the_section_counts_per_rule_and_lists_the_records(data: ReportInput) ->
         [td.text() for td in row.find_all("td")]
         for row in section.one("table", id="quality-records").one("tbody").find_all("tr")
     ]
-    assert records[0] == [HOSTILE_RECORD, SCRIPT_NAME, "amount_implausible", HOSTILE_VALUE,
+    # in rule order: amount_negative comes before amount_implausible
+    assert records[0] == ["o2", "Acme Resellers", "amount_negative", "-5.0", "exclude", ""]
+    assert records[1] == [HOSTILE_RECORD, SCRIPT_NAME, "amount_implausible", HOSTILE_VALUE,
                           "exclude", "seed/sales_pipeline.csv:12"]  # fmt: skip
-    assert records[1][1] == "Acme Resellers"
     # escaped: shown as text, never as markup; still only the page's own two scripts
     assert HOSTILE_VALUE not in text and HOSTILE_RECORD not in text
     code = [s for s in page.find_all("script") if s.attrs.get("type") != "application/json"]

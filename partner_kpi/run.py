@@ -1,4 +1,4 @@
-"""The one run pipeline: extract → score → save → report → plan → guard → apply → journal.
+"""The one run pipeline: extract → check → score → save → report → plan → guard → apply → journal.
 
 ``audit`` runs the first half (through the report), ``sync --dry-run`` stops before
 apply and keeps nothing but the store's copy of the CRM, ``sync`` runs it whole. The

@@ -8,12 +8,14 @@
     ├── RateLimitExhausted     4  quota or retries ran out; the next run resumes
     ├── CrmApiError            5  the CRM answered an error: its code, HTTP status, record id
     ├── SchemaError            6  records that cannot be mapped or scored
-    │   └── SeedFormatError    6  a seed folder is missing a file or a column
+    │   ├── SeedFormatError    6  a seed folder is missing a file or a column
+    │   └── DataQualityFailed  6  a data-quality rule whose policy is fail caught records
     ├── StoreError             7  the local store cannot be used: names the file and the fix
     │   ├── StoreLocked        7  another run holds the local store
     │   └── StoreVersionError  7  the store was written by a newer partner-kpi
     ├── TierGuardRefused       8  sync: too many tier changes at once (--force overrides)
-    └── RecordsRejected        9  sync: the CRM rejected some records; the next run retries
+    ├── RecordsRejected        9  sync: the CRM rejected some records; the next run retries
+    └── DataQualityExclusions 10  completed, with records left out by data-quality rules
 
 The number is the CLI's exit code (the README's table lists the same).
 
@@ -115,6 +117,14 @@ class SeedFormatError(SchemaError):
     """A seed folder lacks a file or a column, or holds a value that cannot be read."""
 
 
+class DataQualityFailed(SchemaError):
+    """A data-quality rule whose policy is ``fail`` caught records: nothing was scored."""
+
+    def __init__(self, message: str, *, rule: str, record_id: str | None = None) -> None:
+        self.rule = rule
+        super().__init__(message, record_id=record_id)
+
+
 class StoreError(PartnerKpiError):
     """The store file cannot be used as it is: the message names the file and the fix."""
 
@@ -139,3 +149,10 @@ class RecordsRejected(PartnerKpiError):
     """The CRM rejected some records; the others were written and journaled."""
 
     exit_code = 9
+
+
+class DataQualityExclusions(PartnerKpiError):
+    """The run completed (files written, a sync's writes made) with records left out by
+    data-quality rules; raised last, so that the exit code tells a scheduler."""
+
+    exit_code = 10

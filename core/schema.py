@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.entity import KEY, SCORED, Entity
 from core.errors import SchemaError
@@ -77,7 +77,12 @@ class StageChange(_Record):
 
 
 class Opportunity(_Record):
-    """An opportunity / deal, with its amount already in the corporate currency."""
+    """An opportunity / deal, with its amount already in the corporate currency.
+
+    The schema holds what a CRM may hold, implausible or not (a NaN or negative amount,
+    a won deal with no close date, a close before the created date, an amount with no
+    conversion rate, left empty): the rules of ``quality`` judge such records, by record.
+    """
 
     id: Annotated[str, KEY, SCORED] = Field(min_length=1)
     name: str | None = None
@@ -106,20 +111,6 @@ class Opportunity(_Record):
                     "expected one of open, won, lost (taken from the stage metadata)"
                 )
         return data
-
-    @model_validator(mode="after")
-    def _closed_has_close_date(self) -> Opportunity:
-        if self.status is not OpportunityStatus.OPEN and self.close_date is None:
-            raise ValueError(
-                f"opportunity {self.id!r}: status {self.status.value} needs a close date"
-            )
-        return self
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def close_before_created(self) -> bool:
-        """Kept and scored, but flagged: the CRM holds a close date before the created date."""
-        return self.close_date is not None and self.close_date < self.created_date
 
 
 def status_of_stage(stage: str, stage_defs: Mapping[str, StageDef], record_id: str) -> StageDef:

@@ -113,6 +113,8 @@ class PartnerScore(_Result):
     score: float
     tier: str
     drivers: Drivers
+    #: what else a reader of the drivers must know, such as records left out by data quality
+    notes: tuple[str, ...] = ()
 
     def percentiles_text(self, components: Sequence[str], name: Callable[[str], str] = str) -> str:
         """'deal_count (p97), pipeline_value (p90)': components with this partner's pct()."""
@@ -120,10 +122,10 @@ class PartnerScore(_Result):
 
     def drivers_text(self) -> str:
         """'strong: deal_count (p97), …; weak: …': the drivers as scores.csv and the CRM
-        show them, so a rep sees why without opening the JSON."""
+        show them, so a rep sees why without opening the JSON; then any notes."""
         strong = self.percentiles_text(self.drivers.strong)
         weak = self.percentiles_text(self.drivers.weak)
-        return f"strong: {strong}; weak: {weak}"
+        return "; ".join((f"strong: {strong}", f"weak: {weak}", *self.notes))
 
 
 class PortfolioSummary(_Result):

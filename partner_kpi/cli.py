@@ -18,6 +18,7 @@ from kpi_engine import ScoringSettings
 from partner_kpi import __version__, logs
 from partner_kpi.config import load_config, with_window
 from partner_kpi.run import RunOutput, run_audit, run_seed_audit
+from quality import QualitySettings
 
 log = logging.getLogger("partner_kpi")
 
@@ -117,15 +118,20 @@ def audit(
     """Score every partner and write reports; nothing is written to any CRM.
 
     With --seed, a seed folder is scored directly; otherwise the config's CRM is
-    read into the local store (incrementally) and the store is scored.
+    read into the local store (incrementally) and the store is scored. Exits 10,
+    with every file written, when data-quality rules left records out (quality.csv).
     """
     config = load_config(config_path)
     settings = with_window(config.scoring, window_days)
     day = as_of or date.today()
     if sandbox_crm is not None:
-        output = _audit_sandbox(sandbox_crm, as_of=day, settings=settings, out=out)
+        output = _audit_sandbox(
+            sandbox_crm, as_of=day, settings=settings, out=out, quality=config.quality
+        )
     elif seed_dir is not None:
-        output = run_seed_audit(seed_dir, as_of=day, settings=settings, out=out)
+        output = run_seed_audit(
+            seed_dir, as_of=day, settings=settings, out=out, quality=config.quality
+        )
     elif config.crm is None:
         raise ConfigError(
             "--seed / crm",
@@ -156,13 +162,34 @@ def audit(
             "scored": len(result.partners),
             "tiers": dict(result.portfolio.tier_counts),
             **({"sync": output.extract.as_json()} if output.extract is not None else {}),
+            **({"quality": output.quality.summary()} if output.quality is not None else {}),
             "files": [str(path) for path in output.files],
         },
     )
+    _exit_on_exclusions(output)
 
 
-def _audit_sandbox(crm: str, *, as_of: date, settings: ScoringSettings, out: Path) -> RunOutput:
-    """Start the bundled sandbox, audit it through ``crm`` with its own config, stop it."""
+def _exit_on_exclusions(output: RunOutput) -> None:
+    """Exit 10 once everything is written when data-quality rules left records out."""
+    from core.errors import DataQualityExclusions
+
+    if output.quality is None or not output.excluded:
+        return
+    rules = output.quality.summary()["by_rule"]
+    counted = ", ".join(f"{rule} {n['exclude']}" for rule, n in rules.items() if "exclude" in n)
+    listed = [str(path) for path in output.files if path.name == "quality.csv"]
+    raise DataQualityExclusions(
+        f"completed, with {output.excluded} records left out of every KPI by data-quality "
+        f"rules ({counted}); "
+        + (f"they are listed in {listed[0]}" if listed else "--out lists them in quality.csv")
+    )
+
+
+def _audit_sandbox(
+    crm: str, *, as_of: date, settings: ScoringSettings, out: Path, quality: QualitySettings
+) -> RunOutput:
+    """Start the bundled sandbox, audit it through ``crm`` with its own config (and the
+    user's ``quality:`` policies), stop it."""
     import json
     import tempfile
 
@@ -173,7 +200,9 @@ def _audit_sandbox(crm: str, *, as_of: date, settings: ScoringSettings, out: Pat
         running = start_sandbox(state_dir=Path(state))
         try:
             ready = json.loads(ready_line(running, write_configs(running)))
-            config = load_config(Path(ready["configs"][crm]))
+            config = load_config(Path(ready["configs"][crm])).model_copy(
+                update={"quality": quality}
+            )
             return run_audit(config, as_of=as_of, settings=settings, out=out, environ=ready["env"])
         finally:
             running.stop()
@@ -256,7 +285,8 @@ def sync(
     Only records whose mapped fields differ are sent, in the fewest calls; every
     field is journaled old → new (see history, rollback). Exits 0 when all is
     written, 8 when the tier guard refuses the run, 9 when the CRM rejected
-    records (listed; the next sync retries them).
+    records (listed; the next sync retries them), 10 when data-quality rules left
+    records out (all else done).
     """
     from core.errors import RecordsRejected
     from partner_kpi.run import run_sync
@@ -281,6 +311,7 @@ def sync(
             f"by the CRM (run {output.run_id}); the others are written, and the next sync "
             "retries the rejected ones"
         )
+    _exit_on_exclusions(output)
 
 
 @main.group()

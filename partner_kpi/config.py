@@ -16,6 +16,7 @@ from core.config_values import shown
 from core.connector import Connector
 from core.errors import ConfigError
 from kpi_engine.settings import ScoringSettings
+from quality import QualitySettings
 from writeback.settings import WritebackSettings
 
 
@@ -36,6 +37,7 @@ class AppConfig(BaseModel):
     crm: SerializeAsAny[CrmSettings] | None = None
     store: StoreSettings = Field(default_factory=StoreSettings)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
     writeback: WritebackSettings = Field(default_factory=WritebackSettings)
     #: the ``writeback:`` keys that belong to the configured CRM (a permission set …)
     crm_writeback: SerializeAsAny[CrmWritebackSettings] = Field(

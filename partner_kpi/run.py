@@ -1,4 +1,4 @@
-"""The one run pipeline: extract → score → save → report → plan → guard → apply → journal.
+"""The one run pipeline: extract → check → score → save → report → plan → guard → apply → journal.
 
 ``audit`` runs the first half (through the report), ``sync --dry-run`` stops before
 apply and keeps nothing but the store's copy of the CRM, ``sync`` runs it whole. The
@@ -22,13 +22,15 @@ from typing import Any, Literal
 from connectors.seed import read_seed
 from core.connector import Connector
 from core.errors import TierGuardRefused
-from core.schema import StageDef
+from core.schema import OPPORTUNITY_ENTITY, StageDef
 from kpi_engine import ScoringResult, ScoringSettings, score_partners
 from partner_kpi.config import AppConfig
+from partner_kpi.data_quality import checked_inputs, checked_seed, with_quality_notes
 from partner_kpi.extract import ExtractCounts, extract_into_store
 from partner_kpi.fields import configured_fields, field_defaults
-from partner_kpi.reports import write_scores_csv, write_scores_json
+from partner_kpi.reports import write_quality_csv, write_scores_csv, write_scores_json
 from partner_kpi.reports.html import ScorePoint, write_report_html
+from quality import QualityCheck, QualitySettings
 from store import LocalStore
 from writeback import (
     ApplyReport,
@@ -63,12 +65,21 @@ class RunOutput:
     verdict: GuardVerdict | None = None
     report: ApplyReport | None = None
     settled: Settled = field(default_factory=Settled)
+    #: the data-quality step's findings (None when the run stopped before it)
+    quality: QualityCheck | None = None
+
+    @property
+    def excluded(self) -> int:
+        """Records data-quality rules left out of every KPI."""
+        return self.quality.excluded_count if self.quality is not None else 0
 
     def counts(self) -> dict[str, Any]:
         """The run record's counts: what was read, scored, planned and written."""
         counts: dict[str, Any] = self.extract.as_json() if self.extract else {}
         if self.command == "sync":
             counts["scored"] = len(self.result.partners)
+        if self.quality is not None:
+            counts["quality"] = self.quality.summary()
         if self.plan is not None and self.verdict is not None:
             counts["plan"] = self.plan.summary()
             counts["tier_changes"] = self.verdict.changed
@@ -112,15 +123,22 @@ def open_store(config: AppConfig, command: str) -> AbstractContextManager[LocalS
 # --- the steps -----------------------------------------------------------------------------
 
 
-def score(store: LocalStore, *, as_of: date, settings: ScoringSettings) -> ScoringResult:
-    """Score what the store holds as of ``as_of``."""
-    return score_partners(
-        store.partners_table(),
-        store.opportunities_table(),
+def score(
+    store: LocalStore, *, as_of: date, settings: ScoringSettings, quality: QualitySettings
+) -> tuple[ScoringResult, QualityCheck]:
+    """Score what the store holds as of ``as_of``, once the data-quality rules have left
+    out what they exclude (DataQualityFailed, before scoring, on a ``fail`` policy)."""
+    inputs = checked_inputs(
+        store.opportunities_table(OPPORTUNITY_ENTITY.layout),
         store.stage_events_table(),
         as_of=as_of,
-        settings=settings,
+        settings=quality,
     )
+    result = score_partners(
+        store.partners_table(), inputs.opportunities, inputs.stage_events,
+        as_of=as_of, settings=settings,
+    )  # fmt: skip
+    return with_quality_notes(result, inputs.check), inputs.check
 
 
 def stage_order(stage_defs: Iterable[StageDef]) -> tuple[str, ...]:
@@ -137,17 +155,25 @@ def write_reports(
     stage_order: Sequence[str],
     history: Sequence[ScorePoint] = (),
     run_id: str | None = None,
+    quality: QualityCheck | None = None,
 ) -> tuple[Path, ...]:
-    """scores.csv, scores.json and report.html in ``out``."""
+    """scores.csv, scores.json and report.html in ``out``, and quality.csv (the records
+    data-quality rules caught) when the run checked them."""
     out.mkdir(parents=True, exist_ok=True)
     csv_path, json_path, html_path = out / "scores.csv", out / "scores.json", out / "report.html"
     write_scores_csv(result, csv_path, stage_order)
     write_scores_json(result, json_path, settings, source)
     write_report_html(
         result, html_path, settings=settings, source=source, history=history,
-        stage_order=stage_order, run_id=run_id,
+        stage_order=stage_order, run_id=run_id, quality=quality,
     )  # fmt: skip
-    return csv_path, json_path, html_path
+    if quality is None:
+        return csv_path, json_path, html_path
+    quality_path = out / "quality.csv"
+    write_quality_csv(
+        quality, quality_path, {p.partner_id: p.partner_name for p in result.partners}
+    )
+    return csv_path, json_path, html_path, quality_path
 
 
 def _store_reports(
@@ -170,7 +196,7 @@ def _store_reports(
               "run_id": output.run_id}  # fmt: skip
     return write_reports(
         output.result, out, settings=settings, source=source,
-        stage_order=stages, history=history, run_id=output.run_id,
+        stage_order=stages, history=history, run_id=output.run_id, quality=output.quality,
     )  # fmt: skip
 
 
@@ -226,17 +252,21 @@ def _pipeline(
         if record is not None:
             settled = settle_pending(store, connector, current_run=record.run_id)
     extract = extract_into_store(connector, store) if connector is not None else None
+    result, quality = score(store, as_of=request.as_of, settings=settings, quality=config.quality)
     output = RunOutput(
         command=request.command,
-        result=score(store, as_of=request.as_of, settings=settings),
+        result=result,
         extract=extract,
         run_id=run_id,
         dry_run=request.dry_run,
         settled=settled,
+        quality=quality,
     )
     if record is not None:
         store.save_scores(record.run_id, output.result.partners)
         record.counts = output.counts()
+        if output.excluded:
+            record.note = f"{output.excluded} records excluded by data-quality rules"
     stages = stage_order(store.stage_defs())
     if request.out is not None:
         output.files = _store_reports(
@@ -301,19 +331,27 @@ def run_sync(
 
 
 def run_seed_audit(
-    seed_dir: Path, *, as_of: date, settings: ScoringSettings, out: Path
+    seed_dir: Path,
+    *,
+    as_of: date,
+    settings: ScoringSettings,
+    out: Path,
+    quality: QualitySettings | None = None,
 ) -> RunOutput:
-    """Score a seed folder with no CRM and no store, and write the reports to ``out``."""
+    """Score a seed folder with no CRM and no store, and write the reports to ``out``;
+    the data-quality rules judge its rows first, naming each one's file and line."""
     dataset = read_seed(seed_dir)
+    inputs = checked_seed(dataset, as_of=as_of, settings=quality or QualitySettings())
     result = score_partners(
         dataset.partners,
-        dataset.opportunities,
-        dataset.stage_events,
+        inputs.opportunities,
+        inputs.stage_events,
         as_of=as_of,
         settings=settings,
     )
+    result = with_quality_notes(result, inputs.check)
     files = write_reports(
         result, out, settings=settings, source={"kind": "seed", "path": str(seed_dir)},
-        stage_order=stage_order(dataset.stage_defs),
+        stage_order=stage_order(dataset.stage_defs), quality=inputs.check,
     )  # fmt: skip
-    return RunOutput(command="audit", result=result, files=files)
+    return RunOutput(command="audit", result=result, files=files, quality=inputs.check)

@@ -574,9 +574,12 @@ class LocalStore:
         """Partners not deleted, in ``PARTNER_ARROW_SCHEMA``, in no particular order."""
         return self._arrow(_PARTNERS_SQL, PARTNER_ARROW_SCHEMA)
 
-    def opportunities_table(self) -> pa.Table:
-        """Opportunities not deleted, in ``OPPORTUNITY_ARROW_SCHEMA``, in no particular order."""
-        return self._arrow(_OPPORTUNITIES_SQL, OPPORTUNITY_ARROW_SCHEMA)
+    def opportunities_table(self, layout: pa.Schema = OPPORTUNITY_ARROW_SCHEMA) -> pa.Table:
+        """Opportunities not deleted, in ``layout`` (default: the engine's), in no particular
+        order; the data-quality step reads the whole layout."""
+        if layout == OPPORTUNITY_ARROW_SCHEMA:
+            return self._arrow(_OPPORTUNITIES_SQL, layout)
+        return self._arrow(_live_records(OPPORTUNITIES, layout), layout)
 
     def stage_events_table(self) -> pa.Table:
         """Stage changes as the engine's events, in ``STAGE_EVENT_ARROW_SCHEMA``.

@@ -27,7 +27,7 @@ def drawn_tree() -> dict[str, tuple[int | None, str | None]]:
     drawn: dict[str, tuple[int | None, str | None]] = {}
     parents: list[str] = []
     for line in (errors.__doc__ or "").splitlines():
-        match = re.match(r"^    ([│├└─ ]*)(\w+)(?:\s+(\d))?\s", line + " ")
+        match = re.match(r"^    ([│├└─ ]*)(\w+)(?:\s+(\d+))?\s", line + " ")
         if match is None or not match.group(2)[0].isupper():
             continue
         depth = len(match.group(1)) // 4
@@ -41,7 +41,7 @@ def drawn_tree() -> dict[str, tuple[int | None, str | None]]:
 def readme_codes() -> dict[int, str]:
     text = README.read_text(encoding="utf-8")
     table = text[text.index("### Exit codes") :].split("\n\n")[1]
-    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\| (\d) \| (.+) \|$", table, re.M)}
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\| (\d+) \| (.+) \|$", table, re.M)}
 
 
 def test_the_drawing_is_the_class_tree_with_its_exit_codes() -> None:

@@ -14,7 +14,9 @@ from pathlib import Path
 from connectors.registry import ENTRY_POINT_GROUP
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "connectors", "kpi_engine", "writeback", "store", "partner_kpi", "sandbox")
+PACKAGES = (
+    "core", "connectors", "kpi_engine", "quality", "writeback", "store", "partner_kpi", "sandbox",
+)  # fmt: skip
 
 
 def _module_name(path: Path) -> str:
@@ -94,11 +96,20 @@ def test_the_engine_imports_only_the_core() -> None:
     assert outside == []
 
 
+def test_data_quality_imports_only_the_core() -> None:
+    outside = [
+        arrow
+        for arrow in arrows_from("quality")
+        if not (_within(arrow[1], "quality") or _within(arrow[1], "core"))
+    ]
+    assert outside == []
+
+
 def test_no_arrow_from_the_app_or_writeback_into_a_crm_folder() -> None:
     crms = crm_folders()
     into_crm = [
         arrow
-        for package in ("partner_kpi", "writeback", "store", "kpi_engine")
+        for package in ("partner_kpi", "writeback", "store", "kpi_engine", "quality")
         for arrow in arrows_from(package)
         if any(_within(arrow[1], crm) for crm in crms)
     ]

@@ -6,7 +6,9 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "connectors", "kpi_engine", "writeback", "store", "partner_kpi", "sandbox")
+PACKAGES = (
+    "core", "connectors", "kpi_engine", "quality", "writeback", "store", "partner_kpi", "sandbox",
+)  # fmt: skip
 LISTED_ROOTS = (*PACKAGES, "bench")
 
 

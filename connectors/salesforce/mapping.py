@@ -97,16 +97,11 @@ class CurrencyTable:
     #: the org is multi-currency (records carry CurrencyIsoCode), however many rates it has
     multi_currency: bool = True
 
-    def to_corporate(self, amount: float, currency: str, record_id: str) -> float:
-        """``amount`` in ``currency`` as corporate currency (CurrencyType's static rates)."""
+    def to_corporate(self, amount: float, currency: str) -> float | None:
+        """``amount`` in ``currency`` as corporate currency (CurrencyType's static rates);
+        None with no rate (the rule currency_without_rate judges the record)."""
         rate = self.rates.get(currency)
-        if not rate:
-            raise SchemaError(
-                f"opportunity {record_id!r}: currency {currency!r} has no conversion rate in "
-                f"CurrencyType (known: {', '.join(sorted(self.rates))})",
-                record_id=record_id,
-            )
-        return amount / rate
+        return amount / rate if rate else None
 
 
 def single_currency(code: str) -> CurrencyTable:
@@ -199,7 +194,7 @@ def opportunity_from_row(
         stage=stage.name,
         status=stage.status,
         probability=stage.probability if probability is None else probability,
-        amount=None if amount is None else currencies.to_corporate(amount, currency, record_id),
+        amount=None if amount is None else currencies.to_corporate(amount, currency),
         amount_original=amount,
         currency=currency,
         created_date=created.date(),

@@ -3,6 +3,12 @@
 ``mapping`` holds the rules (shared with the sandbox CRM); ``reader`` reads files.
 """
 
-from connectors.seed.reader import CustomerAccount, SeedDataset, read_seed
+from connectors.seed.reader import (
+    PIPELINE_FILE,
+    CustomerAccount,
+    SeedDataset,
+    UnknownStageRow,
+    read_seed,
+)
 
-__all__ = ["CustomerAccount", "SeedDataset", "read_seed"]
+__all__ = ["PIPELINE_FILE", "CustomerAccount", "SeedDataset", "UnknownStageRow", "read_seed"]

@@ -72,15 +72,11 @@ class Currencies:
     corporate: str
     rates: Mapping[str, float]
 
-    def to_corporate(self, amount: float, currency: str, record_id: str) -> float:
-        try:
-            rate = self.rates[currency]
-        except KeyError:
-            raise SeedFormatError(
-                f"opportunity {record_id!r}: currency {currency!r} is not in currencies.csv",
-                record_id=record_id,
-            ) from None
-        return amount / rate
+    def to_corporate(self, amount: float, currency: str) -> float | None:
+        """``amount`` in the corporate currency; None when ``currency`` has no rate (the
+        record keeps its original amount, and the rule currency_without_rate judges it)."""
+        rate = self.rates.get(currency)
+        return None if rate is None else amount / rate
 
 
 SINGLE_CURRENCY = Currencies(
@@ -160,7 +156,12 @@ def opportunity_from_row(
     currencies: Currencies,
     fallback_created: date,
 ) -> SeedOpportunity:
-    """A sales_pipeline.csv row as an opportunity, by the README's rules."""
+    """A sales_pipeline.csv row as an opportunity, by the README's rules.
+
+    The row's stage must be a seed stage (``status_of_stage`` names the record otherwise);
+    implausible values (a NaN amount, a won deal with no close date) are kept for the
+    data-quality rules to judge.
+    """
     record_id = row["opportunity_id"].strip()
     stage_name = row["deal_stage"].strip()
     stage = status_of_stage(stage_name, STAGES_BY_NAME, record_id)
@@ -180,7 +181,7 @@ def opportunity_from_row(
         elif product is not None:
             amount = prices.get(product_key(product))
     currency = (row.get("currency") or "").strip() or currencies.corporate
-    converted = None if amount is None else currencies.to_corporate(amount, currency, record_id)
+    converted = None if amount is None else currencies.to_corporate(amount, currency)
     customer = (row.get("account") or "").strip() or None
     agent = row["sales_agent"].strip()
     opportunity = Opportunity(

@@ -13,12 +13,14 @@ from typing import IO
 from connectors.seed.mapping import (
     DEFAULT_CORPORATE_CURRENCY,
     SEED_STAGES,
+    STAGES_BY_NAME,
     Currencies,
     SeedOpportunity,
     customer_id,
     latest_date,
     opportunity_from_row,
     partner_from_row,
+    partner_id,
     product_key,
     stage_history,
 )
@@ -55,6 +57,17 @@ class CustomerAccount:
 
 
 @dataclass(frozen=True)
+class UnknownStageRow:
+    """A sales_pipeline.csv row whose deal_stage is no seed stage: it cannot become a record
+    (its status is unknown), so it is listed, with its line, for the data-quality step."""
+
+    line: int
+    record_id: str
+    partner_id: str | None
+    stage: str
+
+
+@dataclass(frozen=True)
 class SeedDataset:
     """Everything a seed folder holds, mapped into the common schema.
 
@@ -70,17 +83,59 @@ class SeedDataset:
     prices: dict[str, float]
     fallback_created: date
     opportunity_count: int
+    #: rows whose stage is unknown, every one: never records, judged by data quality
+    unknown_stages: tuple[UnknownStageRow, ...] = ()
     stage_defs: tuple[StageDef, ...] = field(default=SEED_STAGES)
 
+    @property
+    def pipeline_file(self) -> Path:
+        return self.folder / PIPELINE_FILE
+
     def iter_seed_opportunities(self) -> Iterator[SeedOpportunity]:
-        """The opportunities, one at a time, in file order."""
-        for row in iter_rows(self.folder / PIPELINE_FILE, REQUIRED_COLUMNS[PIPELINE_FILE]):
+        """The opportunities, one at a time, in file order, for a CRM to hold.
+
+        A CRM cannot hold a deal in a stage its metadata lacks, so a seed with such rows
+        is refused before anything is yielded, with every row's file and line named.
+        """
+        self.require_known_stages()
+        yield from self._mapped()
+
+    def require_known_stages(self) -> None:
+        """A SeedFormatError naming every row whose stage is unknown, if there is one."""
+        if not self.unknown_stages:
+            return
+        rows = "; ".join(
+            f"line {row.line} ({row.record_id}: {row.stage!r})" for row in self.unknown_stages
+        )
+        raise SeedFormatError(
+            f"{self.pipeline_file}: {len(self.unknown_stages)} rows have a deal_stage that is "
+            f"no seed stage (known: {', '.join(STAGES_BY_NAME)}): {rows}"
+        )
+
+    def _mapped(self) -> Iterator[SeedOpportunity]:
+        unknown = {row.line for row in self.unknown_stages}
+        for line, row in iter_numbered_rows(self.pipeline_file, REQUIRED_COLUMNS[PIPELINE_FILE]):
+            if line in unknown:
+                continue
             yield opportunity_from_row(
                 row,
                 prices=self.prices,
                 currencies=self.currencies,
                 fallback_created=self.fallback_created,
             )
+
+    def lines_of(self, record_ids: Iterable[str]) -> dict[str, int]:
+        """The line of sales_pipeline.csv each of ``record_ids`` is on (the file is read
+        again: only a run with data-quality findings asks)."""
+        wanted = set(record_ids)
+        if not wanted:
+            return {}
+        rows = iter_numbered_rows(self.pipeline_file, REQUIRED_COLUMNS[PIPELINE_FILE])
+        return {
+            row["opportunity_id"].strip(): line
+            for line, row in rows
+            if row["opportunity_id"].strip() in wanted
+        }
 
     @cached_property
     def opportunity_ranks(self) -> dict[str, int]:
@@ -96,7 +151,8 @@ class SeedDataset:
 
     @cached_property
     def seed_opportunities(self) -> list[SeedOpportunity]:
-        return list(self.iter_seed_opportunities())
+        """Every row that is a record (rows of unknown stage are in ``unknown_stages``)."""
+        return list(self._mapped())
 
     @cached_property
     def opportunities(self) -> list[Opportunity]:
@@ -123,12 +179,35 @@ def _open_csv(path: Path, required: Iterable[str]) -> tuple[IO[str], csv.DictRea
     return handle, reader
 
 
-def iter_rows(path: Path, required: Iterable[str]) -> Iterator[dict[str, str]]:
-    """The rows of one seed CSV, streamed; a missing file or column names the file and column."""
+def iter_numbered_rows(path: Path, required: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of one seed CSV with the line each ends on, streamed; a missing file or
+    column names the file and column."""
     handle, reader = _open_csv(path, required)
     with handle:
         for row in reader:
-            yield {k.strip(): (v or "") for k, v in row.items() if k}
+            yield reader.line_num, {k.strip(): (v or "") for k, v in row.items() if k}
+
+
+def iter_rows(path: Path, required: Iterable[str]) -> Iterator[dict[str, str]]:
+    """The rows of one seed CSV, streamed."""
+    for _line, row in iter_numbered_rows(path, required):
+        yield row
+
+
+def _unknown_stages(
+    rows: Iterable[tuple[int, dict[str, str]]], found: list[UnknownStageRow]
+) -> Iterator[dict[str, str]]:
+    """``rows`` passed through, each whose stage is no seed stage added to ``found``."""
+    for line, row in rows:
+        stage = row["deal_stage"].strip()
+        if stage not in STAGES_BY_NAME:
+            agent = row["sales_agent"].strip()
+            found.append(
+                UnknownStageRow(
+                    line, row["opportunity_id"].strip(), partner_id(agent) if agent else None, stage
+                )
+            )
+        yield row
 
 
 def read_rows(path: Path, required: Iterable[str]) -> list[dict[str, str]]:
@@ -179,7 +258,8 @@ def read_seed(folder: Path | str) -> SeedDataset:
     """Read a seed folder: its small files at once, its opportunities on demand.
 
     The pipeline file is scanned once here, for its latest date (the fallback
-    created date of undated deals) and to check every column is present.
+    created date of undated deals), to check every column is present, and for the
+    rows whose stage is unknown (every one, with its line).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -187,8 +267,9 @@ def read_seed(folder: Path | str) -> SeedDataset:
     teams = read_rows(folder / "sales_teams.csv", REQUIRED_COLUMNS["sales_teams.csv"])
     accounts = read_rows(folder / "accounts.csv", REQUIRED_COLUMNS["accounts.csv"])
     pipeline = folder / PIPELINE_FILE
+    unknown: list[UnknownStageRow] = []
     fallback_created, opportunity_count = latest_date(
-        iter_rows(pipeline, REQUIRED_COLUMNS[PIPELINE_FILE])
+        _unknown_stages(iter_numbered_rows(pipeline, REQUIRED_COLUMNS[PIPELINE_FILE]), unknown)
     )
     customers = [
         CustomerAccount(
@@ -206,4 +287,5 @@ def read_seed(folder: Path | str) -> SeedDataset:
         prices=_read_prices(folder),
         fallback_created=fallback_created,
         opportunity_count=opportunity_count,
+        unknown_stages=tuple(unknown),
     )

@@ -1,5 +1,17 @@
 """Report writers: the files an audit leaves behind."""
 
-from partner_kpi.reports.tables import csv_columns, write_scores_csv, write_scores_json
+from partner_kpi.reports.tables import (
+    QUALITY_COLUMNS,
+    csv_columns,
+    write_quality_csv,
+    write_scores_csv,
+    write_scores_json,
+)
 
-__all__ = ["csv_columns", "write_scores_csv", "write_scores_json"]
+__all__ = [
+    "QUALITY_COLUMNS",
+    "csv_columns",
+    "write_quality_csv",
+    "write_scores_csv",
+    "write_scores_json",
+]

@@ -60,11 +60,14 @@ from partner_kpi.reports.kpi_text import (
     format_rate,
     format_score,
 )
+from quality import RULES, QualityCheck
 
 #: Scorecards written by default: the best partners first; the ranked table holds all.
 SCORECARD_LIMIT = 200
 #: Movers listed each way (up and down) in the trend section.
 MOVERS = 5
+#: Records the data-quality section lists; quality.csv holds every one.
+QUALITY_ROWS = 20
 
 #: The ranked table's KPI columns after rank, partner, score, tier and drivers.
 KEY_COLUMNS: tuple[str, ...] = (
@@ -99,13 +102,14 @@ def write_report_html(
     stage_order: Sequence[str] = (),
     run_id: str | None = None,
     scorecard_limit: int = SCORECARD_LIMIT,
+    quality: QualityCheck | None = None,
 ) -> None:
     """Write report.html for ``result``.
 
     ``history`` holds the points of earlier runs (the store's score history); this
     run is added as the latest one, and points whose run id is ``run_id`` (this run,
     if the store already holds it) are not counted twice. ``stage_order`` is the
-    pipeline's stage order for the stage charts.
+    pipeline's stage order for the stage charts. ``quality`` adds the data-quality section.
     """
     html = render_report_html(
         result,
@@ -115,6 +119,7 @@ def write_report_html(
         stage_order=stage_order,
         run_id=run_id,
         scorecard_limit=scorecard_limit,
+        quality=quality,
     )
     path.write_text(html, encoding="utf-8")
 
@@ -128,6 +133,7 @@ def render_report_html(
     stage_order: Sequence[str] = (),
     run_id: str | None = None,
     scorecard_limit: int = SCORECARD_LIMIT,
+    quality: QualityCheck | None = None,
 ) -> str:
     """The page of :func:`write_report_html` as a string."""
     if scorecard_limit < 0:
@@ -139,6 +145,7 @@ def render_report_html(
         runs=_runs(result, history, run_id),
         stage_order=stage_order,
         scorecard_limit=scorecard_limit,
+        quality=None if quality is None else _quality(quality, result),
     )
     plotly_js = _plotly_js()
     return _template().render(
@@ -300,6 +307,34 @@ class Charts:
 
 
 @dataclass(frozen=True)
+class RuleCount:
+    rule: str
+    meaning: str
+    excluded: int
+    kept: int
+
+
+@dataclass(frozen=True)
+class QualityRow:
+    record_id: str
+    partner: str
+    rule: str
+    value: str
+    action: str
+    where: str
+
+
+@dataclass(frozen=True)
+class QualitySection:
+    excluded: int
+    kept: int
+    bound: str
+    rules: tuple[RuleCount, ...]
+    rows: tuple[QualityRow, ...]
+    more: int
+
+
+@dataclass(frozen=True)
 class Page:
     as_of: str
     window_start: str
@@ -324,6 +359,7 @@ class Page:
     weights: tuple[WeightItem, ...]
     glossary: tuple[GlossaryItem, ...]
     channel_groups: tuple[GlossaryItem, ...]
+    quality: QualitySection | None = None
 
 
 def _page(
@@ -334,6 +370,7 @@ def _page(
     runs: Sequence[Run],
     stage_order: Sequence[str],
     scorecard_limit: int,
+    quality: QualitySection | None = None,
 ) -> Page:
     partners = result.partners
     portfolio = result.portfolio
@@ -413,6 +450,43 @@ def _page(
             GlossaryItem(kpi.name, kpi.label, kpi.meaning, kpi.null_note) for kpi in KPIS
         ),
         channel_groups=_channel_groups(settings),
+        quality=quality,
+    )
+
+
+def _quality(check: QualityCheck, result: ScoringResult) -> QualitySection:
+    """The data-quality section: counts per rule and the first records caught."""
+    names = {p.partner_id: p.partner_name for p in result.partners}
+    found = {(rule, action): n for rule, action, n in
+             check.table.group_by("rule", "action").len().iter_rows()}  # fmt: skip
+    counts = [
+        RuleCount(
+            rule.name,
+            rule.meaning,
+            excluded=found.get((rule.name, "exclude"), 0),
+            kept=found.get((rule.name, "keep"), 0),
+        )
+        for rule in RULES
+    ]
+    rows = tuple(
+        QualityRow(
+            f.record_id,
+            names.get(f.partner_id or "", f.partner_id or NO_PARTNER),
+            f.rule,
+            f.value,
+            f.action,
+            f"{f.file}:{f.line}" if f.file else "",
+        )
+        for f in check.first(QUALITY_ROWS)
+    )
+    bound = "none" if check.amount_bound is None else format_money(check.amount_bound)
+    return QualitySection(
+        excluded=check.excluded_count,
+        kept=check.kept_count,
+        bound=bound,
+        rules=tuple(c for c in counts if c.excluded or c.kept),
+        rows=rows,
+        more=max(0, check.table.height - QUALITY_ROWS),
     )
 
 

@@ -201,6 +201,7 @@ TEMPLATE = """<!DOCTYPE html>
 {%- for anchor, label in [("summary", "Summary"), ("trend", "Trend"), ("ranking", "Ranking"),
   ("scorecards", "Scorecards"), ("how-to-read", "How to read this")] -%}
 <a href="#{{ anchor }}">{{ label }}</a>
+{%- if anchor == "summary" and page.quality %}<a href="#data-quality">Data quality</a>{% endif %}
 {%- endfor %}
 </nav>
 <main>
@@ -237,6 +238,44 @@ that is not among the partner accounts; they are not scored either.{% endif %}</
 </div>
 {{ chart(page.charts.channels) }}
 </section>
+{%- if page.quality %}
+
+<section id="data-quality">
+<h2>Data quality</h2>
+{%- set q = page.quality %}
+{%- if q.rows %}
+<p class="note"><strong>{{ q.excluded }}</strong> records were left out of every KPI by
+data-quality rules, as if the CRM did not hold them; {{ q.kept }} more broke a rule whose
+policy is keep and were scored. Every one is listed in quality.csv beside this file.
+Implausible amount bound: {{ q.bound }}.</p>
+<table class="quality-rules" id="quality-rules">
+<thead><tr><th>Rule</th><th>Catches</th><th class="num">Excluded</th><th class="num">Kept</th>
+</tr></thead>
+<tbody>
+{%- for r in q.rules %}
+<tr><td>{{ r.rule }}</td><td>{{ r.meaning }}</td><td class="num">{{ r.excluded }}</td>
+<td class="num">{{ r.kept }}</td></tr>
+{%- endfor %}
+</tbody></table>
+<h3>Records caught</h3>
+<table class="quality-records" id="quality-records">
+<thead><tr><th>Record</th><th>Partner</th><th>Rule</th><th>Value</th><th>Action</th>
+<th>Where</th></tr></thead>
+<tbody>
+{%- for f in q.rows %}
+<tr><td>{{ f.record_id }}</td><td>{{ f.partner }}</td><td>{{ f.rule }}</td>
+<td>{{ f.value }}</td><td>{{ f.action }}</td><td>{{ f.where }}</td></tr>
+{%- endfor %}
+</tbody></table>
+{%- if q.more %}
+<p class="note">And {{ q.more }} more in quality.csv.</p>
+{%- endif %}
+{%- else %}
+<p class="note" id="quality-clean">No record broke a data-quality rule (implausible amount
+bound: {{ q.bound }}).</p>
+{%- endif %}
+</section>
+{%- endif %}
 
 <section id="trend">
 <h2>Trend</h2>

@@ -1,12 +1,15 @@
-"""scores.csv and scores.json: one row (or object) per partner, every KPI by its KPIS.md name."""
+"""scores.csv and scores.json: one row (or object) per partner, every KPI by its KPIS.md name;
+quality.csv: the records data-quality rules caught."""
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from kpi_engine import (
     KPIS,
@@ -17,6 +20,7 @@ from kpi_engine import (
     float_text,
     stage_days_text,
 )
+from quality import QualityCheck
 
 
 def csv_columns() -> tuple[str, ...]:
@@ -72,6 +76,7 @@ def scores_document(
                 "score": score.score,
                 "tier": score.tier,
                 "drivers": score.drivers.model_dump(mode="json"),
+                "notes": list(score.notes),
             }
         )
     return {
@@ -90,3 +95,19 @@ def write_scores_json(
     """scores.json: the same as scores.csv plus channel figures, stage days and components."""
     document = scores_document(result, settings, source)
     path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
+#: quality.csv's header; file and line are filled for a seed folder's rows.
+QUALITY_COLUMNS = ("record_id", "partner_id", "partner_name", "rule", "value", "action",
+                   "file", "line")  # fmt: skip
+
+
+def write_quality_csv(check: QualityCheck, path: Path, partner_names: Mapping[str, str]) -> None:
+    """quality.csv: one row per record and rule it breaks (header only when none did);
+    written from the findings' frame, which a large back-dated audit makes long."""
+    names = pl.DataFrame(
+        {"partner_id": list(partner_names), "partner_name": list(partner_names.values())},
+        schema={"partner_id": pl.String(), "partner_name": pl.String()},
+    )
+    rows = check.table.join(names, on="partner_id", how="left", maintain_order="left")
+    rows.select(QUALITY_COLUMNS).write_csv(path, line_terminator="\n")

@@ -87,6 +87,7 @@ def test_example_config_documents_every_key_with_its_default() -> None:
     example = load_config(REPO_ROOT / "config.example.yaml")
     defaults = load_config(None)
     assert example.scoring == defaults.scoring
+    assert example.quality == defaults.quality
     # the default store path, read from the config file's folder as every relative path is
     assert example.store == anchored(defaults, REPO_ROOT).store
     assert isinstance(example.crm, SalesforceSettings)

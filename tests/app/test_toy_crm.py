@@ -215,3 +215,30 @@ def test_sync_dry_run_then_sync_through_the_toy(toy: tuple[ToyCrm, Path], tmp_pa
     assert again.exit_code == 0, again.output
     assert "plan: 0 records to update (0 field changes), 3 already up to date" in again.output
     assert crm_data.write_calls == 2  # an unchanged run writes nothing
+
+
+def test_sync_writes_then_exits_10_when_data_quality_left_records_out(
+    toy: tuple[ToyCrm, Path], tmp_path: Path
+) -> None:
+    """A won deal of 1e15 (won amounts 500, 1,000, 3,000 and 1e15: median 2,000, bound
+    2,000,000) is left out; every score is still written, the drivers say why, and only
+    then exit 10."""
+    crm_data, config = toy
+    crm_data.opportunities.append(_won("o9", "beta", 1e15, date(2024, 5, 1)))
+    assert cli("fields", "create", "--config", config).exit_code == 0
+    done = cli("sync", "--config", config, "--as-of", AS_OF, "--out", tmp_path / "out")
+    assert done.exit_code == 10, done.output
+    assert crm_data.write_calls == 2  # all 3 records written before the exit code
+    assert crm_data.partners["beta"]["toy_drivers"].endswith(
+        "; 1 record excluded by data-quality rules (amount_implausible)"
+    )
+    assert "toy_drivers" in crm_data.partners["alpha"]
+    assert "excluded" not in crm_data.partners["alpha"]["toy_drivers"]
+    with (tmp_path / "out" / "scores.csv").open(newline="") as handle:
+        won = {row["partner_id"]: row["won_amount"] for row in csv.DictReader(handle)}
+    assert won == {"alpha": "4000.0", "beta": "500.0", "gamma": "0.0"}
+    with (tmp_path / "out" / "quality.csv").open(newline="") as handle:
+        (row,) = csv.DictReader(handle)
+    assert (row["record_id"], row["partner_name"], row["rule"], row["action"]) == (
+        "o9", "Beta", "amount_implausible", "exclude",
+    )  # fmt: skip

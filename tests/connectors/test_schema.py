@@ -34,10 +34,12 @@ def _opportunity(**changes: object) -> Opportunity:
     return Opportunity.model_validate(fields)
 
 
-def test_close_before_created_is_kept_but_flagged() -> None:
-    kept = _opportunity(close_date=date(2017, 2, 1))
-    assert kept.close_before_created is True
-    assert _opportunity().close_before_created is False
+def test_implausible_records_can_exist_to_be_judged() -> None:
+    """The quality rules judge these (tests/quality); the schema must not refuse them."""
+    assert _opportunity(close_date=date(2017, 2, 1)).close_date == date(2017, 2, 1)
+    assert _opportunity(close_date=None).close_date is None
+    for amount in (float("nan"), float("inf"), float("1e400"), -5.0, 1e15):
+        assert _opportunity(amount=amount).amount == pytest.approx(amount, nan_ok=True)
 
 
 def test_unknown_status_names_the_record() -> None:
@@ -45,9 +47,7 @@ def test_unknown_status_names_the_record() -> None:
         _opportunity(status="pending")
 
 
-def test_closed_opportunity_needs_a_close_date() -> None:
-    with pytest.raises(ValidationError, match=r"'006A'.*needs a close date"):
-        _opportunity(close_date=None)
+def test_open_opportunity_may_lack_a_close_date() -> None:
     assert _opportunity(status="open", close_date=None).close_date is None
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from connectors.seed import SeedDataset, read_seed
 from connectors.seed.mapping import product_key
-from core.errors import SchemaError, SeedFormatError
+from core.errors import SeedFormatError
 from core.schema import Opportunity, OpportunityStatus, StageEvent
 
 
@@ -180,13 +180,41 @@ def test_missing_file_is_named(tmp_path: Path, bundled_seed: Path) -> None:
         read_seed(folder)
 
 
-def test_unknown_stage_names_the_record(tmp_path: Path) -> None:
+def test_unknown_stages_are_listed_every_one_with_its_line(tmp_path: Path) -> None:
+    """Three rows of unknown stage: none becomes a record, each is listed with its line
+    (header on line 1), and a CRM load (iter_seed_opportunities) names all three."""
     pipeline = (
         "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
-        "X9,Al Agent,Widget,Acme,Negotiating,2017-02-01,,\n"
+        "X1,Al Agent,Widget,Acme,Negotiating,2017-02-01,,\n"
+        "W1,Al Agent,Widget,Acme,Won,2017-02-01,2017-03-01,5\n"
+        "X2,Al Agent,Widget,Acme,Closed Won,2017-02-01,2017-03-01,5\n"
+        "X3,,Widget,Acme,negotiating,2017-02-01,,\n"
     )
-    with pytest.raises(SchemaError, match=r"'X9'.*'Negotiating'"):
-        _ = read_seed(_write_seed(tmp_path / "seed", pipeline)).opportunities
+    data = read_seed(_write_seed(tmp_path / "seed", pipeline))
+    assert [o.id for o in data.opportunities] == ["W1"]
+    assert [(r.line, r.record_id, r.partner_id, r.stage) for r in data.unknown_stages] == [
+        (2, "X1", "partner-al-agent", "Negotiating"),
+        (4, "X2", "partner-al-agent", "Closed Won"),
+        (5, "X3", None, "negotiating"),
+    ]
+    with pytest.raises(SeedFormatError) as error:
+        next(data.iter_seed_opportunities())
+    message = str(error.value)
+    assert "sales_pipeline.csv: 3 rows" in message
+    for shown in ("line 2 (X1: 'Negotiating')", "line 4 (X2: 'Closed Won')", "line 5 (X3"):
+        assert shown in message
+
+
+def test_lines_of_names_each_record_line(tmp_path: Path) -> None:
+    pipeline = (
+        "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
+        "A1,Al Agent,Widget,Acme,Won,2017-02-01,2017-03-01,5\n"
+        'A2,Al Agent,Widget,"Acme,\nInc",Won,2017-02-01,2017-03-01,5\n'
+        "A3,Al Agent,Widget,Acme,Won,2017-02-01,2017-03-01,5\n"
+    )
+    data = read_seed(_write_seed(tmp_path / "seed", pipeline))
+    # a quoted field that spans lines: the next row starts on line 5
+    assert data.lines_of(["A1", "A3", "nope"]) == {"A1": 2, "A3": 5}
 
 
 def test_bad_date_names_the_record_and_column(tmp_path: Path) -> None:
@@ -198,12 +226,29 @@ def test_bad_date_names_the_record_and_column(tmp_path: Path) -> None:
         _ = read_seed(_write_seed(tmp_path / "seed", pipeline)).opportunities
 
 
-def test_currency_not_in_currencies_csv(tmp_path: Path) -> None:
+def test_currency_not_in_currencies_csv_keeps_the_original_amount(tmp_path: Path) -> None:
+    """No rate: no corporate amount; the rule currency_without_rate judges the record."""
     pipeline = (
         "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,"
         "close_value,currency\n"
         "C1,Al Agent,Widget,Acme,Won,2017-02-01,2017-03-01,5,JPY\n"
     )
     currencies = "iso_code,conversion_rate\nUSD,1\n"
-    with pytest.raises(SeedFormatError, match=r"'C1'.*'JPY'"):
-        _ = read_seed(_write_seed(tmp_path / "seed", pipeline, currencies)).opportunities
+    (c1,) = read_seed(_write_seed(tmp_path / "seed", pipeline, currencies)).opportunities
+    assert (c1.amount, c1.amount_original, c1.currency) == (None, 5.0, "JPY")
+
+
+def test_implausible_values_become_records(tmp_path: Path) -> None:
+    """NaN, inf, 1e400 and a won row with no close date are read, not refused: the
+    data-quality rules judge them (finding 2 of issue 10: they crashed the reader)."""
+    pipeline = (
+        "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
+        "N1,Al Agent,Widget,Acme,Won,2017-02-01,2017-03-01,NaN\n"
+        "N2,Al Agent,Widget,Acme,Won,2017-02-01,2017-03-01,inf\n"
+        "N3,Al Agent,Widget,Acme,Won,2017-02-01,2017-03-01,1e400\n"
+        "N4,Al Agent,Widget,Acme,Won,2017-02-01,,5\n"
+    )
+    n1, n2, n3, n4 = read_seed(_write_seed(tmp_path / "seed", pipeline)).opportunities
+    assert n1.amount != n1.amount  # NaN
+    assert n2.amount == n3.amount == float("inf")
+    assert (n4.status, n4.close_date, n4.amount) == (OpportunityStatus.WON, None, 5.0)

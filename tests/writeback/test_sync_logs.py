@@ -92,4 +92,7 @@ def test_an_audit_logs_its_summary(bundled_seed: Path, tmp_path: Path) -> None:
     assert record["message"] == "audit finished" and record["scored"] == 35
     # the tiers the seed audit prints (README): 1 Platinum, 21 Gold, 8 Silver, 5 Bronze
     assert record["tiers"] == {"Platinum": 1, "Gold": 21, "Silver": 8, "Bronze": 5}
-    assert len(record["files"]) == 3
+    assert [Path(f).name for f in record["files"]] == [
+        "scores.csv", "scores.json", "report.html", "quality.csv",
+    ]  # fmt: skip
+    assert record["quality"]["excluded"] == record["quality"]["kept"] == 0

@@ -136,21 +136,25 @@ def test_stage_is_named_by_api_name_not_label() -> None:
     assert before_36.name == "Closed Won"
 
 
-def test_unknown_stage_and_currency_name_the_record() -> None:
+def test_unknown_stage_names_the_record() -> None:
     row = row_from_json(_json_record(StageName="Mystery"), SELECTED)
     with pytest.raises(SchemaError, match="0065g0000000001AAA") as caught:
         opportunity_from_row(row, STAGES, single_currency("USD"), None)
     assert caught.value.record_id == "0065g0000000001AAA"
-    row = row_from_json(_json_record(CurrencyIsoCode="JPY"), SELECTED)
-    with pytest.raises(SchemaError, match="JPY"):
-        opportunity_from_row(row, STAGES, CurrencyTable("USD", {"USD": 1.0}), None)
 
 
-def test_schema_violations_name_the_record() -> None:
+def test_implausible_records_are_mapped_for_data_quality_to_judge() -> None:
+    """No rate for JPY: the original amount is kept and the corporate amount left empty
+    (the rule currency_without_rate); a won deal with no close date is mapped as it is."""
+    row = row_from_json(_json_record(CurrencyIsoCode="JPY", Amount=5000.0), SELECTED)
+    opportunity = opportunity_from_row(row, STAGES, CurrencyTable("USD", {"USD": 1.0}), None)
+    assert (opportunity.amount, opportunity.amount_original, opportunity.currency) == (
+        None, 5000.0, "JPY",
+    )  # fmt: skip
     won = {"Closed Won": STAGES["Closed Won"]}
     row = row_from_json(_json_record(StageName="Closed Won", CloseDate=None), SELECTED)
-    with pytest.raises(SchemaError, match=r"0065g0000000001AAA.*close date"):
-        opportunity_from_row(row, won, CurrencyTable("USD", {"USD": 1.0, "EUR": 1.0}), None)
+    undated = opportunity_from_row(row, won, CurrencyTable("USD", {"USD": 1.0, "EUR": 1.0}), None)
+    assert (undated.status, undated.close_date) == (OpportunityStatus.WON, None)
 
 
 def test_currency_table_needs_one_corporate_currency() -> None:

@@ -31,7 +31,8 @@ from simple_salesforce.exceptions import (
     SalesforceOperationError,
 )
 
-from connectors.http import CaBundleSession
+from connectors.http import CaBundleSession, ca_bundle_file
+from connectors.reach import lost_connection
 from connectors.retry import TransientError, parse_retry_after
 from connectors.salesforce.auth import (
     TOKEN_PATH,
@@ -60,7 +61,7 @@ class SalesforceHttpSession(CaBundleSession):
     ``Retry-After``; reading both here covers Bulk API calls and the retry policy.
     """
 
-    def __init__(self, ca_bundle: Any, timeout: float) -> None:
+    def __init__(self, ca_bundle: Any, timeout: tuple[float, float]) -> None:
         super().__init__(ca_bundle)
         self.timeout = timeout
         self.api_calls = 0
@@ -106,6 +107,7 @@ class SalesforceClient(Wire[SalesforceSettings]):
 
     crm = CRM
     label = "Salesforce"
+    url_key = "crm.login_url"
     logger = logger
 
     def __init__(
@@ -120,7 +122,7 @@ class SalesforceClient(Wire[SalesforceSettings]):
         # read now: a missing variable is a config error before any network traffic
         self.credentials: Credentials = read_credentials(settings, environ)
         self.session = session or SalesforceHttpSession(
-            settings.ca_bundle, settings.timeout_seconds
+            ca_bundle_file(settings.ca_bundle), self.timeouts()
         )
         self._sf: Any = None
         self.logins = 0
@@ -193,7 +195,7 @@ class SalesforceClient(Wire[SalesforceSettings]):
         if isinstance(exc, requests.Timeout):
             return TransientError("TIMEOUT", f"no answer within {self.settings.timeout_seconds} s")
         if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
-            return TransientError("CONNECTION_LOST", type(exc).__name__)
+            return TransientError("CONNECTION_LOST", lost_connection(exc))
         if isinstance(exc, SalesforceOperationError):
             return CrmApiError(str(exc), crm=CRM, error_code="BULK_JOB_FAILED")
         if isinstance(exc, SalesforceError):

@@ -17,7 +17,7 @@ from connectors.salesforce.paging import pages
 from connectors.salesforce.queries import Select, fields
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.wire import SalesforceClient
-from core.errors import CrmApiError, RateLimitExhausted
+from core.errors import RateLimitExhausted, RetriesExhausted
 from tests.connectors.salesforce.conftest import RecordedSleep
 
 LOGIN = "https://login.example.test"
@@ -73,7 +73,7 @@ def test_backoff_grows_with_jitter_and_exhaustion_is_an_error() -> None:
     for _ in range(4):
         responses.get(QUERY, status=503, json=unavailable)
     sleep = RecordedSleep()
-    with pytest.raises(CrmApiError) as caught:
+    with pytest.raises(RetriesExhausted) as caught:
         list(pages(_client(sleep, max_attempts=4), SELECT))
     assert caught.value.error_code == "SERVER_UNAVAILABLE"
     assert "4 times" in str(caught.value)

@@ -44,7 +44,7 @@ from connectors.salesforce.auth import (
 from connectors.salesforce.queries import CRM
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.wire import ErrorAnswer, Wire
-from core.errors import AuthError, CrmApiError
+from core.errors import AuthError, CrmApiError, RetriesExhausted
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -227,8 +227,8 @@ class SalesforceClient(Wire[SalesforceSettings]):
     def wait_for_job(self, sobject: str, job_id: str, *, query: bool) -> dict[str, Any]:
         """Poll a Bulk API 2.0 job until it is JobComplete; its last job info.
 
-        A Failed or Aborted job, or one still running at ``bulk_timeout_seconds``,
-        is a CrmApiError with the job's own message.
+        A Failed or Aborted job is a CrmApiError with the job's own message; one still
+        running at ``bulk_timeout_seconds`` is RetriesExhausted (exit 4).
         """
         kind = "query" if query else "update"
         deadline = time.monotonic() + self.settings.bulk_timeout_seconds
@@ -248,8 +248,11 @@ class SalesforceClient(Wire[SalesforceSettings]):
                     error_code=f"BULK_JOB_{state.upper()}",
                 )
             if time.monotonic() >= deadline:
-                raise CrmApiError(
-                    f"job {job_id} not complete after {self.settings.bulk_timeout_seconds} s",
+                # slow, not refused: the org may finish it later, and the next run resumes
+                raise RetriesExhausted(
+                    f"salesforce BULK_JOB_TIMEOUT: Bulk API 2.0 {kind} job {job_id} not complete "
+                    f"after {self.settings.bulk_timeout_seconds} s (crm.bulk_timeout_seconds); "
+                    "the next run resumes where this one stopped",
                     crm=CRM,
                     error_code="BULK_JOB_TIMEOUT",
                 )

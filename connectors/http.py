@@ -8,6 +8,8 @@ from typing import Any
 
 import requests
 
+from core.errors import ConfigError
+
 
 class CaBundleSession(requests.Session):
     """A requests session that trusts exactly the configured CA bundle.
@@ -35,6 +37,16 @@ class CaBundleSession(requests.Session):
         if isinstance(self.verify, str) and verify in (None, True):
             settings["verify"] = self.verify
         return settings
+
+
+def ca_bundle_file(ca_bundle: Path | None) -> Path | None:
+    """``crm.ca_bundle`` checked before any request: ConfigError when it names no file
+    (a client library would fail deep inside its first request instead)."""
+    if ca_bundle is not None and not ca_bundle.is_file():
+        raise ConfigError(
+            "crm.ca_bundle", f"{ca_bundle} is not a file; point it at a PEM file of CAs"
+        )
+    return ca_bundle
 
 
 def session_for(

@@ -2,15 +2,17 @@
 
 An adapter classifies each failure: a ``TransientError`` is tried again (on the
 CRM's Retry-After, else with backoff and jitter); anything else ends the call.
-When the tries run out the call ends with an error, never a silent success:
-``RateLimitExhausted`` when the CRM kept saying to slow down, else the adapter's
-own API error.
+An ``Unreachable`` one (no connection could be made) gets a short budget of its own:
+a few quick tries within seconds, not the minutes a busy CRM is given. When the
+tries run out the call ends with the error the caller builds from the last failure,
+never a silent success.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -18,13 +20,19 @@ from functools import partial
 from typing import TypeVar
 
 from pydantic import ConfigDict, Field
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from core.adapter import CrmSettings
 from core.config_values import Number, WholeNumber
-from core.errors import RateLimitExhausted
 
 T = TypeVar("T")
+
+#: The budget of a call that gets no connection: a server restarting is back within
+#: seconds, while a wrong URL or a stopped sandbox never is and should be said at once.
+UNREACHABLE_ATTEMPTS = 4
+UNREACHABLE_SECONDS = 5.0
+#: Its backoff (initial, cap), below the configured one when that is shorter.
+UNREACHABLE_BACKOFF = (0.5, 2.0)
 
 
 class RetrySettings(CrmSettings):
@@ -86,9 +94,11 @@ def wait_before_retry(
     """The CRM's Retry-After when it sent one, else the backoff for this attempt."""
     if retry_after is not None:
         return float(retry_after)
-    return backoff_seconds(
-        state.attempt_number, settings.backoff_initial_seconds, settings.backoff_max_seconds
-    )
+    initial, maximum = settings.backoff_initial_seconds, settings.backoff_max_seconds
+    if isinstance(_failure(state), Unreachable):
+        initial = min(initial, UNREACHABLE_BACKOFF[0])
+        maximum = min(maximum, UNREACHABLE_BACKOFF[1])
+    return backoff_seconds(state.attempt_number, initial, maximum)
 
 
 def log_retry(
@@ -139,10 +149,40 @@ class TransientError(Exception):
         self.limit = limit
 
 
+class Unreachable(TransientError):
+    """No connection could be made to ``url``: worth a few quick tries, not the full budget."""
+
+    def __init__(self, code: str, message: str, *, url: str) -> None:
+        super().__init__(code, message)
+        self.url = url
+        self.args = (f"{code}: {message} at {url}",)  # each retry's log line names the URL
+
+
+def _failure(state: RetryCallState) -> BaseException | None:
+    return state.outcome.exception() if state.outcome is not None else None
+
+
 def _wait(settings: RetrySettings, state: RetryCallState) -> float:
-    failure = state.outcome.exception() if state.outcome is not None else None
+    failure = _failure(state)
     retry_after = failure.retry_after if isinstance(failure, TransientError) else None
     return wait_before_retry(state, settings, retry_after)
+
+
+def attempts_allowed(settings: RetrySettings, failure: BaseException | None) -> int:
+    """How many attempts a call failing this way may make."""
+    if isinstance(failure, Unreachable):
+        return min(settings.max_attempts, UNREACHABLE_ATTEMPTS)
+    return settings.max_attempts
+
+
+def _stop(settings: RetrySettings, state: RetryCallState) -> bool:
+    """Whether the last failure ends the call: the attempts, or the short budget of an
+    unreachable CRM, are used up."""
+    failure = _failure(state)
+    if state.attempt_number >= attempts_allowed(settings, failure):
+        return True
+    seconds = state.seconds_since_start or 0.0
+    return isinstance(failure, Unreachable) and seconds >= UNREACHABLE_SECONDS
 
 
 def call_with_retries(
@@ -153,30 +193,32 @@ def call_with_retries(
     settings: RetrySettings,
     sleep: Callable[[float], None],
     logger: logging.Logger,
-    gave_up: Callable[[TransientError, int], Exception],
+    gave_up: Callable[[TransientError, int, float], Exception],
 ) -> T:
     """``attempt()`` until it succeeds, raises a non-transient error, or the tries run out.
 
-    ``gave_up(last, attempts)`` builds the adapter's error for tries that ran out
-    on anything but a rate limit.
+    ``gave_up(last, attempts, seconds)`` builds the error that ends the call when the
+    tries ran out: the last failure, the attempts made and the seconds they took.
     """
+    attempts = 0
+
+    def counted() -> T:
+        nonlocal attempts
+        attempts += 1
+        return attempt()
+
     retrying = Retrying(
         retry=retry_if_exception_type(TransientError),
-        stop=stop_after_attempt(settings.max_attempts),
+        stop=partial(_stop, settings),
         wait=partial(_wait, settings),
         sleep=sleep,
         before_sleep=lambda state: log_retry(
-            logger, crm_label.lower(), what, state, settings.max_attempts
+            logger, crm_label.lower(), what, state, attempts_allowed(settings, _failure(state))
         ),
         reraise=True,
     )
+    started = time.monotonic()
     try:
-        return retrying(attempt)
+        return retrying(counted)
     except TransientError as exc:
-        attempts = settings.max_attempts
-        if exc.limit:
-            raise RateLimitExhausted(
-                f"{crm_label} kept refusing {what} ({exc.code}: {exc.message}) after "
-                f"{attempts} attempts; the next run resumes from the last saved cursor"
-            ) from exc
-        raise gave_up(exc, attempts) from exc
+        raise gave_up(exc, attempts, time.monotonic() - started) from exc

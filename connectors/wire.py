@@ -5,14 +5,19 @@
 1. the quota guard: no call starts once ``crm.max_quota_share`` of the daily quota
    is used (as the CRM's last answer reported it): RateLimitExhausted;
 2. the call is counted and sent through the adapter's own client library;
-3. a failure is classified: a certificate the CA bundle does not trust is a
-   ConfigError on ``crm.ca_bundle``; the CRM's error answer, read by the adapter into
-   an ``ErrorAnswer``, means a retry (429 or the CRM's limit code, 5xx, 408; a
-   Retry-After past ``crm.max_retry_after_seconds`` ends the run instead), an
-   AuthError (401), RateLimitExhausted (the daily quota is gone) or a CrmApiError;
-4. retries follow ``connectors.retry``; when they run out the call ends in a
-   CrmApiError naming the attempts, the last code, HTTP status, request id and
-   record id (RateLimitExhausted when the CRM kept saying to slow down).
+3. a failure is classified (``connectors.reach`` reads the connection's failures):
+   no connection at all (refused, unknown host) is an ``Unreachable`` retry with a
+   short budget; a certificate for another host is a ConfigError on the URL's key,
+   one the CA bundle does not trust a ConfigError on ``crm.ca_bundle``; the CRM's
+   error answer, read by the adapter into an ``ErrorAnswer``, means a retry (429 or
+   the CRM's limit code, 5xx, 408; a Retry-After past ``crm.max_retry_after_seconds``
+   ends the run instead), an AuthError (401), RateLimitExhausted (the daily quota is
+   gone) or a CrmApiError (an answer no retry changes);
+4. retries follow ``connectors.retry``; when they run out the call ends in one of
+   ``CrmUnavailable``'s kinds (exit 4: the next run resumes) naming the attempts and
+   seconds, the last code, HTTP status, request id and record id: CrmUnreachable (with
+   the URL, and for one on this machine the hint to start the sandbox),
+   RateLimitExhausted when the CRM kept saying to slow down, else RetriesExhausted.
 
 An adapter supplies only what differs: how to send a request (its client library),
 how to read an error into an ``ErrorAnswer``, and what quota its answers report.
@@ -21,27 +26,34 @@ how to read an error into an ``ErrorAnswer``, and what quota its answers report.
 from __future__ import annotations
 
 import logging
-import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
-from connectors.retry import RetrySettings, TransientError, call_with_retries
+from connectors.reach import is_loopback, no_connection, untrusted_ca, wrong_host
+from connectors.retry import RetrySettings, TransientError, Unreachable, call_with_retries
 from core.connector import ApiUsage
 from core.errors import (
     AuthError,
     ConfigError,
     CrmApiError,
+    CrmEvidence,
+    CrmUnavailable,
+    CrmUnreachable,
     PartnerKpiError,
     RateLimitExhausted,
+    RetriesExhausted,
 )
 
 T = TypeVar("T")
 SettingsT = TypeVar("SettingsT", bound=RetrySettings)
 
-#: What OpenSSL says when no CA in the bundle signed the server's certificate.
-UNTRUSTED_CA = "CERTIFICATE_VERIFY_FAILED"
+#: The longest wait for a connection to be accepted (the rest of a request has
+#: ``crm.timeout_seconds``): a CRM that takes longer to accept one is not there.
+CONNECT_TIMEOUT_SECONDS = 10.0
+#: What a CRM on this machine that accepts no connection most likely means.
+SANDBOX_HINT = "is the sandbox running? start it with `partner-kpi sandbox serve`"
 
 
 @dataclass(frozen=True)
@@ -59,16 +71,8 @@ class ErrorAnswer:
     quota_used_up: bool = False
 
 
-def untrusted_ca(exc: BaseException) -> bool:
-    """Whether ``exc``, or an error it was raised from, is a failed certificate check."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLCertVerificationError) or UNTRUSTED_CA in str(current):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+def _attempts(attempts: int, seconds: float) -> str:
+    return f"{attempts} attempt{'s' if attempts != 1 else ''} over {seconds:.1f} s"
 
 
 class Wire(ABC, Generic[SettingsT]):
@@ -77,6 +81,8 @@ class Wire(ABC, Generic[SettingsT]):
     #: the CRM's name in errors (``CrmApiError.crm``) and as people write it
     crm: ClassVar[str]
     label: ClassVar[str]
+    #: the config key of the URL ``host`` is read from
+    url_key: ClassVar[str]
     #: where retries are logged (the adapter's client module)
     logger: ClassVar[logging.Logger]
 
@@ -118,6 +124,11 @@ class Wire(ABC, Generic[SettingsT]):
         return self.calls
 
     # --- the skeleton ------------------------------------------------------------------------
+
+    def timeouts(self) -> tuple[float, float]:
+        """(connect, read) seconds of one request."""
+        read = self.settings.timeout_seconds
+        return min(CONNECT_TIMEOUT_SECONDS, read), read
 
     def usage(self) -> ApiUsage:
         """The daily quota as the last answer reported it, and the requests this client made."""
@@ -163,16 +174,6 @@ class Wire(ABC, Generic[SettingsT]):
                     raise
                 raise classified from exc
 
-        def gave_up(last: TransientError, attempts: int) -> Exception:
-            return CrmApiError(
-                f"{what} failed {attempts} times; the last answer: {last.message}",
-                crm=self.crm,
-                error_code=last.code,
-                http_status=last.status,
-                request_id=last.correlation_id,
-                record_id=record_id,
-            )
-
         return call_with_retries(
             attempt,
             what=what,
@@ -180,11 +181,64 @@ class Wire(ABC, Generic[SettingsT]):
             settings=self.settings,
             sleep=self._sleep,
             logger=self.logger,
-            gave_up=gave_up,
+            gave_up=lambda last, attempts, seconds: self.gave_up(
+                last, what, record_id, attempts, seconds
+            ),
+        )
+
+    def gave_up(
+        self,
+        last: TransientError,
+        what: str,
+        record_id: str | None,
+        attempts: int,
+        seconds: float,
+    ) -> CrmUnavailable:
+        """The error that ends a call whose tries ran out, with the evidence of the last."""
+        evidence: CrmEvidence = {
+            "crm": self.crm, "error_code": last.code, "http_status": last.status,
+            "request_id": last.correlation_id, "record_id": record_id, "attempts": attempts,
+            "seconds": seconds,
+        }  # fmt: skip
+        tried = _attempts(attempts, seconds)
+        if isinstance(last, Unreachable):
+            message = (
+                f"{self.label} cannot be reached at {last.url} ({last.message}); {what} "
+                f"gave up after {tried}. Check {self.url_key}"
+            )
+            if is_loopback(last.url):
+                message += f"; {SANDBOX_HINT}"
+            return CrmUnreachable(message, url=last.url, **evidence)
+        if last.limit:
+            return RateLimitExhausted(
+                f"{self.label} kept refusing {what} ({last.code}: {last.message}) after "
+                f"{tried}; the next run resumes from the last saved cursor",
+                **evidence,
+            )
+        details = [f"HTTP {last.status}"] if last.status else []
+        if last.correlation_id:
+            details.append(f"request id {last.correlation_id}")
+        said = last.message + (f" ({', '.join(details)})" if details else "")
+        record = f" (record {record_id})" if record_id else ""
+        return RetriesExhausted(
+            f"{self.crm} {last.code}{record}: {what} failed {attempts} times over "
+            f"{seconds:.1f} s; the last answer: {said}. The next run resumes where this "
+            "one stopped",
+            **evidence,
         )
 
     def classify(self, exc: Exception, what: str, record_id: str | None) -> Exception:
         """A TransientError to retry, the project's final error, or ``exc`` itself."""
+        missing = no_connection(exc)
+        if missing is not None:
+            return Unreachable(missing.code, missing.reason, url=missing.url or self.host)
+        other_host = wrong_host(exc)
+        if other_host is not None:
+            return ConfigError(
+                self.url_key,
+                f"the TLS certificate of {self.host} is for another host ({other_host}); "
+                f"{self.url_key} names a server that is not the CRM: correct it",
+            )
         if untrusted_ca(exc):
             return ConfigError(
                 "crm.ca_bundle",

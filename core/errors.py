@@ -1,34 +1,70 @@
 """The error hierarchy of partner-kpi, one class per meaning, each with its CLI exit code.
 
-    PartnerKpiError            base: never raised itself
-    ├── ConfigError            2  bad config, option or settings: names the key and the fix
-    │   └── FieldsNotReady     2  a mapped score field is missing, hidden or mis-shaped
-    ├── UnknownRun             2  a rollback names a run the store does not hold
-    ├── AuthError              3  the CRM refused the credentials
-    ├── RateLimitExhausted     4  quota or retries ran out; the next run resumes
-    ├── CrmApiError            5  the CRM answered an error: its code, HTTP status, record id
-    ├── SchemaError            6  records that cannot be mapped or scored
-    │   ├── SeedFormatError    6  a seed folder is missing a file or a column
-    │   └── DataQualityFailed  6  a data-quality rule whose policy is fail caught records
-    ├── StoreError             7  the local store cannot be used: names the file and the fix
-    │   ├── StoreLocked        7  another run holds the local store
-    │   └── StoreVersionError  7  the store was written by a newer partner-kpi
-    ├── TierGuardRefused       8  sync: too many tier changes at once (--force overrides)
-    ├── RecordsRejected        9  sync: the CRM rejected some records; the next run retries
-    └── DataQualityExclusions 10  completed, with records left out by data-quality rules
+    PartnerKpiError                 base: never raised itself
+    ├── NotReadyForSync         1  check, fields: something a sync needs is missing
+    ├── ConfigError             2  bad config, option or settings: names the key and the fix
+    │   └── FieldsNotReady      2  a mapped score field is missing, hidden or mis-shaped
+    ├── UnknownRun              2  a rollback names a run the store does not hold
+    ├── AuthError               3  the CRM refused the credentials
+    ├── CrmUnavailable          4  the CRM cannot serve the run now; the next run resumes
+    │   ├── RateLimitExhausted  4  the quota or its configured share is used up, or 429s
+    │   ├── RetriesExhausted    4  5xx, timeouts or dropped connections on every attempt
+    │   └── CrmUnreachable      4  no connection to the CRM's URL (refused, unknown host)
+    ├── CrmApiError             5  the CRM answered an error: its code, HTTP status, record id
+    ├── SchemaError             6  records that cannot be mapped or scored
+    │   ├── SeedFormatError     6  a seed folder is missing a file or a column
+    │   └── DataQualityFailed   6  a data-quality rule whose policy is fail caught records
+    ├── StoreError              7  the local store cannot be used: names the file and the fix
+    │   ├── StoreLocked         7  another run holds the local store
+    │   └── StoreVersionError   7  the store was written by a newer partner-kpi
+    ├── TierGuardRefused        8  sync: too many tier changes at once (--force overrides)
+    ├── RecordsRejected         9  sync: the CRM rejected some records; the next run retries
+    └── DataQualityExclusions  10  completed, with records left out by data-quality rules
 
-The number is the CLI's exit code (the README's table lists the same).
-
-Exit 1 is left to what no class covers (a bug: the traceback is printed) and to ``check``
-or ``fields plan`` finding something a sync needs missing.
+The number is the CLI's exit code; ``EXIT_CODES`` says what each code means, in the
+words of the README's table (tests/test_exit_codes.py holds the three to one another).
+Exit 1 is also what no class covers: a bug, printed with its traceback.
 Messages never carry a secret: callers pass record ids and codes, not credentials.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TypedDict, Unpack
+
+#: What each exit code of the CLI means: the README's table, row for row.
+EXIT_CODES: Mapping[int, str] = MappingProxyType(
+    {
+        0: "success",
+        1: "check, fields plan, fields create: something a sync needs is missing (each line "
+        "says what); any other command: an unexpected error, printed with its traceback "
+        "(a bug: please report it)",
+        2: "bad config or option: the line names the key and the fix",
+        3: "the CRM refused the credentials",
+        4: "the CRM cannot serve the run now: quota or retries exhausted, or no connection to "
+        "its URL (named); the next run resumes",
+        5: "the CRM answered an error (its code and the record id are named)",
+        6: "records that cannot be read or scored (a seed file or column is named)",
+        7: "the local store cannot be used: another run holds it (named), or a newer "
+        "partner-kpi wrote it (the line names the file and the fix)",
+        8: "sync: the tier guard refused (too many tier changes at once; --force overrides)",
+        9: "sync, rollback: the CRM rejected some records (listed with their error codes); "
+        "the others are written, the run is stored as partial, and the next run retries them",
+        10: "audit, sync: completed (every file written, a sync's writes made) with records "
+        'left out by data-quality rules (see "Data quality"; 9 wins when both apply)',
+    }
+)
+
 
 class PartnerKpiError(Exception):
     """Base of every error partner-kpi raises on purpose."""
+
+    exit_code = 1
+
+
+class NotReadyForSync(PartnerKpiError):
+    """``check`` or ``fields`` found something a sync needs missing (each line said what)."""
 
     exit_code = 1
 
@@ -69,10 +105,53 @@ class AuthError(PartnerKpiError):
     exit_code = 3
 
 
-class RateLimitExhausted(PartnerKpiError):
-    """The configured share of the API quota, or the retries, ran out."""
+class CrmEvidence(TypedDict, total=False):
+    """What a CrmUnavailable knows of the call that ended it (its message names them)."""
+
+    crm: str
+    error_code: str
+    http_status: int | None
+    request_id: str | None
+    record_id: str | None
+    attempts: int
+    seconds: float
+
+
+class CrmUnavailable(PartnerKpiError):
+    """The CRM cannot serve the run now; the next run resumes where this one stopped.
+
+    Carries the evidence its message names: the CRM, the last error code, HTTP status and
+    request id, the record, and how many attempts were made over how many seconds.
+    """
 
     exit_code = 4
+
+    def __init__(self, message: str, **evidence: Unpack[CrmEvidence]) -> None:
+        self.crm = evidence.get("crm")
+        self.error_code = evidence.get("error_code")
+        self.http_status = evidence.get("http_status")
+        self.request_id = evidence.get("request_id")
+        self.record_id = evidence.get("record_id")
+        self.attempts = evidence.get("attempts")
+        self.seconds = evidence.get("seconds")
+        super().__init__(message)
+
+
+class RateLimitExhausted(CrmUnavailable):
+    """The daily quota, or the share of it a run may use, is spent, or the CRM kept
+    answering "slow down" until the attempts ran out."""
+
+
+class RetriesExhausted(CrmUnavailable):
+    """Every attempt of a call ended in a 5xx, a timeout or a dropped connection."""
+
+
+class CrmUnreachable(CrmUnavailable):
+    """No connection could be made to the CRM's URL (refused, unknown host, no route)."""
+
+    def __init__(self, message: str, *, url: str, **evidence: Unpack[CrmEvidence]) -> None:
+        self.url = url
+        super().__init__(message, **evidence)
 
 
 class CrmApiError(PartnerKpiError):
@@ -156,3 +235,8 @@ class DataQualityExclusions(PartnerKpiError):
     data-quality rules; raised last, so that the exit code tells a scheduler."""
 
     exit_code = 10
+
+
+#: Errors that end ``check`` or ``fields`` instead of becoming one of their lines: the
+#: CRM refused the credentials or cannot serve the run, so no line after would be true.
+ENDS_A_CHECK: tuple[type[PartnerKpiError], ...] = (AuthError, CrmUnavailable)

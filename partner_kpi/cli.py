@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import textwrap
 import threading
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,8 @@ from typing import Any
 import click
 
 from connectors.registry import sandbox_crms
-from core.errors import ConfigError, PartnerKpiError
+from core.connector import CheckItem
+from core.errors import ENDS_A_CHECK, EXIT_CODES, ConfigError, NotReadyForSync, PartnerKpiError
 from kpi_engine import ScoringSettings
 from partner_kpi import __version__, logs
 from partner_kpi.config import load_config, with_window
@@ -31,13 +34,12 @@ class _Cli(click.Group):
         try:
             return super().invoke(ctx)
         except PartnerKpiError as exc:
+            # one line, whatever the CRM's message holds (Salesforce's SOQL errors span four)
+            line = " ".join(str(exc).split())
             if logs.current_format() == "json":
-                log.error(
-                    str(exc),
-                    extra={"error": type(exc).__name__, "exit_code": exc.exit_code},
-                )
+                log.error(line, extra={"error": type(exc).__name__, "exit_code": exc.exit_code})
             else:
-                click.echo(f"partner-kpi: error: {exc}", err=True)
+                click.echo(f"partner-kpi: error: {line}", err=True)
             sys.exit(exc.exit_code)
 
 
@@ -50,7 +52,16 @@ def _parse_date(_ctx: click.Context, param: click.Parameter, value: str | None) 
         raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
 
 
-@click.group(cls=_Cli)
+def _exit_codes_help() -> str:
+    """The exit codes for ``--help``, one paragraph each (click leaves \\b blocks as they are)."""
+    rows = [
+        textwrap.fill(meaning, width=78, initial_indent=f"  {code:<3}", subsequent_indent=" " * 5)
+        for code, meaning in EXIT_CODES.items()
+    ]
+    return "\b\nExit codes:\n" + "\n".join(rows)
+
+
+@click.group(cls=_Cli, epilog=_exit_codes_help())
 @click.version_option(__version__, prog_name="partner-kpi")
 @click.option(
     "--log-format",
@@ -179,7 +190,8 @@ def _exit_on_exclusions(output: RunOutput) -> None:
     counted = ", ".join(f"{rule} {n['exclude']}" for rule, n in rules.items() if "exclude" in n)
     listed = [str(path) for path in output.files if path.name == "quality.csv"]
     raise DataQualityExclusions(
-        f"completed, with {output.excluded} records left out of every KPI by data-quality "
+        f"completed, with {output.excluded} record{'' if output.excluded == 1 else 's'} left "
+        "out of every KPI by data-quality "
         f"rules ({counted}); "
         + (f"they are listed in {listed[0]}" if listed else "--out lists them in quality.csv")
     )
@@ -222,7 +234,6 @@ def check(config_path: Path) -> None:
 
     Exits 0 when everything a sync needs is in place, 1 when something is missing.
     """
-    from core.connector import CheckItem
     from partner_kpi.fields import configured_fields
     from writeback import provision
 
@@ -234,14 +245,25 @@ def check(config_path: Path) -> None:
             shown = {item.name for item in items}
             found = provision(connector, configured_fields(config), create=False).items
             items += [item for item in found if item.name not in shown]
+        except ENDS_A_CHECK:
+            raise
         except PartnerKpiError as exc:
             items.append(CheckItem("score fields", False, str(exc)))
     width = max((len(item.name) for item in items), default=0)
     for item in items:
         mark = "ok " if item.ok else "MISSING"
         click.echo(f"{mark:7} {item.name:<{width}}  {item.detail}")
-    if not all(item.ok for item in items):
-        sys.exit(1)
+    _ready_for_sync("check", items)
+
+
+def _ready_for_sync(command: str, items: Sequence[CheckItem]) -> None:
+    """NotReadyForSync (exit 1) naming what is missing, when any line is not ok."""
+    missing = [item.name for item in items if not item.ok]
+    if missing:
+        raise NotReadyForSync(
+            f"{command}: {len(missing)} of {len(items)} things a sync needs are not ready "
+            f"({', '.join(missing)}); the lines above say why and what fixes each"
+        )
 
 
 _CONFIG_REQUIRED = click.option(
@@ -328,8 +350,7 @@ def _fields(config_path: Path, create: bool) -> None:
     out = console()
     print_field_map(out, mapped)
     print_checks(out, found.items)
-    if not found.ok:
-        sys.exit(1)
+    _ready_for_sync(f"fields {'create' if create else 'plan'}", found.items)
 
 
 @fields.command("plan")
@@ -430,6 +451,9 @@ def sandbox_serve(
         faults = FaultSpec.parse(fault_spec)
     except FaultSpecError as exc:
         raise ConfigError("--faults", str(exc)) from None
+    # absolute: the configs it writes name files in it, and a config's relative paths
+    # are read from the config's own folder
+    state_dir = state_dir.resolve() if state_dir is not None else None
     running = start_sandbox(
         data_dir, port=port, faults=faults, state_dir=state_dir, resettable=resettable
     )

@@ -47,6 +47,6 @@ def run_history(
         return PartnerHistory(
             partner_id=partner_id,
             partner_name=rows[-1].partner_name,
-            scores=tuple(r for r in rows if r.run_status == "succeeded"),
+            scores=tuple(r for r in rows if r.run_status.scored),
             journal=tuple(store.journal(record_id=partner_id)),
         )

@@ -63,4 +63,5 @@ def run_rollback(
                 "changed_since": len(output.rollback.changed_since),
                 **output.report.counts(),
             }
+            record.rejected(output.report, "run the rollback again to retry them")
     return output

@@ -31,7 +31,7 @@ from partner_kpi.fields import configured_fields, field_defaults
 from partner_kpi.reports import write_quality_csv, write_scores_csv, write_scores_json
 from partner_kpi.reports.html import ScorePoint, write_report_html
 from quality import QualityCheck, QualitySettings
-from store import LocalStore
+from store import LocalStore, RunStatus
 from writeback import (
     ApplyReport,
     FieldMap,
@@ -99,20 +99,28 @@ class OpenRun:
     run_id: str
     counts: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
+    #: partial once the CRM rejected some of the run's writes
+    status: RunStatus = RunStatus.SUCCEEDED
+
+    def rejected(self, report: ApplyReport, retried_by: str) -> None:
+        """Record that the CRM rejected some writes: the run ends partial, with a note."""
+        if rejected := len(report.rejected):
+            self.status = RunStatus.PARTIAL
+            self.note = f"{rejected} records rejected; {retried_by}"
 
 
 @contextmanager
 def recorded_run(store: LocalStore, kind: str, as_of: date) -> Iterator[OpenRun]:
-    """A run record for the ``with`` block: succeeded when it ends, failed when anything
-    (Ctrl-C included) stops it, with the counts gathered so far and the error."""
+    """A run record for the ``with`` block: succeeded (or partial) when it ends, failed
+    when anything (Ctrl-C included) stops it, with the counts gathered so far and the error."""
     record = OpenRun(store.start_run(kind, as_of))
     try:
         yield record
     except BaseException as exc:
         error = f"{type(exc).__name__}: {exc}"
-        store.finish_run(record.run_id, "failed", counts=record.counts, error=error)
+        store.finish_run(record.run_id, RunStatus.FAILED, counts=record.counts, error=error)
         raise
-    store.finish_run(record.run_id, "succeeded", counts=record.counts, error=record.note)
+    store.finish_run(record.run_id, record.status, counts=record.counts, error=record.note)
 
 
 def open_store(config: AppConfig, command: str) -> AbstractContextManager[LocalStore]:
@@ -190,7 +198,7 @@ def _store_reports(
         ScorePoint(run_id=row.run_id, as_of=row.as_of, partner_id=row.partner_id,
                    score=row.score, tier=row.tier)
         for row in store.score_history()
-        if row.run_status == "succeeded"
+        if row.run_status.scored
     ]  # fmt: skip
     source = {"kind": config.crm_name, "store": str(config.store.path), "offline": offline,
               "run_id": output.run_id}  # fmt: skip
@@ -293,8 +301,7 @@ def _pipeline(
         journal=StoreJournal(store, record.run_id),
     )  # fmt: skip
     record.counts = output.counts()
-    if rejected := len(output.report.rejected):
-        record.note = f"{rejected} records rejected; the next sync retries them"
+    record.rejected(output.report, "the next sync retries them")
     return output
 
 

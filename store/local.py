@@ -378,10 +378,10 @@ class LocalStore:
         counts: Mapping[str, Any],
         error: str | None = None,
     ) -> None:
-        """Close a running run as succeeded or failed, with what it read and did."""
+        """Close a running run as succeeded, partial or failed, with what it read and did."""
         final = RunStatus(status)
         if final is RunStatus.RUNNING:
-            raise ValueError("finish_run needs status succeeded or failed, not running")
+            raise ValueError("finish_run needs status succeeded, partial or failed, not running")
         with self.transaction():
             row = first_row(self._conn, "SELECT status FROM runs WHERE run_id = ?", [run_id])
             if row is None:

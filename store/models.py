@@ -14,7 +14,14 @@ class RunStatus(StrEnum):
 
     RUNNING = "running"
     SUCCEEDED = "succeeded"
+    #: finished, but the CRM rejected some of its writes (the next run retries them)
+    PARTIAL = "partial"
     FAILED = "failed"
+
+    @property
+    def scored(self) -> bool:
+        """Whether the run finished scoring: its scores stand (a partial run's too)."""
+        return self in (RunStatus.SUCCEEDED, RunStatus.PARTIAL)
 
 
 @dataclass(frozen=True)

@@ -154,8 +154,35 @@ _V2 = Migration(
     ),
 )
 
+_V3 = Migration(
+    version=3,
+    summary="a run may end partial: finished, but the CRM rejected some of its writes",
+    statements=(
+        # DuckDB cannot alter a CHECK constraint: the table is copied into a new one
+        """
+        CREATE TABLE runs_v3 (
+            run_id VARCHAR PRIMARY KEY,
+            kind VARCHAR NOT NULL,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            status VARCHAR NOT NULL
+                CHECK (status IN ('running', 'succeeded', 'partial', 'failed')),
+            as_of DATE NOT NULL,
+            counts VARCHAR NOT NULL DEFAULT '{}',
+            error VARCHAR
+        )
+        """,
+        """
+        INSERT INTO runs_v3
+        SELECT run_id, kind, started_at, finished_at, status, as_of, counts, error FROM runs
+        """,
+        "DROP TABLE runs",
+        "ALTER TABLE runs_v3 RENAME TO runs",
+    ),
+)
+
 #: Every migration, in order.
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
 
 #: The version this partner-kpi writes and reads.
 SCHEMA_VERSION = MIGRATIONS[-1].version

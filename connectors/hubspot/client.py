@@ -10,6 +10,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import urllib3
+
 from connectors.hubspot.mapping import (
     AssociationPage,
     BatchError,
@@ -202,7 +204,7 @@ class HubSpotClient(HubSpotWire):
                 body=json.dumps({"tokenKey": self._token}),
                 headers={"Content-Type": "application/json", "Accept": "application/json"},
                 preload_content=False,
-                timeout=self._timeout,
+                timeout=urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1]),
             ),
         )
         scopes = body.get("scopes")

@@ -94,7 +94,7 @@ from connectors.hubspot.stages import (
 )
 from connectors.hubspot.writes import CompanyWrites
 from core.connector import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
-from core.errors import ConfigError, PartnerKpiError, SchemaError
+from core.errors import ENDS_A_CHECK, ConfigError, PartnerKpiError, SchemaError
 from core.schema import Opportunity, Partner, StageChange, StageDef
 
 logger = logging.getLogger(__name__)
@@ -271,11 +271,9 @@ class HubSpotConnector:
             self.fetch_stage_defs()
         except (SchemaError, ConfigError) as exc:
             if isinstance(exc, ConfigError) and exc.key != "crm.pipeline":
-                return [CheckItem("connection", False, str(exc))]
+                raise  # the connection's own config (its CA, its URL): no line after is true
             items = [CheckItem("connection", True, self._token_detail())]
             items.append(CheckItem("pipelines", False, str(exc)))
-        except PartnerKpiError as exc:
-            return [CheckItem("connection", False, str(exc))]
         else:
             items = [CheckItem("connection", True, self._token_detail())]
             items.append(self._check_pipelines())
@@ -288,6 +286,8 @@ class HubSpotConnector:
         ):
             try:
                 items.append(check())
+            except ENDS_A_CHECK:
+                raise
             except PartnerKpiError as exc:
                 items.append(CheckItem(name, False, str(exc)))
         items.append(check_scopes(self.client, (*SCOPES, WRITE_SCOPES[0])))

@@ -21,7 +21,7 @@ from connectors.hubspot.mapping import PropertyInfo
 from connectors.hubspot.queries import COMPANIES, WRITE_SCOPES
 from connectors.hubspot.settings import PROPERTY_NAME, HubSpotSettings
 from core.connector import CheckItem, FieldSpec
-from core.errors import PartnerKpiError
+from core.errors import ENDS_A_CHECK, PartnerKpiError
 
 #: FieldSpec kinds → (HubSpot type, fieldType) of a new property, and the types accepted.
 PROPERTY_KINDS: dict[str, tuple[str, str]] = {
@@ -95,6 +95,8 @@ class ScoreProperties:
                     self._ensure_group()
                     group_ready = True
                 created = self.client.create_property(COMPANIES, self._property_body(spec))
+            except ENDS_A_CHECK:
+                raise
             except PartnerKpiError as exc:
                 items.append(CheckItem(name, False, f"not created: {exc}"))
                 continue

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import urllib3
@@ -40,11 +39,13 @@ from hubspot.crm.deals import ApiException as DealsApiException
 from hubspot.crm.pipelines import ApiException as PipelinesApiException
 from hubspot.crm.properties import ApiException as PropertiesApiException
 
+from connectors.http import ca_bundle_file
 from connectors.hubspot.mapping import (
     BatchError,
 )
 from connectors.hubspot.queries import CRM, SCOPES, WRITE_SCOPES
 from connectors.hubspot.settings import HubSpotSettings
+from connectors.reach import lost_connection
 from connectors.retry import TransientError, parse_retry_after
 from connectors.wire import ErrorAnswer, Wire
 from core.errors import ConfigError, CrmApiError
@@ -174,6 +175,7 @@ class HubSpotWire(Wire[HubSpotSettings]):
 
     crm = CRM
     label = "HubSpot"
+    url_key = "crm.base_url"
     logger = logger
 
     def __init__(
@@ -186,11 +188,7 @@ class HubSpotWire(Wire[HubSpotSettings]):
         super().__init__(settings, sleep)
         # read now: a missing variable is a config error before any network traffic
         token = read_token(settings, os.environ if environ is None else environ)
-        ca_bundle: Path | None = settings.ca_bundle
-        if ca_bundle is not None and not ca_bundle.is_file():
-            raise ConfigError(
-                "crm.ca_bundle", f"{ca_bundle} is not a file; point it at a PEM file of CAs"
-            )
+        ca_bundle = ca_bundle_file(settings.ca_bundle)
         hubspot = HubSpot(
             access_token=token,
             host=settings.base_url,
@@ -204,6 +202,8 @@ class HubSpotWire(Wire[HubSpotSettings]):
         #: the server's clock (Date header) at the last answer: caps incremental cursors
         self.server_time: datetime | None = None
         self._timeout = settings.timeout_seconds
+        #: (connect, read): a server that accepts no connection is said so in seconds
+        self.timeout = self.timeouts()
 
     # --- what the skeleton asks ----------------------------------------------------------
 
@@ -276,7 +276,7 @@ class HubSpotWire(Wire[HubSpotSettings]):
         if isinstance(exc, urllib3.exceptions.TimeoutError):
             return TransientError("TIMEOUT", f"no answer within {self._timeout} s")
         if isinstance(exc, urllib3.exceptions.HTTPError | ConnectionError):
-            return TransientError("CONNECTION_LOST", type(exc).__name__)
+            return TransientError("CONNECTION_LOST", lost_connection(exc))
         if not isinstance(exc, API_EXCEPTIONS):
             return None
         status = int(getattr(exc, "status", 0) or 0)
@@ -321,7 +321,7 @@ class HubSpotWire(Wire[HubSpotSettings]):
         """A generated API method, bound to its arguments, answering the raw response."""
         bound = getattr(self._apis.get(path), method)
         return partial(
-            bound, *args, _preload_content=False, _request_timeout=self._timeout, **kwargs
+            bound, *args, _preload_content=False, _request_timeout=self.timeout, **kwargs
         )
 
     def ask(

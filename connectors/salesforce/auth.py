@@ -204,6 +204,16 @@ def _oauth_error(response: requests.Response) -> tuple[str, str]:
     return f"HTTP_{response.status_code}", ""
 
 
+def _not_a_login_server(settings: SalesforceSettings, answer: str) -> ConfigError:
+    """A server answered the token request, but not as a Salesforce login server does."""
+    return ConfigError(
+        "crm.login_url",
+        f"{settings.login_url}{TOKEN_PATH} {answer}: that is not a Salesforce login server; "
+        "use https://login.salesforce.com, https://test.salesforce.com (a sandbox org) or the "
+        "org's My Domain URL",
+    )
+
+
 def request_token(
     session: requests.Session, settings: SalesforceSettings, credentials: Credentials
 ) -> Token:
@@ -216,8 +226,15 @@ def request_token(
         headers={"Accept": "application/json"},
     )
     if response.status_code == 200:
-        body = response.json()
-        return Token(access_token=str(body["access_token"]), instance_url=str(body["instance_url"]))
+        try:
+            body = response.json()
+            return Token(
+                access_token=str(body["access_token"]), instance_url=str(body["instance_url"])
+            )
+        except (ValueError, TypeError, KeyError):
+            raise _not_a_login_server(settings, "answered 200 without a token") from None
+    if response.status_code in (404, 405):
+        raise _not_a_login_server(settings, f"answered HTTP {response.status_code}")
     code, description = _oauth_error(response)
     if code in OAUTH_REFUSALS or response.status_code == 401:
         raise AuthError(

@@ -55,7 +55,7 @@ from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.wire import SalesforceClient
 from connectors.salesforce.writes import AccountWriter
 from core.connector import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
-from core.errors import CrmApiError, PartnerKpiError, SchemaError
+from core.errors import ENDS_A_CHECK, CrmApiError, PartnerKpiError, SchemaError
 from core.schema import Opportunity, Partner, StageChange, StageDef
 
 
@@ -203,10 +203,7 @@ class SalesforceConnector:
 
         Reads only: describes, /limits, the version list and two COUNT() queries.
         """
-        try:
-            self.client.login()
-        except PartnerKpiError as exc:
-            return [CheckItem("login", False, str(exc))]
+        self.client.login()  # a refusal or no answer ends the check with its own exit code
         host = urlparse(str(self.client.sf.base_url)).netloc
         items = [
             CheckItem(
@@ -229,6 +226,8 @@ class SalesforceConnector:
         for name, run in checks:
             try:
                 items.append(run())
+            except ENDS_A_CHECK:
+                raise
             except PartnerKpiError as exc:
                 items.append(CheckItem(name, False, str(exc)))
         return items

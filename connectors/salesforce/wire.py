@@ -31,7 +31,8 @@ from simple_salesforce.exceptions import (
     SalesforceOperationError,
 )
 
-from connectors.http import CaBundleSession
+from connectors.http import CaBundleSession, ca_bundle_file
+from connectors.reach import lost_connection
 from connectors.retry import TransientError, parse_retry_after
 from connectors.salesforce.auth import (
     TOKEN_PATH,
@@ -43,7 +44,7 @@ from connectors.salesforce.auth import (
 from connectors.salesforce.queries import CRM
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.wire import ErrorAnswer, Wire
-from core.errors import AuthError, CrmApiError
+from core.errors import AuthError, CrmApiError, RetriesExhausted
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,7 +61,7 @@ class SalesforceHttpSession(CaBundleSession):
     ``Retry-After``; reading both here covers Bulk API calls and the retry policy.
     """
 
-    def __init__(self, ca_bundle: Any, timeout: float) -> None:
+    def __init__(self, ca_bundle: Any, timeout: tuple[float, float]) -> None:
         super().__init__(ca_bundle)
         self.timeout = timeout
         self.api_calls = 0
@@ -106,6 +107,7 @@ class SalesforceClient(Wire[SalesforceSettings]):
 
     crm = CRM
     label = "Salesforce"
+    url_key = "crm.login_url"
     logger = logger
 
     def __init__(
@@ -120,7 +122,7 @@ class SalesforceClient(Wire[SalesforceSettings]):
         # read now: a missing variable is a config error before any network traffic
         self.credentials: Credentials = read_credentials(settings, environ)
         self.session = session or SalesforceHttpSession(
-            settings.ca_bundle, settings.timeout_seconds
+            ca_bundle_file(settings.ca_bundle), self.timeouts()
         )
         self._sf: Any = None
         self.logins = 0
@@ -193,7 +195,7 @@ class SalesforceClient(Wire[SalesforceSettings]):
         if isinstance(exc, requests.Timeout):
             return TransientError("TIMEOUT", f"no answer within {self.settings.timeout_seconds} s")
         if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
-            return TransientError("CONNECTION_LOST", type(exc).__name__)
+            return TransientError("CONNECTION_LOST", lost_connection(exc))
         if isinstance(exc, SalesforceOperationError):
             return CrmApiError(str(exc), crm=CRM, error_code="BULK_JOB_FAILED")
         if isinstance(exc, SalesforceError):
@@ -229,8 +231,8 @@ class SalesforceClient(Wire[SalesforceSettings]):
     def wait_for_job(self, sobject: str, job_id: str, *, query: bool) -> dict[str, Any]:
         """Poll a Bulk API 2.0 job until it is JobComplete; its last job info.
 
-        A Failed or Aborted job, or one still running at ``bulk_timeout_seconds``,
-        is a CrmApiError with the job's own message.
+        A Failed or Aborted job is a CrmApiError with the job's own message; one still
+        running at ``bulk_timeout_seconds`` is RetriesExhausted (exit 4).
         """
         kind = "query" if query else "update"
         deadline = time.monotonic() + self.settings.bulk_timeout_seconds
@@ -250,8 +252,11 @@ class SalesforceClient(Wire[SalesforceSettings]):
                     error_code=f"BULK_JOB_{state.upper()}",
                 )
             if time.monotonic() >= deadline:
-                raise CrmApiError(
-                    f"job {job_id} not complete after {self.settings.bulk_timeout_seconds} s",
+                # slow, not refused: the org may finish it later, and the next run resumes
+                raise RetriesExhausted(
+                    f"salesforce BULK_JOB_TIMEOUT: Bulk API 2.0 {kind} job {job_id} not complete "
+                    f"after {self.settings.bulk_timeout_seconds} s (crm.bulk_timeout_seconds); "
+                    "the next run resumes where this one stopped",
                     crm=CRM,
                     error_code="BULK_JOB_TIMEOUT",
                 )

@@ -240,7 +240,10 @@ def test_check_with_a_wrong_password_names_the_fix(
     _, ready = served
     env = {**ready["env"], "PARTNER_KPI_SF_PASSWORD": "not-the-password"}
     done = run_cli("check", "--config", ready["configs"]["salesforce"], env=env)
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert done.stdout.startswith("MISSING login")
-    assert "refused the password login" in done.stdout and "PARTNER_KPI_SF_PASSWORD" in done.stdout
+    # an auth failure (exit 3) as for a sync, not a missing item of the report (exit 1)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("partner-kpi: error: Salesforce refused the password login")
+    assert "PARTNER_KPI_SF_PASSWORD" in line
     assert "not-the-password" not in done.stdout + done.stderr

@@ -9,9 +9,21 @@ from typing import Any
 
 import pytest
 
-from connectors.retry import RetrySettings, TransientError
-from connectors.wire import ErrorAnswer, Wire
-from core.errors import AuthError, ConfigError, CrmApiError, RateLimitExhausted
+from connectors.retry import (
+    UNREACHABLE_ATTEMPTS,
+    UNREACHABLE_SECONDS,
+    RetrySettings,
+    TransientError,
+)
+from connectors.wire import SANDBOX_HINT, ErrorAnswer, Wire
+from core.errors import (
+    AuthError,
+    ConfigError,
+    CrmApiError,
+    CrmUnreachable,
+    RateLimitExhausted,
+    RetriesExhausted,
+)
 
 
 class Refused(Exception):
@@ -25,16 +37,20 @@ class Refused(Exception):
 class MadeUp(Wire[RetrySettings]):
     crm = "madeup"
     label = "MadeUp"
+    url_key = "crm.madeup_url"
     logger = logging.getLogger("tests.madeup")
 
-    def __init__(self, sleeps: list[float], **settings: Any) -> None:
+    def __init__(
+        self, sleeps: list[float], host: str = "https://crm.example.test", **settings: Any
+    ) -> None:
         super().__init__(RetrySettings(type="madeup", **settings), sleeps.append)
         self.used: int | None = None
         self.limit: int | None = None
+        self._host = host
 
     @property
     def host(self) -> str:
-        return "https://crm.example.test"
+        return self._host
 
     def quota(self) -> tuple[int | None, int | None]:
         return self.used, self.limit
@@ -75,13 +91,80 @@ def test_a_retry_waits_the_retry_after_and_counts_each_attempt() -> None:
 def test_retries_that_run_out_name_the_evidence() -> None:
     wire = MadeUp([], max_attempts=2)
     down = ErrorAnswer(503, "DOWN", "try later", request_id="req-7")
-    with pytest.raises(CrmApiError) as caught:
+    with pytest.raises(RetriesExhausted) as caught:
         wire.run("read deal 9", answers(down, down), record_id="9")
     error = caught.value
-    assert "2 times" in str(error) and "try later" in str(error)
+    assert error.exit_code == 4  # the CRM may be back by the next run: it resumes
+    assert str(error).startswith("madeup DOWN (record 9): read deal 9 failed 2 times over ")
+    assert "the last answer: try later (HTTP 503, request id req-7)" in str(error)
     assert (error.error_code, error.http_status, error.request_id, error.record_id) == (
         "DOWN", 503, "req-7", "9",
     )  # fmt: skip
+    assert (error.crm, error.attempts) == ("madeup", 2)
+
+
+def test_a_definite_error_answer_is_not_retried_and_stays_an_api_error() -> None:
+    sleeps: list[float] = []
+    with pytest.raises(CrmApiError) as caught:
+        MadeUp(sleeps).run("read", answers(ErrorAnswer(400, "MALFORMED_QUERY", "bad SOQL")))
+    assert caught.value.exit_code == 5 and sleeps == []
+
+
+def test_connections_lost_on_every_attempt_are_retries_exhausted() -> None:
+    sleeps: list[float] = []
+    wire = MadeUp(sleeps, max_attempts=3)
+    with pytest.raises(RetriesExhausted, match=r"read failed 3 times .* last answer: no answer"):
+        wire.run("read", answers(TimeoutError(), TimeoutError(), TimeoutError()))
+    assert len(sleeps) == 2
+
+
+@pytest.mark.parametrize(
+    ("host", "hint"),
+    [("https://127.0.0.1:8443", True), ("https://localhost:8443", True),
+     ("https://crm.example.test", False)],
+)  # fmt: skip
+def test_a_refused_connection_gives_up_within_seconds_naming_the_url(host: str, hint: bool) -> None:
+    sleeps: list[float] = []
+    wire = MadeUp(sleeps, host, max_attempts=8)  # the full budget a busy CRM gets
+    refused = [ConnectionRefusedError(111, "Connection refused") for _ in range(8)]
+    with pytest.raises(CrmUnreachable) as caught:
+        wire.run("log in", answers(*refused), metered=False)
+    error = caught.value
+    assert error.exit_code == 4 and error.url == host
+    assert error.attempts == UNREACHABLE_ATTEMPTS == len(sleeps) + 1
+    assert sum(sleeps) < UNREACHABLE_SECONDS  # not the minutes of 8 backed-off attempts
+    message = str(error)
+    assert message.startswith(f"MadeUp cannot be reached at {host} (connection refused); log in ")
+    assert "Check crm.madeup_url" in message
+    assert (SANDBOX_HINT in message) is hint
+    assert "partner-kpi sandbox serve" in SANDBOX_HINT
+
+
+def test_a_refused_connection_uses_a_shorter_configured_backoff() -> None:
+    sleeps: list[float] = []
+    wire = MadeUp(sleeps, backoff_initial_seconds=0.0, backoff_max_seconds=0.0)
+    with pytest.raises(CrmUnreachable):
+        wire.run("read", answers(*[ConnectionRefusedError() for _ in range(8)]))
+    assert sleeps == [0.0] * (UNREACHABLE_ATTEMPTS - 1)
+
+
+def test_a_server_back_after_a_refusal_is_read() -> None:
+    sleeps: list[float] = []
+    assert MadeUp(sleeps).run("read", answers(ConnectionRefusedError(), "ok")) == "ok"
+    assert len(sleeps) == 1 and sleeps[0] <= 1.0  # 0.5 s, plus up to 0.5 s of jitter
+
+
+def test_a_certificate_for_another_host_names_the_url_key() -> None:
+    mismatch = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    mismatch.verify_code = 62  # X509_V_ERR_HOSTNAME_MISMATCH
+    mismatch.verify_message = "Hostname mismatch, certificate is not valid for 'crm.example.test'."
+    failure = OSError("connection failed")
+    failure.__context__ = mismatch
+    sleeps: list[float] = []
+    with pytest.raises(ConfigError) as caught:
+        MadeUp(sleeps).run("read", answers(failure))
+    assert caught.value.key == "crm.madeup_url" and sleeps == []
+    assert "is for another host (Hostname mismatch" in str(caught.value)
 
 
 def test_the_quota_guard_stops_before_the_request() -> None:

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from core.errors import StoreError, StoreVersionError
-from store import MIGRATIONS, SCHEMA_VERSION, LocalStore, Migration
+from store import MIGRATIONS, SCHEMA_VERSION, LocalStore, Migration, RunStatus
 from store.pages import RECORD_TABLES, RecordTable
 from store.schema import migrate, stored_version
 from tests.store.conftest import TABLES, opportunity
@@ -177,3 +177,52 @@ def test_a_file_that_is_not_duckdb_is_refused_with_the_path(store_path: Path) ->
     with pytest.raises(StoreError) as refused, LocalStore.open(store_path, holder="pytest"):
         pass
     assert f"cannot open the store {store_path}" in str(refused.value)
+
+
+def _run_status_check(path: Path) -> set[str]:
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        (expression,) = conn.execute(
+            "SELECT expression FROM duckdb_constraints() "
+            "WHERE table_name = 'runs' AND constraint_type = 'CHECK'"
+        ).fetchone() or (None,)
+    finally:
+        conn.close()
+    return set(re.findall(r"'([^']*)'", str(expression)))
+
+
+def test_the_runs_table_takes_every_run_status_and_no_other(store_path: Path) -> None:
+    with LocalStore.open(store_path, holder="pytest"):
+        pass
+    assert _run_status_check(store_path) == {status.value for status in RunStatus}
+
+
+def test_a_version_2_store_is_migrated_to_keep_partial_runs(store_path: Path) -> None:
+    """A store written before runs could end partial keeps its runs and scores."""
+    conn = duckdb.connect(str(store_path))
+    try:
+        migrate(conn, store_path, MIGRATIONS[:2])
+        conn.execute(
+            "INSERT INTO runs VALUES ('r1', 'sync', TIMESTAMP '2026-11-25 10:00:00', "
+            "TIMESTAMP '2026-11-25 10:01:00', 'succeeded', DATE '2026-11-25', "
+            "'{\"records_written\": 3}', NULL)"
+        )
+        conn.execute("INSERT INTO scores VALUES ('r1', 'P1', 'Acme', 71.5, 'Gold', '{}')")
+    finally:
+        conn.close()
+    assert _run_status_check(store_path) == {"running", "succeeded", "failed"}
+
+    with LocalStore.open(store_path, holder="pytest") as store:
+        (old,) = store.list_runs()
+        run_id = store.start_run("sync", date(2026, 11, 26))
+        store.finish_run(run_id, RunStatus.PARTIAL, {"records_rejected": 1}, "1 rejected")
+        runs = {run.run_id: run for run in store.list_runs()}
+        history = store.score_history("P1")
+    assert _version(store_path) == SCHEMA_VERSION
+    assert (old.run_id, old.status, old.counts) == (
+        "r1",
+        RunStatus.SUCCEEDED,
+        {"records_written": 3},
+    )
+    assert runs[run_id].status is RunStatus.PARTIAL and runs[run_id].error == "1 rejected"
+    assert [(row.run_id, row.score, row.tier) for row in history] == [("r1", 71.5, "Gold")]

@@ -18,7 +18,13 @@ import pytest
 import trustme
 
 from connectors.hubspot.connector import HubSpotConnector
-from core.errors import AuthError, ConfigError, CrmApiError, RateLimitExhausted
+from core.errors import (
+    AuthError,
+    ConfigError,
+    CrmUnavailable,
+    RateLimitExhausted,
+    RetriesExhausted,
+)
 from sandbox.server import RunningSandbox
 from tests.connectors.hubspot.conftest import (
     TOKEN_ENV,
@@ -122,13 +128,13 @@ def test_daily_429_is_exhaustion_not_retried(calm: RunningSandbox) -> None:
     ("faults", "error", "code"),
     [
         ("rate_limit=1.0", RateLimitExhausted, None),
-        ("server_error=1.0", CrmApiError, "SERVICE_UNAVAILABLE"),
-        ("drop=1.0", CrmApiError, "CONNECTION_LOST"),
+        ("server_error=1.0", RetriesExhausted, "SERVICE_UNAVAILABLE"),
+        ("drop=1.0", RetriesExhausted, "CONNECTION_LOST"),
     ],
     ids=["429", "503", "drop"],
 )
 def test_exhausted_retries_are_errors(
-    calm: RunningSandbox, faults: str, error: type[Exception], code: str | None
+    calm: RunningSandbox, faults: str, error: type[CrmUnavailable], code: str | None
 ) -> None:
     sleeps: list[float] = []
     connector = connector_for(calm, max_attempts=3, sleep=sleeps.append)
@@ -137,11 +143,12 @@ def test_exhausted_retries_are_errors(
         connector.fetch_stage_defs()
     assert len(sleeps) == 2  # three attempts, two waits
     assert "3 attempts" in str(excinfo.value) or "3 times" in str(excinfo.value)
+    assert excinfo.value.exit_code == 4  # the next run resumes
     if code is not None:
-        assert isinstance(excinfo.value, CrmApiError)
+        assert isinstance(excinfo.value, RetriesExhausted)
         assert excinfo.value.error_code == code
     if code == "SERVICE_UNAVAILABLE":
-        assert isinstance(excinfo.value, CrmApiError)
+        assert isinstance(excinfo.value, RetriesExhausted)
         assert excinfo.value.request_id and excinfo.value.request_id in str(excinfo.value)
         assert excinfo.value.http_status == 503
 
@@ -160,8 +167,8 @@ def test_a_refused_token_is_an_auth_error_without_the_secret(
         assert secret not in str(chain) and secret not in repr(chain)
         chain = chain.__cause__ or chain.__context__
     assert secret not in caplog.text
-    items = connector.check()
-    assert [(i.name, i.ok) for i in items] == [("connection", False)]
+    with pytest.raises(AuthError):  # check ends on it too (exit 3), as a sync does
+        connector.check()
 
 
 def test_secrets_stay_out_of_retry_logs(
@@ -170,7 +177,7 @@ def test_secrets_stay_out_of_retry_logs(
     token = calm.credentials.hubspot_access_token
     connector = connector_for(calm, max_attempts=2, sleep=lambda _: None)
     set_faults(calm, "server_error=1.0")
-    with caplog.at_level(logging.DEBUG), pytest.raises(CrmApiError) as excinfo:
+    with caplog.at_level(logging.DEBUG), pytest.raises(RetriesExhausted) as excinfo:
         connector.fetch_stage_defs()
     assert "failed" in caplog.text
     assert token not in caplog.text and token not in str(excinfo.value)

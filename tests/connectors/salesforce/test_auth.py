@@ -178,9 +178,9 @@ def test_refused_credentials_are_an_auth_error_without_the_secret(
     ):
         assert secret not in message
         assert all(secret not in record.getMessage() for record in caplog.records)
-    # the check command reports the refusal as its first line instead of raising
-    (login,) = connector.check()
-    assert (login.name, login.ok) == ("login", False)
+    # the check command ends on the refusal too, as an auth error (exit 3) like a sync
+    with pytest.raises(AuthError, match="refused the password login"):
+        connector.check()
 
 
 def test_an_untrusted_certificate_points_at_the_ca_bundle(sandbox: RunningSandbox) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from connectors.salesforce.connector import SalesforceConnector
 from connectors.seed import SeedDataset
-from core.errors import CrmApiError, RateLimitExhausted
+from core.errors import RateLimitExhausted, RetriesExhausted
 from core.schema import Opportunity
 from sandbox.server import RunningSandbox
 from tests.connectors.salesforce.conftest import (
@@ -122,9 +122,10 @@ def test_retries_that_run_out_are_errors(fresh_sandbox: Start) -> None:
     connector = make_connector(running, max_attempts=3)
     connector.fetch_stage_defs()  # logged in, metadata read
     set_faults(running, "server_error=1.0")
-    with pytest.raises(CrmApiError) as caught:
+    with pytest.raises(RetriesExhausted) as caught:
         records_of(connector.fetch_partners())
-    assert caught.value.error_code == "SERVER_UNAVAILABLE"
+    assert caught.value.error_code == "SERVER_UNAVAILABLE" and caught.value.exit_code == 4
+    assert caught.value.http_status == 503 and caught.value.attempts == 3
     assert _statuses(running)["salesforce 503"] == 3
     set_faults(running, "rate_limit=1.0")
     with pytest.raises(RateLimitExhausted, match="REQUEST_LIMIT_EXCEEDED"):

@@ -17,7 +17,7 @@ from connectors.salesforce.paging import pages
 from connectors.salesforce.queries import Select, fields
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.wire import SalesforceClient
-from core.errors import CrmApiError, RateLimitExhausted
+from core.errors import ConfigError, RateLimitExhausted, RetriesExhausted
 from tests.connectors.salesforce.conftest import RecordedSleep
 
 LOGIN = "https://login.example.test"
@@ -73,7 +73,7 @@ def test_backoff_grows_with_jitter_and_exhaustion_is_an_error() -> None:
     for _ in range(4):
         responses.get(QUERY, status=503, json=unavailable)
     sleep = RecordedSleep()
-    with pytest.raises(CrmApiError) as caught:
+    with pytest.raises(RetriesExhausted) as caught:
         list(pages(_client(sleep, max_attempts=4), SELECT))
     assert caught.value.error_code == "SERVER_UNAVAILABLE"
     assert "4 times" in str(caught.value)
@@ -99,3 +99,35 @@ def test_retry_after_dates_are_read() -> None:
     now = datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
     assert parse_retry_after("Mon, 01 Jan 2024 12:00:30 GMT", now) == 30.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+@responses.activate
+def test_a_bulk_job_still_running_at_the_deadline_ends_the_run_for_the_next_to_resume() -> None:
+    _login()
+    job = f"{INSTANCE}/services/data/v60.0/jobs/query/750x"
+    responses.get(job, json={"id": "750x", "state": "InProgress"})
+    client = _client(RecordedSleep(), bulk_timeout_seconds=0.001, bulk_poll_seconds=0.0)
+    with pytest.raises(RetriesExhausted) as caught:
+        client.wait_for_job("Opportunity", "750x", query=True)
+    assert caught.value.exit_code == 4 and caught.value.error_code == "BULK_JOB_TIMEOUT"
+    assert "job 750x not complete after 0.001 s (crm.bulk_timeout_seconds)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [({"status": 404, "body": "<html>Not Found</html>"}, "answered HTTP 404"),
+     ({"status": 200, "body": "<html>Sign in to the Wi-Fi</html>"},
+      "answered 200 without a token")],
+)  # fmt: skip
+@responses.activate
+def test_a_login_url_that_is_no_salesforce_login_server_names_the_key(
+    answer: dict[str, Any], said: str
+) -> None:
+    responses.post(f"{LOGIN}/services/oauth2/token", **answer)
+    sleep = RecordedSleep()
+    with pytest.raises(ConfigError) as caught:
+        _client(sleep).login()
+    assert caught.value.key == "crm.login_url" and sleep.waits == []
+    assert f"{LOGIN}/services/oauth2/token {said}: that is not a Salesforce login" in str(
+        caught.value
+    )

@@ -45,7 +45,9 @@ EXIT_CODES: Mapping[int, str] = MappingProxyType(
         4: "the CRM cannot serve the run now: quota or retries exhausted, or no connection to "
         "its URL (named); the next run resumes",
         5: "the CRM answered an error (its code and the record id are named)",
-        6: "records that cannot be read or scored (a seed file or column is named)",
+        6: "records that cannot be read or scored (a seed file or column is named), or a "
+        "data-quality rule whose policy is fail caught records (the rule, the count and the "
+        "first records are named; nothing was scored or written)",
         7: "the local store cannot be used: another run holds it (named), or a newer "
         "partner-kpi wrote it (the line names the file and the fix)",
         8: "sync: the tier guard refused (too many tier changes at once; --force overrides)",

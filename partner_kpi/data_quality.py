@@ -37,9 +37,11 @@ def checked_inputs(
     suspects: Iterable[Suspect] = (),
     seed: SeedDataset | None = None,
 ) -> CheckedInputs:
-    """Judge ``opportunities`` (the whole Opportunity layout); DataQualityFailed before
-    anything is scored when a ``fail`` rule caught records."""
-    check = check_opportunities(opportunities, as_of=as_of, settings=settings, suspects=suspects)
+    """Judge ``opportunities`` (the whole Opportunity layout) as of ``as_of`` on the day of
+    the run; DataQualityFailed before anything is scored when a ``fail`` rule caught records."""
+    check = check_opportunities(
+        opportunities, as_of=as_of, today=date.today(), settings=settings, suspects=suspects
+    )
     if seed is not None and not check.table.is_empty():
         lines = seed.lines_of(check.table["record_id"].to_list())
         check = check.located(lines, str(seed.pipeline_file))

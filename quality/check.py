@@ -4,8 +4,8 @@
 returns a ``QualityCheck``: one finding per record and rule it breaks, with the action
 its rule's policy takes, and the ids left out. A record is left out when any rule it
 breaks says ``exclude``; ``fail`` findings stop the run (``raise_if_failed``) before
-anything is scored or written. Findings stay a frame: a back-dated audit of a large CRM
-may find a million records created after as_of.
+anything is scored or written. Findings stay a frame: a bad import into a large CRM may
+give a million findings. ``today`` (the day of the run) is an argument, like ``as_of``.
 """
 
 from __future__ import annotations
@@ -230,16 +230,17 @@ def check_opportunities(
     opportunities: pa.Table,
     *,
     as_of: date,
+    today: date | None = None,
     settings: QualitySettings | None = None,
     suspects: Iterable[Suspect] = (),
 ) -> QualityCheck:
     """Judge each record of ``opportunities`` (the whole Opportunity layout) by every rule,
-    and ``suspects`` by theirs; see the module's docstring."""
+    and ``suspects`` by theirs; see the module's docstring. ``today`` defaults to ``as_of``."""
     settings = settings or QualitySettings()
     frame = pl.from_arrow(opportunities.select(list(_COLUMNS)))
     assert isinstance(frame, pl.DataFrame)
     median = median_won_amount(frame)
-    facts = Facts(as_of=as_of, amount_bound=settings.amount_bound(median))
+    facts = Facts(as_of=as_of, today=today or as_of, amount_bound=settings.amount_bound(median))
     caught = frame.select(
         pl.col("id").alias("record_id"),
         "partner_id",

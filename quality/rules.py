@@ -19,9 +19,11 @@ from core.schema import OpportunityStatus
 
 @dataclass(frozen=True)
 class Facts:
-    """What rules compare records with besides the record: the as-of date and the bound."""
+    """What rules compare records with besides the record: the dates and the bound."""
 
     as_of: date
+    #: the day of the run; a record created after it (and after ``as_of``) is from the future
+    today: date
     #: the largest plausible amount; None when there is no bound (no won amount to go by)
     amount_bound: float | None
 
@@ -113,13 +115,18 @@ RULES: tuple[Rule, ...] = (
             _text(pl.col("created_date")),
         ),
     ),
+    # A record created after a past as_of is no finding: at that date it did not exist yet
+    # (KPIS.md, "Status as of A"), and the engine leaves it out of every window. Only a
+    # created date past both as_of and the run's day is one no CRM record can have.
     Rule(
-        "created_after_as_of",
-        "the created date is after the as-of date",
+        "created_in_future",
+        "the created date is after the day of the run (and after the as-of date)",
         keepable=True,
-        test=lambda f: pl.col("created_date") > f.as_of,
+        test=lambda f: pl.col("created_date") > max(f.as_of, f.today),
         value=lambda f: pl.format(
-            "created {} after {}", _text(pl.col("created_date")), pl.lit(f.as_of.isoformat())
+            "created {} after {}",
+            _text(pl.col("created_date")),
+            pl.lit(max(f.as_of, f.today).isoformat()),
         ),
     ),
 )

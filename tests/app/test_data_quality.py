@@ -211,20 +211,32 @@ def test_the_bundled_data_trips_no_rule_as_of_its_last_day(
     assert output.quality is not None and output.quality.findings == ()
 
 
-def test_a_back_dated_audit_scores_the_same_whether_later_records_are_kept_or_excluded(
+def test_a_back_dated_audit_finds_nothing_in_records_created_after_it(
     bundled_seed: Path, tmp_path: Path
 ) -> None:
-    """created_after_as_of: the engine leaves such records out of every window anyway, so
-    keep (exit 0) and exclude (exit 10) give every partner the same figures."""
+    """4,435 bundled rows were created after 2017-06-30: on that date they did not exist
+    yet (KPIS.md, "Status as of A"), which is no data-quality finding."""
     day, window = date(2017, 6, 30), ScoringSettings(window_days=90)
-    excluded = run_seed_audit(bundled_seed, as_of=day, settings=window, out=tmp_path / "x")
-    keep = QualitySettings(rules={"created_after_as_of": "keep"})
-    kept = run_seed_audit(
-        bundled_seed, as_of=day, settings=window, out=tmp_path / "k", quality=keep
+    output = run_seed_audit(bundled_seed, as_of=day, settings=window, out=tmp_path / "x")
+    assert output.quality is not None and output.quality.findings == ()
+    assert output.excluded == 0
+
+
+def test_a_record_created_after_the_day_of_the_run_is_excluded(tmp_path: Path) -> None:
+    """A created date after both --as-of and today (the run's day) is one no CRM record
+    can have yet: left out, with exit 10."""
+    tomorrow = date.today().toordinal() + 1
+    future = date.fromordinal(tomorrow).isoformat()
+    seed = small_seed(
+        tmp_path / "seed", *GOOD_ROWS, f"F1,Al Agent,Widget,Acme,Prospecting,{future},,"
     )
-    assert excluded.excluded == 4435 and kept.excluded == 0  # rows created after 2017-06-30
-    for a, b in zip(excluded.result.partners, kept.result.partners, strict=True):
-        assert (a.partner_id, a.kpis, a.score, a.tier) == (b.partner_id, b.kpis, b.score, b.tier)
+    out = tmp_path / "out"
+    done = run_cli("audit", "--seed", seed, "--as-of", AS_OF, "--out", out)
+    assert done.returncode == 10, done.stderr
+    assert [(r["record_id"], r["rule"], r["line"]) for r in quality_rows(out)] == [
+        ("F1", "created_in_future", "5")
+    ]
+    assert quality_rows(out)[0]["value"] == f"created {future} after {date.today().isoformat()}"
 
 
 # --- a CRM holding bad rows: the sandbox starts on them, the audit flags them ---------------

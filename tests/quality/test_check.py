@@ -67,7 +67,7 @@ EXPECTED = [
     ("X1", "currency_without_rate", "10.0 JPY"),
     ("L1", "closed_without_date", "lost with no close date"),
     ("C1", "close_before_created", "closed 2016-12-01 before created 2017-01-01"),
-    ("O1", "created_after_as_of", "created 2018-01-01 after 2017-12-31"),
+    ("O1", "created_in_future", "created 2018-01-01 after 2017-12-31"),
 ]
 CLEAN = {"W1", "W2", "W3", "ZERO", "NONE"}
 
@@ -143,11 +143,11 @@ def test_a_record_breaking_two_rules_is_listed_twice_and_excluded_if_either_excl
     both = _opp("B", "p1", "lost", 5.0, created=date(2018, 2, 1), closed=None)
     check = check_opportunities(
         _table([both]), as_of=AS_OF,
-        settings=QualitySettings(rules={"created_after_as_of": "keep"}),
+        settings=QualitySettings(rules={"created_in_future": "keep"}),
     )  # fmt: skip
     assert [(f.rule, f.action) for f in check.findings] == [
         ("closed_without_date", "exclude"),
-        ("created_after_as_of", "keep"),
+        ("created_in_future", "keep"),
     ]
     assert check.excluded_ids == {"B"} and check.kept_count == 0
 
@@ -202,7 +202,7 @@ def test_partner_notes_and_summary_count_per_rule_and_partner() -> None:
         "p1": "2 records excluded by data-quality rules (amount_negative, amount_implausible)",
         "p2": "2 records excluded by data-quality rules (amount_not_finite)",
         "p3": "4 records excluded by data-quality rules "
-        "(unknown_stage, currency_without_rate, closed_without_date, created_after_as_of)",
+        "(unknown_stage, currency_without_rate, closed_without_date, created_in_future)",
     }
     summary = check.summary()
     assert summary["excluded"] == 8 and summary["kept"] == 1

@@ -25,7 +25,7 @@ def test_every_rule_excludes_by_default() -> None:
         (
             "unknown_stage", "amount_not_finite", "amount_negative", "amount_implausible",
             "currency_without_rate", "closed_without_date", "close_before_created",
-            "created_after_as_of",
+            "created_in_future",
         ),
         "exclude",
     )  # fmt: skip

@@ -44,9 +44,12 @@ def entry(record_id: str, output: str, new: Any, outcome: JournalOutcome, run: s
 
 
 def test_the_fault_free_state_passes_every_check() -> None:
-    outcome = outcome_of(CLEAN, 9, 0, stdout="2 rejected", stderr="partner-kpi: error: …")
-    outcome.case = FaultCase("429 outage", "rate_limit=1.0", 4)
-    outcome.runs[0] = RunResult(4, "", "partner-kpi: error: … the next run resumes", 1.0)
+    outage = FaultCase("429 outage", "rate_limit=1.0", 4)
+    runs = [
+        RunResult(4, "", "partner-kpi: error: … after 8 attempts; the next run resumes", 1.0),
+        RunResult(0, "wrote 35 records in 1 write calls; 0 rejected", "", 1.0),
+    ]
+    outcome = Outcome("salesforce", outage, runs, CLEAN, 2.0)
     compare(outcome, CLEAN)
     journal = [entry(rid, out, value, JournalOutcome.WRITTEN, "r1")
                for rid, held in CLEAN.values.items() for out, value in held.items()]  # fmt: skip

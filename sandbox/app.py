@@ -33,6 +33,7 @@ from sandbox.salesforce.routes import salesforce_routes
 from sandbox.snapshot import SeededState
 from sandbox.stats import SandboxStats
 from sandbox.store import SqlStore
+from sandbox.write_log import install_write_log, writes_by_record
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 HUBSPOT_WINDOW_SECONDS = 10.0
@@ -84,6 +85,7 @@ class SandboxApp:
         self._start_faults = faults or FaultSpec()
         salesforce = SalesforceOrg(self.store, dataset)
         hubspot = HubSpotPortal(self.store, dataset)
+        install_write_log(self.store)  # before the copy: a reset empties the log with the data
         # a copy of the seeded state costs as much memory again as the data: only on request
         self._seeded = SeededState(self.store, salesforce, hubspot) if resettable else None
         self._gate = RequestGate()
@@ -352,6 +354,9 @@ class SandboxApp:
                     self._hubspot_window.clear()
             return json_response(self.faults.spec.describe())
 
+        def writes(request: Request) -> Response:
+            return json_response(writes_by_record(self.store))
+
         def id_map(request: Request) -> Response:
             return json_response(
                 {"salesforce": self.salesforce.id_map, "hubspot": self.hubspot.id_map}
@@ -368,5 +373,6 @@ class SandboxApp:
             Route("/__sandbox/reset-stats", ("POST",), CONTROL, reset_stats),
             Route("/__sandbox/faults", ("GET", "POST"), CONTROL, faults),
             Route("/__sandbox/id-map", ("GET",), CONTROL, id_map),
+            Route("/__sandbox/writes", ("GET",), CONTROL, writes),
             Route("/__sandbox/reset", ("POST",), CONTROL, reset),
         ]

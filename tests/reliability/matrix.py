@@ -5,12 +5,9 @@ does before each later run (``Then``), and the exit code the first run must end 
 The harness repeats the sync, as cron would, until it exits 0, then compares the CRM
 record by record with a fault-free run (tests/reliability/harness.py).
 
-Faults being added to the sandbox in parallel (issue 10, point 4) join as one line each
-once merged: ``lost_response`` (the write lands, its answer is lost), ``query_timeout``
-(QUERY_TIMEOUT on large or history queries), ``lock_row`` (UNABLE_TO_LOCK_ROW on
-writes), ``others_usage`` (REQUEST_LIMIT_EXCEEDED reached by the org's other users
-mid-run), HubSpot ``search_lag_ms`` (search results that lag recent writes) and
-archived records (companies or deals archived between runs).
+A case whose faults exist on one CRM only names it (``crms``). Records archived between
+runs change the data itself, so they have tests of their own
+(tests/app/test_hubspot_archived.py), not a row here.
 """
 
 from __future__ import annotations
@@ -62,6 +59,8 @@ class FaultCase:
     ci: bool = False
     known_issue: KnownIssue | None = None
     max_runs: int = 6
+    #: the CRMs the case's faults exist on (Salesforce's QUERY_TIMEOUT, HubSpot's search lag)
+    crms: tuple[str, ...] = CRMS
 
     @property
     def slug(self) -> str:
@@ -79,14 +78,6 @@ class FaultCase:
         return issue if issue is not None and crm in issue.crms else None
 
 
-EXIT_5_FOR_RETRIES = KnownIssue(
-    "issue 10, point 3: retries exhausted on 5xx or lost connections exit 5, not 4",
-    symptom="the first run exited 5, not 4",
-)
-PARTIAL_RUN_STORED_AS_SUCCEEDED = KnownIssue(
-    "issue 10, point 3: a run with rejected records exits 9 but is stored as succeeded",
-    symptom="exited 9 (partly written) but is stored as succeeded",
-)
 HUBSPOT_FULL_READ_RESTARTS = KnownIssue(
     "a HubSpot full read saves its cursor with its last page only: stopped by the quota, "
     "it starts over the next day and never ends, though it says it resumes",
@@ -117,27 +108,29 @@ FAULT_MATRIX: tuple[FaultCase, ...] = (
     FaultCase("session expiry", "token_expiry=after:5", 0),
     FaultCase("slow CRM", "latency_ms=20", 0),
     # refused records: exit 9, retried by the next run
-    FaultCase("rejected records", "reject_records=0.1,seed=4", 9,
-              known_issue=PARTIAL_RUN_STORED_AS_SUCCEEDED),
-    FaultCase("rejected records in a storm", REJECTS_IN_A_STORM, 9,
-              known_issue=PARTIAL_RUN_STORED_AS_SUCCEEDED),
-    FaultCase("storm and rejects", STORM_AND_REJECTS, 9, ci=True,
-              known_issue=PARTIAL_RUN_STORED_AS_SUCCEEDED),
+    FaultCase("rejected records", "reject_records=0.1,seed=4", 9),
+    FaultCase("rejected records in a storm", REJECTS_IN_A_STORM, 9),
+    FaultCase("storm and rejects", STORM_AND_REJECTS, 9, ci=True),
     # the daily quota: exit 4, and cron's next day (the quota anew) resumes
     FaultCase("daily quota", DAILY_QUOTA, 4, then=Then.NEXT_DAY, ci=True),
     FaultCase("daily quota below a full read", DAILY_QUOTA_BELOW_A_READ, 4, then=Then.NEXT_DAY,
               known_issue=HUBSPOT_FULL_READ_RESTARTS),
     # outages longer than the retries: exit 4, and the next run (the CRM back) completes
     FaultCase("429 outage", "rate_limit=1.0,retry_after=0", 4, then=Then.RECOVERED),
-    FaultCase("503 outage", "server_error=1.0", 4, then=Then.RECOVERED,
-              known_issue=EXIT_5_FOR_RETRIES),
-    FaultCase("connection outage", "drop=1.0", 4, then=Then.RECOVERED,
-              known_issue=EXIT_5_FOR_RETRIES),
+    FaultCase("503 outage", "server_error=1.0", 4, then=Then.RECOVERED),
+    FaultCase("connection outage", "drop=1.0", 4, then=Then.RECOVERED),
     # SIGKILL: the next run settles the killed run's writes and completes the rest
     FaultCase("SIGKILL mid-write", "", KILLED, kill="write", ci=True),
     FaultCase("SIGKILL mid-extract", "", KILLED, kill="extract"),
-    # to add when merged (issue 10, point 4), one line each, e.g.
-    # FaultCase("lost responses", "lost_response=every:2", 0),
-    # and query_timeout, lock_row, others_usage, HubSpot search_lag_ms, archived records
+    # the faults real CRMs are known for (issue 10, point 4)
+    FaultCase("lost responses", "lost_response=every:3", 0, ci=True),
+    FaultCase("lost responses in a storm", STORM + ",lost_response=0.1", 0),
+    FaultCase("query timeouts", "query_timeout=every:1", 0, crms=("salesforce",)),
+    FaultCase("locked rows", "lock_row=0.2,seed=6", 0, crms=("salesforce",)),
+    FaultCase("rows locked for good", "lock_row=1.0", 9, then=Then.RECOVERED,
+              crms=("salesforce",)),
+    FaultCase("other users spend the quota", "others_usage=3,daily_limit=120", 4,
+              then=Then.NEXT_DAY, crms=("salesforce",)),
+    FaultCase("search lags writes", "search_lag_ms=500", 0, crms=("hubspot",)),
 )
 # fmt: on

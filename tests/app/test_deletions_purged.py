@@ -24,6 +24,7 @@ from store.local import LocalStore
 from tests.app.test_audit_crm import AS_OF, read_scores, run_cli
 from tests.app.test_hubspot_archived import won_in_window
 from tests.sandbox.conftest import control
+from tests.writeback.test_sync_logs import JSON_INFO
 
 
 def _archive(running: RunningSandbox, record_id: str) -> None:
@@ -51,6 +52,8 @@ class Runs:
         self.config = self.ready["configs"][crm]
         self.store = Path(yaml.safe_load(Path(self.config).read_text())["store"]["path"])
         self.runs = 0
+        #: the JSON log records of the last audit
+        self.log: list[dict[str, Any]] = []
 
     def audit(self) -> tuple[dict[str, dict[str, str]], int]:
         """scores.csv of a new audit by partner id, and the CRM calls it made."""
@@ -58,8 +61,9 @@ class Runs:
         out = self.tmp_path / f"run{self.runs}"
         before = self.calls()
         done = run_cli("audit", "--config", self.config, "--as-of", AS_OF, "--out", out, "-q",
-                       env=self.ready["env"])  # fmt: skip
+                       env={**self.ready["env"], **JSON_INFO})  # fmt: skip
         assert done.returncode == 0, done.stderr
+        self.log = [json.loads(line) for line in done.stderr.splitlines()]
         scores = {row["partner_id"]: row for row in read_scores(out / "scores.csv")}
         return scores, self.calls() - before
 
@@ -121,6 +125,9 @@ def test_a_record_purged_between_runs_further_apart_than_the_window_leaves_the_k
         f"longer than the {days - 1} days the CRM lists deleted records"
     )
     assert counts["reconciled_deleted"] == 1
+    (finished,) = [r for r in runs.log if r["message"] == "audit finished"]
+    assert finished["sync"]["reconciled_deleted"] == 1
+    assert finished["sync"]["reconciliations"] == counts["reconciliations"]
     assert spent == normal + listing  # the same incremental read, plus the listing alone
     # by hand: one won deal less, its amount less, for its partner, and no other change
     assert int(after[partner]["deal_count"]) == int(before[partner]["deal_count"]) - 1

@@ -63,3 +63,18 @@ def test_an_emptied_recycle_bin_forgets_its_records_at_once(
     assert control(running, "salesforce/empty-recycle-bin", {})["purged"] >= 1
     assert _seen_by_query_all(running, record_id) == []
     assert control(running, "salesforce/empty-recycle-bin", {})["purged"] == 0
+
+
+def test_live_ids_past_the_bulk_threshold_come_from_one_bulk_query_job(
+    fresh_sandbox: Callable[..., RunningSandbox],
+) -> None:
+    running = fresh_sandbox()
+    rest = {i for page in make_connector(running).fetch_live_opportunity_ids() for i in page}
+    before = control(running, "stats")["requests"]
+    bulk = make_connector(running, bulk_threshold=len(rest) // 2)
+    assert {i for page in bulk.fetch_live_opportunity_ids() for i in page} == rest
+    after = control(running, "stats")["requests"]
+    used = {route: after[route] - before.get(route, 0) for route in after}
+    assert sum(n for route, n in used.items() if route.endswith("/jobs/query")) == 1
+    # one REST page (it tells the size), then the job; not a REST page per 2,000 ids
+    assert sum(n for route, n in used.items() if "/query/" in route and "jobs" not in route) == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import yaml
 
 from core.errors import ConfigError
 from partner_kpi.config import parse_config
-from partner_kpi.deletions import NO_CURSOR
+from partner_kpi.deletions import NO_COMPLETE_READ, NO_CURSOR, reason_to_reconcile
 from sandbox.clients import salesforce_client
 from sandbox.server import RunningSandbox, ready_line, write_configs
 from store.local import LocalStore
@@ -176,3 +177,16 @@ def test_deleted_visible_days_defaults_to_the_crms_own_window() -> None:
     assert parse_config({"crm": {"type": "salesforce"}}).deleted_visible_days == 15
     overridden = parse_config({"crm": {"type": "salesforce", "deleted_visible_days": 30}})
     assert overridden.deleted_visible_days == 30
+
+
+def test_a_gap_of_exactly_the_window_needs_no_listing_and_one_second_more_does() -> None:
+    read = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
+    window = timedelta(days=90)
+    assert reason_to_reconcile(read, read + window, 90) is None
+    late = reason_to_reconcile(read, read + window + timedelta(seconds=1), 90)
+    assert late == (
+        "90.0 days since the last complete read, longer than the 90 days the CRM lists "
+        "deleted records"
+    )
+    assert reason_to_reconcile(None, read, 90) == NO_COMPLETE_READ  # a v3 store's cursor
+    assert reason_to_reconcile(read, read + 10 * window, None) is None  # deletions stay listed

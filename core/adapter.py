@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from core.config_values import WholeNumber
 from core.connector import Connector
 
 
@@ -25,6 +26,9 @@ class CrmSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: str
+    #: days the CRM keeps listing a deleted record; None: the adapter's own figure
+    #: (``CrmAdapter.deleted_visible_days``), for an org whose figure differs
+    deleted_visible_days: WholeNumber | None = Field(default=None, ge=1)
 
 
 class CrmWritebackSettings(BaseModel):
@@ -75,3 +79,12 @@ class CrmAdapter(Generic[SettingsT]):
     #: the ``crm:`` section that points at the bundled sandbox (url, CA file); None when
     #: the sandbox does not speak this CRM
     sandbox_section: Callable[[str, Path], dict[str, Any]] | None = None
+    #: days the CRM keeps listing a deleted record to incremental reads before it purges
+    #: it for good (HubSpot 90, Salesforce's Recycle Bin 15); a run further than this from
+    #: the last complete read lists the live ids to find what was purged meanwhile.
+    #: None: deletions stay listed (a run reconciles only when it has no cursor)
+    deleted_visible_days: int | None = None
+
+    def deletion_window(self, settings: CrmSettings) -> int | None:
+        """The days deletions stay visible: ``crm.deleted_visible_days``, else the CRM's."""
+        return settings.deleted_visible_days or self.deleted_visible_days

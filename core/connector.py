@@ -128,6 +128,15 @@ class Connector(Protocol):
         """Stage changes recorded at or after ``since`` (all when None)."""
         ...
 
+    def fetch_live_opportunity_ids(self) -> Iterator[list[str]]:
+        """Pages of the ids of every opportunity the CRM holds now (deleted ones left out),
+        read as cheaply as the API allows: what a reconciliation compares the store with."""
+        ...
+
+    def crm_time(self) -> datetime | None:
+        """The CRM's clock at its last answer (its HTTP ``Date``); None before any answer."""
+        ...
+
     def usage(self) -> ApiUsage:
         """The quota as last reported by the CRM."""
         ...

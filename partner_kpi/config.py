@@ -57,6 +57,12 @@ class AppConfig(BaseModel):
     def crm_name(self) -> str:
         return self.crm.type if self.crm is not None else "none"
 
+    @property
+    def deleted_visible_days(self) -> int | None:
+        """How long the configured CRM lists deleted records (``crm.deleted_visible_days``,
+        else the adapter's figure); None with no CRM."""
+        return None if self.crm is None else self.adapter.deletion_window(self.crm)
+
     def connector(self, environ: Mapping[str, str] | None = None) -> Connector:
         """The configured CRM's connector; secrets come from ``environ`` (default: os.environ)."""
         adapter = self.adapter

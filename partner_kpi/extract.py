@@ -3,6 +3,10 @@
 Each stream resumes from its stored cursor; every page is upserted and its
 cursor saved before the next page is asked for, so a run that dies at any
 point is completed by the next one with nothing lost and nothing duplicated.
+
+Deletions the CRM has stopped listing are found by a reconciliation (``deletions``):
+after a read with no cursor (at no call), or after an incremental read when the last
+complete one began longer ago than the CRM's window (a listing of the live ids).
 """
 
 from __future__ import annotations
@@ -10,9 +14,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TypeVar
 
 from core.connector import Connector, Cursor, Page
+from core.schema import Opportunity
+from partner_kpi.deletions import (
+    NO_CURSOR,
+    Reconciliation,
+    crm_now,
+    machine_now,
+    reason_to_reconcile,
+)
 from store import LocalStore
 
 log = logging.getLogger("partner_kpi.extract")
@@ -34,6 +47,13 @@ class ExtractCounts:
     stage_changes_deleted: int = 0
     stage_defs: int = 0
     pages: dict[str, int] = field(default_factory=dict)
+    #: per stream, the reconciliation made (why, records it marked deleted, calls it cost)
+    reconciliations: dict[str, Reconciliation] = field(default_factory=dict)
+
+    @property
+    def reconciled_deleted(self) -> int:
+        """Records the reconciliations marked deleted (the CRM no longer lists them)."""
+        return sum(len(r.marked) for r in self.reconciliations.values())
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -44,6 +64,8 @@ class ExtractCounts:
             "stage_changes_deleted": self.stage_changes_deleted,
             "stage_defs": self.stage_defs,
             "pages": dict(self.pages),
+            "reconciled_deleted": self.reconciled_deleted,
+            "reconciliations": {k: r.as_json() for k, r in self.reconciliations.items()},
         }
 
 
@@ -67,8 +89,18 @@ def _drain(
     return records, deleted
 
 
-def extract_into_store(connector: Connector, store: LocalStore) -> ExtractCounts:
-    """Read what changed in the CRM since the stored cursors into the store."""
+def extract_into_store(
+    connector: Connector,
+    store: LocalStore,
+    *,
+    deleted_visible_days: int | None = None,
+    clock: Callable[[], datetime] = machine_now,
+) -> ExtractCounts:
+    """Read what changed in the CRM since the stored cursors into the store.
+
+    ``deleted_visible_days`` is how long the CRM lists deleted records (None: for as
+    long as it matters); ``clock`` stands in for the CRM's when it sent no ``Date``.
+    """
     counts = ExtractCounts()
     stage_defs = connector.fetch_stage_defs()
     store.replace_stage_defs(stage_defs)
@@ -80,13 +112,27 @@ def extract_into_store(connector: Connector, store: LocalStore) -> ExtractCounts
         counts.pages["partners"] = counts.pages.get("partners", 0) + 1
 
     since: Cursor | None = store.get_cursor(OPPORTUNITIES)
-    counts.opportunities, counts.opportunities_deleted = _drain(
-        OPPORTUNITIES,
-        connector.fetch_opportunities(since),
-        lambda page: store.upsert_opportunities(page.records, page.deleted_ids),
-        store,
-        counts,
+    began = crm_now(connector, clock)
+    reason = (
+        NO_CURSOR
+        if since is None
+        else reason_to_reconcile(store.read_through(OPPORTUNITIES), began, deleted_visible_days)
     )
+    # a read with no cursor lists every live record: its ids are the reconciliation's
+    listed: set[str] | None = set() if since is None else None
+
+    def save(page: Page[Opportunity]) -> None:
+        store.upsert_opportunities(page.records, page.deleted_ids)
+        if listed is not None:
+            listed.update(record.id for record in page.records)
+
+    counts.opportunities, counts.opportunities_deleted = _drain(
+        OPPORTUNITIES, connector.fetch_opportunities(since), save, store, counts
+    )
+    if reason is not None:
+        counts.reconciliations[OPPORTUNITIES] = _reconcile(connector, store, reason, listed)
+    store.set_read_through(OPPORTUNITIES, began)
+
     since = store.get_cursor(STAGE_CHANGES)
     counts.stage_changes, counts.stage_changes_deleted = _drain(
         STAGE_CHANGES,
@@ -97,3 +143,24 @@ def extract_into_store(connector: Connector, store: LocalStore) -> ExtractCounts
     )
     log.info("extracted", extra={"counts": counts.as_json()})
     return counts
+
+
+def _reconcile(
+    connector: Connector, store: LocalStore, reason: str, listed: set[str] | None
+) -> Reconciliation:
+    """Mark deleted the stored opportunities the CRM no longer holds.
+
+    Only opportunities: the stage changes of a deleted opportunity leave every KPI with
+    it (the store joins them to live opportunities), and partners are read whole.
+    """
+    calls_before = connector.usage().calls_made
+    live = [sorted(listed)] if listed is not None else connector.fetch_live_opportunity_ids()
+    marked = store.mark_missing_deleted(OPPORTUNITIES, live)
+    done = Reconciliation(reason, tuple(marked), connector.usage().calls_made - calls_before)
+    if marked or listed is None:
+        log.info(
+            "reconciled %s: %d marked deleted (%s; %d calls)",
+            OPPORTUNITIES, len(marked), reason, done.calls,
+            extra={"reconciliation": {OPPORTUNITIES: done.as_json()}},
+        )  # fmt: skip
+    return done

@@ -259,7 +259,11 @@ def _pipeline(
         require_fields(connector, fields)  # before anything is read: a bad field costs nothing
         if record is not None:
             settled = settle_pending(store, connector, current_run=record.run_id)
-    extract = extract_into_store(connector, store) if connector is not None else None
+    extract = (
+        extract_into_store(connector, store, deleted_visible_days=config.deleted_visible_days)
+        if connector is not None
+        else None
+    )
     result, quality = score(store, as_of=request.as_of, settings=settings, quality=config.quality)
     output = RunOutput(
         command=request.command,

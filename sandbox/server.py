@@ -29,6 +29,8 @@ from sandbox.data import BUNDLED_DATASET
 from sandbox.faults import FaultSpec
 
 HOST = "127.0.0.1"
+#: the paths the Salesforce org answers (its ``Date`` follows the org's clock)
+SALESFORCE_PATHS = ("/services/",)
 
 #: environment variables that carry the sandbox's secrets into the written configs
 SALESFORCE_ENV = {
@@ -54,10 +56,14 @@ class _QuietHandler(WSGIRequestHandler):
         return None
 
     def date_time_string(self, timestamp: float | None = None) -> str:
-        """The ``Date`` header by the HubSpot portal's clock, which tests move forward."""
+        """The ``Date`` header by the answering CRM's clock (the Salesforce org's on its
+        ``/services/`` routes, else the HubSpot portal's), which tests move forward."""
         app = getattr(self.server, "app", None)
         if timestamp is None and isinstance(app, SandboxApp):
-            timestamp = app.hubspot.clock.now() / 1000
+            if str(getattr(self, "path", "")).startswith(SALESFORCE_PATHS):
+                timestamp = app.salesforce.clock.now().timestamp()
+            else:
+                timestamp = app.hubspot.clock.now() / 1000
         return super().date_time_string(timestamp)
 
 

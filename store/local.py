@@ -62,6 +62,11 @@ INTERRUPTED = "interrupted: the process stopped before the run finished (killed 
 
 _PAGE_VIEW = "_store_page"
 _IDS_VIEW = "_store_ids"
+_LIVE_TABLE = "_store_live_ids"
+#: the record tables read incrementally, by stream name (the name of their cursor)
+_RECORD_STREAMS: dict[str, RecordTable[Any]] = {
+    table.name: table for table in (PARTNERS, OPPORTUNITIES, STAGE_CHANGES)
+}
 
 
 def _live_records(table: RecordTable[Any], layout: pa.Schema) -> str:
@@ -349,9 +354,53 @@ class LocalStore:
         """Record where ``stream`` resumes; save it after the page it follows is upserted."""
         with self.transaction():
             self._conn.execute(
-                "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?)",
+                "INSERT INTO cursors (stream, cursor, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (stream) DO UPDATE SET cursor = excluded.cursor, "
+                "updated_at = excluded.updated_at",
                 [stream, json.dumps(cursor.as_json()), self._now()],
             )
+
+    def read_through(self, stream: str) -> datetime | None:
+        """When the last complete read of ``stream`` began (UTC, by the CRM's clock where it
+        was known), or None: no complete read through its cursor is on record."""
+        row = first_row(self._conn, "SELECT read_through FROM cursors WHERE stream = ?", [stream])
+        return None if row is None else _aware(row[0])
+
+    def set_read_through(self, stream: str, moment: datetime) -> None:
+        """Record that a read of ``stream`` begun at ``moment`` went to its end; a stream with
+        no cursor (nothing read yet) has nothing to record it on, and is read whole anyway."""
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE cursors SET read_through = ? WHERE stream = ?", [as_utc(moment), stream]
+            )
+
+    def mark_missing_deleted(self, stream: str, live_ids: Iterable[Sequence[str]]) -> list[str]:
+        """Mark deleted every stored record of ``stream`` not deleted whose id is not among
+        ``live_ids`` (pages of the ids the CRM holds now); the ids marked, sorted.
+
+        Nothing is marked unless every page was read: an error while ``live_ids`` is being
+        read leaves the store as it was.
+        """
+        table = _RECORD_STREAMS[stream]
+        (key,) = table.key
+        self._conn.execute(f"CREATE OR REPLACE TEMP TABLE {_LIVE_TABLE} (id VARCHAR)")
+        try:
+            for ids in live_ids:
+                with self._view(_IDS_VIEW, ids_page(ids)):
+                    self._conn.execute(f"INSERT INTO {_LIVE_TABLE} SELECT id FROM {_IDS_VIEW}")
+            missing = f"""
+                FROM {table.name} AS t WHERE NOT t.deleted
+                AND NOT EXISTS (SELECT 1 FROM {_LIVE_TABLE} AS l WHERE l.id = t.{key})
+            """
+            with self.transaction():
+                gone = sorted(
+                    str(record_id)
+                    for (record_id,) in self._conn.execute(f"SELECT t.{key} {missing}").fetchall()
+                )
+                self._mark_deleted(table, gone)
+        finally:
+            self._conn.execute(f"DROP TABLE IF EXISTS {_LIVE_TABLE}")
+        return gone
 
     # --------------------------------------------------------------------- runs
 

@@ -181,8 +181,18 @@ _V3 = Migration(
     ),
 )
 
+_V4 = Migration(
+    version=4,
+    summary="when the last complete read of each stream began, by the CRM's clock",
+    statements=(
+        # NULL (every cursor a v3 store holds): no complete read is on record, so the
+        # next run reconciles that stream once, as it must when it cannot tell the gap
+        "ALTER TABLE cursors ADD COLUMN read_through TIMESTAMP",
+    ),
+)
+
 #: Every migration, in order.
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
 
 #: The version this partner-kpi writes and reads.
 SCHEMA_VERSION = MIGRATIONS[-1].version

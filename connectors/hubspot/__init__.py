@@ -28,7 +28,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from connectors.hubspot.queries import BATCH_SIZE, CRM, score_property_name
+from connectors.hubspot.queries import (
+    ARCHIVE_RETENTION_DAYS,
+    BATCH_SIZE,
+    CRM,
+    score_property_name,
+)
 from connectors.hubspot.settings import HubSpotSettings
 from core.adapter import CrmAdapter
 from core.connector import Connector
@@ -52,6 +57,7 @@ ADAPTER: CrmAdapter[HubSpotSettings] = CrmAdapter(
     write_batch_size=BATCH_SIZE,
     library_loggers=("hubspot",),
     sandbox_section=_sandbox_section,
+    deleted_visible_days=ARCHIVE_RETENTION_DAYS,
 )
 
 __all__ = ["ADAPTER"]

@@ -37,13 +37,15 @@ Writes (issue 5) are ``writes``, and the score properties they need
 ``check()``, read once and re-read where they may have changed.
 
 Known limits: HubSpot purges an archived deal 90 days after its deletion, and no
-read returns it then, so a deal deleted and purged between two syncs more than 90
-days apart stays in the store until a full read (a store without a cursor) misses it;
-the cursor says when the newest change was, not when the last sync ran, so the
-connector cannot tell. And a change of a deal's associations alone does not reliably move its
-``hs_lastmodifieddate``, and HubSpot offers no feed of association changes, so a
-partner re-attributed without any other change to the deal may only be seen at
-the next full read (a sync without a stored cursor).
+read returns it then. The extract keeps when the last complete read began (by the
+portal's ``Date``), and a run more than ``deleted_visible_days`` (90, or
+``crm.deleted_visible_days``) after it lists every live deal id
+(``fetch_live_opportunity_ids``, 100 a call) to mark what was purged meanwhile; between
+two runs closer than that nothing is missed and nothing extra is read. A change of a
+deal's associations alone does not reliably move its ``hs_lastmodifieddate``, and
+HubSpot offers no feed of association changes, so a partner re-attributed without any
+other change to the deal may only be seen at the next full read (a sync without a
+stored cursor).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -252,6 +255,18 @@ class HubSpotConnector:
                 for change in stage_changes(deal_id, deal_visits, catalog)
             ]
             yield Page(records=records, cursor=batch.cursor)
+
+    def fetch_live_opportunity_ids(self) -> Iterator[list[str]]:
+        """Ids of every live deal in the configured pipelines: the deal list, 100 a page,
+        with only ``pipeline`` (a deal moved out of them is stored deleted too)."""
+        catalog = self.catalog()
+        fetch = partial(self.client.list_page, DEALS, limit=LIST_PAGE_SIZE, properties=[PIPELINE])
+        for records in list_pages(fetch):
+            yield [record.id for record in records if catalog.includes(record)]
+
+    def crm_time(self) -> datetime | None:
+        """The portal's clock at its last answer (HTTP ``Date``)."""
+        return self.client.server_time
 
     @property
     def history_reads(self) -> int:

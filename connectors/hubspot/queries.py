@@ -24,6 +24,10 @@ def score_property_name(output: str) -> str:
     return f"partner_{_PROPERTY_WORDS.get(output, output)}"
 
 
+#: Days an archived record is listed with ``archived=true`` before HubSpot purges it
+#: ("Deleted contacts can be restored within 90 days of deletion"; deals and companies
+#: alike: https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/delete-contact).
+ARCHIVE_RETENTION_DAYS = 90
 #: Records in one list (GET /crm/v3/objects/{type}) page: HubSpot's maximum.
 LIST_PAGE_SIZE = 100
 #: ...and with ``propertiesWithHistory``, both for lists and batch reads.

@@ -30,6 +30,7 @@ from connectors.salesforce.queries import (
     BULK_WRITE_JOB_SIZE,
     COLLECTION_SIZE,
     CRM,
+    RECYCLE_BIN_DAYS,
     score_field_extra,
     score_field_name,
 )
@@ -60,6 +61,7 @@ ADAPTER: CrmAdapter[SalesforceSettings] = CrmAdapter(
     writeback_settings_model=SalesforceWritebackSettings,
     library_loggers=("simple_salesforce",),
     sandbox_section=_sandbox_section,
+    deleted_visible_days=RECYCLE_BIN_DAYS,
 )
 
 __all__ = ["ADAPTER"]

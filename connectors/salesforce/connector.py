@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any
 from urllib.parse import urlparse
@@ -191,6 +192,17 @@ class SalesforceConnector:
                 deleted_ids=changes.deleted_ids,
                 cursor=changes.cursor,
             )
+
+    def fetch_live_opportunity_ids(self) -> Iterator[list[str]]:
+        """Ids of every Opportunity not deleted: ``SELECT Id FROM Opportunity`` (query, not
+        queryAll), REST pages of 2,000, or one Bulk API 2.0 job past ``crm.bulk_threshold``."""
+        select = Select(OPPORTUNITY, (SoqlField("Id"),))
+        for page in paging.pages(self.client, select, bulk_threshold=self.settings.bulk_threshold):
+            yield [str(row["Id"]) for row in page.rows]
+
+    def crm_time(self) -> datetime | None:
+        """The org's clock at its last answer (HTTP ``Date``)."""
+        return self.client.session.server_time
 
     def usage(self) -> ApiUsage:
         """The quota as Salesforce last reported it (Sforce-Limit-Info) and the calls made."""

@@ -27,6 +27,11 @@ COLLECTION_SIZE = 200
 #: Records in one Bulk API 2.0 update job of a writeback: one journal batch, ~2 MB of CSV
 #: (a job takes up to 100 MB; smaller jobs keep a killed run's pending batch small).
 BULK_WRITE_JOB_SIZE = 10_000
+#: Days a deleted record stays in the Recycle Bin, where queryAll and getDeleted see it
+#: ("The Recycle Bin lets you view and restore recently deleted records for 15 days before
+#: they're permanently deleted"; an admin, or a full bin, empties it sooner:
+#: https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_emptyrecyclebin.htm).
+RECYCLE_BIN_DAYS = 15
 #: Score outputs whose default field name is not just "Partner_" + the output's name.
 _FIELD_WORDS = {"drivers": "score_drivers"}
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -67,6 +69,8 @@ class SalesforceHttpSession(CaBundleSession):
         self.api_calls = 0
         self.quota: tuple[int, int] | None = None
         self.retry_after: float | None = None
+        #: the org's clock (Date header) at the last answer: how long ago a read began
+        self.server_time: datetime | None = None
 
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
@@ -76,6 +80,7 @@ class SalesforceHttpSession(CaBundleSession):
         if TOKEN_PATH not in str(url):
             self.api_calls += 1
         response = super().request(method, url, *args, **kwargs)
+        self.server_time = _date_of(response.headers.get("Date")) or self.server_time
         info = response.headers.get("Sforce-Limit-Info")
         if info:
             usage = Salesforce.parse_api_usage(info).get("api-usage")
@@ -84,6 +89,16 @@ class SalesforceHttpSession(CaBundleSession):
         if response.status_code >= 400:
             self.retry_after = parse_retry_after(response.headers.get("Retry-After"))
         return response
+
+
+def _date_of(header: str | None) -> datetime | None:
+    """An HTTP ``Date`` header as an aware UTC datetime; None when absent or unreadable."""
+    if not header:
+        return None
+    try:
+        return parsedate_to_datetime(header).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
 
 
 def _error_of(content: Any) -> tuple[str, str]:

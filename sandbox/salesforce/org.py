@@ -36,6 +36,7 @@ from sandbox.salesforce.permissions import (
     FieldSecurity,
     Refusal,
 )
+from sandbox.salesforce.recycle_bin import OrgClock, expired_before, purge
 from sandbox.salesforce.seed import Row, seed_salesforce
 from sandbox.salesforce.soql import parse_soql
 from sandbox.salesforce.soql_sql import CompiledQuery, compile_query, record_from_row
@@ -113,6 +114,7 @@ class FieldError:
 
 
 def now_stamp() -> str:
+    """Now by the process clock (job infos); records are stamped by the org's clock."""
     return sf_datetime(datetime.now(UTC))
 
 
@@ -150,6 +152,28 @@ class SalesforceOrg:
         self._cursors: dict[str, QueryCursor] = {}
         self._cursor_lock = threading.Lock()
         self.custom_fields: dict[str, dict[str, Any]] = {}
+        #: the org's clock: its stamps, its ``Date`` header and its Recycle Bin's 15 days
+        self.clock = OrgClock()
+
+    def _stamp(self) -> str:
+        return sf_datetime(self.clock.now())
+
+    def _bin_tables(self) -> list[str]:
+        return [sf_object.table for sf_object in self.schema.objects.values()]
+
+    def advance_clock(self, ms: int) -> int:
+        """Let ``ms`` pass on the org's clock; the records then gone from the Recycle Bin."""
+        self.clock.advance(ms)
+        return self._purged(purge(self.store, self._bin_tables(), expired_before(self.clock.now())))
+
+    def empty_recycle_bin(self) -> int:
+        """Delete for good every record in the Recycle Bin, as an admin may; how many went."""
+        return self._purged(purge(self.store, self._bin_tables(), None))
+
+    def _purged(self, gone: int) -> int:
+        if gone:
+            self.security.refresh()
+        return gone
 
     # a sandbox's reset deep-copies the seeded org: everything but the lock, made anew
     def __getstate__(self) -> dict[str, Any]:
@@ -445,7 +469,7 @@ class SalesforceOrg:
                 f"unable to obtain exclusive access to this record or 1 records: {record_id}",
                 [],
             )
-        stamp = now_stamp()
+        stamp = self._stamp()
         assignments.update(LastModifiedDate=stamp, SystemModstamp=stamp)
         sets = ", ".join(f"{quote(column)} = ?" for column in assignments)
         with self.store.transaction():
@@ -495,7 +519,7 @@ class SalesforceOrg:
         except Refusal as refusal:
             return FieldError(refusal.status_code, refusal.message, refusal.fields)
         record_id = self.ids.next(sf_object.key_prefix)
-        stamp = now_stamp()
+        stamp = self._stamp()
         row = {"Id": record_id, "IsDeleted": 0, "CreatedDate": stamp, "LastModifiedDate": stamp,
                "SystemModstamp": stamp, **assignments}  # fmt: skip
         self.store.insert_many(sf_object.table, list(row), [list(row.values())])
@@ -534,7 +558,7 @@ class SalesforceOrg:
             self.security.check_delete(sf_object)
         except Refusal as refusal:
             raise SalesforceApiError(400, refusal.status_code, refusal.message) from None
-        stamp = now_stamp()
+        stamp = self._stamp()
         with self.store.transaction():
             self.store.execute(
                 f"UPDATE {quote(sf_object.table)} SET IsDeleted = 1, SystemModstamp = ? "
@@ -655,7 +679,7 @@ class SalesforceOrg:
             "FullName": f"{sf_object.name}.{name}",
             "Metadata": dict(metadata),
         }
-        stamp = now_stamp()
+        stamp = self._stamp()
         row = {"Id": field_id, "IsDeleted": 0, "CreatedDate": stamp, "LastModifiedDate": stamp,
                "SystemModstamp": stamp, "DeveloperName": name.removesuffix("__c"),
                "TableEnumOrId": sf_object.name, "NamespacePrefix": None,

@@ -3,11 +3,14 @@ records (get, create, update, delete), sObject Collections (create, update), Bul
 query jobs and ingest jobs (insert, update: ``ingest``), and the Tooling API's CustomField
 (create, get, query).
 
-Two control endpoints serve tests and users trying failure paths:
+Control endpoints serve tests and users trying failure paths:
 ``/__sandbox/salesforce/user`` shows and sets the integration user's permissions to
 manage and assign permission sets; ``/__sandbox/salesforce/revoke`` revokes the
 connected app's OAuth tokens (every session, and the refresh token, which a new one
 replaces), at once or after a given number of further API calls.
+``/__sandbox/salesforce/clock`` moves the org's clock forward (deleted records leave the
+Recycle Bin after 15 days by it) and ``/__sandbox/salesforce/empty-recycle-bin`` empties
+the bin at once (``recycle_bin``).
 """
 
 from __future__ import annotations
@@ -49,9 +52,11 @@ from sandbox.salesforce.org import (
     now_stamp,
 )
 from sandbox.salesforce.permissions import ORG_ID, USER_ID, USER_PERMISSIONS, userinfo
+from sandbox.salesforce.recycle_bin import DAY_MS
 from sandbox.salesforce.soql import SoqlError
 from sandbox.salesforce.soql_sql import CompiledQuery
 from sandbox.stats import SandboxStats
+from sandbox.store import sf_datetime
 
 SUPPORTED_VERSIONS = tuple(f"{v}.0" for v in range(31, 63))
 VERSION_LABELS = {"58.0": "Summer '23", "59.0": "Winter '24", "60.0": "Spring '24",
@@ -634,6 +639,31 @@ def salesforce_routes(app: SalesforceHost) -> list[Route]:
             revoke_now()
         return json_response({"after_calls": after, "refresh_token": refresh_token})
 
+    def clock_control(request: Request) -> Response:
+        """The org's clock; POST {"advance_days": D} or {"advance_ms": N} lets time pass
+        (forward only) and purges what the Recycle Bin no longer keeps (15 days)."""
+        purged = 0
+        if request.method == "POST":
+            body = json_body(request)
+            body = body if isinstance(body, dict) else {}
+            days, ms = body.get("advance_days", 0), body.get("advance_ms", 0)
+            numbers = all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in (days, ms)
+            )
+            if not numbers or days < 0 or ms < 0 or not (days or ms):
+                return json_response(
+                    {"error": 'post {"advance_days": D} or {"advance_ms": N}, D and N > 0'}, 400
+                )
+            purged = org.advance_clock(int(days * DAY_MS + ms))
+        return json_response(
+            {"now": sf_datetime(org.clock.now()), "offset_ms": org.clock.offset_ms,
+             "purged": purged}
+        )  # fmt: skip
+
+    def empty_bin_control(request: Request) -> Response:
+        """Empty the Recycle Bin at once, as an admin (or a full bin) does."""
+        return json_response({"purged": org.empty_recycle_bin()})
+
     def revoke_now() -> None:
         app.sessions.expire_all()
 
@@ -699,6 +729,8 @@ def salesforce_routes(app: SalesforceHost) -> list[Route]:
         route(f"{base}/tooling/query", ("GET",), tooling_query),
         Route("/__sandbox/salesforce/user", ("GET", "POST"), CONTROL, user_control),
         Route("/__sandbox/salesforce/revoke", ("POST",), CONTROL, revoke_control),
+        Route("/__sandbox/salesforce/clock", ("GET", "POST"), CONTROL, clock_control),
+        Route("/__sandbox/salesforce/empty-recycle-bin", ("POST",), CONTROL, empty_bin_control),
     ]
 
 

@@ -114,6 +114,12 @@ class ToyConnector:
             ]  # fmt: skip
             yield Page(changes, cursor=Cursor(CHANGED_AT, "h-o5"))
 
+    def fetch_live_opportunity_ids(self) -> Iterator[list[str]]:
+        yield [o.id for o in self.crm_data.opportunities]
+
+    def crm_time(self) -> datetime | None:
+        return None  # the toy has no clock: the machine's stands in
+
     def usage(self) -> ApiUsage:
         return ApiUsage()
 

@@ -151,3 +151,18 @@ def test_scores_need_a_stored_run(store: LocalStore) -> None:
     with pytest.raises(ValueError, match="start_run first"):
         store.save_scores("no-such-run", [ScoreRow("P1", "Alpha", 40.0, "Silver")])
     assert store.counts().score_rows == 0
+
+
+def test_a_complete_read_is_recorded_on_its_cursor_and_kept_when_the_cursor_moves(
+    store: LocalStore,
+) -> None:
+    began = datetime(2026, 12, 1, 8, 0, tzinfo=timezone(timedelta(hours=1)))
+    store.set_read_through("opportunities", began)  # no cursor yet: nothing to record it on
+    assert store.read_through("opportunities") is None
+    store.set_cursor("opportunities", Cursor(datetime(2026, 11, 30, tzinfo=UTC), "a"))
+    assert store.read_through("opportunities") is None  # a cursor alone proves no complete read
+    store.set_read_through("opportunities", began)
+    assert store.read_through("opportunities") == datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    store.set_cursor("opportunities", Cursor(datetime(2026, 12, 1, tzinfo=UTC), "b"))
+    assert store.read_through("opportunities") == datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    assert store.read_through("stage_changes") is None

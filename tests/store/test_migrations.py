@@ -226,3 +226,20 @@ def test_a_version_2_store_is_migrated_to_keep_partial_runs(store_path: Path) ->
     )
     assert runs[run_id].status is RunStatus.PARTIAL and runs[run_id].error == "1 rejected"
     assert [(row.run_id, row.score, row.tier) for row in history] == [("r1", 71.5, "Gold")]
+
+
+def test_a_version_3_store_keeps_its_cursors_with_no_complete_read_on_record(
+    store_path: Path,
+) -> None:
+    # a v3 file: its cursors say where reads resume, not when a read last went to the end
+    conn = duckdb.connect(str(store_path))
+    migrate(conn, store_path, MIGRATIONS[:3])
+    conn.execute(
+        "INSERT INTO cursors VALUES ('opportunities', ?, '2026-11-01 00:00:00')",
+        ['{"modified_at": "2026-10-31T00:00:00+00:00", "record_id": "O1"}'],
+    )
+    conn.close()
+    with LocalStore.open(store_path, holder="pytest") as store:
+        assert store.get_cursor("opportunities") is not None
+        assert store.read_through("opportunities") is None  # the next run reconciles once
+    assert _version(store_path) == SCHEMA_VERSION == 4

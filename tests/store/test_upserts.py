@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -162,3 +163,24 @@ def test_a_nested_error_caught_outside_still_rolls_back(store: LocalStore) -> No
         except KeyError:
             pass
     assert store.counts().opportunities == 0
+
+
+def test_records_missing_from_the_live_ids_are_marked_deleted(store: LocalStore) -> None:
+    store.upsert_opportunities([opportunity(oid) for oid in ("O1", "O2", "O3", "O4")], ["O4"])
+    marked = store.mark_missing_deleted("opportunities", [["O1"], ["O9", "O1"]])
+    assert marked == ["O2", "O3"]  # O4 was deleted already; O9 was never stored
+    assert sorted(store.opportunities_table().column("id").to_pylist()) == ["O1"]
+    assert (store.counts().opportunities, store.counts().opportunities_deleted) == (1, 3)
+
+
+def test_a_listing_that_fails_part_way_marks_nothing(store: LocalStore) -> None:
+    store.upsert_opportunities([opportunity("O1"), opportunity("O2")])
+
+    def pages() -> Iterator[list[str]]:
+        yield ["O1"]
+        raise ConnectionError("the CRM went away mid-listing")
+
+    with pytest.raises(ConnectionError):
+        store.mark_missing_deleted("opportunities", pages())
+    assert sorted(store.opportunities_table().column("id").to_pylist()) == ["O1", "O2"]
+    assert store.mark_missing_deleted("opportunities", [["O1", "O2"]]) == []  # no leftovers

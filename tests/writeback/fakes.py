@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from core.connector import (
@@ -98,6 +99,12 @@ class FakeCrm:
 
     def fetch_stage_changes(self, since: Cursor | None) -> Iterator[Page[StageChange]]:
         return iter(())
+
+    def fetch_live_opportunity_ids(self) -> Iterator[list[str]]:
+        return iter(())
+
+    def crm_time(self) -> datetime | None:
+        return None
 
     def usage(self) -> ApiUsage:
         return ApiUsage()

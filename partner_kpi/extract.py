@@ -30,6 +30,7 @@ from store import LocalStore
 
 log = logging.getLogger("partner_kpi.extract")
 
+PARTNERS = "partners"
 OPPORTUNITIES = "opportunities"
 STAGE_CHANGES = "stage_changes"
 
@@ -41,6 +42,8 @@ class ExtractCounts:
     """What one extract read, per stream."""
 
     partners: int = 0
+    #: stored partners the CRM no longer returns (deleted, purged, or no longer partners)
+    partners_gone: int = 0
     opportunities: int = 0
     opportunities_deleted: int = 0
     stage_changes: int = 0
@@ -58,6 +61,7 @@ class ExtractCounts:
     def as_json(self) -> dict[str, object]:
         return {
             "partners": self.partners,
+            "partners_gone": self.partners_gone,
             "opportunities": self.opportunities,
             "opportunities_deleted": self.opportunities_deleted,
             "stage_changes": self.stage_changes,
@@ -106,10 +110,16 @@ def extract_into_store(
     store.replace_stage_defs(stage_defs)
     counts.stage_defs = len(stage_defs)
 
+    # Partners are read whole every run, so the ids read are the live ones: a partner the
+    # CRM no longer returns (deleted and purged, or no longer a partner) leaves the store's
+    # live partners at no extra call. Nothing is marked if the read fails part-way.
+    partner_ids: list[list[str]] = []
     for page in connector.fetch_partners():
         store.upsert_partners(page.records, page.deleted_ids)
+        partner_ids.append([partner.id for partner in page.records])
         counts.partners += len(page.records)
         counts.pages["partners"] = counts.pages.get("partners", 0) + 1
+    counts.partners_gone = len(store.mark_missing_deleted(PARTNERS, partner_ids))
 
     since: Cursor | None = store.get_cursor(OPPORTUNITIES)
     began = crm_now(connector, clock)

@@ -29,6 +29,7 @@ from core.connector import (
 )
 from core.schema import Opportunity, OpportunityStatus, Partner, StageChange, StageDef
 from partner_kpi.cli import main
+from store import LocalStore
 
 AS_OF = "2024-06-30"
 CHANGED_AT = datetime(2024, 6, 1, tzinfo=UTC)
@@ -248,3 +249,21 @@ def test_sync_writes_then_exits_10_when_data_quality_left_records_out(
     assert (row["record_id"], row["partner_name"], row["rule"], row["action"]) == (
         "o9", "Beta", "amount_implausible", "exclude",
     )  # fmt: skip
+
+
+def test_a_partner_the_crm_no_longer_returns_leaves_the_scores(
+    toy: tuple[ToyCrm, Path], tmp_path: Path
+) -> None:
+    """Partners are read whole: one gone from the CRM (purged, or no longer a partner) is
+    marked deleted in the store and is not scored again."""
+    crm_data, config = toy
+    first = cli("audit", "--config", config, "--as-of", AS_OF, "--out", tmp_path / "a")
+    assert first.exit_code == 0 and "scored 3 partners" in first.output, first.output
+    del crm_data.partners["gamma"]
+    second = cli("audit", "--config", config, "--as-of", AS_OF, "--out", tmp_path / "b")
+    assert second.exit_code == 0, second.output
+    assert "scored 2 partners" in second.output
+    with (tmp_path / "b" / "scores.csv").open(newline="") as handle:
+        assert sorted(row["partner_id"] for row in csv.DictReader(handle)) == ["alpha", "beta"]
+    with LocalStore.open(tmp_path / "toy.db", holder="test") as store:
+        assert store.list_runs(limit=1)[0].counts["partners_gone"] == 1

@@ -217,8 +217,8 @@ class Wire(ABC, Generic[SettingsT]):
         record = f" (record {record_id})" if record_id else ""
         return AnswerLost(
             f"{self.crm} {lost.code}{record}: the answer to {what} was lost ({lost.message}); "
-            "the write may have landed, so it is not sent again unseen: read the records "
-            "back (the next run settles them)",
+            "the write may have landed, so it was not sent again blindly; the next run reads "
+            "its records back and settles them",
             crm=self.crm, error_code=lost.code, http_status=None, request_id=None,
             record_id=record_id, attempts=attempts, seconds=seconds,
         )  # fmt: skip

@@ -3,7 +3,8 @@
 An adapter classifies each failure: a ``TransientError`` is tried again (on the
 CRM's Retry-After, else with backoff and jitter); anything else ends the call.
 An ``Unreachable`` one (no connection could be made) gets a short budget of its own:
-a few quick tries within seconds, not the minutes a busy CRM is given. When the
+a few quick tries within seconds, not the minutes a busy CRM is given. A ``NoAnswer``
+one (sent, then no answer) is retried for a read only: ``Wire.run`` ends a write there. When the
 tries run out the call ends with the error the caller builds from the last failure,
 never a silent success.
 """
@@ -147,6 +148,11 @@ class TransientError(Exception):
         self.correlation_id = correlation_id
         self.retry_after = retry_after
         self.limit = limit
+
+
+class NoAnswer(TransientError):
+    """The request was sent, or may have been, and no answer came (the connection was lost
+    mid-call, the read timed out): a read is asked again; a write may have landed."""
 
 
 class Unreachable(TransientError):

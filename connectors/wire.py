@@ -17,7 +17,13 @@
    ``CrmUnavailable``'s kinds (exit 4: the next run resumes) naming the attempts and
    seconds, the last code, HTTP status, request id and record id: CrmUnreachable (with
    the URL, and for one on this machine the hint to start the sandbox),
-   RateLimitExhausted when the CRM kept saying to slow down, else RetriesExhausted.
+   RateLimitExhausted when the CRM kept saying to slow down, else RetriesExhausted;
+5. a write (``repeatable=False``) whose answer was lost (the connection dropped or the
+   read timed out after it may have been sent) is not sent again: it may have landed,
+   and a second write is a second LastModifiedDate, trigger run and history row. It
+   ends in ``AnswerLost``, for the caller to read the records back
+   (``writeback.apply``); an error answer (5xx, 429) says it was not applied, and is
+   retried as above.
 
 An adapter supplies only what differs: how to send a request (its client library),
 how to read an error into an ``ErrorAnswer``, and what quota its answers report.
@@ -26,15 +32,23 @@ how to read an error into an ``ErrorAnswer``, and what quota its answers report.
 from __future__ import annotations
 
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
 from connectors.reach import is_loopback, no_connection, untrusted_ca, wrong_host
-from connectors.retry import RetrySettings, TransientError, Unreachable, call_with_retries
+from connectors.retry import (
+    NoAnswer,
+    RetrySettings,
+    TransientError,
+    Unreachable,
+    call_with_retries,
+)
 from core.connector import ApiUsage
 from core.errors import (
+    AnswerLost,
     AuthError,
     ConfigError,
     CrmApiError,
@@ -153,13 +167,20 @@ class Wire(ABC, Generic[SettingsT]):
         *,
         record_id: str | None = None,
         metered: bool = True,
+        repeatable: bool = True,
     ) -> T:
         """``send()`` under the quota guard, the classification and the retry policy.
 
         ``metered``: the request counts against the API quota (a login does not).
+        ``repeatable``: sending it twice does no harm (a read); a write is not, and a
+        lost answer to it ends in ``AnswerLost`` instead of a blind repeat.
         """
+        started = time.monotonic()
+        attempts = 0
 
         def attempt() -> T:
+            nonlocal attempts
+            attempts += 1
             if metered:
                 self.guard_quota(what)
                 self.before_attempt()
@@ -172,6 +193,9 @@ class Wire(ABC, Generic[SettingsT]):
                 classified = self.classify(exc, what, record_id)
                 if classified is exc:
                     raise
+                if isinstance(classified, NoAnswer) and not repeatable:
+                    seconds = time.monotonic() - started
+                    raise self.answer_lost(classified, what, record_id, attempts, seconds) from exc
                 raise classified from exc
 
         return call_with_retries(
@@ -185,6 +209,19 @@ class Wire(ABC, Generic[SettingsT]):
                 last, what, record_id, attempts, seconds
             ),
         )
+
+    def answer_lost(
+        self, lost: NoAnswer, what: str, record_id: str | None, attempts: int, seconds: float
+    ) -> AnswerLost:
+        """The error that ends a write whose answer was lost: it may have landed."""
+        record = f" (record {record_id})" if record_id else ""
+        return AnswerLost(
+            f"{self.crm} {lost.code}{record}: the answer to {what} was lost ({lost.message}); "
+            "the write may have landed, so it was not sent again blindly; the next run reads "
+            "its records back and settles them",
+            crm=self.crm, error_code=lost.code, http_status=None, request_id=None,
+            record_id=record_id, attempts=attempts, seconds=seconds,
+        )  # fmt: skip
 
     def gave_up(
         self,

@@ -9,7 +9,8 @@
     ├── CrmUnavailable          4  the CRM cannot serve the run now; the next run resumes
     │   ├── RateLimitExhausted  4  the quota or its configured share is used up, or 429s
     │   ├── RetriesExhausted    4  5xx, timeouts or dropped connections on every attempt
-    │   └── CrmUnreachable      4  no connection to the CRM's URL (refused, unknown host)
+    │   ├── CrmUnreachable      4  no connection to the CRM's URL (refused, unknown host)
+    │   └── AnswerLost          4  a write's answer was lost: it may have landed (not resent)
     ├── CrmApiError             5  the CRM answered an error: its code, HTTP status, record id
     ├── SchemaError             6  records that cannot be mapped or scored
     │   ├── SeedFormatError     6  a seed folder is missing a file or a column
@@ -154,6 +155,11 @@ class CrmUnreachable(CrmUnavailable):
     def __init__(self, message: str, *, url: str, **evidence: Unpack[CrmEvidence]) -> None:
         self.url = url
         super().__init__(message, **evidence)
+
+
+class AnswerLost(CrmUnavailable):
+    """A write was sent and its answer lost (connection dropped, read timed out): it may
+    have landed, so it is not sent again blindly; the caller reads the records back."""
 
 
 class CrmApiError(PartnerKpiError):

@@ -6,19 +6,33 @@ next run to settle (``writeback.journal.settle_pending``). A record the CRM
 rejects is reported with its id, fields and the CRM's error code and is never
 recorded as written; the next run's plan still finds it different and sends
 it again. Only the plan's mapped fields are ever sent.
+
+A batch whose answer was lost (``AnswerLost``: the connection dropped or the read
+timed out after it was sent) may have landed, in full or in part. It is not sent
+again unseen: its records are read back (``connector.read_fields``), those that hold
+every planned value count as written, and only the others are sent again, up to
+``LOST_ANSWER_RESENDS`` times; then the error ends the run with the rest pending.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from core.connector import Connector, WriteResult
+from core.errors import AnswerLost
 from writeback.plan import RecordPlan, WritePlan
+from writeback.values import canonical
+
+logger = logging.getLogger(__name__)
 
 #: The code of a record the CRM's answer said nothing about (treated as rejected).
 NO_RESULT = "NO_RESULT"
+#: How often the records of a batch whose answer was lost, and that the read-back found
+#: unwritten, are sent again before the AnswerLost ends the run.
+LOST_ANSWER_RESENDS = 3
 
 
 class JournalSink(Protocol):
@@ -50,8 +64,10 @@ class ApplyReport:
 
     written: list[str] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
-    #: calls of the connector's write primitive (one a batch)
+    #: calls of the connector's write primitive (one a batch, and one a resend)
     calls: int = 0
+    #: reads of a batch's records after its answer was lost
+    read_backs: int = 0
 
     @property
     def ok(self) -> bool:
@@ -62,6 +78,7 @@ class ApplyReport:
             "records_written": len(self.written),
             "records_rejected": len(self.rejected),
             "write_calls": self.calls,
+            "read_back_calls": self.read_backs,
         }
 
 
@@ -83,6 +100,69 @@ def _checked(plan: WritePlan) -> None:
             )
 
 
+def _holds_plan(record: RecordPlan, held: Mapping[str, object] | None) -> bool:
+    """Whether a record read back holds every value its plan writes (in canonical form)."""
+    if held is None:
+        return False
+    return all(
+        canonical(c.field.kind, held.get(c.field.name), scale=c.field.scale,
+                  length=c.field.length) == c.new
+        for c in record.changes
+    )  # fmt: skip
+
+
+def _landed(connector: Connector, records: Sequence[RecordPlan]) -> list[RecordPlan]:
+    """The records of a write whose answer was lost that hold every planned value now."""
+    names = list(dict.fromkeys(c.field.name for r in records for c in r.changes))
+    held = connector.read_fields([r.record_id for r in records], names)
+    return [r for r in records if _holds_plan(r, held.get(r.record_id))]
+
+
+def _send(
+    connector: Connector,
+    batch: Sequence[RecordPlan],
+    report: ApplyReport,
+    journal: JournalSink | None,
+) -> dict[str, WriteResult]:
+    """Each record of ``batch`` by id: the CRM's answer, or written when a lost answer's
+    read-back found it holding its values. Records never answered nor found stay pending."""
+    found: dict[str, WriteResult] = {}
+    unsure = list(batch)
+    resends = 0
+    while True:
+        report.calls += 1
+        try:
+            answered = connector.update_records({r.record_id: r.values() for r in unsure})
+        except AnswerLost:
+            report.read_backs += 1
+            landed = _landed(connector, unsure)
+            for record in landed:
+                found[record.record_id] = WriteResult(
+                    record.record_id, True, fields=tuple(record.values())
+                )
+            unsure = [r for r in unsure if r.record_id not in found]
+            if not unsure:
+                return found
+            if resends == LOST_ANSWER_RESENDS:
+                if journal is not None and found:
+                    journal.after([r for r in batch if r.record_id in found], found)
+                raise
+            resends += 1
+            logger.warning(
+                "the answer to a write of %d record(s) was lost; %d hold their new values "
+                "(read back), %d are sent again (resend %d of %d)",
+                len(landed) + len(unsure), len(landed), len(unsure), resends,
+                LOST_ANSWER_RESENDS,
+                extra={"records_landed": len(landed), "records_resent": len(unsure),
+                       "attempt": resends, "max_attempts": LOST_ANSWER_RESENDS},
+            )  # fmt: skip
+            continue
+        by_id: dict[str, WriteResult] = dict(found)
+        for result in answered:
+            by_id.setdefault(result.record_id, result)
+        return by_id
+
+
 def apply_plan(
     connector: Connector,
     plan: WritePlan,
@@ -93,18 +173,15 @@ def apply_plan(
     """Send the plan's records through ``connector.update_records``, ``batch_size`` a call.
 
     An empty plan makes no call. A failure of a whole call (quota exhausted,
-    retries spent) propagates after the earlier batches were journaled.
+    retries spent) propagates after the earlier batches were journaled; a lost answer
+    is read back first (see the module).
     """
     _checked(plan)
     report = ApplyReport()
     for batch in batches(plan.records, batch_size):
         if journal is not None:
             journal.before(batch)
-        answered = connector.update_records({record.record_id: record.values() for record in batch})
-        report.calls += 1
-        by_id: dict[str, WriteResult] = {}
-        for result in answered:
-            by_id.setdefault(result.record_id, result)
+        by_id = _send(connector, batch, report, journal)
         results: dict[str, WriteResult] = {}
         for record in batch:
             result = by_id.get(record.record_id) or WriteResult(

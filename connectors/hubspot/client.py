@@ -110,6 +110,7 @@ class HubSpotClient(HubSpotWire):
             f"{object_type}.batch_api",
             "update_with_http_info",
             batch_input_simple_public_object_batch_input=request,
+            repeatable=False,  # a lost answer may hide a landed write: AnswerLost
         )
         written = [str(item.get("id")) for item in items_of(body.get("results"))]
         return written, batch_errors_of(body)

@@ -46,7 +46,7 @@ from connectors.hubspot.mapping import (
 from connectors.hubspot.queries import CRM, SCOPES, WRITE_SCOPES
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.reach import lost_connection
-from connectors.retry import TransientError, parse_retry_after
+from connectors.retry import NoAnswer, parse_retry_after
 from connectors.wire import ErrorAnswer, Wire
 from core.errors import ConfigError, CrmApiError
 
@@ -223,9 +223,15 @@ class HubSpotWire(Wire[HubSpotSettings]):
             self.limits.window_remaining = None
 
     def call(
-        self, what: str, operation: Callable[[], Any], *, record_id: str | None = None
+        self,
+        what: str,
+        operation: Callable[[], Any],
+        *,
+        record_id: str | None = None,
+        repeatable: bool = True,
     ) -> tuple[Mapping[str, Any], int]:
-        """``operation()`` under the skeleton: its JSON body and status.
+        """``operation()`` under the skeleton: its JSON body and status (``repeatable=False``
+        for a write: its lost answer is ``AnswerLost``, not a repeat).
 
         ``operation`` is a generated ``*_with_http_info`` method called with
         ``_preload_content=False``: it answers the raw response, whose JSON is read
@@ -256,7 +262,7 @@ class HubSpotWire(Wire[HubSpotSettings]):
                 )
             return body, status
 
-        return self.run(what, send, record_id=record_id)
+        return self.run(what, send, record_id=record_id, repeatable=repeatable)
 
     def _observe(self, headers: Any) -> None:
         if not headers:
@@ -274,18 +280,16 @@ class HubSpotWire(Wire[HubSpotSettings]):
             # makes of an SSL failure has none: the AttributeError hides the real error
             exc = exc.__context__
         if isinstance(exc, urllib3.exceptions.TimeoutError):
-            return TransientError("TIMEOUT", f"no answer within {self._timeout} s")
+            return NoAnswer("TIMEOUT", f"no answer within {self._timeout} s")
         if isinstance(exc, urllib3.exceptions.HTTPError | ConnectionError):
-            return TransientError("CONNECTION_LOST", lost_connection(exc))
+            return NoAnswer("CONNECTION_LOST", lost_connection(exc))
         if not isinstance(exc, API_EXCEPTIONS):
             return None
         status = int(getattr(exc, "status", 0) or 0)
         if status == 0:
             # no HTTP answer: the client made a status-0 ApiException of the failure
             reason = str(getattr(exc, "reason", "") or "")
-            return TransientError(
-                "CONNECTION_LOST", reason.splitlines()[0] if reason else "no answer"
-            )
+            return NoAnswer("CONNECTION_LOST", reason.splitlines()[0] if reason else "no answer")
         headers = {str(k): str(v) for k, v in dict(getattr(exc, "headers", None) or {}).items()}
         self._observe(headers)
         category, message, correlation_id, policy = _error_body(getattr(exc, "body", None), status)
@@ -325,8 +329,16 @@ class HubSpotWire(Wire[HubSpotSettings]):
         )
 
     def ask(
-        self, what: str, path: str, method: str, *args: Any, **kwargs: Any
+        self,
+        what: str,
+        path: str,
+        method: str,
+        *args: Any,
+        repeatable: bool = True,
+        **kwargs: Any,
     ) -> Mapping[str, Any]:
         """The JSON body answered by one generated API method (``path``.``method``)."""
-        body, _ = self.call(what, self.request(path, method, *args, **kwargs))
+        body, _ = self.call(
+            what, self.request(path, method, *args, **kwargs), repeatable=repeatable
+        )
         return body

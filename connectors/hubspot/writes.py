@@ -2,7 +2,9 @@
 
 Writes go to partner companies through batch update, 100 a call, each
 record's outcome reported on its own: a 207 names the records it refused, and
-the rest of the batch is written.
+the rest of the batch is written. A batch update whose answer was lost is not sent
+again (it may have landed): it ends in ``AnswerLost`` and ``writeback.apply`` reads
+the records back.
 
 Values cross the wire as HubSpot's property text, and come back typed by each
 property's definition, so a value read compares with the value written.

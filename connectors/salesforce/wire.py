@@ -35,7 +35,7 @@ from simple_salesforce.exceptions import (
 
 from connectors.http import CaBundleSession, ca_bundle_file
 from connectors.reach import lost_connection
-from connectors.retry import TransientError, parse_retry_after
+from connectors.retry import NoAnswer, parse_retry_after
 from connectors.salesforce.auth import (
     TOKEN_PATH,
     Credentials,
@@ -186,8 +186,18 @@ class SalesforceClient(Wire[SalesforceSettings]):
         # pages, a repeat after a fresh login) and a login sends none to the API
         return self.session.api_calls
 
-    def call(self, what: str, operation: Callable[[Any], T], *, record_id: str | None = None) -> T:
-        """``operation(sf)`` under the skeleton, with one fresh login if the session expired."""
+    def call(
+        self,
+        what: str,
+        operation: Callable[[Any], T],
+        *,
+        record_id: str | None = None,
+        repeatable: bool = True,
+    ) -> T:
+        """``operation(sf)`` under the skeleton, with one fresh login if the session expired.
+
+        ``repeatable=False`` for a write: its lost answer is ``AnswerLost``, not a repeat.
+        """
 
         def once() -> T:
             try:
@@ -204,13 +214,13 @@ class SalesforceClient(Wire[SalesforceSettings]):
                         "check the integration user's session and IP settings"
                     ) from exc
 
-        return self.run(what, once, record_id=record_id)
+        return self.run(what, once, record_id=record_id, repeatable=repeatable)
 
     def read_failure(self, exc: Exception) -> ErrorAnswer | Exception | None:
         if isinstance(exc, requests.Timeout):
-            return TransientError("TIMEOUT", f"no answer within {self.settings.timeout_seconds} s")
+            return NoAnswer("TIMEOUT", f"no answer within {self.settings.timeout_seconds} s")
         if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
-            return TransientError("CONNECTION_LOST", lost_connection(exc))
+            return NoAnswer("CONNECTION_LOST", lost_connection(exc))
         if isinstance(exc, SalesforceOperationError):
             return CrmApiError(str(exc), crm=CRM, error_code="BULK_JOB_FAILED")
         if isinstance(exc, SalesforceError):

@@ -11,6 +11,10 @@ A record another transaction holds (UNABLE_TO_LOCK_ROW: "unable to obtain exclus
 access to this record", https://github.com/jsforce/jsforce/issues/1018, where retrying
 is the advice) is sent again on its own, after a backoff, up to ``LOCK_RETRY_ROUNDS``
 times; still locked after that, it is a rejected record naming its id and the code.
+
+A collection update whose answer was lost is not sent again here (it may have
+landed): it ends in ``AnswerLost`` and ``writeback.apply`` reads the records back.
+A Bulk job is repeated step by step, since the org refuses a repeated upload or close.
 """
 
 from __future__ import annotations
@@ -134,7 +138,9 @@ class AccountWriter:
                 positions.append(position)
         if records:
             answer = self.client.call(
-                f"update {len(records)} Accounts", partial(collection_call, "PATCH", records)
+                f"update {len(records)} Accounts",
+                partial(collection_call, "PATCH", records),
+                repeatable=False,  # a lost answer may hide a landed write: AnswerLost
             )
             for position, record, result in zip(positions, records, answer, strict=True):
                 written = tuple(name for name in record if name not in ("attributes", "id"))

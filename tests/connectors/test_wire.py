@@ -12,11 +12,12 @@ import pytest
 from connectors.retry import (
     UNREACHABLE_ATTEMPTS,
     UNREACHABLE_SECONDS,
+    NoAnswer,
     RetrySettings,
-    TransientError,
 )
 from connectors.wire import SANDBOX_HINT, ErrorAnswer, Wire
 from core.errors import (
+    AnswerLost,
     AuthError,
     ConfigError,
     CrmApiError,
@@ -57,7 +58,7 @@ class MadeUp(Wire[RetrySettings]):
 
     def read_failure(self, exc: Exception) -> ErrorAnswer | Exception | None:
         if isinstance(exc, TimeoutError):
-            return TransientError("TIMEOUT", "no answer")
+            return NoAnswer("TIMEOUT", "no answer")
         return exc.answer if isinstance(exc, Refused) else None
 
     def auth_refused(self, answer: ErrorAnswer, what: str) -> str:
@@ -116,6 +117,27 @@ def test_connections_lost_on_every_attempt_are_retries_exhausted() -> None:
     with pytest.raises(RetriesExhausted, match=r"read failed 3 times .* last answer: no answer"):
         wire.run("read", answers(TimeoutError(), TimeoutError(), TimeoutError()))
     assert len(sleeps) == 2
+
+
+def test_a_write_whose_answer_is_lost_is_not_sent_again() -> None:
+    sleeps: list[float] = []
+    wire = MadeUp(sleeps)
+    with pytest.raises(AnswerLost) as caught:
+        wire.run("update 3 deals", answers(TimeoutError(), "ok"), repeatable=False)
+    error = caught.value
+    assert error.exit_code == 4 and sleeps == [] and wire.usage().calls_made == 1
+    assert (error.crm, error.error_code, error.attempts) == ("madeup", "TIMEOUT", 1)
+    assert str(error).startswith("madeup TIMEOUT: the answer to update 3 deals was lost")
+
+
+def test_a_write_refused_with_an_answer_is_retried_as_before() -> None:
+    sleeps: list[float] = []
+    wire = MadeUp(sleeps)
+    busy = ErrorAnswer(503, "DOWN", "try later")
+    limited = ErrorAnswer(429, "RATE", "slow down", retry_after=0.0)
+    # a 503 or a 429 says the write was not applied: sending it again is safe
+    assert wire.run("update", answers(busy, limited, "ok"), repeatable=False) == "ok"
+    assert len(sleeps) == 2 and wire.usage().calls_made == 3
 
 
 @pytest.mark.parametrize(

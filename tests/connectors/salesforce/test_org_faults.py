@@ -15,7 +15,7 @@ import pytest
 from connectors.salesforce import writes as writes_module
 from connectors.salesforce.connector import SalesforceConnector
 from core.connector import Cursor, FieldSpec
-from core.errors import RateLimitExhausted
+from core.errors import AnswerLost, RateLimitExhausted
 from core.schema import Opportunity
 from sandbox.server import RunningSandbox
 from tests.connectors.salesforce.conftest import RecordedSleep, make_connector, records_of
@@ -68,7 +68,7 @@ def _extract(connector: SalesforceConnector) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("every", [2, 3])
-def test_a_collection_write_whose_answer_is_lost_ends_exact(
+def test_a_collection_write_whose_answer_is_lost_is_not_sent_again(
     fresh_sandbox: Start, monkeypatch: pytest.MonkeyPatch, every: int
 ) -> None:
     running = fresh_sandbox()
@@ -80,12 +80,18 @@ def test_a_collection_write_whose_answer_is_lost_ends_exact(
     before = _stats(running)["requests"].get(COLLECTIONS, 0)
     set_faults(running, f"lost_response=every:{every}")
 
-    results = connector.update_records(updates)
+    # the write may have landed: the caller reads back (writeback.apply), no blind repeat
+    with pytest.raises(AnswerLost, match=r"CONNECTION_LOST.*update 40 Accounts") as lost:
+        connector.update_records(updates)
 
-    assert all(r.ok for r in results) and [r.record_id for r in results] == accounts
-    assert _stats(running)["requests"][COLLECTIONS] - before > 3  # lost, so sent again
+    assert lost.value.exit_code == 4 and lost.value.attempts == 1
+    assert _stats(running)["requests"][COLLECTIONS] - before == every  # none sent twice
     set_faults(running, "")
-    assert connector.read_fields(accounts, [SCORE.name, TIER.name]) == updates
+    landed = accounts[: every * 40]  # the calls up to the lost one, applied once each
+    writes = control(running, "writes")["salesforce"]["Account"]
+    assert writes == dict.fromkeys(landed, 1)
+    held = connector.read_fields(accounts, [SCORE.name, TIER.name])
+    assert {a: held[a] for a in landed} == {a: updates[a] for a in landed}
 
 
 @pytest.mark.parametrize("every", [2, 3])

@@ -198,18 +198,18 @@ class HubSpotConnector:
         rules = self._rules()
         catalog = rules.catalog
         attributed = self.attribution()
-        start = self._deals.start(since)
+        window = self._deals.window(since)
         properties, stage_ids, with_history = self._deals.plan(
-            start, partial(deal_properties, self.settings.lead_source_property)
+            window.start_ms, partial(deal_properties, self.settings.lead_source_property)
         )
         if self._carry is not None:
             self._carry.close()
-        carry = self._carry = Carry(start)
-        deleted = self._deals.archived(start)
-        cap = self.client.server_time
+        carry = self._carry = Carry(window.start_ms, mid_listing=window.resumed)
+        deleted = self._deals.archived(window.start_ms)
+        now = self.client.server_time
         if deleted:
             yield Page(records=[], deleted_ids=deleted)
-        for batch in self._deals.batches(start, properties, cap, with_history):
+        for batch in self._deals.batches(window, properties, now, with_history):
             live = [d for d in batch.deals if catalog.includes(d)]
             moved = [d.id for d in batch.deals if not catalog.includes(d)]
             companies = self._deals.companies_of([d.id for d in live])
@@ -232,18 +232,18 @@ class HubSpotConnector:
         deletion: the store leaves out the changes of deleted opportunities.
         """
         catalog = self.catalog()
-        start = self._deals.start(since)
+        window = self._deals.window(since)
         carry = self._carry
         if carry is not None and carry.complete:
             self._carry = None  # served once, or of no use to any later read of this window
-            if carry.serves(start):
+            if carry.serves(window.start_ms):
                 for rows, cursor in carry.pages():
                     yield Page(records=changes_of_rows(rows, catalog), cursor=cursor)
                 return
             carry.close()
-        properties, stage_ids, with_history = self._deals.plan(start, stage_properties)
-        cap = self.client.server_time
-        for batch in self._deals.batches(start, properties, cap, with_history):
+        properties, stage_ids, with_history = self._deals.plan(window.start_ms, stage_properties)
+        now = self.client.server_time
+        for batch in self._deals.batches(window, properties, now, with_history):
             live = [d for d in batch.deals if catalog.includes(d)]
             visits = self._deals.visits(live, stage_ids)
             records = [

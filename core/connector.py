@@ -139,11 +139,13 @@ class Connector(Protocol):
         ...
 
     def fetch_opportunities(self, since: Cursor | None) -> Iterator[Page[Opportunity]]:
-        """Opportunities modified at or after ``since`` (all when None), deletions included."""
+        """Opportunities modified at or after ``since`` (all when None, or the rest of the
+        full read ``since`` is in), deletions included."""
         ...
 
     def fetch_stage_changes(self, since: Cursor | None) -> Iterator[Page[StageChange]]:
-        """Stage changes recorded at or after ``since`` (all when None)."""
+        """Stage changes recorded at or after ``since`` (all when None, or the rest of the
+        full read ``since`` is in)."""
         ...
 
     def usage(self) -> ApiUsage:

@@ -2,10 +2,16 @@
 
 Reads are generators of validated pages.
 
-- Full reads (no cursor) list deals at 100 a page, in id order; the cursor
-  comes with the last page: the newest modification seen, capped at the
-  server's clock when the read began, so nothing changed during the read is
-  skipped next time.
+- Full reads (no cursor) list deals at 100 a page, in id order, so no
+  modification time says where they stand: each page (a batch of 1,000 deals)
+  but the last has a cursor of a full read in progress, the listing's ``after``
+  with the server's clock when the read began, and a run stopped there (the
+  daily quota) is continued by the next from that position. The last page has
+  the normal cursor: the newest modification seen, capped at that moment (for
+  a full read in several runs, the moment its first run began), so nothing
+  changed during the read is skipped next time. The stage-change read resumes
+  the same way; a carry filled by a read continued mid-listing holds only part
+  of the deals, so the stage changes then make their own full read.
 - Incremental reads search on ``hs_lastmodifieddate >=`` the cursor minus the
   overlap, oldest first, each page a keyset window (``paging``), so HubSpot's
   10,000-result search cap is never reached and no record is lost. Search is
@@ -190,7 +196,8 @@ class HubSpotConnector:
             yield Page(records=[], deleted_ids=archived)
 
     def fetch_opportunities(self, since: Cursor | None) -> Iterator[Page[Opportunity]]:
-        """Deals modified at or after ``since`` minus the overlap (all when None).
+        """Deals modified at or after ``since`` minus the overlap (all when None; the rest
+        of the listing when ``since`` is a full read in progress).
 
         Archived deals come first as deleted ids; then pages of up to 1,000
         opportunities (one association batch), each with the cursor after it.

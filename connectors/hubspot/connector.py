@@ -6,7 +6,9 @@ Reads are generators of validated pages.
   modification time says where they stand: each page (a batch of 1,000 deals)
   but the last has a cursor of a full read in progress, the listing's ``after``
   with the server's clock when the read began, and a run stopped there (the
-  daily quota) is continued by the next from that position. The last page has
+  daily quota) is continued by the next from that position; a page ends early
+  when the quota would stop the run before the next list page and its
+  association read, so the pages listed are kept. The last page has
   the normal cursor: the newest modification seen, capped at that moment (for
   a full read in several runs, the moment its first run began), so nothing
   changed during the read is skipped next time. The stage-change read resumes
@@ -216,7 +218,8 @@ class HubSpotConnector:
         now = self.client.server_time
         if deleted:
             yield Page(records=[], deleted_ids=deleted)
-        for batch in self._deals.batches(window, properties, now, with_history):
+        batches = self._deals.batches(window, properties, now, with_history, calls_per_batch=1)
+        for batch in batches:
             live = [d for d in batch.deals if catalog.includes(d)]
             moved = [d.id for d in batch.deals if not catalog.includes(d)]
             companies = self._deals.companies_of([d.id for d in live])

@@ -159,15 +159,18 @@ class DealReader:
         properties: Sequence[str],
         now: datetime | None,
         with_history: bool = False,
+        calls_per_batch: int = 0,
     ) -> Iterator[DealBatch]:
         """Deals in batches of the association batch size, each with its resume cursor;
         ``now`` is the server's clock as the read begins.
 
         An incremental read (search, oldest first) has a cursor after every batch; a full
-        read, see ``_listed``.
+        read, see ``_listed``. A batch ends early when the daily quota would stop the run
+        before another page and the ``calls_per_batch`` its reader makes (the association
+        read): the pages read are saved, not read again by the next run.
         """
         if window.start_ms is None:
-            yield from self._listed(window, properties, now, with_history)
+            yield from self._listed(window, properties, now, with_history, calls_per_batch)
             return
         cap_ms = ms_of(now) if now is not None else None
         search = ModifiedSinceSearch(
@@ -181,8 +184,16 @@ class DealReader:
             while len(buffer) >= ASSOCIATION_BATCH_SIZE:
                 chunk, buffer = buffer[:ASSOCIATION_BATCH_SIZE], buffer[ASSOCIATION_BATCH_SIZE:]
                 yield DealBatch(chunk, cursor_after(chunk[-1].key, cap_ms))
+            if buffer and self._quota_ends(calls_per_batch):
+                chunk, buffer = buffer, []
+                yield DealBatch(chunk, cursor_after(chunk[-1].key, cap_ms))
         if buffer:
             yield DealBatch(buffer, cursor_after(buffer[-1].key, cap_ms))
+
+    def _quota_ends(self, calls_per_batch: int) -> bool:
+        """Whether the quota guard would stop the run before one more page and a batch."""
+        left = self.client.calls_left()
+        return left is not None and left <= calls_per_batch
 
     def _listed(
         self,
@@ -190,6 +201,7 @@ class DealReader:
         properties: Sequence[str],
         now: datetime | None,
         with_history: bool,
+        calls_per_batch: int,
     ) -> Iterator[DealBatch]:
         """A full read: the listing (id order) from ``window.after``, in batches.
 
@@ -223,6 +235,9 @@ class DealReader:
                 # the rest of a page is read again from that page: a deal twice, never none
                 position = buffer[0][1] if buffer else page.next_after
                 yield DealBatch([deal for deal, _ in chunk], in_full_read(position, cap_ms))
+            if buffer and page.next_after is not None and self._quota_ends(calls_per_batch):
+                chunk, buffer = buffer, []
+                yield DealBatch([deal for deal, _ in chunk], in_full_read(page.next_after, cap_ms))
         if window.resumed or newest is None:
             last = None if cap_ms is None else (cap_ms, "")
         else:

@@ -32,6 +32,7 @@ how to read an error into an ``ErrorAnswer``, and what quota its answers report.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -148,6 +149,20 @@ class Wire(ABC, Generic[SettingsT]):
         """The daily quota as the last answer reported it, and the requests this client made."""
         used, limit = self.quota()
         return ApiUsage(used=used, limit=limit, calls_made=self.requests_made())
+
+    def calls_left(self) -> int | None:
+        """Calls a run may still make before ``guard_quota`` stops it (None: no quota seen)."""
+        used, limit = self.quota()
+        if used is None or not limit:
+            return None
+        share = self.settings.max_quota_share
+        left = max(0, math.ceil(share * limit) - used)
+        # the guard's own test settles the rounding of the product either way
+        while left > 0 and (used + left - 1) / limit >= share:
+            left -= 1
+        while (used + left) / limit < share:
+            left += 1
+        return left
 
     def guard_quota(self, what: str) -> None:
         """RateLimitExhausted before a call once ``crm.max_quota_share`` of the quota is used."""

@@ -24,17 +24,35 @@ class Cursor:
     Reads restart at ``modified_at`` minus an overlap with ``>=`` and the store
     upserts by id, so records that share a timestamp, or that were committed
     late, are never lost and never duplicated.
+
+    A full read that cannot go in modification order (a HubSpot listing, in id
+    order) saves ``full_read_after``: the listing's position to continue from,
+    with ``modified_at`` the moment the full read began, where the incremental
+    reads after it start.
     """
 
     modified_at: datetime
     record_id: str = ""
+    full_read_after: str = ""
+
+    @property
+    def in_full_read(self) -> bool:
+        """Whether a full read is under way: the next read continues its listing."""
+        return bool(self.full_read_after)
 
     def as_json(self) -> dict[str, str]:
-        return {"modified_at": self.modified_at.isoformat(), "record_id": self.record_id}
+        data = {"modified_at": self.modified_at.isoformat(), "record_id": self.record_id}
+        if self.full_read_after:
+            data["full_read_after"] = self.full_read_after
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, str]) -> Cursor:
-        return cls(datetime.fromisoformat(data["modified_at"]), data.get("record_id", ""))
+        return cls(
+            datetime.fromisoformat(data["modified_at"]),
+            data.get("record_id", ""),
+            data.get("full_read_after", ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -121,11 +139,13 @@ class Connector(Protocol):
         ...
 
     def fetch_opportunities(self, since: Cursor | None) -> Iterator[Page[Opportunity]]:
-        """Opportunities modified at or after ``since`` (all when None), deletions included."""
+        """Opportunities modified at or after ``since`` (all when None, or the rest of the
+        full read ``since`` is in), deletions included."""
         ...
 
     def fetch_stage_changes(self, since: Cursor | None) -> Iterator[Page[StageChange]]:
-        """Stage changes recorded at or after ``since`` (all when None)."""
+        """Stage changes recorded at or after ``since`` (all when None, or the rest of the
+        full read ``since`` is in)."""
         ...
 
     def fetch_live_opportunity_ids(self) -> Iterator[list[str]]:

@@ -35,8 +35,10 @@ class Carry:
     deals feeds both streams however many deals there are, in bounded memory.
     """
 
-    def __init__(self, start_ms: int | None) -> None:
+    def __init__(self, start_ms: int | None, mid_listing: bool = False) -> None:
         self.start_ms = start_ms
+        #: filled by a full read continued mid-listing: it holds only the deals after that point
+        self.mid_listing = mid_listing
         self.complete = False
         self._file = tempfile.SpooledTemporaryFile(max_size=CARRY_MEMORY_BYTES)  # noqa: SIM115
         self._writer = pa.ipc.new_stream(self._file, _CARRY_SCHEMA)
@@ -55,7 +57,7 @@ class Carry:
 
     def serves(self, start_ms: int | None) -> bool:
         """Whether the read that filled it covered every deal a read from ``start_ms`` would."""
-        if not self.complete:
+        if not self.complete or self.mid_listing:
             return False
         return self.start_ms is None or (start_ms is not None and start_ms >= self.start_ms)
 

@@ -2,10 +2,18 @@
 
 Reads are generators of validated pages.
 
-- Full reads (no cursor) list deals at 100 a page, in id order; the cursor
-  comes with the last page: the newest modification seen, capped at the
-  server's clock when the read began, so nothing changed during the read is
-  skipped next time.
+- Full reads (no cursor) list deals at 100 a page, in id order, so no
+  modification time says where they stand: each page (a batch of 1,000 deals)
+  but the last has a cursor of a full read in progress, the listing's ``after``
+  with the server's clock when the read began, and a run stopped there (the
+  daily quota) is continued by the next from that position; a page ends early
+  when the quota would stop the run before the next list page and its
+  association read, so the pages listed are kept. The last page has
+  the normal cursor: the newest modification seen, capped at that moment (for
+  a full read in several runs, the moment its first run began), so nothing
+  changed during the read is skipped next time. The stage-change read resumes
+  the same way; a carry filled by a read continued mid-listing holds only part
+  of the deals, so the stage changes then make their own full read.
 - Incremental reads search on ``hs_lastmodifieddate >=`` the cursor minus the
   overlap, oldest first, each page a keyset window (``paging``), so HubSpot's
   10,000-result search cap is never reached and no record is lost. Search is
@@ -193,7 +201,8 @@ class HubSpotConnector:
             yield Page(records=[], deleted_ids=archived)
 
     def fetch_opportunities(self, since: Cursor | None) -> Iterator[Page[Opportunity]]:
-        """Deals modified at or after ``since`` minus the overlap (all when None).
+        """Deals modified at or after ``since`` minus the overlap (all when None; the rest
+        of the listing when ``since`` is a full read in progress).
 
         Archived deals come first as deleted ids; then pages of up to 1,000
         opportunities (one association batch), each with the cursor after it.
@@ -201,18 +210,19 @@ class HubSpotConnector:
         rules = self._rules()
         catalog = rules.catalog
         attributed = self.attribution()
-        start = self._deals.start(since)
+        window = self._deals.window(since)
         properties, stage_ids, with_history = self._deals.plan(
-            start, partial(deal_properties, self.settings.lead_source_property)
+            window.start_ms, partial(deal_properties, self.settings.lead_source_property)
         )
         if self._carry is not None:
             self._carry.close()
-        carry = self._carry = Carry(start)
-        deleted = self._deals.archived(start)
-        cap = self.client.server_time
+        carry = self._carry = Carry(window.start_ms, mid_listing=window.resumed)
+        deleted = self._deals.archived(window.start_ms)
+        now = self.client.server_time
         if deleted:
             yield Page(records=[], deleted_ids=deleted)
-        for batch in self._deals.batches(start, properties, cap, with_history):
+        batches = self._deals.batches(window, properties, now, with_history, calls_per_batch=1)
+        for batch in batches:
             live = [d for d in batch.deals if catalog.includes(d)]
             moved = [d.id for d in batch.deals if not catalog.includes(d)]
             companies = self._deals.companies_of([d.id for d in live])
@@ -235,18 +245,18 @@ class HubSpotConnector:
         deletion: the store leaves out the changes of deleted opportunities.
         """
         catalog = self.catalog()
-        start = self._deals.start(since)
+        window = self._deals.window(since)
         carry = self._carry
         if carry is not None and carry.complete:
             self._carry = None  # served once, or of no use to any later read of this window
-            if carry.serves(start):
+            if carry.serves(window.start_ms):
                 for rows, cursor in carry.pages():
                     yield Page(records=changes_of_rows(rows, catalog), cursor=cursor)
                 return
             carry.close()
-        properties, stage_ids, with_history = self._deals.plan(start, stage_properties)
-        cap = self.client.server_time
-        for batch in self._deals.batches(start, properties, cap, with_history):
+        properties, stage_ids, with_history = self._deals.plan(window.start_ms, stage_properties)
+        now = self.client.server_time
+        for batch in self._deals.batches(window, properties, now, with_history):
             live = [d for d in batch.deals if catalog.includes(d)]
             visits = self._deals.visits(live, stage_ids)
             records = [

@@ -23,7 +23,7 @@ from connectors.hubspot.mapping import (
     moment_of,
     ms_of,
 )
-from connectors.hubspot.paging import ModifiedSinceSearch, list_pages
+from connectors.hubspot.paging import ModifiedSinceSearch, list_pages, listed_pages
 from connectors.hubspot.queries import (
     ASSOCIATION_BATCH_SIZE,
     DEAL_STAGE,
@@ -53,6 +53,25 @@ BODY_MARGIN = 200
 
 
 @dataclass(frozen=True)
+class Window:
+    """Which deals a read covers: those modified at or after ``start_ms`` (a search), or
+    all of them (``start_ms`` None: a full read, a listing in id order).
+
+    A full read continued from an earlier run's saved position has ``after`` (where its
+    listing stands) and ``began`` (the server's clock when the full read's first part began).
+    """
+
+    start_ms: int | None
+    after: str | None = None
+    began: datetime | None = None
+
+    @property
+    def resumed(self) -> bool:
+        """Whether this continues a full read that an earlier run stopped mid-listing."""
+        return self.after is not None
+
+
+@dataclass(frozen=True)
 class DealBatch:
     """Up to one association batch of deals, and the cursor to resume from after it."""
 
@@ -75,11 +94,14 @@ class DealReader:
         #: batch reads of dealstage history made (the deals whose stage dates were not enough)
         self.history_reads = 0
 
-    def start(self, since: Cursor | None) -> int | None:
-        """Where a read from ``since`` begins, in epoch ms: the overlap before it (None: all)."""
+    def window(self, since: Cursor | None) -> Window:
+        """The deals a read from ``since`` covers: from the overlap before it, all of them
+        (None), or the rest of a full read in progress."""
         if since is None:
-            return None
-        return ms_of(since.modified_at) - self.settings.overlap_seconds * 1000
+            return Window(None)
+        if since.in_full_read:
+            return Window(None, after=since.full_read_after, began=since.modified_at)
+        return Window(ms_of(since.modified_at) - self.settings.overlap_seconds * 1000)
 
     def plan(
         self, start: int | None, properties_for: Callable[[Sequence[str]], list[str]]
@@ -133,50 +155,95 @@ class DealReader:
 
     def batches(
         self,
-        start: int | None,
+        window: Window,
         properties: Sequence[str],
-        cap: datetime | None,
+        now: datetime | None,
         with_history: bool = False,
+        calls_per_batch: int = 0,
     ) -> Iterator[DealBatch]:
-        """Deals in batches of the association batch size, each with its resume cursor.
+        """Deals in batches of the association batch size, each with its resume cursor;
+        ``now`` is the server's clock as the read begins.
 
-        A full read (list, id order) has a cursor on its last batch only; an
-        incremental read (search, oldest first) after every batch.
+        An incremental read (search, oldest first) has a cursor after every batch; a full
+        read, see ``_listed``. A batch ends early when the daily quota would stop the run
+        before another page and the ``calls_per_batch`` its reader makes (the association
+        read): the pages read are saved, not read again by the next run.
         """
-        cap_ms = ms_of(cap) if cap is not None else None
-        full = start is None
-        if start is None:
-            pages = list_pages(
-                partial(
-                    self.client.list_page,
-                    DEALS,
-                    limit=HISTORY_PAGE_SIZE if with_history else LIST_PAGE_SIZE,
-                    properties=properties,
-                    properties_with_history=[DEAL_STAGE] if with_history else [],
-                )
-            )
-        else:
-            search = ModifiedSinceSearch(
-                partial(self.client.search, DEALS),
-                key=lambda record: record.key,
-                properties=properties,
-            )
-            pages = newest_only(search.pages(start))
+        if window.start_ms is None:
+            yield from self._listed(window, properties, now, with_history, calls_per_batch)
+            return
+        cap_ms = ms_of(now) if now is not None else None
+        search = ModifiedSinceSearch(
+            partial(self.client.search, DEALS),
+            key=lambda record: record.key,
+            properties=properties,
+        )
         buffer: list[HsRecord] = []
-        newest: tuple[int, str] | None = None
-        for records in pages:
+        for records in newest_only(search.pages(window.start_ms)):
             buffer += records
-            for record in records:
+            while len(buffer) >= ASSOCIATION_BATCH_SIZE:
+                chunk, buffer = buffer[:ASSOCIATION_BATCH_SIZE], buffer[ASSOCIATION_BATCH_SIZE:]
+                yield DealBatch(chunk, cursor_after(chunk[-1].key, cap_ms))
+            if buffer and self._quota_ends(calls_per_batch):
+                chunk, buffer = buffer, []
+                yield DealBatch(chunk, cursor_after(chunk[-1].key, cap_ms))
+        if buffer:
+            yield DealBatch(buffer, cursor_after(buffer[-1].key, cap_ms))
+
+    def _quota_ends(self, calls_per_batch: int) -> bool:
+        """Whether the quota guard would stop the run before one more page and a batch."""
+        left = self.client.calls_left()
+        return left is not None and left <= calls_per_batch
+
+    def _listed(
+        self,
+        window: Window,
+        properties: Sequence[str],
+        now: datetime | None,
+        with_history: bool,
+        calls_per_batch: int,
+    ) -> Iterator[DealBatch]:
+        """A full read: the listing (id order) from ``window.after``, in batches.
+
+        Each batch but the last saves where the listing stands (the ``after`` of the page
+        holding the next deal) with the moment the full read began, so a run stopped by
+        the quota is continued by the next. The last batch has the normal cursor: the
+        newest change seen, capped at that moment; for a full read in several parts, that
+        moment itself (what changed after it, in parts already read, is read again).
+        """
+        began = window.began if window.resumed else now
+        cap_ms = ms_of(began) if began is not None else None
+        pages = listed_pages(
+            partial(
+                self.client.list_page,
+                DEALS,
+                limit=HISTORY_PAGE_SIZE if with_history else LIST_PAGE_SIZE,
+                properties=properties,
+                properties_with_history=[DEAL_STAGE] if with_history else [],
+            ),
+            window.after,
+        )
+        buffer: list[tuple[HsRecord, str | None]] = []  # each deal with its page's ``after``
+        newest: tuple[int, str] | None = None
+        for page in pages:
+            buffer += [(record, page.after) for record in page.records]
+            for record in page.records:
                 if newest is None or record.key > newest:
                     newest = record.key
             while len(buffer) >= ASSOCIATION_BATCH_SIZE:
                 chunk, buffer = buffer[:ASSOCIATION_BATCH_SIZE], buffer[ASSOCIATION_BATCH_SIZE:]
-                yield DealBatch(chunk, None if full else cursor_after(chunk[-1].key, cap_ms))
-        if full:
-            last = newest if newest is not None else (cap_ms, "") if cap_ms is not None else None
-            yield DealBatch(buffer, None if last is None else cursor_after(last, cap_ms))
-        elif buffer:
-            yield DealBatch(buffer, cursor_after(buffer[-1].key, cap_ms))
+                # the rest of a page is read again from that page: a deal twice, never none
+                position = buffer[0][1] if buffer else page.next_after
+                yield DealBatch([deal for deal, _ in chunk], in_full_read(position, cap_ms))
+            if buffer and page.next_after is not None and self._quota_ends(calls_per_batch):
+                chunk, buffer = buffer, []
+                yield DealBatch([deal for deal, _ in chunk], in_full_read(page.next_after, cap_ms))
+        if window.resumed or newest is None:
+            last = None if cap_ms is None else (cap_ms, "")
+        else:
+            last = newest
+        deals = [deal for deal, _ in buffer]
+        yield DealBatch(deals, None if last is None else cursor_after(last, cap_ms))
 
     def companies_of(self, deal_ids: Sequence[str]) -> dict[str, list[AssociatedCompany]]:
         """Each deal's associated companies, in v4 batch reads of up to 1,000 deals."""
@@ -235,6 +302,14 @@ def newest_only(pages: Iterator[list[HsRecord]]) -> Iterator[list[HsRecord]]:
                 fresh.append(record)
         if fresh:
             yield fresh
+
+
+def in_full_read(position: str | None, began_ms: int | None) -> Cursor | None:
+    """The cursor of a full read under way: its listing's position and when it began (None:
+    at its first page or its end, or with no server clock seen; nothing to save)."""
+    if position is None or began_ms is None:
+        return None
+    return Cursor(modified_at=moment_of(began_ms), full_read_after=position)
 
 
 def cursor_after(key: tuple[int, str], cap_ms: int | None) -> Cursor:

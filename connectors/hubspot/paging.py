@@ -53,15 +53,32 @@ Search = Callable[[dict[str, Any]], SearchPage[T]]
 ListPage = Callable[[str | None], tuple[list[T], str | None]]
 
 
-def list_pages(fetch: ListPage[T]) -> Iterator[list[T]]:
-    """Every page of a list endpoint: ``fetch(after)`` → (records, next after or None)."""
-    after: str | None = None
+@dataclass(frozen=True)
+class ListedPage(Generic[T]):
+    """One page of a listing: its records, the ``after`` it was asked with (None: the first
+    page) and the ``after`` of the next page (None: the last)."""
+
+    records: list[T]
+    after: str | None
+    next_after: str | None
+
+
+def listed_pages(fetch: ListPage[T], after: str | None = None) -> Iterator[ListedPage[T]]:
+    """Every page of a list endpoint from ``after`` on, with the positions a read resumes at:
+    ``fetch(after)`` → (records, next after or None)."""
     while True:
-        records, after = fetch(after)
-        if records:
-            yield records
-        if after is None:
+        records, next_after = fetch(after)
+        yield ListedPage(records, after, next_after)
+        if next_after is None:
             return
+        after = next_after
+
+
+def list_pages(fetch: ListPage[T]) -> Iterator[list[T]]:
+    """Every non-empty page of a list endpoint, from its first."""
+    for page in listed_pages(fetch):
+        if page.records:
+            yield page.records
 
 
 def _check_filters(filters: Sequence[dict[str, Any]], added: int) -> None:

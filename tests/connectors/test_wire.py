@@ -198,6 +198,23 @@ def test_the_quota_guard_stops_before_the_request() -> None:
     assert wire.run("log in", answers("token"), metered=False) == "token"  # not a quota call
 
 
+@pytest.mark.parametrize(("share", "used", "limit"), [(0.5, 14, 42), (0.1, 1, 30), (0.7, 0, 10)])
+def test_calls_left_are_those_the_quota_guard_lets_through(
+    share: float, used: int, limit: int
+) -> None:
+    wire = MadeUp([], max_quota_share=share)
+    assert wire.calls_left() is None  # no quota reported yet
+    wire.used, wire.limit = used, limit
+    left = wire.calls_left()
+    assert left is not None and left > 0
+    for _ in range(left):
+        wire.run("read", answers("sent"))
+        wire.used += 1
+    assert wire.calls_left() == 0
+    with pytest.raises(RateLimitExhausted):
+        wire.run("read", answers("never sent"))
+
+
 def test_a_retry_after_past_the_cap_ends_the_run_without_waiting() -> None:
     sleeps: list[float] = []
     wire = MadeUp(sleeps, max_retry_after_seconds=60)

@@ -38,6 +38,21 @@ def test_a_cursor_round_trips_with_its_time_zone_and_tie_breaker(store: LocalSto
     assert store.counts().cursors == 2
 
 
+def test_a_full_read_in_progress_round_trips_and_its_end_replaces_it(store_path: Path) -> None:
+    began = datetime(2026, 12, 4, 23, 0, tzinfo=UTC)
+    under_way = Cursor(began, full_read_after="4101")
+    with LocalStore.open(store_path, holder="first") as store:
+        store.set_cursor("opportunities", under_way)
+    with LocalStore.open(store_path, holder="second") as store:
+        held = store.get_cursor("opportunities")
+        assert held == under_way and held is not None and held.in_full_read
+        store.set_cursor("opportunities", Cursor(began))  # the listing's end
+        ended = store.get_cursor("opportunities")
+        assert ended == Cursor(began, "") and ended is not None and not ended.in_full_read
+    # a cursor without a full read in progress is stored as before (Salesforce's, say)
+    assert Cursor(began, "a").as_json() == {"modified_at": began.isoformat(), "record_id": "a"}
+
+
 def test_cursors_survive_reopening(store_path: Path) -> None:
     cursor = Cursor(datetime(2026, 3, 4, tzinfo=UTC), "a")
     with LocalStore.open(store_path, holder="first") as store:

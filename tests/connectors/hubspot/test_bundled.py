@@ -110,9 +110,17 @@ def test_stage_history_equals_the_seed(
 
 def test_full_read_cursor_is_the_newest_modification(full_read: dict[str, Any]) -> None:
     cursors = full_read["cursors"]
-    assert all(c is None for c in cursors[:-1])  # id order: only the end is safe to resume from
+    # id order: each batch but the last saves where the listing stands, with the moment the
+    # read began (the server's clock, long after the data's last change)
+    under_way = cursors[:-1]
+    assert len(under_way) == DEALS // 1_000
+    assert all(c is not None and c.in_full_read for c in under_way)
+    positions = [c.full_read_after for c in under_way]
+    assert len(set(positions)) == len(positions)
+    assert len({c.modified_at for c in under_way}) == 1
     cursor = last_cursor(cursors)
     assert cursor is not None and cursor.modified_at.isoformat() == "2017-12-31T18:54:03+00:00"
+    assert not cursor.in_full_read and under_way[0].modified_at > cursor.modified_at
     assert last_cursor(full_read["change_cursors"]) == cursor
 
 

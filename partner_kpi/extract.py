@@ -123,11 +123,15 @@ def extract_into_store(
 
     since: Cursor | None = store.get_cursor(OPPORTUNITIES)
     began = crm_now(connector, clock)
-    reason = (
-        NO_CURSOR
-        if since is None
-        else reason_to_reconcile(store.read_through(OPPORTUNITIES), began, deleted_visible_days)
-    )
+    resuming = since is not None and since.in_full_read
+    if since is None:
+        reason: str | None = NO_CURSOR
+    elif resuming:
+        # the rest of a full read a quota stopped: it lists every record it has left, and
+        # a listing of live ids now would spend the quota the rest needs, run after run
+        reason = None
+    else:
+        reason = reason_to_reconcile(store.read_through(OPPORTUNITIES), began, deleted_visible_days)
     # a read with no cursor lists every live record: its ids are the reconciliation's
     listed: set[str] | None = set() if since is None else None
 
@@ -141,7 +145,10 @@ def extract_into_store(
     )
     if reason is not None:
         counts.reconciliations[OPPORTUNITIES] = _reconcile(connector, store, reason, listed)
-    store.set_read_through(OPPORTUNITIES, began)
+    # a full read spread over runs is complete as of the moment its first part began
+    store.set_read_through(
+        OPPORTUNITIES, since.modified_at if since is not None and resuming else began
+    )
 
     since = store.get_cursor(STAGE_CHANGES)
     counts.stage_changes, counts.stage_changes_deleted = _drain(

@@ -405,7 +405,8 @@ class LocalStore:
     # --------------------------------------------------------------------- runs
 
     def start_run(self, kind: str, as_of: date) -> str:
-        """Record a run (``audit``, ``sync`` …) as running; its id sorts by start time.
+        """Record a run (``audit``, ``sync`` …) as running; its id sorts by start time to the
+        second (``started_at`` orders runs of one second).
 
         Finish it before the store is closed: a run still running when a store
         is next opened is taken for one whose process died, and closed as failed.

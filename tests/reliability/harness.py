@@ -233,7 +233,9 @@ def check_truth(outcome: Outcome, statuses: list[RunStatus]) -> None:
 
 def read_store(target: Crm) -> tuple[list[JournalEntry], list[RunStatus]]:
     with LocalStore.open(target.folder / f"{target.crm}-store.db", holder="reliability") as store:
-        runs = sorted((r for r in store.list_runs() if r.kind == "sync"), key=lambda r: r.run_id)
+        # by start time: a run id sorts by it to the second only, and two runs may share one
+        syncs = (r for r in store.list_runs() if r.kind == "sync")
+        runs = sorted(syncs, key=lambda r: (r.started_at, r.run_id))
         return store.journal(), [r.status for r in runs]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -154,3 +155,29 @@ def test_seed_with_a_missing_column_names_file_and_column(
     line = done.stderr.strip()
     assert "sales_teams.csv" in line and "'regional_office'" in line
     assert len(line.splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["audit", "sync", "rollback"])
+def test_a_config_error_leaves_no_store_behind(command: str, tmp_path: Path) -> None:
+    # a cron job with a CA path that is wrong must not leave a new, empty store file
+    config = tmp_path / "etc" / "prod.yaml"
+    config.parent.mkdir()
+    config.write_text(
+        "crm:\n  type: hubspot\n  base_url: https://127.0.0.1:9\n  ca_bundle: certs/none.pem\n"
+    )
+    args: dict[str, list[str | Path]] = {
+        "audit": ["--out", tmp_path / "out"],
+        "sync": [],
+        "rollback": ["run-1"],
+    }
+    done = subprocess.run(
+        [*CLI, command, "--config", config, *args[command]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PARTNER_KPI_HUBSPOT_TOKEN": "pat-na1-test"},
+    )
+    assert done.returncode == 2, done.stderr
+    assert "crm.ca_bundle" in done.stderr and "certs/none.pem" in done.stderr
+    assert list(config.parent.iterdir()) == [config]

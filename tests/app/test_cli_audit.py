@@ -6,8 +6,10 @@ import csv
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -181,3 +183,26 @@ def test_a_config_error_leaves_no_store_behind(command: str, tmp_path: Path) -> 
     assert done.returncode == 2, done.stderr
     assert "crm.ca_bundle" in done.stderr and "certs/none.pem" in done.stderr
     assert list(config.parent.iterdir()) == [config]
+
+
+def test_audit_sandbox_stopped_by_sigterm_leaves_no_state_folder(tmp_path: Path) -> None:
+    # a scheduler's timeout sends SIGTERM: the sandbox's folder holds a private key
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    out = str(tmp_path / "out")
+    process = subprocess.Popen(
+        [*CLI, "audit", "--sandbox", "salesforce", "--as-of", "2017-12-31", "--out", out],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temp)},
+    )
+    deadline = time.monotonic() + 60
+    while not any(temp.glob("partner-kpi-sandbox-*/salesforce.yaml")):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
+    assert list(temp.iterdir()) == []

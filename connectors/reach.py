@@ -7,7 +7,8 @@ so one reader serves both. Three answers, each handled its own way by the wire:
   tries, since a server restarting is back in seconds and a wrong URL or a stopped sandbox
   never is; then ``CrmUnreachable`` naming the URL;
 - the server's TLS certificate is for another host: the URL is wrong, no retry helps;
-- the certificate is signed by a CA the bundle does not trust: ``crm.ca_bundle`` is wrong.
+- the certificate is signed by a CA the bundle does not trust: ``crm.ca_bundle`` is wrong;
+- the server does not speak TLS at all (plain HTTP on that port): the URL is wrong.
 
 A connection that was made and then lost is none of these: it is retried in full.
 """
@@ -28,6 +29,8 @@ import urllib3.exceptions
 UNTRUSTED_CA = "CERTIFICATE_VERIFY_FAILED"
 #: OpenSSL's verify codes for a certificate issued to another host name or IP address.
 OTHER_HOST = frozenset({62, 64})  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+#: OpenSSL's reasons when the answer to the TLS hello is not TLS (a plain-HTTP server).
+NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"})
 #: Hosts of a CRM on this machine: the sandbox (it binds to 127.0.0.1 only).
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -105,6 +108,14 @@ def wrong_host(exc: BaseException) -> str | None:
     if error is None or getattr(error, "verify_code", None) not in OTHER_HOST:
         return None
     return str(getattr(error, "verify_message", "") or error)
+
+
+def not_tls(exc: BaseException) -> bool:
+    """Whether the server answered the TLS hello with something that is not TLS."""
+    return any(
+        isinstance(error, ssl.SSLError) and getattr(error, "reason", None) in NOT_TLS
+        for error in causes(exc)
+    )
 
 
 def untrusted_ca(exc: BaseException) -> bool:

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
-from connectors.reach import is_loopback, no_connection, untrusted_ca, wrong_host
+from connectors.reach import is_loopback, no_connection, not_tls, untrusted_ca, wrong_host
 from connectors.retry import (
     NoAnswer,
     RetrySettings,
@@ -290,6 +290,13 @@ class Wire(ABC, Generic[SettingsT]):
                 self.url_key,
                 f"the TLS certificate of {self.host} is for another host ({other_host}); "
                 f"{self.url_key} names a server that is not the CRM: correct it",
+            )
+        if not_tls(exc):
+            return ConfigError(
+                self.url_key,
+                f"{self.host} does not answer in TLS (a plain-HTTP server, or another "
+                f"service on that port); {self.url_key} names a server that is not the CRM: "
+                "correct it",
             )
         if untrusted_ca(exc):
             return ConfigError(

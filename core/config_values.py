@@ -36,13 +36,21 @@ def _number(value: object) -> object:
 
 
 def _variable_name(value: str) -> str:
-    if not _VARIABLE_NAME.match(value):
+    # A Salesforce consumer secret is 64 capital hex digits: the shape of a variable name,
+    # so a name must also not be a secret (held by a variable, or a long run with no _).
+    if not _VARIABLE_NAME.match(value) or _is_secret_not_name(value):
         raise ValueError(
             "must name an environment variable (capital letters, digits and _, such as "
             "PARTNER_KPI_SF_PASSWORD); the value is not shown in case it is the secret itself: "
             "put the secret in that variable, never in the config file"
         )
     return value
+
+
+def _is_secret_not_name(value: str) -> bool:
+    if any(value == held for held in os.environ.values() if held):
+        return True
+    return "_" not in value and any(shape.search(value) for shape in _SECRET_SHAPES)
 
 
 #: A number: an int or a float, never a YAML yes/no or a quoted string.
@@ -55,7 +63,11 @@ EnvVarName = Annotated[str, AfterValidator(_variable_name)]
 
 def may_be_secret(value: object, environ: Mapping[str, str] | None = None) -> bool:
     """Whether ``value`` may be a secret: it equals an environment variable's value, or it
-    has the shape of a token or a key."""
+    has the shape of a token or a key; a list or mapping when any of its items may be."""
+    if isinstance(value, Mapping):
+        return any(may_be_secret(item, environ) for pair in value.items() for item in pair)
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(may_be_secret(item, environ) for item in value)
     if not isinstance(value, str) or len(value) < 4:
         return False
     values = (os.environ if environ is None else environ).values()

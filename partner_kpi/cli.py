@@ -207,17 +207,28 @@ def _audit_sandbox(
 
     from sandbox.server import ready_line, start_sandbox, write_configs
 
-    # the state folder holds the connected app's private key and the store: gone at the end
-    with tempfile.TemporaryDirectory(prefix="partner-kpi-sandbox-") as state:
-        running = start_sandbox(state_dir=Path(state))
-        try:
-            ready = json.loads(ready_line(running, write_configs(running)))
-            config = load_config(Path(ready["configs"][crm])).model_copy(
-                update={"quality": quality}
-            )
-            return run_audit(config, as_of=as_of, settings=settings, out=out, environ=ready["env"])
-        finally:
-            running.stop()
+    # the state folder holds the connected app's private key and the store: gone at the end,
+    # also when a scheduler stops the command with SIGTERM (it unwinds like Ctrl-C)
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        with tempfile.TemporaryDirectory(prefix="partner-kpi-sandbox-") as state:
+            running = start_sandbox(state_dir=Path(state))
+            try:
+                ready = json.loads(ready_line(running, write_configs(running)))
+                config = load_config(Path(ready["configs"][crm])).model_copy(
+                    update={"quality": quality}
+                )
+                return run_audit(
+                    config, as_of=as_of, settings=settings, out=out, environ=ready["env"]
+                )
+            finally:
+                running.stop()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @main.command()

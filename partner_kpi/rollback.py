@@ -40,12 +40,12 @@ def run_rollback(
 ) -> RollbackOutput:
     """Put back the old values of ``run_id``'s written fields, as a run of its own."""
     batches = field_defaults(config)
+    connector = config.connector(environ)  # secrets and CA first; it connects lazily
     with open_store(config, "rollback") as store:
         if store.get_run(run_id) is None:
             raise UnknownRun(
                 f"no run {run_id!r} in the store {config.store.path}; see partner-kpi history"
             )
-        connector = config.connector(environ)
         if dry_run:
             return RollbackOutput(plan_rollback(connector, store, run_id), dry_run=True)
         with recorded_run(store, "rollback", today or date.today()) as record:

@@ -236,8 +236,10 @@ def execute(
     settings = request.settings or config.scoring
     writes = request.command == "sync"
     fields = configured_fields(config) if writes else None
+    # the connector reads its secrets and CA now (it connects lazily): a config error must
+    # not leave a new, empty store behind
+    connector = None if request.offline else config.connector(environ)
     with open_store(config, request.command) as store:
-        connector = None if request.offline else config.connector(environ)
         if request.dry_run:
             return _pipeline(store, connector, config, request, settings, fields, None)
         with recorded_run(store, request.command, request.as_of) as record:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import ssl
 import tempfile
 import threading
@@ -78,6 +79,8 @@ class RunningSandbox:
     server: BaseWSGIServer
     thread: threading.Thread
     seconds_to_start: float
+    #: the state folder was made for this sandbox (no --state-dir): removed when it stops
+    owns_state_dir: bool = False
 
     @property
     def credentials(self) -> SandboxCredentials:
@@ -87,6 +90,8 @@ class RunningSandbox:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
+        if self.owns_state_dir:  # it holds the connected app's private key
+            shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
 def _tls_context(state_dir: Path) -> tuple[ssl.SSLContext, Path]:
@@ -112,18 +117,24 @@ def start_sandbox(
     ``resettable`` keeps a copy of the seeded state for ``POST /__sandbox/reset``."""
     started = time.perf_counter()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    state = state_dir or Path(tempfile.mkdtemp(prefix="partner-kpi-sandbox-"))
-    state.mkdir(parents=True, exist_ok=True)
     app = SandboxApp(
         read_seed(data_dir or BUNDLED_DATASET),
         faults=faults,
         hubspot_ten_secondly_limit=hubspot_ten_secondly_limit,
         resettable=resettable,
     )
-    context, ca_path = _tls_context(state)
-    server = make_server(
-        HOST, port, app, threaded=True, ssl_context=context, request_handler=_QuietHandler
-    )
+    # made once the seed is read, and removed again if the server cannot start
+    state = state_dir or Path(tempfile.mkdtemp(prefix="partner-kpi-sandbox-"))
+    state.mkdir(parents=True, exist_ok=True)
+    try:
+        context, ca_path = _tls_context(state)
+        server = make_server(
+            HOST, port, app, threaded=True, ssl_context=context, request_handler=_QuietHandler
+        )
+    except BaseException:
+        if state_dir is None:
+            shutil.rmtree(state, ignore_errors=True)
+        raise
     thread = threading.Thread(target=server.serve_forever, name="sandbox", daemon=True)
     thread.start()
     return RunningSandbox(
@@ -134,6 +145,7 @@ def start_sandbox(
         server=server,
         thread=thread,
         seconds_to_start=time.perf_counter() - started,
+        owns_state_dir=state_dir is None,
     )
 
 

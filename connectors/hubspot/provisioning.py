@@ -23,6 +23,8 @@ from connectors.hubspot.settings import PROPERTY_NAME, HubSpotSettings
 from core.connector import CheckItem, FieldSpec
 from core.errors import ENDS_A_CHECK, PartnerKpiError
 
+#: HubSpot's error category for a create of a name that is taken (HTTP 409).
+ALREADY_EXISTS = "OBJECT_ALREADY_EXISTS"
 #: FieldSpec kinds → (HubSpot type, fieldType) of a new property, and the types accepted.
 PROPERTY_KINDS: dict[str, tuple[str, str]] = {
     "number": ("number", "number"),
@@ -98,7 +100,12 @@ class ScoreProperties:
             except ENDS_A_CHECK:
                 raise
             except PartnerKpiError as exc:
-                items.append(CheckItem(name, False, f"not created: {exc}"))
+                landed = self._landed(exc, spec.name)
+                if landed is None:
+                    items.append(CheckItem(name, False, f"not created: {exc}"))
+                else:  # judged as any property found: by its shape
+                    existing[landed.name] = landed
+                    items.append(CheckItem(name, *_compatible(landed, spec)))
                 continue
             existing[created.name] = created
             items.append(
@@ -109,12 +116,23 @@ class ScoreProperties:
             items.append(check_scopes(self.client, WRITE_SCOPES if create else WRITE_SCOPES[:1]))
         return items
 
+    def _landed(self, exc: PartnerKpiError, name: str) -> PropertyInfo | None:
+        """The property a refused create made after all: a create whose answer was lost is
+        sent again and refused as existing; read back, it is the one just made."""
+        if getattr(exc, "error_code", None) != ALREADY_EXISTS:
+            return None
+        return self.properties.get(refresh=True).get(name)
+
     def _ensure_group(self) -> None:
         group = self.settings.score_property_group
         if group not in self.client.property_groups(COMPANIES):
-            self.client.create_property_group(
-                COMPANIES, group, self.settings.score_property_group_label
-            )
+            try:
+                self.client.create_property_group(
+                    COMPANIES, group, self.settings.score_property_group_label
+                )
+            except PartnerKpiError as exc:  # made by a try whose answer was lost
+                if getattr(exc, "error_code", None) != ALREADY_EXISTS:
+                    raise
 
     def _property_body(self, spec: FieldSpec) -> dict[str, Any]:
         prop_type, field_type = PROPERTY_KINDS[spec.kind]

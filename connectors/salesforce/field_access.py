@@ -91,11 +91,14 @@ class PermissionSetGrant:
 
     def _permission_set(self, name: str) -> tuple[str, bool]:
         """The permission set's id, made first when missing; and whether it was made."""
-        rows = self._records(
-            f"find permission set {name}",
-            f"SELECT Id FROM PermissionSet WHERE Name = {soql_string(name)}",
-        )
-        if rows:
+
+        def find() -> list[dict[str, Any]]:
+            return self._records(
+                f"find permission set {name}",
+                f"SELECT Id FROM PermissionSet WHERE Name = {soql_string(name)}",
+            )
+
+        if rows := find():
             return str(rows[0]["Id"]), False
         body = {
             "Name": name,
@@ -103,10 +106,16 @@ class PermissionSetGrant:
             "Description": "Read and edit on the Account fields partner-kpi writes scores into "
             "(made by partner-kpi fields create).",
         }
-        answer = self.client.call(
-            f"create permission set {name}",
-            lambda sf: sf.restful("sobjects/PermissionSet", method="POST", json=body),
-        )
+        try:
+            answer = self.client.call(
+                f"create permission set {name}",
+                lambda sf: sf.restful("sobjects/PermissionSet", method="POST", json=body),
+            )
+        except CrmApiError as exc:
+            # a create whose answer was lost is sent again and refused: the set is ours
+            if exc.error_code == "DUPLICATE_DEVELOPER_NAME" and (rows := find()):
+                return str(rows[0]["Id"]), True
+            raise
         return str(answer["id"]), True
 
     def _field_permissions(
@@ -115,13 +124,17 @@ class PermissionSetGrant:
         """Read and edit on each field in the permission set: rows made or widened as needed,
         200 a call (sObject Collections)."""
         name = f"field access {permission_set}"
-        rows = self._records(
-            f"read the field permissions of {permission_set}",
-            "SELECT Id, Field, PermissionsRead, PermissionsEdit FROM FieldPermissions "
-            f"WHERE ParentId = {soql_string(permission_set_id)} "
-            f"AND SobjectType = {soql_string(ACCOUNT)}",
-        )
-        held = {str(row["Field"]).lower(): row for row in rows}
+
+        def read_held() -> dict[str, dict[str, Any]]:
+            rows = self._records(
+                f"read the field permissions of {permission_set}",
+                "SELECT Id, Field, PermissionsRead, PermissionsEdit FROM FieldPermissions "
+                f"WHERE ParentId = {soql_string(permission_set_id)} "
+                f"AND SobjectType = {soql_string(ACCOUNT)}",
+            )
+            return {str(row["Field"]).lower(): row for row in rows}
+
+        held = read_held()
         new = [f for f in fields if f.lower() not in held]
         narrow = [
             f
@@ -156,6 +169,17 @@ class PermissionSetGrant:
                     names[start : start + COLLECTION_SIZE], answer, strict=True
                 ):
                     outcomes.append((field_name, save_result(field_name, result)))
+        if any(o.error_code == "DUPLICATE_VALUE" for _, o in outcomes):
+            # a create whose answer was lost was sent again: the rows it made are there
+            now = read_held()
+            outcomes = [
+                (f, WriteResult(f, True))
+                if o.error_code == "DUPLICATE_VALUE"
+                and now.get(f.lower(), {}).get("PermissionsRead")
+                and now.get(f.lower(), {}).get("PermissionsEdit")
+                else (f, o)
+                for f, o in outcomes
+            ]
         failed = [(f, outcome) for f, outcome in outcomes if not outcome.ok]
         if failed and all(str(o.error_code).startswith(NO_ACCESS) for _, o in failed):
             outcome = failed[0][1]
@@ -173,19 +197,29 @@ class PermissionSetGrant:
 
     def _assignment(self, permission_set: str, permission_set_id: str, user: _User) -> CheckItem:
         name = f"assignment {permission_set}"
-        rows = self._records(
-            f"find the assignment of {permission_set}",
-            "SELECT Id FROM PermissionSetAssignment "
-            f"WHERE AssigneeId = {soql_string(user.user_id)} "
-            f"AND PermissionSetId = {soql_string(permission_set_id)}",
-        )
-        if rows:
+
+        def find() -> list[dict[str, Any]]:
+            return self._records(
+                f"find the assignment of {permission_set}",
+                "SELECT Id FROM PermissionSetAssignment "
+                f"WHERE AssigneeId = {soql_string(user.user_id)} "
+                f"AND PermissionSetId = {soql_string(permission_set_id)}",
+            )
+
+        if find():
             return CheckItem(name, True, f"assigned to {user.username} already")
         body = {"AssigneeId": user.user_id, "PermissionSetId": permission_set_id}
-        answer = self.client.call(
-            f"assign permission set {permission_set}",
-            lambda sf: sf.restful("sobjects/PermissionSetAssignment", method="POST", json=body),
-        )
+        try:
+            answer = self.client.call(
+                f"assign permission set {permission_set}",
+                lambda sf: sf.restful("sobjects/PermissionSetAssignment", method="POST", json=body),
+            )
+        except CrmApiError as exc:
+            # a create whose answer was lost is sent again and refused as a duplicate
+            if exc.error_code == "DUPLICATE_VALUE" and (rows := find()):
+                answer = rows[0] | {"id": rows[0]["Id"]}
+            else:
+                raise
         return CheckItem(name, True, f"created: assigned to {user.username} ({answer['id']})")
 
 

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 
 from connectors.seed import SeedDataset
 from connectors.seed.mapping import PARTNER_ROLE, stage_visits
+from connectors.seed.reader import iter_numbered_rows
+from core.errors import SeedFormatError
 from core.schema import OpportunityStatus
 from sandbox.ids import SalesforceIds
 from sandbox.salesforce.objects import KEY_PREFIXES
@@ -24,6 +26,11 @@ Row = dict[str, object]
 
 Insert = Callable[[str, list[Row]], None]
 CHUNK = 5000
+#: the describe ``length`` of Account.Name and Opportunity.Name (sandbox/salesforce/objects.py)
+ACCOUNT_NAME_LENGTH = 255
+OPPORTUNITY_NAME_LENGTH = 120
+#: the seed columns that become Account names
+ACCOUNT_NAME_COLUMNS = (("sales_teams.csv", "sales_agent"), ("accounts.csv", "account"))
 
 
 @dataclass
@@ -45,6 +52,7 @@ def seed_salesforce(dataset: SeedDataset, ids: SalesforceIds, insert: Insert) ->
 
     Opportunities stream from the seed file, so memory stays flat in their number.
     """
+    _refuse_long_account_names(dataset)
     seed = SalesforceSeed(multi_currency=len(dataset.currencies.rates) > 1)
 
     def new_id(sobject: str, key: str | None = None) -> str:
@@ -179,7 +187,9 @@ def seed_salesforce(dataset: SeedDataset, ids: SalesforceIds, insert: Insert) ->
             "LastModifiedDate": modstamp,
             "SystemModstamp": modstamp,
             "Id": record_id,
-            "Name": opportunity.name or opportunity.id,
+            # the seed mapping makes this name ("customer – product"): cut as an org's
+            # user would have to, so that a long but valid customer name is seeded
+            "Name": (opportunity.name or opportunity.id)[:OPPORTUNITY_NAME_LENGTH],
             "AccountId": customer_ids.get(seeded.customer_name or ""),
             "PartnerAccountId": partner_account,
             "StageName": opportunity.stage,
@@ -226,6 +236,20 @@ def seed_salesforce(dataset: SeedDataset, ids: SalesforceIds, insert: Insert) ->
             flush()
     flush()
     return seed
+
+
+def _refuse_long_account_names(dataset: SeedDataset) -> None:
+    """A name no org can hold refuses the seed, naming its file, line and column."""
+    for file, column in ACCOUNT_NAME_COLUMNS:
+        path = dataset.folder / file
+        for line, row in iter_numbered_rows(path, (column,)):
+            name = row[column].strip()
+            if len(name) > ACCOUNT_NAME_LENGTH:
+                raise SeedFormatError(
+                    f"{path}, line {line}: {column} becomes an Account Name no org holds: "
+                    f"{name[:40]!r}… is {len(name)} characters; Salesforce holds at most "
+                    f"{ACCOUNT_NAME_LENGTH} (STRING_TOO_LONG)"
+                )
 
 
 def _float(text: str | None) -> float | None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -154,3 +157,52 @@ def test_seed_with_a_missing_column_names_file_and_column(
     line = done.stderr.strip()
     assert "sales_teams.csv" in line and "'regional_office'" in line
     assert len(line.splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["audit", "sync", "rollback"])
+def test_a_config_error_leaves_no_store_behind(command: str, tmp_path: Path) -> None:
+    # a cron job with a CA path that is wrong must not leave a new, empty store file
+    config = tmp_path / "etc" / "prod.yaml"
+    config.parent.mkdir()
+    config.write_text(
+        "crm:\n  type: hubspot\n  base_url: https://127.0.0.1:9\n  ca_bundle: certs/none.pem\n"
+    )
+    args: dict[str, list[str | Path]] = {
+        "audit": ["--out", tmp_path / "out"],
+        "sync": [],
+        "rollback": ["run-1"],
+    }
+    done = subprocess.run(
+        [*CLI, command, "--config", config, *args[command]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PARTNER_KPI_HUBSPOT_TOKEN": "pat-na1-test"},
+    )
+    assert done.returncode == 2, done.stderr
+    assert "crm.ca_bundle" in done.stderr and "certs/none.pem" in done.stderr
+    assert list(config.parent.iterdir()) == [config]
+
+
+def test_audit_sandbox_stopped_by_sigterm_leaves_no_state_folder(tmp_path: Path) -> None:
+    # a scheduler's timeout sends SIGTERM: the sandbox's folder holds a private key
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    out = str(tmp_path / "out")
+    process = subprocess.Popen(
+        [*CLI, "audit", "--sandbox", "salesforce", "--as-of", "2017-12-31", "--out", out],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temp)},
+    )
+    deadline = time.monotonic() + 60
+    while not any(temp.glob("partner-kpi-sandbox-*/salesforce.yaml")):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
+    assert list(temp.iterdir()) == []

@@ -59,6 +59,11 @@ def test_numbers_are_still_numbers() -> None:
             "pat-na1-00000000-1111",
         ),
         ({"type": "salesforce", "client_id_env": "3MVG9lKcPoNINVBI"}, "crm.client_id_env", "3MVG9"),
+        (  # a consumer secret: capital hex, the shape of a variable name
+            {"type": "salesforce", "client_secret_env": "FAEA7F89F8E678DE37E74C39B87892D1" * 2},
+            "crm.client_secret_env",
+            "FAEA7F89F8E678DE",
+        ),
     ],
 )
 def test_a_secret_in_an_env_key_is_refused_unprinted(
@@ -69,6 +74,30 @@ def test_a_secret_in_an_env_key_is_refused_unprinted(
     assert refused.value.key == key
     assert "environment variable" in refused.value.problem
     assert secret not in str(refused.value)
+
+
+def test_a_name_that_is_a_variables_value_is_refused_unprinted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PARTNER_KPI_SF_SECURITY_TOKEN", "TOKEN_4_ORG")  # the name's shape
+    with pytest.raises(ConfigError) as refused:
+        parse_config({"crm": {"type": "salesforce", "security_token_env": "TOKEN_4_ORG"}})
+    assert refused.value.key == "crm.security_token_env"
+    assert "TOKEN_4_ORG" not in str(refused.value)
+    named = parse_config({"crm": {"type": "salesforce", "security_token_env": "SF_TOKEN_2"}})
+    assert getattr(named.crm, "security_token_env") == "SF_TOKEN_2"  # noqa: B009
+
+
+def test_a_secret_inside_a_mapping_or_list_is_not_echoed() -> None:
+    token = "pat-na1-c7e84443-14b1-4f28-a9ff-733d9650f079"
+    for value in ({"x": token}, [token], {token: 1}):
+        with pytest.raises(ConfigError) as refused:
+            parse_config({"crm": {"type": "hubspot", "partner_value": value}})
+        assert refused.value.key == "crm.partner_value"
+        assert token not in str(refused.value)
+    with pytest.raises(ConfigError) as plain:  # an ordinary mistake is still shown
+        parse_config({"crm": {"type": "hubspot", "partner_value": ["PARTNER"]}})
+    assert "['PARTNER']" in str(plain.value)
 
 
 def test_a_value_that_may_be_a_secret_is_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ small TLS server of the test's own. Sleeps are recorded, not slept.
 
 from __future__ import annotations
 
+import http.server
 import socket
 import ssl
 import threading
@@ -138,3 +139,28 @@ def test_a_connection_lost_after_it_was_made_is_not_unreachable() -> None:
     lost = urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104))
     assert no_connection(lost) is None
     assert no_connection(ConnectionRefusedError(111, "refused")) is not None
+
+
+@pytest.fixture
+def plain_http() -> Iterator[int]:
+    """A plain-HTTP server on loopback: a URL with the wrong port or scheme reaches one."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("crm", ["salesforce", "hubspot"])
+def test_a_server_that_does_not_speak_tls_names_the_url_key_at_once(
+    crm: str, plain_http: int
+) -> None:
+    # it used to be retried as a lost connection for two minutes, then exit 4
+    url = f"https://127.0.0.1:{plain_http}"
+    sleeps: list[float] = []
+    with pytest.raises(ConfigError) as caught:
+        first_call(crm, url, sleeps)()
+    assert caught.value.key == URL_KEY[crm] and caught.value.exit_code == 2
+    assert f"{url} does not answer in TLS" in str(caught.value)
+    assert sleeps == []

@@ -208,8 +208,31 @@ def test_a_seed_no_org_could_hold_is_refused(bundled_seed: Path, tmp_path: Path)
     for file in ("sales_teams.csv", "sales_pipeline.csv"):
         path = folder / file
         path.write_text(path.read_text().replace("Anna Snelling", long_name))
-    with pytest.raises(SeedFormatError, match=r"Account Name .* is 325 characters.*255"):
+    with pytest.raises(SeedFormatError, match=r"Account Name .* is 325 characters.*255") as no:
         SalesforceOrg(SqlStore(), read_seed(folder))
+    line = 1 + next(  # the file, line and column that hold it are named
+        n
+        for n, row in enumerate((folder / "sales_teams.csv").read_text().splitlines())
+        if row.startswith("Anna ")
+    )
+    assert f"{folder / 'sales_teams.csv'}, line {line}: sales_agent" in str(no.value)
+
+
+def test_a_long_customer_name_an_org_holds_is_seeded(bundled_seed: Path, tmp_path: Path) -> None:
+    # 110 characters fit Account Name (255), but "customer – product" passes Opportunity
+    # Name's 120: the name the seed mapping makes is cut, the seed is not refused
+    folder = tmp_path / "seed"
+    shutil.copytree(bundled_seed, folder)
+    long_name = "Cancity " + "x" * 102
+    for file in ("accounts.csv", "sales_pipeline.csv"):
+        path = folder / file
+        path.write_text(path.read_text().replace("Cancity", long_name))
+    org = SalesforceOrg(SqlStore(), read_seed(folder))
+    (customer,) = org.store.query('SELECT Id FROM "Account" WHERE Name = ?', (long_name,))
+    names = org.store.query('SELECT Name FROM "Opportunity" WHERE AccountId = ?', (customer[0],))
+    assert names and all(name == f"{long_name} – GTX Plus Basic"[:120] or len(name) <= 120
+                         for (name,) in names)  # fmt: skip
+    assert any(len(name) == 120 for (name,) in names)
 
 
 def test_a_last_page_can_be_asked_for_again_and_ten_cursors_stay_open(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -141,3 +143,42 @@ def test_bad_fault_spec_is_one_line() -> None:
     assert done.stderr.strip().splitlines() == [
         "partner-kpi: error: --faults: rate_limit='2': a rate lies between 0 and 1"
     ]
+
+
+def test_a_state_folder_it_made_is_removed_when_it_stops(tmp_path: Path) -> None:
+    # without --state-dir the folder (the connected app's private key) is the sandbox's own
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "partner_kpi", "sandbox", "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    ready = json.loads(process.stdout.readline())
+    state = Path(ready["configs"]["salesforce"]).parent
+    assert state.parent == tmp_path and (state / "salesforce-jwt-key.pem").is_file()
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_seed_it_refuses_leaves_no_state_folder(tmp_path: Path, bundled_seed: Path) -> None:
+    seed = tmp_path / "seed"
+    shutil.copytree(bundled_seed, seed)
+    pipeline = seed / "sales_pipeline.csv"
+    pipeline.write_text(pipeline.read_text().replace(",Won,", ",Won?,", 1))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "partner_kpi", "sandbox", "serve", "--data", str(seed)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "TMPDIR": str(temp)},
+    )
+    assert done.returncode == 6, done.stderr
+    assert list(temp.iterdir()) == []

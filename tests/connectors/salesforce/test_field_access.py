@@ -15,7 +15,7 @@ from typing import Any
 from core.connector import CheckItem, FieldSpec
 from sandbox.server import RunningSandbox
 from tests.connectors.salesforce.conftest import make_connector
-from tests.sandbox.conftest import control, salesforce_client
+from tests.sandbox.conftest import control, salesforce_client, set_faults
 
 USER = "0055g000000sAndbox"
 SCORE = FieldSpec(
@@ -241,3 +241,21 @@ def test_a_number_field_with_too_few_digits_before_the_point_is_named(
         "exists (double, scale 1, precision 3), but values need 3 digits before the point "
         "(writeback.fields.score.precision 4): widen the field or map score to another field"
     )
+
+
+def test_creates_whose_answers_were_lost_are_found_not_reported_missing(
+    fresh_sandbox: Callable[..., RunningSandbox],
+) -> None:
+    # a create lands, its answer is lost, the retry is refused as a duplicate: made, not missing
+    running = fresh_sandbox()
+    for every in (2, 3, 4, 5):
+        running.app.reset()
+        set_faults(running, f"lost_response=every:{every}")
+        made = by_name(make_connector(running).ensure_fields([SCORE, TIER], create=True))
+        set_faults(running, "")
+        assert all(item.ok for item in made.values()), (every, made)
+        sf = salesforce_client(running)
+        assert grants(sf, "Partner_KPI_Writeback") == {
+            f"Account.{spec.name}": (True, True) for spec in (SCORE, TIER)
+        }
+        assert assigned(sf, "Partner_KPI_Writeback")

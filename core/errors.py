@@ -64,6 +64,9 @@ class PartnerKpiError(Exception):
     """Base of every error partner-kpi raises on purpose."""
 
     exit_code = 1
+    #: the run completed and only its exit code tells a scheduler what it found: the CLI
+    #: says so as a warning, not an error
+    completed = False
 
 
 class NotReadyForSync(PartnerKpiError):
@@ -243,6 +246,7 @@ class DataQualityExclusions(PartnerKpiError):
     data-quality rules; raised last, so that the exit code tells a scheduler."""
 
     exit_code = 10
+    completed = True
 
 
 #: Errors that end ``check`` or ``fields`` instead of becoming one of their lines: the

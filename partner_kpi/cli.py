@@ -36,10 +36,13 @@ class _Cli(click.Group):
         except PartnerKpiError as exc:
             # one line, whatever the CRM's message holds (Salesforce's SOQL errors span four)
             line = " ".join(str(exc).split())
+            level = logging.WARNING if exc.completed else logging.ERROR
             if logs.current_format() == "json":
-                log.error(line, extra={"error": type(exc).__name__, "exit_code": exc.exit_code})
+                extra = {"error": type(exc).__name__, "exit_code": exc.exit_code}
+                log.log(level, line, extra=extra)
             else:
-                click.echo(f"partner-kpi: error: {line}", err=True)
+                said = "warning" if exc.completed else "error"
+                click.echo(f"partner-kpi: {said}: {line}", err=True)
             sys.exit(exc.exit_code)
 
 
@@ -339,10 +342,11 @@ def sync(
     )
     if output.report is not None and output.report.rejected:
         planned = len(output.plan.records) if output.plan else len(output.report.rejected)
+        rejected = len(output.report.rejected)
+        written = "nothing was written" if rejected == planned else "the others are written"
         raise RecordsRejected(
-            f"{len(output.report.rejected)} of {planned} records were rejected "
-            f"by the CRM (run {output.run_id}); the others are written, and the next sync "
-            "retries the rejected ones"
+            f"{rejected} of {planned} records were rejected by the CRM (run {output.run_id}); "
+            f"{written}, and the next sync retries the rejected ones"
         )
     _exit_on_exclusions(output)
 

@@ -88,7 +88,8 @@ def print_rejections(out: Console, report: ApplyReport) -> None:
 
 def _written_line(report: ApplyReport) -> str:
     return (
-        f"wrote {len(report.written)} records in {report.calls} write calls; "
+        f"wrote {len(report.written)} records in {report.calls} write "
+        f"call{'' if report.calls == 1 else 's'}; "
         f"{len(report.rejected)} rejected"
     )
 

@@ -165,7 +165,8 @@ class QualityCheck:
         first = ", ".join(f.described() for f in _findings(caught.head(FIRST_RECORDS)))
         more = caught.height - FIRST_RECORDS
         raise DataQualityFailed(
-            f"data-quality rule {rule} (policy fail) caught {caught.height} records: "
+            f"data-quality rule {rule} (policy fail) caught {caught.height} "
+            f"record{'' if caught.height == 1 else 's'}: "
             f"{first}{f' and {more} more' if more > 0 else ''}"
             f"{'; rules also failing: ' + ', '.join(others) if others else ''}. Nothing was "
             f"scored or written; fix the records in the CRM, or set quality.rules.{rule} to "

@@ -78,7 +78,7 @@ def test_nan_inf_1e400_complete_with_exit_10_and_file_and_line(tmp_path: Path) -
     assert done.returncode == 10, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.strip() == (
-        "partner-kpi: error: completed, with 3 records left out of every KPI by data-quality "
+        "partner-kpi: warning: completed, with 3 records left out of every KPI by data-quality "
         f"rules (amount_not_finite 3); they are listed in {out / 'quality.csv'}"
     )
     pipeline = str(seed / "sales_pipeline.csv")
@@ -128,7 +128,7 @@ def test_policy_fail_exits_6_naming_the_rule_before_anything_is_written(tmp_path
     assert done.returncode == 6, done.stderr
     assert done.stderr.strip() == (
         "partner-kpi: error: data-quality rule closed_without_date (policy fail) caught 1 "
-        f"records: W9 ({seed / 'sales_pipeline.csv'}:5, won with no close date). Nothing was "
+        f"record: W9 ({seed / 'sales_pipeline.csv'}:5, won with no close date). Nothing was "
         "scored or written; fix the records in the CRM, or set "
         "quality.rules.closed_without_date to exclude or keep"
     )

@@ -47,7 +47,7 @@ def test_the_fault_free_state_passes_every_check() -> None:
     outage = FaultCase("429 outage", "rate_limit=1.0", 4)
     runs = [
         RunResult(4, "", "partner-kpi: error: … after 8 attempts; the next run resumes", 1.0),
-        RunResult(0, "wrote 35 records in 1 write calls; 0 rejected", "", 1.0),
+        RunResult(0, "wrote 35 records in 1 write call; 0 rejected", "", 1.0),
     ]
     outcome = Outcome("salesforce", outage, runs, CLEAN, 2.0)
     compare(outcome, CLEAN)

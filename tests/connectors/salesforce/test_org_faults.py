@@ -317,6 +317,8 @@ def test_a_sync_whose_records_stay_locked_exits_9_and_the_next_writes_them(
     assert "UNABLE_TO_LOCK_ROW" in locked.output
     assert all(partner in locked.output for partner in target.partner_ids())
     assert target.records_written() == 0
+    assert "35 of 35 records were rejected" in locked.output
+    assert "nothing was written" in locked.output and "the others" not in locked.output
     retried = target.sync()
     assert retried.exit_code == 0, retried.output
     assert_holds_scores(target.read(), read_scores(tmp_path / "out" / "scores.csv"))

@@ -175,7 +175,8 @@ class LocalStore:
                 if "lock" in str(exc).lower():
                     raise StoreLocked(
                         f"the store {path} is open in another process that does not take "
-                        "partner-kpi's lock (a DuckDB client, say); close it and run again"
+                        "partner-kpi's lock (a DuckDB client, or a partner-kpi run that opened "
+                        "the same file through a hard link); close it and run again"
                     ) from None
                 raise StoreError(
                     f"cannot open the store {path}: {exc}; point store.path at a partner-kpi "

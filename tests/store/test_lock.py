@@ -209,3 +209,33 @@ def test_a_store_open_in_another_duckdb_client_is_locked_not_broken(tmp_path: Pa
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_hard_link_to_a_store_held_by_another_run_is_locked_and_named(tmp_path: Path) -> None:
+    """A hard link is another path to the same file: partner-kpi's lock (a file beside the
+    path) does not see it, DuckDB's does; the message says a hard link may be why."""
+    store_path = tmp_path / "partner-kpi.db"
+    with LocalStore.open(store_path, holder="partner-kpi audit (hubspot)"):
+        pass
+    linked = tmp_path / "linked.db"
+    os.link(store_path, linked)
+    program = (
+        "import sys, time\n"
+        "from store import LocalStore\n"
+        f"with LocalStore.open({str(store_path)!r}, holder='partner-kpi sync (hubspot)'):\n"
+        "    print('open', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    other = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "open"
+        with (
+            pytest.raises(StoreLocked) as refused,
+            LocalStore.open(linked, holder="partner-kpi audit (hubspot)"),
+        ):
+            pass
+        assert refused.value.exit_code == 7
+        assert "hard link" in str(refused.value)
+    finally:
+        other.kill()
+        other.wait()

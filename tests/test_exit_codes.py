@@ -201,6 +201,24 @@ def bad_config(s: Setting) -> Invocation:
     )
 
 
+def wrong_base_path(command: str) -> Callable[[Setting], Invocation]:
+    """``crm.base_url`` on the sandbox's host but a path HubSpot does not serve: the first
+    metadata call answers 404, which names the key, not an error of the CRM (exit 5)."""
+
+    def case(s: Setting) -> Invocation:
+        target = s.target("hubspot")
+        url = target.running.url.rstrip("/") + "/nothing-here"
+        edit_crm(target, base_url=url)
+        return Invocation(
+            COMMANDS[command](target),
+            says=(f"crm.base_url: {url} answered HTTP 404", "to read the deals pipelines",
+                  "crm.base_url is not the URL of HubSpot's API; check it"),
+            env=target.env,
+        )  # fmt: skip
+
+    return case
+
+
 def refused_password(s: Setting) -> Invocation:
     """``check`` ends on a refused login as ``sync`` does (tests/writeback/test_refusals.py)."""
     target = s.target("salesforce")
@@ -396,6 +414,8 @@ ROWS: dict[str, Row] = {
     "0-check-ready": Row(0, ready_check),
     "1-check-missing-fields": Row(1, check_missing_fields),
     "2-bad-config": Row(2, bad_config),
+    "2-hubspot-check-wrong-base-path": Row(2, wrong_base_path("check")),
+    "2-hubspot-audit-wrong-base-path": Row(2, wrong_base_path("audit")),
     "3-check-refused-password": Row(3, refused_password),
     "3-check-refused-token": Row(3, refused_token),
     **{

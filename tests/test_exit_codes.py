@@ -347,6 +347,32 @@ def held_store(s: Setting) -> Invocation:
     )
 
 
+def no_store(command: str) -> Callable[[Setting], Invocation]:
+    """``history`` or ``rollback`` on a store path where there is no file: they only read
+    what runs stored, so they say so and leave no store (nor its lock file) behind."""
+
+    def case(s: Setting) -> Invocation:
+        target = s.target("salesforce")  # a rollback's credentials are all there
+        store_path = s.folder / "salesforce-store.db"
+        before = sorted(s.folder.rglob("*"))
+        args: list[str | Path] = [command, "--config", target.config]
+        if command == "rollback":
+            args.append("20261201T000000-0001")
+
+        def nothing_created(_: subprocess.CompletedProcess[str]) -> None:
+            assert sorted(s.folder.rglob("*")) == before
+
+        return Invocation(
+            args,
+            says=(f"no store at {store_path} (store.path); `partner-kpi audit --config` or "
+                  "`sync` creates it",),
+            env=target.env,
+            then=nothing_created,
+        )  # fmt: skip
+
+    return case
+
+
 def tier_guard(s: Setting) -> Invocation:
     """Every partner's tier set to Bronze by hand: most would change at once."""
     target = fields_created(s.target("salesforce"))
@@ -431,6 +457,8 @@ ROWS: dict[str, Row] = {
     "5-rejected-query": Row(5, rejected_query),
     "6-bad-seed": Row(6, bad_seed),
     "7-held-store": Row(7, held_store),
+    "7-history-no-store": Row(7, no_store("history")),
+    "7-rollback-no-store": Row(7, no_store("rollback")),
     "8-tier-guard": Row(8, tier_guard),
     "9-rejected-records": Row(9, rejected_records),
     "10-quality-exclusions": Row(10, quality_exclusions),

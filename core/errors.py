@@ -49,8 +49,9 @@ EXIT_CODES: Mapping[int, str] = MappingProxyType(
         6: "records that cannot be read or scored (a seed file or column is named), or a "
         "data-quality rule whose policy is fail caught records (the rule, the count and the "
         "first records are named; nothing was scored or written)",
-        7: "the local store cannot be used: another run holds it (named), or a newer "
-        "partner-kpi wrote it (the line names the file and the fix)",
+        7: "the local store cannot be used: another run holds it (named), a newer "
+        "partner-kpi wrote it, or history or rollback found no store file (the line names "
+        "the file and the fix)",
         8: "sync: the tier guard refused (too many tier changes at once; --force overrides)",
         9: "sync, rollback: the CRM rejected some records (listed with their error codes); "
         "the others are written, the run is stored as partial, and the next run retries them",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from core.errors import ConfigError
 from partner_kpi.config import AppConfig
-from partner_kpi.run import open_store
+from partner_kpi.run import open_store, require_store
 from store import JournalEntry, RunRecord, ScoreHistoryRow
 
 
@@ -24,6 +24,7 @@ def run_history(
     config: AppConfig, partner: str | None = None, *, limit: int | None = 20
 ) -> list[RunRecord] | PartnerHistory:
     """The runs, newest first; or with ``partner`` (an id or a name) its score over time."""
+    require_store(config)
     with open_store(config, "history") as store:
         if partner is None:
             return store.list_runs(limit=limit)

@@ -9,7 +9,7 @@ from datetime import date
 from core.errors import UnknownRun
 from partner_kpi.config import AppConfig
 from partner_kpi.fields import field_defaults
-from partner_kpi.run import open_store, recorded_run
+from partner_kpi.run import open_store, recorded_run, require_store
 from writeback import (
     ApplyReport,
     RollbackPlan,
@@ -41,6 +41,7 @@ def run_rollback(
     """Put back the old values of ``run_id``'s written fields, as a run of its own."""
     batches = field_defaults(config)
     connector = config.connector(environ)  # secrets and CA first; it connects lazily
+    require_store(config)  # a config error is said first, as by every command
     with open_store(config, "rollback") as store:
         if store.get_run(run_id) is None:
             raise UnknownRun(

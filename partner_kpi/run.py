@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from connectors.seed import read_seed
 from core.connector import Connector
-from core.errors import TierGuardRefused
+from core.errors import StoreError, TierGuardRefused
 from core.schema import OPPORTUNITY_ENTITY, StageDef
 from kpi_engine import ScoringResult, ScoringSettings, score_partners
 from partner_kpi.config import AppConfig
@@ -126,6 +126,16 @@ def recorded_run(store: LocalStore, kind: str, as_of: date) -> Iterator[OpenRun]
 def open_store(config: AppConfig, command: str) -> AbstractContextManager[LocalStore]:
     """The config's store, locked for ``command`` (the lock names it to a second run)."""
     return LocalStore.open(config.store.path, holder=f"partner-kpi {command} ({config.crm_name})")
+
+
+def require_store(config: AppConfig) -> None:
+    """StoreError unless the config's store file exists: a command that only reads what
+    runs stored (``history``, ``rollback``) must not leave an empty store behind."""
+    path = Path(config.store.path)
+    if not path.exists():
+        raise StoreError(
+            f"no store at {path} (store.path); `partner-kpi audit --config` or `sync` creates it"
+        )
 
 
 # --- the steps -----------------------------------------------------------------------------

@@ -201,6 +201,24 @@ def bad_config(s: Setting) -> Invocation:
     )
 
 
+def wrong_base_path(command: str) -> Callable[[Setting], Invocation]:
+    """``crm.base_url`` on the sandbox's host but a path HubSpot does not serve: the first
+    metadata call answers 404, which names the key, not an error of the CRM (exit 5)."""
+
+    def case(s: Setting) -> Invocation:
+        target = s.target("hubspot")
+        url = target.running.url.rstrip("/") + "/nothing-here"
+        edit_crm(target, base_url=url)
+        return Invocation(
+            COMMANDS[command](target),
+            says=(f"crm.base_url: {url} answered HTTP 404", "to read the deals pipelines",
+                  "crm.base_url is not the URL of HubSpot's API; check it"),
+            env=target.env,
+        )  # fmt: skip
+
+    return case
+
+
 def refused_password(s: Setting) -> Invocation:
     """``check`` ends on a refused login as ``sync`` does (tests/writeback/test_refusals.py)."""
     target = s.target("salesforce")
@@ -329,6 +347,32 @@ def held_store(s: Setting) -> Invocation:
     )
 
 
+def no_store(command: str) -> Callable[[Setting], Invocation]:
+    """``history`` or ``rollback`` on a store path where there is no file: they only read
+    what runs stored, so they say so and leave no store (nor its lock file) behind."""
+
+    def case(s: Setting) -> Invocation:
+        target = s.target("salesforce")  # a rollback's credentials are all there
+        store_path = s.folder / "salesforce-store.db"
+        before = sorted(s.folder.rglob("*"))
+        args: list[str | Path] = [command, "--config", target.config]
+        if command == "rollback":
+            args.append("20261201T000000-0001")
+
+        def nothing_created(_: subprocess.CompletedProcess[str]) -> None:
+            assert sorted(s.folder.rglob("*")) == before
+
+        return Invocation(
+            args,
+            says=(f"no store at {store_path} (store.path); `partner-kpi audit --config` or "
+                  "`sync` creates it",),
+            env=target.env,
+            then=nothing_created,
+        )  # fmt: skip
+
+    return case
+
+
 def tier_guard(s: Setting) -> Invocation:
     """Every partner's tier set to Bronze by hand: most would change at once."""
     target = fields_created(s.target("salesforce"))
@@ -396,6 +440,8 @@ ROWS: dict[str, Row] = {
     "0-check-ready": Row(0, ready_check),
     "1-check-missing-fields": Row(1, check_missing_fields),
     "2-bad-config": Row(2, bad_config),
+    "2-hubspot-check-wrong-base-path": Row(2, wrong_base_path("check")),
+    "2-hubspot-audit-wrong-base-path": Row(2, wrong_base_path("audit")),
     "3-check-refused-password": Row(3, refused_password),
     "3-check-refused-token": Row(3, refused_token),
     **{
@@ -411,6 +457,8 @@ ROWS: dict[str, Row] = {
     "5-rejected-query": Row(5, rejected_query),
     "6-bad-seed": Row(6, bad_seed),
     "7-held-store": Row(7, held_store),
+    "7-history-no-store": Row(7, no_store("history")),
+    "7-rollback-no-store": Row(7, no_store("rollback")),
     "8-tier-guard": Row(8, tier_guard),
     "9-rejected-records": Row(9, rejected_records),
     "10-quality-exclusions": Row(10, quality_exclusions),

@@ -8,8 +8,10 @@ plus what is HubSpot's own:
   from every answer, and a call waits out the ten-second window when the last
   answer said it was spent;
 - a 429 waits exactly its ``Retry-After``; a 429 of the DAILY policy is the quota
-  used up; a 403 names the scopes the private app needs. The client's own urllib3
-  retries are off, so every attempt is seen, counted and logged by the skeleton;
+  used up; a 403 names the scopes the private app needs; a 404 that is not HubSpot's
+  answer about a record is a ConfigError on ``crm.base_url`` (``wrong_base_url``).
+  The client's own urllib3 retries are off, so every attempt is seen, counted and
+  logged by the skeleton;
 - each answer comes back as its raw JSON, which ``client`` hands to ``mapping``, so
   the rest of the adapter never touches a generated model.
 
@@ -62,6 +64,8 @@ API_EXCEPTIONS: tuple[type[Exception], ...] = (
     PropertiesApiException,
 )
 DAILY_POLICY = "DAILY"
+#: HubSpot's category of a 404 about a record (an id that does not exist or was archived).
+OBJECT_NOT_FOUND = "OBJECT_NOT_FOUND"
 #: Where a private app's token tells its scopes (the token goes in the body).
 TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
 
@@ -152,6 +156,22 @@ def raise_unexpected(errors: Sequence[BatchError], *, expected: str) -> None:
                 error_code=error.code or error.category,
                 record_id=error.ids[0] if error.ids else None,
             )
+
+
+def wrong_base_url(answer: ErrorAnswer, record_id: str | None) -> bool:
+    """A 404 that says the base URL is wrong, not that a record is missing.
+
+    Every route the adapter calls is a collection or metadata route that exists in every
+    account (lists, searches, batches, pipelines, properties, labels): records travel in
+    the body, and a missing one comes back among a 207's errors. So a 404 whose body is
+    not a HubSpot JSON error, or one about no record, is a path HubSpot does not serve.
+    Only HubSpot's own OBJECT_NOT_FOUND about a record stays the CRM's answer.
+    """
+    if answer.status != 404:
+        return False
+    if answer.code == f"HTTP_{answer.status}":  # no HubSpot category: not HubSpot's JSON
+        return True
+    return record_id is None and answer.code != OBJECT_NOT_FOUND
 
 
 @dataclass
@@ -304,6 +324,17 @@ class HubSpotWire(Wire[HubSpotSettings]):
             retry_after=parse_retry_after(lowered.get("retry-after")),
             quota_used_up=policy == DAILY_POLICY,
         )
+
+    def meaning(self, answer: ErrorAnswer, what: str, record_id: str | None) -> Exception:
+        if wrong_base_url(answer, record_id):
+            return ConfigError(
+                self.url_key,
+                f"{self.settings.base_url} answered HTTP 404 ({answer.code}: {answer.message}) "
+                f"to {what}, a route every HubSpot account has: {self.url_key} is not the "
+                "URL of HubSpot's API; check it (HubSpot's is https://api.hubapi.com, with no "
+                "path)",
+            )
+        return super().meaning(answer, what, record_id)
 
     def auth_refused(self, answer: ErrorAnswer, what: str) -> str:
         return (

@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hubspot.crm.pipelines import ApiException as PipelinesApiException
 from pydantic import ValidationError
 
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.hubspot.wire import RateLimits, read_token
 from connectors.retry import parse_retry_after
-from core.errors import ConfigError, RateLimitExhausted
+from core.errors import ConfigError, CrmApiError, RateLimitExhausted
 
 TOKEN = "pat-na1-test-token"
 
@@ -151,3 +152,55 @@ def test_settings_defaults() -> None:
     )  # fmt: skip
     assert (s.overlap_seconds, s.max_quota_share, s.pipeline, s.timezone) == (300, 0.5, None, "UTC")
     assert settings(base_url="https://example.test/").base_url == "https://example.test"
+
+
+def not_found(body: bytes) -> PipelinesApiException:
+    """A 404 as the generated client raises it, with ``body`` as the server sent it."""
+    exc = PipelinesApiException(status=404, reason="Not Found")
+    exc.body = body
+    return exc
+
+
+def failing(exc: Exception) -> Any:
+    def operation() -> Any:
+        raise exc
+
+    return operation
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><body>Not Found</body></html>",  # another server's page
+        b"",
+        b'{"status": "error", "message": "The requested resource does not exist", '
+        b'"category": "NOT_FOUND"}',  # HubSpot's JSON, but no record is in question
+    ],
+    ids=["page", "empty", "json-no-record"],
+)
+def test_a_404_on_a_route_every_account_has_names_the_base_url(body: bytes) -> None:
+    hs = client([], base_url="https://api.hubapi.com/wrong/path")
+    with pytest.raises(ConfigError) as raised:
+        hs.call("read the deals pipelines", failing(not_found(body)))
+    assert raised.value.key == "crm.base_url"
+    assert str(raised.value).startswith(
+        "crm.base_url: https://api.hubapi.com/wrong/path answered HTTP 404"
+    )
+    assert "to read the deals pipelines" in str(raised.value)
+    assert hs.calls == 1  # not retried
+
+
+def test_hubspots_own_404_about_a_record_stays_the_crms_answer() -> None:
+    hs = client([])
+    object_not_found = (
+        b'{"status": "error", "message": "Object not found.  objectId are usually numeric.", '
+        b'"correlationId": "c-1", "category": "OBJECT_NOT_FOUND"}'
+    )
+    with pytest.raises(CrmApiError) as raised:
+        hs.call("read the deals pipelines", failing(not_found(object_not_found)))
+    assert (raised.value.error_code, raised.value.http_status) == ("OBJECT_NOT_FOUND", 404)
+    assert raised.value.request_id == "c-1"
+    json_not_found = b'{"status": "error", "message": "gone", "category": "NOT_FOUND"}'
+    with pytest.raises(CrmApiError) as raised:
+        hs.call("read deal 42", failing(not_found(json_not_found)), record_id="42")
+    assert (raised.value.error_code, raised.value.record_id) == ("NOT_FOUND", "42")

@@ -222,6 +222,11 @@ class DealReader:
                 properties_with_history=[DEAL_STAGE] if with_history else [],
             ),
             window.after,
+            on_stale=lambda exc: logger.warning(
+                "hubspot: the saved position of the full read in progress was refused (%s); "
+                "the listing starts over from its first deal",
+                exc,
+            ),
         )
         buffer: list[tuple[HsRecord, str | None]] = []  # each deal with its page's ``after``
         newest: tuple[int, str] | None = None

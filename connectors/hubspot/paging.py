@@ -63,9 +63,32 @@ class ListedPage(Generic[T]):
     next_after: str | None
 
 
-def listed_pages(fetch: ListPage[T], after: str | None = None) -> Iterator[ListedPage[T]]:
+def listed_pages(
+    fetch: ListPage[T],
+    after: str | None = None,
+    on_stale: Callable[[CrmApiError], None] | None = None,
+) -> Iterator[ListedPage[T]]:
     """Every page of a list endpoint from ``after`` on, with the positions a read resumes at:
-    ``fetch(after)`` → (records, next after or None)."""
+    ``fetch(after)`` → (records, next after or None).
+
+    With ``on_stale``, a saved ``after`` the API refuses (HTTP 400: HubSpot calls the token
+    opaque and promises no lifetime) starts the listing over from its first page, after
+    telling ``on_stale`` why.
+    """
+    if after is not None and on_stale is not None:
+        try:
+            first = fetch(after)
+        except CrmApiError as exc:
+            if exc.http_status != 400:
+                raise
+            on_stale(exc)
+            after = None
+            first = fetch(after)
+        records, next_after = first
+        yield ListedPage(records, after, next_after)
+        if next_after is None:
+            return
+        after = next_after
     while True:
         records, next_after = fetch(after)
         yield ListedPage(records, after, next_after)

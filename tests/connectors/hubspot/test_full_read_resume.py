@@ -20,6 +20,7 @@ from connectors.hubspot.deals import DealReader, Window
 from connectors.hubspot.mapping import HsRecord, StageCatalog
 from connectors.hubspot.queries import ASSOCIATION_BATCH_SIZE, LIST_PAGE_SIZE, MODIFIED
 from connectors.hubspot.settings import HubSpotSettings
+from core.connector import Cursor
 from core.errors import RateLimitExhausted
 from partner_kpi.extract import OPPORTUNITIES, STAGE_CHANGES, extract_into_store
 from sandbox.server import RunningSandbox
@@ -213,3 +214,22 @@ def test_a_batch_ending_mid_page_resumes_at_that_page() -> None:
     assert len(read) - 2_500 == 100  # deals 901 to 1,000, once more
     end = rest[-1].cursor
     assert end is not None and not end.in_full_read and end.modified_at == began
+
+
+def test_a_saved_position_the_api_refuses_starts_the_listing_over(
+    running: RunningSandbox, store: LocalStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HubSpot calls ``after`` opaque: a position saved days ago may be refused (400). The
+    read then lists from the first deal, and ends as an uninterrupted read does."""
+    with LocalStore.open(tmp_path / "whole.db", holder="test") as whole:
+        read_opportunities(running, whole)
+        reference = whole.opportunities_table().sort_by("id").to_pylist()
+    began = datetime(2024, 1, 1, tzinfo=UTC)
+    store.set_cursor(OPPORTUNITIES, Cursor(began, full_read_after="a-token-that-expired"))
+
+    read_opportunities(running, store)
+
+    assert store.opportunities_table().sort_by("id").to_pylist() == reference
+    done = store.get_cursor(OPPORTUNITIES)
+    assert done is not None and not done.in_full_read and done.modified_at == began
+    assert any("starts over from its first deal" in r.getMessage() for r in caplog.records)

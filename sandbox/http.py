@@ -59,3 +59,23 @@ def bearer_token(request: Request) -> str | None:
     if scheme.lower() in ("bearer", "oauth") and token.strip():
         return token.strip()
     return None
+
+
+#: a day on a sandbox CRM's clock
+DAY_MS = 86_400_000
+
+
+def clock_advance_ms(request: Request) -> int | Response:
+    """What a clock control route is asked: the milliseconds a POST {"advance_days": D} or
+    {"advance_ms": N} moves the clock on (forward only; 0 for a GET), or the 400 to answer."""
+    if request.method != "POST":
+        return 0
+    body = json_body(request)
+    body = body if isinstance(body, dict) else {}
+    days, ms = body.get("advance_days", 0), body.get("advance_ms", 0)
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (days, ms))
+    if not numbers or days < 0 or ms < 0 or not (days or ms):
+        return json_response(
+            {"error": 'post {"advance_days": D} or {"advance_ms": N}, D and N > 0'}, 400
+        )
+    return int(days * DAY_MS + ms)

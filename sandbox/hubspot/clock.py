@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 from sandbox.hubspot.values import now_ms
 
-DAY_MS = 86_400_000
-
 
 @dataclass
 class PortalClock:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sandbox.http import DAY_MS
 from sandbox.hubspot.associations import TABLE as ASSOCIATIONS_TABLE
-from sandbox.hubspot.clock import DAY_MS
 from sandbox.hubspot.history import TABLE as HISTORY_TABLE
 from sandbox.hubspot.objects import (
     ARCHIVED_AT_COLUMN,

@@ -37,8 +37,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.credentials import SandboxCredentials
 from sandbox.faults import FaultInjector
-from sandbox.http import CONTROL, HUBSPOT, Route, json_body, json_response
-from sandbox.hubspot.clock import DAY_MS
+from sandbox.http import CONTROL, HUBSPOT, Route, clock_advance_ms, json_body, json_response
 from sandbox.hubspot.errors import HubSpotApiError, validation_error
 from sandbox.hubspot.objects import resolve_object_type
 from sandbox.hubspot.portal import HubSpotPortal
@@ -271,19 +270,10 @@ def hubspot_routes(app: HubSpotHost) -> list[Route]:
     def clock_control(request: Request) -> Response:
         """The portal's clock; POST {"advance_days": D} or {"advance_ms": N} lets time pass
         (forward only) and purges what the recycling bin no longer keeps."""
-        purged = 0
-        if request.method == "POST":
-            body = json_body(request)
-            body = body if isinstance(body, dict) else {}
-            days, ms = body.get("advance_days", 0), body.get("advance_ms", 0)
-            numbers = all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in (days, ms)
-            )
-            if not numbers or days < 0 or ms < 0 or not (days or ms):
-                return json_response(
-                    {"error": 'post {"advance_days": D} or {"advance_ms": N}, D and N > 0'}, 400
-                )
-            purged = portal.advance_clock(int(days * DAY_MS + ms))
+        advance = clock_advance_ms(request)
+        if isinstance(advance, Response):
+            return advance
+        purged = portal.advance_clock(advance) if advance else 0
         now = portal.clock.now()
         return json_response(
             {"now": iso_ms(now), "offset_ms": portal.clock.offset_ms, "purged": purged}

@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from sandbox.store import SqlStore, quote, sf_datetime
 
 RETENTION_DAYS = 15
-DAY_MS = 86_400_000
 
 
 @dataclass

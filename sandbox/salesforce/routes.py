@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.credentials import SandboxCredentials, SessionRegistry
 from sandbox.faults import FaultInjector
-from sandbox.http import CONTROL, SALESFORCE, Route, json_body, json_response
+from sandbox.http import CONTROL, SALESFORCE, Route, clock_advance_ms, json_body, json_response
 from sandbox.salesforce.describe import describe_global, describe_object, global_entry
 from sandbox.salesforce.ingest import (
     CSV_DELIMITERS,
@@ -52,7 +52,6 @@ from sandbox.salesforce.org import (
     now_stamp,
 )
 from sandbox.salesforce.permissions import ORG_ID, USER_ID, USER_PERMISSIONS, userinfo
-from sandbox.salesforce.recycle_bin import DAY_MS
 from sandbox.salesforce.soql import SoqlError
 from sandbox.salesforce.soql_sql import CompiledQuery
 from sandbox.stats import SandboxStats
@@ -642,19 +641,10 @@ def salesforce_routes(app: SalesforceHost) -> list[Route]:
     def clock_control(request: Request) -> Response:
         """The org's clock; POST {"advance_days": D} or {"advance_ms": N} lets time pass
         (forward only) and purges what the Recycle Bin no longer keeps (15 days)."""
-        purged = 0
-        if request.method == "POST":
-            body = json_body(request)
-            body = body if isinstance(body, dict) else {}
-            days, ms = body.get("advance_days", 0), body.get("advance_ms", 0)
-            numbers = all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in (days, ms)
-            )
-            if not numbers or days < 0 or ms < 0 or not (days or ms):
-                return json_response(
-                    {"error": 'post {"advance_days": D} or {"advance_ms": N}, D and N > 0'}, 400
-                )
-            purged = org.advance_clock(int(days * DAY_MS + ms))
+        advance = clock_advance_ms(request)
+        if isinstance(advance, Response):
+            return advance
+        purged = org.advance_clock(advance) if advance else 0
         return json_response(
             {"now": sf_datetime(org.clock.now()), "offset_ms": org.clock.offset_ms,
              "purged": purged}

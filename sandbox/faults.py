@@ -20,6 +20,8 @@ as JSON to ``/__sandbox/faults``::
                                 UNABLE_TO_LOCK_ROW (sObject Collections, single-record PATCH)
     others_usage=50             Salesforce: the org's other users spend 50 API calls of the
                                 daily quota with each of ours (REQUEST_LIMIT_EXCEEDED mid-run)
+    query_fields_limit=40       Salesforce: a query (REST or Bulk) selecting more than 40 fields
+                                answers 400 QUERY_TOO_COMPLICATED (0, the default, is off)
     search_lag_ms=2000          HubSpot: a write reaches CRM search 2 s later (each write
                                 takes the lag in force when made; 0, the default, at once)
 
@@ -32,6 +34,10 @@ Where each Salesforce shape comes from (error body, status):
 - ``query_timeout``: 400 ``[{"message": "Your query request was running for too long.",
   "errorCode": "QUERY_TIMEOUT"}]`` (https://github.com/restforce/restforce/issues/790,
   https://github.com/airbytehq/airbyte/issues/17503).
+- ``query_fields_limit``: 400 ``[{"errorCode": "QUERY_TOO_COMPLICATED", "message": "Query is
+  either selecting too many fields or the filter conditions are too complicated."}]`` for a
+  query selecting too many (formula) fields
+  (https://github.com/simple-salesforce/simple-salesforce/issues/179).
 - ``lock_row``: a SaveResult ``{"success": false, "errors": [{"statusCode":
   "UNABLE_TO_LOCK_ROW", "message": "unable to obtain exclusive access to this record or 1
   records: <id>", "fields": []}]}`` (https://github.com/roblesterjr04/EloquentSalesForce/issues/59,
@@ -65,6 +71,7 @@ _WHOLE_OPTIONS = (
     "server_error_status",
     "others_usage",
     "query_timeout_rows",
+    "query_fields_limit",
 )
 #: HubSpot's eventual consistency: milliseconds a write waits before CRM search sees it
 HUBSPOT_OPTIONS = ("search_lag_ms",)
@@ -117,6 +124,8 @@ class FaultSpec:
     others_usage: int = 0
     #: a query matching more rows than this is large enough to time out (``query_timeout``)
     query_timeout_rows: int = 2000
+    #: Salesforce: a query selecting more fields than this is QUERY_TOO_COMPLICATED (0: off)
+    query_fields_limit: int = 0
     #: HubSpot: milliseconds a write waits before CRM search sees it
     search_lag_ms: float = 0.0
 
@@ -174,6 +183,7 @@ class FaultSpec:
             "seed": self.seed,
             "others_usage": self.others_usage,
             "query_timeout_rows": self.query_timeout_rows,
+            "query_fields_limit": self.query_fields_limit,
             **{name: getattr(self, name) for name in HUBSPOT_OPTIONS},
         }
 

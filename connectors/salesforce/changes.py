@@ -4,13 +4,20 @@ deletions and cursors, wide field lists, and partners from OpportunityPartner.
 Every read is on ``SystemModstamp`` (``>=`` the cursor minus an overlap, oldest
 first, ties by Id, deleted rows included through queryAll), so a page's cursor is
 always safe to resume from and the store's upsert by id makes the overlap harmless.
+
+A query the org refuses as ``QUERY_TOO_COMPLICATED`` ("Query is either selecting too many
+fields or the filter conditions are too complicated", for too many formula fields;
+https://github.com/simple-salesforce/simple-salesforce/issues/179) is read again with its
+fields split as a field list too long for one URL is, halving while refused.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from itertools import chain, islice
 
 from connectors.salesforce import paging
 from connectors.salesforce.mapping import CurrencyTable, Row, opportunity_from_row
@@ -27,7 +34,15 @@ from connectors.salesforce.queries import (
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.wire import SalesforceClient
 from core.connector import Cursor, Page
+from core.errors import CrmApiError
 from core.schema import Opportunity, StageDef
+
+logger = logging.getLogger(__name__)
+
+QUERY_TOO_COMPLICATED = "QUERY_TOO_COMPLICATED"
+#: A query by Id of this many fields (Id and one more) is not split further: refused, the
+#: read ends with the org's error.
+MIN_FIELDS_PER_QUERY = 2
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,9 @@ class ChangeReader:
     def __init__(self, client: SalesforceClient, settings: SalesforceSettings) -> None:
         self.client = client
         self.settings = settings
+        #: sObject → the most fields one query selects, once the org refused more
+        #: (QUERY_TOO_COMPLICATED); later reads start there instead of being refused again
+        self.field_caps: dict[str, int] = {}
 
     def start(self, since: Cursor | None) -> datetime | None:
         """Where a read from ``since`` begins: the overlap before it (None: everything)."""
@@ -55,13 +73,24 @@ class ChangeReader:
     def changes(self, select: Select, since: Cursor | None) -> Iterator[Changes]:
         """The incremental read of ``select``: pages of live rows, deleted ids and cursors.
 
-        A field list too long for one URL is split: the first query carries the
-        key, cursor and deletion fields, the rest are fetched by Id per page.
+        A field list too long for one URL, or refused as QUERY_TOO_COMPLICATED, is
+        split: the first query carries the key, cursor and deletion fields, the rest
+        are fetched by Id per page.
         """
         read = incremental(select, self.start(since))
-        groups = split_fields(self.client.base_url, read, keep=len(SYSTEM_FIELDS))
-        driver = read.with_fields(groups[0])
-        for page in paging.pages(self.client, driver, bulk_threshold=self.settings.bulk_threshold):
+        keep = len(SYSTEM_FIELDS)
+        while True:
+            groups = self.split(read, keep)
+            driver = read.with_fields(groups[0])
+            driven = paging.pages(self.client, driver, bulk_threshold=self.settings.bulk_threshold)
+            try:
+                # the org refuses a query when it starts, so only its first page can be refused
+                first = list(islice(driven, 1))
+            except CrmApiError as refused:
+                self.narrow(refused, read.sobject, len(groups[0]), floor=keep)
+                continue
+            break
+        for page in chain(first, driven):
             rows = page.rows
             if len(groups) > 1:
                 live_ids = [str(r["Id"]) for r in rows if not r["IsDeleted"]]
@@ -78,15 +107,43 @@ class ChangeReader:
             )
 
     def wide_rows(self, select: Select, ids: Sequence[str]) -> dict[str, Row]:
-        """Rows by Id for any number of fields: the list is split to keep each URL short."""
+        """Rows by Id for any number of fields: the list is split to keep each URL short and
+        each query simple enough for the org."""
         out: dict[str, Row] = {}
         wanted = select.with_fields(
             (SoqlField("Id"), *(f for f in select.fields if f.name != "Id"))
         )
-        for group in split_fields(self.client.base_url, wanted, keep=1):
-            for row in paging.rows_by_ids(self.client, wanted.with_fields(group), ids):
+        groups = self.split(wanted, keep=1)
+        while groups:
+            group = groups.pop(0)
+            try:
+                rows = list(paging.rows_by_ids(self.client, wanted.with_fields(group), ids))
+            except CrmApiError as refused:
+                self.narrow(refused, wanted.sobject, len(group), floor=MIN_FIELDS_PER_QUERY)
+                groups[:0] = self.split(wanted.with_fields(group), keep=1)
+                continue
+            for row in rows:
                 out.setdefault(str(row["Id"]), {}).update(row)
         return out
+
+    def split(self, select: Select, keep: int) -> list[tuple[SoqlField, ...]]:
+        """``select``'s fields in groups short enough for a URL and for the org."""
+        cap = self.field_caps.get(select.sobject)
+        return split_fields(self.client.base_url, select, keep, cap)
+
+    def narrow(self, refused: CrmApiError, sobject: str, tried: int, floor: int) -> None:
+        """After QUERY_TOO_COMPLICATED on a query of ``tried`` fields, select at most half
+        as many per query; any other error, or a query of ``floor`` fields, is raised."""
+        if refused.error_code != QUERY_TOO_COMPLICATED or tried <= floor:
+            raise refused
+        self.field_caps[sobject] = max(floor, tried // 2)
+        logger.warning(
+            "salesforce: a query of %d %s fields was refused (QUERY_TOO_COMPLICATED); "
+            "reading at most %d fields a query, joined by Id",
+            tried,
+            sobject,
+            self.field_caps[sobject],
+        )
 
     def opportunities_by_opportunity_partner(
         self,
@@ -140,9 +197,8 @@ class ChangeReader:
             yield page_of(changes, changes.cursor)
         remaining = sorted(touched - emitted)
         if remaining:
-            rows = list(
-                paging.rows_by_ids(self.client, replace(select, include_deleted=True), remaining)
-            )
+            found = self.wide_rows(replace(select, include_deleted=True), remaining)
+            rows = [found[i] for i in remaining if i in found]
             changes = Changes(
                 rows=[r for r in rows if not r["IsDeleted"]],
                 deleted_ids=[str(r["Id"]) for r in rows if r["IsDeleted"]],

@@ -215,8 +215,11 @@ def fits(base_url: str, select: Select) -> bool:
     return query_url_length(base_url, select.soql()) <= MAX_QUERY_URL_BYTES
 
 
-def split_fields(base_url: str, select: Select, keep: int) -> list[tuple[SoqlField, ...]]:
-    """``select``'s fields in groups whose queries fit the URI limit.
+def split_fields(
+    base_url: str, select: Select, keep: int, max_fields: int | None = None
+) -> list[tuple[SoqlField, ...]]:
+    """``select``'s fields in groups whose queries fit the URI limit (and select at most
+    ``max_fields`` fields, where the org refused more as QUERY_TOO_COMPLICATED).
 
     The first ``keep`` fields (key, cursor, deletion flag) lead the first group;
     every later group starts with ``Id`` so that its rows join back to the first.
@@ -227,7 +230,10 @@ def split_fields(base_url: str, select: Select, keep: int) -> list[tuple[SoqlFie
     size = query_url_length(base_url, select.with_fields(current).soql())
     for extra in select.fields[keep:]:
         cost = len(quote_plus(f", {extra.name}"))
-        if size + cost > MAX_QUERY_URL_BYTES and len(current) > (keep if not groups else 1):
+        full = size + cost > MAX_QUERY_URL_BYTES or (
+            max_fields is not None and len(current) >= max_fields
+        )
+        if full and len(current) > (keep if not groups else 1):
             groups.append(tuple(current))
             current = [SoqlField("Id")]
             size = query_url_length(base_url, select.with_fields(current).soql())

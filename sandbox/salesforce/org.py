@@ -71,6 +71,19 @@ class QueryTimeout:
     fires: Callable[[], bool]
 
 
+def _check_fields_limit(compiled: CompiledQuery, limit: int) -> None:
+    """The ``query_fields_limit`` fault: a query selecting more than ``limit`` fields (0: no
+    limit) is refused as an org refuses one whose compiled SQL grows too large
+    (https://github.com/simple-salesforce/simple-salesforce/issues/179)."""
+    if limit and len(compiled.selected) > limit:
+        raise SalesforceApiError(
+            400,
+            "QUERY_TOO_COMPLICATED",
+            "Query is either selecting too many fields or the filter conditions are too "
+            "complicated.",
+        )
+
+
 class SalesforceApiError(Exception):
     """An error the org answers in Salesforce's shape: [{message, errorCode, fields}]."""
 
@@ -240,15 +253,18 @@ class SalesforceOrg:
         batch_size: int,
         tooling: bool = False,
         timeout: QueryTimeout | None = None,
+        fields_limit: int = 0,
     ) -> dict[str, Any]:
         """Run a query (of the Tooling API's objects with ``tooling``); its first page,
         with nextRecordsUrl when more remain.
 
         ``timeout``: the ``query_timeout`` fault, asked only of a large Opportunity or
-        OpportunityHistory query (400 QUERY_TIMEOUT when it fires).
+        OpportunityHistory query (400 QUERY_TIMEOUT when it fires); ``fields_limit``: the
+        ``query_fields_limit`` fault (``_check_fields_limit``).
         """
         compiled = self._compile(soql, self.tooling if tooling else self.schema,
                                  include_deleted=include_deleted)  # fmt: skip
+        _check_fields_limit(compiled, fields_limit)
         if compiled.is_count:
             (count,) = self.store.query(compiled.count_sql, compiled.count_params)[0]
             return {"totalSize": count, "done": True, "records": []}
@@ -328,7 +344,7 @@ class SalesforceOrg:
         ]
 
     def query_rows(
-        self, soql: str, *, include_deleted: bool = False
+        self, soql: str, *, include_deleted: bool = False, fields_limit: int = 0
     ) -> tuple[CompiledQuery, list[dict[str, Any]]]:
         """Every record of a query at once (Bulk API results; queryAll jobs see deletions).
 
@@ -338,6 +354,7 @@ class SalesforceOrg:
         https://github.com/simple-salesforce/simple-salesforce/issues/182).
         """
         compiled = self._compile(soql, self.schema, include_deleted=include_deleted)
+        _check_fields_limit(compiled, fields_limit)
         if any(selected.field_type in BULK_REFUSED_TYPES for selected in compiled.selected):
             raise SalesforceApiError(
                 400, "API_ERROR", "Selecting compound data not supported in Bulk Query"

@@ -383,6 +383,7 @@ def salesforce_routes(app: SalesforceHost) -> list[Route]:
             include_deleted=include_deleted,
             batch_size=_batch_size(request),
             timeout=timeout,
+            fields_limit=app.faults.spec.query_fields_limit,
         )
         app.stats.returned(SALESFORCE, len(page["records"]))
         return json_response(page)
@@ -433,7 +434,11 @@ def salesforce_routes(app: SalesforceHost) -> list[Route]:
         if not isinstance(body, dict) or body.get("operation") not in ("query", "queryAll"):
             raise SalesforceApiError(400, "INVALIDJOB", "operation must be query or queryAll")
         soql = str(body.get("query") or "")
-        compiled, records = org.query_rows(soql, include_deleted=body["operation"] == "queryAll")
+        compiled, records = org.query_rows(
+            soql,
+            include_deleted=body["operation"] == "queryAll",
+            fields_limit=app.faults.spec.query_fields_limit,
+        )
         stamp = now_stamp()
         job_id = org.new_job_id()
         info = {

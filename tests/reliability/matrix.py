@@ -117,6 +117,7 @@ FAULT_MATRIX: tuple[FaultCase, ...] = (
     FaultCase("lost responses", "lost_response=every:3", 0, ci=True),
     FaultCase("lost responses in a storm", STORM + ",lost_response=0.1", 0),
     FaultCase("query timeouts", "query_timeout=every:1", 0, crms=("salesforce",)),
+    FaultCase("too many fields", "query_fields_limit=8", 0, crms=("salesforce",)),
     FaultCase("locked rows", "lock_row=0.2,seed=6", 0, crms=("salesforce",)),
     FaultCase("rows locked for good", "lock_row=1.0", 9, then=Then.RECOVERED,
               crms=("salesforce",)),

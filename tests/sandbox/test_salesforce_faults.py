@@ -28,6 +28,13 @@ QUERY_TIMEOUT = {
     "errorCode": "QUERY_TIMEOUT",
     "fields": [],
 }
+#: https://github.com/simple-salesforce/simple-salesforce/issues/179
+QUERY_TOO_COMPLICATED = {
+    "errorCode": "QUERY_TOO_COMPLICATED",
+    "message": "Query is either selecting too many fields or the filter conditions are too "
+    "complicated.",
+    "fields": [],
+}
 
 
 def _partners(sf: Any, n: int) -> list[str]:
@@ -89,6 +96,30 @@ def test_large_opportunity_queries_time_out(fresh_sandbox: Start) -> None:
 
     set_faults(running, "query_timeout=every:2,query_timeout_rows=9000")
     assert sf.query("SELECT Id FROM Opportunity")["totalSize"] == 8800  # not large now
+
+
+def test_a_query_selecting_too_many_fields_is_too_complicated(fresh_sandbox: Start) -> None:
+    running = fresh_sandbox()
+    sf = salesforce_client(running)
+    wide = "SELECT Id, Name, StageName, Amount FROM Opportunity ORDER BY Id LIMIT 5"
+    set_faults(running, "query_fields_limit=3")
+
+    for query in (sf.query, sf.query_all):
+        with pytest.raises(SalesforceMalformedRequest) as refused:
+            query(wide)
+        assert refused.value.status == 400
+        assert _first_error(refused.value) | {"fields": []} == QUERY_TOO_COMPLICATED
+    bulk = _bulk_query(sf, wide)
+    assert bulk.status_code == 400
+    assert bulk.json()[0] | {"fields": []} == QUERY_TOO_COMPLICATED
+    # three fields, a count and a Bulk job of three fields all answer
+    narrow = "SELECT Id, Name, StageName FROM Opportunity ORDER BY Id LIMIT 5"
+    assert len(sf.query(narrow)["records"]) == 5
+    assert sf.query("SELECT COUNT() FROM Opportunity")["totalSize"] == 8800
+    assert _bulk_query(sf, narrow).status_code == 200
+
+    set_faults(running, "query_fields_limit=0")  # off
+    assert len(sf.query(wide)["records"]) == 5
 
 
 def test_locked_rows_fail_alone_in_a_collection(fresh_sandbox: Start) -> None:
@@ -254,7 +285,11 @@ def test_a_last_page_can_be_asked_for_again_and_ten_cursors_stay_open(
     assert _first_error(released.value)["errorCode"] == "INVALID_QUERY_LOCATOR"
 
 
-@pytest.mark.parametrize("spec", ["others_usage=-1", "query_timeout_rows=x", "lock_row=2"])
+@pytest.mark.parametrize(
+    "spec",
+    ["others_usage=-1", "query_timeout_rows=x", "lock_row=2", "query_fields_limit=-1",
+     "query_fields_limit=2.5"],
+)  # fmt: skip
 def test_bad_fault_values_are_refused(spec: str) -> None:
     with pytest.raises(FaultSpecError, match=spec.split("=")[0]):
         FaultSpec.parse(spec)

@@ -1,12 +1,13 @@
 """The connector survives what a real org does to it, with records identical to a fault-free
-run: answers lost after the write landed, QUERY_TIMEOUT, UNABLE_TO_LOCK_ROW, the org's
-other users spending the quota mid-run, long id lists, compound fields the Bulk API cannot
-export, and text longer than a field holds."""
+run: answers lost after the write landed, QUERY_TIMEOUT, QUERY_TOO_COMPLICATED,
+UNABLE_TO_LOCK_ROW, the org's other users spending the quota mid-run, long id lists,
+compound fields the Bulk API cannot export, and text longer than a field holds."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from connectors.salesforce import writes as writes_module
 from connectors.salesforce.connector import SalesforceConnector
 from core.connector import Cursor, FieldSpec
-from core.errors import AnswerLost, RateLimitExhausted
+from core.errors import AnswerLost, CrmApiError, RateLimitExhausted
 from core.schema import Opportunity
 from sandbox.server import RunningSandbox
 from tests.connectors.salesforce.conftest import RecordedSleep, make_connector, records_of
@@ -150,6 +151,43 @@ def test_a_query_that_times_out_is_read_through_bulk(
     assert stats["statuses"]["salesforce 400"] >= 2  # opportunities and history timed out
     assert stats["requests"][QUERY_JOBS] - jobs_before >= 2
     assert "QUERY_TIMEOUT" in caplog.text
+
+
+# --- QUERY_TOO_COMPLICATED ---------------------------------------------------------------
+
+
+def test_a_query_too_complicated_is_read_with_its_fields_split(
+    fresh_sandbox: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    running = fresh_sandbox()
+    expected = _extract(make_connector(running))
+    since = Cursor(datetime(2017, 12, 31, 18, 30, tzinfo=UTC))
+    expected_since = records_of(make_connector(running).fetch_opportunities(since))
+    # more than the stage, partner and history reads select; fewer than the opportunity read
+    before = _stats(running)["statuses"].get("salesforce 400", 0)
+    set_faults(running, "query_fields_limit=8")
+    caplog.set_level(logging.WARNING)
+
+    assert _extract(make_connector(running)) == expected
+    assert records_of(make_connector(running).fetch_opportunities(since)) == expected_since
+
+    assert _stats(running)["statuses"]["salesforce 400"] - before >= 2  # once per read
+    assert "QUERY_TOO_COMPLICATED" in caplog.text
+
+
+def test_a_query_too_complicated_at_two_fields_ends_the_read(fresh_sandbox: Start) -> None:
+    running = fresh_sandbox()
+    connector = make_connector(running)
+    accounts = _accounts(running)[:3]
+    before = _stats(running)["statuses"].get("salesforce 400", 0)
+    set_faults(running, "query_fields_limit=1")
+
+    with pytest.raises(CrmApiError) as refused:
+        connector.read_fields(accounts, ["Name", "Region__c", "Type", "Industry"])
+
+    assert refused.value.error_code == "QUERY_TOO_COMPLICATED"
+    # five fields, then at most two (Id and one more): refused twice, not endlessly
+    assert _stats(running)["statuses"]["salesforce 400"] - before == 2
 
 
 # --- UNABLE_TO_LOCK_ROW ------------------------------------------------------------------

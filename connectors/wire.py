@@ -155,20 +155,24 @@ class Wire(ABC, Generic[SettingsT]):
         used, limit = self.quota()
         if used is None or not limit:
             return None
-        share = self.settings.max_quota_share
-        left = max(0, math.ceil(share * limit) - used)
+        left = max(0, math.ceil(self.settings.max_quota_share * limit) - used)
         # the guard's own test settles the rounding of the product either way
-        while left > 0 and (used + left - 1) / limit >= share:
+        while left > 0 and self._quota_reached(used + left - 1, limit):
             left -= 1
-        while (used + left) / limit < share:
+        while not self._quota_reached(used + left, limit):
             left += 1
         return left
+
+    def _quota_reached(self, used: int, limit: int) -> bool:
+        """Whether ``used`` calls of ``limit`` reach ``crm.max_quota_share``: the one test
+        ``guard_quota`` stops a run by and ``calls_left`` counts towards."""
+        return used / limit >= self.settings.max_quota_share
 
     def guard_quota(self, what: str) -> None:
         """RateLimitExhausted before a call once ``crm.max_quota_share`` of the quota is used."""
         used, limit = self.quota()
         share = self.settings.max_quota_share
-        if used is not None and limit and used / limit >= share:
+        if used is not None and limit and self._quota_reached(used, limit):
             raise RateLimitExhausted(
                 f"{self.label} API quota: {used} of {limit} daily calls used, which reaches "
                 f"crm.max_quota_share={share}; stopped before {what}. "

@@ -219,23 +219,11 @@ def test_a_hard_link_to_a_store_held_by_another_run_is_locked_and_named(tmp_path
         pass
     linked = tmp_path / "linked.db"
     os.link(store_path, linked)
-    program = (
-        "import sys, time\n"
-        "from store import LocalStore\n"
-        f"with LocalStore.open({str(store_path)!r}, holder='partner-kpi sync (hubspot)'):\n"
-        "    print('open', flush=True)\n"
-        "    time.sleep(60)\n"
-    )
-    other = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True)
-    try:
-        assert other.stdout is not None and other.stdout.readline().strip() == "open"
-        with (
-            pytest.raises(StoreLocked) as refused,
-            LocalStore.open(linked, holder="partner-kpi audit (hubspot)"),
-        ):
-            pass
-        assert refused.value.exit_code == 7
-        assert "hard link" in str(refused.value)
-    finally:
-        other.kill()
-        other.wait()
+    with (
+        holding_child(store_path),
+        pytest.raises(StoreLocked) as refused,
+        LocalStore.open(linked, holder="partner-kpi audit (hubspot)"),
+    ):
+        pass
+    assert refused.value.exit_code == 7
+    assert "hard link" in str(refused.value)

@@ -106,17 +106,31 @@ class PermissionSetGrant:
             "Description": "Read and edit on the Account fields partner-kpi writes scores into "
             "(made by partner-kpi fields create).",
         }
+        made = self._create_or_find(
+            f"create permission set {name}", "PermissionSet", body, "DUPLICATE_DEVELOPER_NAME", find
+        )
+        return made, True
+
+    def _create_or_find(
+        self,
+        what: str,
+        sobject: str,
+        body: dict[str, Any],
+        duplicate_code: str,
+        find: Callable[[], list[dict[str, Any]]],
+    ) -> str:
+        """The id of the ``sobject`` record made from ``body``. A create whose answer was
+        lost is sent again and refused as ``duplicate_code``: the record ``find`` then
+        returns is the one the first create made."""
         try:
             answer = self.client.call(
-                f"create permission set {name}",
-                lambda sf: sf.restful("sobjects/PermissionSet", method="POST", json=body),
+                what, lambda sf: sf.restful(f"sobjects/{sobject}", method="POST", json=body)
             )
         except CrmApiError as exc:
-            # a create whose answer was lost is sent again and refused: the set is ours
-            if exc.error_code == "DUPLICATE_DEVELOPER_NAME" and (rows := find()):
-                return str(rows[0]["Id"]), True
+            if exc.error_code == duplicate_code and (rows := find()):
+                return str(rows[0]["Id"])
             raise
-        return str(answer["id"]), True
+        return str(answer["id"])
 
     def _field_permissions(
         self, permission_set: str, permission_set_id: str, fields: Sequence[str]
@@ -209,18 +223,14 @@ class PermissionSetGrant:
         if find():
             return CheckItem(name, True, f"assigned to {user.username} already")
         body = {"AssigneeId": user.user_id, "PermissionSetId": permission_set_id}
-        try:
-            answer = self.client.call(
-                f"assign permission set {permission_set}",
-                lambda sf: sf.restful("sobjects/PermissionSetAssignment", method="POST", json=body),
-            )
-        except CrmApiError as exc:
-            # a create whose answer was lost is sent again and refused as a duplicate
-            if exc.error_code == "DUPLICATE_VALUE" and (rows := find()):
-                answer = rows[0] | {"id": rows[0]["Id"]}
-            else:
-                raise
-        return CheckItem(name, True, f"created: assigned to {user.username} ({answer['id']})")
+        made = self._create_or_find(
+            f"assign permission set {permission_set}",
+            "PermissionSetAssignment",
+            body,
+            "DUPLICATE_VALUE",
+            find,
+        )
+        return CheckItem(name, True, f"created: assigned to {user.username} ({made})")
 
 
 # --- helpers ---------------------------------------------------------------------------------

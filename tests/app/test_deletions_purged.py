@@ -23,7 +23,7 @@ from sandbox.clients import salesforce_client
 from sandbox.server import RunningSandbox, ready_line, write_configs
 from store.local import LocalStore
 from tests.app.test_audit_crm import AS_OF, read_scores, run_cli
-from tests.app.test_hubspot_archived import won_in_window
+from tests.app.test_hubspot_archived import assert_one_won_deal_less, won_in_window
 from tests.sandbox.conftest import control
 from tests.writeback.test_sync_logs import JSON_INFO
 
@@ -130,14 +130,7 @@ def test_a_record_purged_between_runs_further_apart_than_the_window_leaves_the_k
     assert finished["sync"]["reconciled_deleted"] == 1
     assert finished["sync"]["reconciliations"] == counts["reconciliations"]
     assert spent == normal + listing  # the same incremental read, plus the listing alone
-    # by hand: one won deal less, its amount less, for its partner, and no other change
-    assert int(after[partner]["deal_count"]) == int(before[partner]["deal_count"]) - 1
-    assert float(after[partner]["won_amount"]) == pytest.approx(
-        float(before[partner]["won_amount"]) - float(deal.amount or 0)
-    )
-    others = {p for p in before if p != partner}
-    assert all(after[p]["deal_count"] == before[p]["deal_count"] for p in others)
-    assert all(after[p]["won_amount"] == before[p]["won_amount"] for p in others)
+    assert_one_won_deal_less(before, after, partner, deal)
 
     _, again = runs.audit()  # the listing is recorded as a complete read: the next is normal
     assert runs.counts()["reconciliations"] == {}

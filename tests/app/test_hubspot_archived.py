@@ -37,6 +37,23 @@ def won_in_window(seed: Path) -> Opportunity:
     )
 
 
+Scores = dict[str, dict[str, str]]
+
+
+def assert_one_won_deal_less(
+    before: Scores, after: Scores, partner: str, deal: Opportunity
+) -> None:
+    """By hand: ``partner`` has one won deal less and ``deal``'s amount less; no other
+    partner's deal count or won amount changed."""
+    assert int(after[partner]["deal_count"]) == int(before[partner]["deal_count"]) - 1
+    assert float(after[partner]["won_amount"]) == pytest.approx(
+        float(before[partner]["won_amount"]) - float(deal.amount or 0)
+    )
+    others = {p for p in before if p != partner}
+    assert all(after[p]["deal_count"] == before[p]["deal_count"] for p in others)
+    assert all(after[p]["won_amount"] == before[p]["won_amount"] for p in others)
+
+
 class Audits:
     """Audits of one sandbox through HubSpot, each into its own folder, one store."""
 
@@ -78,14 +95,7 @@ def test_a_deal_archived_between_runs_leaves_the_kpis_and_comes_back_when_restor
     assert archived["archived"] == [deal_id]
     after = audits.run()  # incremental: the archived deal comes as a deletion
     assert audits.stored(deal_id) == (False, 1)
-    # by hand: one won deal less, its amount less, for its partner
-    assert int(after[partner]["deal_count"]) == int(before[partner]["deal_count"]) - 1
-    assert float(after[partner]["won_amount"]) == pytest.approx(
-        float(before[partner]["won_amount"]) - float(deal.amount or 0)
-    )
-    others = {p for p in before if p != partner}
-    assert all(after[p]["deal_count"] == before[p]["deal_count"] for p in others)
-    assert all(after[p]["won_amount"] == before[p]["won_amount"] for p in others)
+    assert_one_won_deal_less(before, after, partner, deal)
 
     assert control(running, "hubspot/restore", {"ids": [deal_id]})["restored"] == [deal_id]
     restored = audits.run()

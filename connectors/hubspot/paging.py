@@ -75,22 +75,17 @@ def listed_pages(
     opaque and promises no lifetime) starts the listing over from its first page, after
     telling ``on_stale`` why.
     """
-    if after is not None and on_stale is not None:
+    resumed = after is not None and on_stale is not None
+    while True:
         try:
-            first = fetch(after)
+            records, next_after = fetch(after)
         except CrmApiError as exc:
-            if exc.http_status != 400:
+            if not (resumed and on_stale is not None and exc.http_status == 400):
                 raise
             on_stale(exc)
-            after = None
-            first = fetch(after)
-        records, next_after = first
-        yield ListedPage(records, after, next_after)
-        if next_after is None:
-            return
-        after = next_after
-    while True:
-        records, next_after = fetch(after)
+            resumed, after = False, None
+            continue
+        resumed = False
         yield ListedPage(records, after, next_after)
         if next_after is None:
             return

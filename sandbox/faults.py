@@ -177,14 +177,7 @@ class FaultSpec:
             **{name: trigger.describe() for name, trigger in self.triggers.items()},
             "latency_ms": self.latency_ms,
             "token_expiry": self.token_expiry_after,
-            "daily_limit": self.daily_limit,
-            "retry_after": self.retry_after,
-            "server_error_status": self.server_error_status,
-            "seed": self.seed,
-            "others_usage": self.others_usage,
-            "query_timeout_rows": self.query_timeout_rows,
-            "query_fields_limit": self.query_fields_limit,
-            **{name: getattr(self, name) for name in HUBSPOT_OPTIONS},
+            **{name: getattr(self, name) for name in (*_WHOLE_OPTIONS, *HUBSPOT_OPTIONS)},
         }
 
 

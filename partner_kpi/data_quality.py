@@ -12,7 +12,6 @@ from datetime import date
 import pyarrow as pa
 
 from connectors.seed import SeedDataset
-from core.schema import OPPORTUNITY_ENTITY, stage_events_to_arrow
 from kpi_engine import ScoringResult
 from quality import QualityCheck, QualitySettings, Suspect, check_opportunities
 
@@ -59,8 +58,8 @@ def checked_seed(seed: SeedDataset, *, as_of: date, settings: QualitySettings) -
         for row in seed.unknown_stages
     ]
     return checked_inputs(
-        OPPORTUNITY_ENTITY.to_arrow(seed.opportunities, OPPORTUNITY_ENTITY.layout),
-        stage_events_to_arrow(seed.stage_events),
+        seed.opportunities_table(),
+        seed.stage_events_table(),
         as_of=as_of,
         settings=settings,
         suspects=suspects,

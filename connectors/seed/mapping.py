@@ -2,26 +2,23 @@
 
 Both the seed reader (``partner-kpi audit --seed``) and the sandbox CRM build
 their records through these functions, so the two can never disagree.
-Everything here is pure: rows (dicts of strings) in, schema records out.
+Everything here is pure: the pipeline file's frame of strings in, a frame of
+records in the common schema's layout out (``map_pipeline``, ``stage_events``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import polars as pl
+
+from connectors.seed.table import ROW
 from core.errors import SeedFormatError
-from core.schema import (
-    Opportunity,
-    OpportunityStatus,
-    Partner,
-    StageDef,
-    StageEvent,
-    status_of_stage,
-)
+from core.schema import OpportunityStatus, Partner, StageDef
 
 #: The seed's stages and what the CRM's stage metadata says about them.
 SEED_STAGES: tuple[StageDef, ...] = (
@@ -31,6 +28,14 @@ SEED_STAGES: tuple[StageDef, ...] = (
     StageDef(name="Lost", status=OpportunityStatus.LOST, probability=0.0, sort_order=4),
 )
 STAGES_BY_NAME: dict[str, StageDef] = {stage.name: stage for stage in SEED_STAGES}
+_STATUS_OF_STAGE = {stage.name: stage.status.value for stage in SEED_STAGES}
+_PROBABILITY_OF_STAGE = {stage.name: stage.probability for stage in SEED_STAGES}
+
+#: The columns sales_pipeline.csv must have.
+REQUIRED_PIPELINE_COLUMNS = (
+    "opportunity_id", "sales_agent", "product", "account", "deal_stage", "engage_date",
+    "close_date", "close_value",
+)  # fmt: skip
 
 #: Stand-in lead sources for seeds without a lead_source column (README's fixed rule).
 LEAD_SOURCE_CHOICES = ("Web", "Paid Search", "Partner Referral", "Trade Show", "Email")
@@ -61,7 +66,7 @@ def product_key(product: str) -> str:
 
 def stand_in_lead_source(opportunity_id: str) -> str:
     """The README's fixed rule for seeds that carry no lead source."""
-    digest = int(hashlib.sha256(opportunity_id.encode()).hexdigest(), 16)
+    digest = int.from_bytes(hashlib.sha256(opportunity_id.encode()).digest())
     return LEAD_SOURCE_CHOICES[digest % len(LEAD_SOURCE_CHOICES)]
 
 
@@ -70,18 +75,9 @@ class Currencies:
     """The corporate currency and the rates (units of it per one unit of each currency)."""
 
     corporate: str
+    #: an amount in the corporate currency is the amount / its currency's rate; an amount
+    #: in a currency with no rate stays unconverted (rule currency_without_rate judges it)
     rates: Mapping[str, float]
-
-    def to_corporate(self, amount: float, currency: str) -> float | None:
-        """``amount`` in the corporate currency; None when ``currency`` has no rate (the
-        record keeps its original amount, and the rule currency_without_rate judges it)."""
-        rate = self.rates.get(currency)
-        return None if rate is None else amount / rate
-
-
-SINGLE_CURRENCY = Currencies(
-    corporate=DEFAULT_CORPORATE_CURRENCY, rates={DEFAULT_CORPORATE_CURRENCY: 1.0}
-)
 
 
 def partner_from_row(row: Mapping[str, str]) -> Partner:
@@ -95,137 +91,248 @@ def partner_from_row(row: Mapping[str, str]) -> Partner:
     )
 
 
-def _date(value: str | None, column: str, record_id: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise SeedFormatError(
-            f"opportunity {record_id!r}: {column} {value!r} is not a YYYY-MM-DD date",
-            record_id=record_id,
-        ) from None
+# --- sales_pipeline.csv, as columns -------------------------------------------------------
+#
+# The rules below are the README's, written as Polars expressions over the whole file: a
+# million rows are mapped in native code, never as a million Python objects. A value the
+# rules cannot read stops the mapping with the file, line, record and column named.
 
-
-def _number(value: str | None, column: str, record_id: str) -> float | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise SeedFormatError(
-            f"opportunity {record_id!r}: {column} {value!r} is not a number",
-            record_id=record_id,
-        ) from None
-
-
-def latest_date(rows: Iterable[Mapping[str, str]]) -> tuple[date, int]:
-    """The dataset's latest date (the largest engage_date or close_date), and the row count."""
-    latest: str = ""
-    count = 0
-    for row in rows:
-        count += 1
-        for column in ("engage_date", "close_date"):
-            value = row.get(column) or ""
-            if value > latest:
-                # text order is date order for well-formed dates; a bad one fails below
-                latest = value
-    if not latest:
-        raise SeedFormatError("sales_pipeline.csv has no engage_date or close_date at all")
-    parsed = _date(latest, "engage_date or close_date", "?")
-    assert parsed is not None
-    return parsed, count
+#: What a pipeline row carries besides the schema's fields (the sandbox's CRM records need it).
+SEED_COLUMNS = ("product", "customer_name", "partner_name", "engage_date", "deal_type")
+#: Optional pipeline columns, read when the file has them.
+OPTIONAL_PIPELINE_COLUMNS = ("created_date", "amount", "currency", "lead_source", "deal_type")
+DATE_FORMAT = "%Y-%m-%d"
+#: the pipeline file's name of a column the mapping renames
+_FILE_COLUMN = {"id": "opportunity_id", "stage": "deal_stage"}
 
 
 @dataclass(frozen=True)
-class SeedOpportunity:
-    """An opportunity with the seed facts the CRM records need besides the schema."""
+class PipelineRecords:
+    """A pipeline file mapped: the rows of a seed stage as records, the others as found."""
 
-    opportunity: Opportunity
-    product: str | None
-    customer_name: str | None
-    partner_name: str
-    engage_date: date | None
-    deal_type: str | None
+    #: the Opportunity layout's columns, then ``SEED_COLUMNS``, then the file's ``ROW``
+    records: pl.DataFrame
+    #: rows whose stage is no seed stage: ``ROW``, ``id``, ``partner_id``, ``stage``
+    unknown: pl.DataFrame
+    #: the created date of a record with no date: the file's latest date
+    fallback_created: date
 
 
-def opportunity_from_row(
-    row: Mapping[str, str],
+@dataclass(frozen=True)
+class BadValue:
+    """A value of a pipeline row the rules cannot read (row, record, column, value, why)."""
+
+    row: int
+    record_id: str
+    column: str
+    value: str
+    expected: str
+
+
+class BadValues(Exception):
+    """Values the mapping cannot read, in file order: the reader names their lines."""
+
+    def __init__(self, found: list[BadValue]) -> None:
+        super().__init__(f"{len(found)} values cannot be read")
+        self.found = found
+
+
+def _slug(text: pl.Expr) -> pl.Expr:
+    return text.str.to_lowercase().str.replace_all("[^a-z0-9]+", "-").str.strip_chars("-")
+
+
+def _product_key(product: pl.Expr) -> pl.Expr:
+    return product.str.replace_all(r"\s+", "").str.to_lowercase()
+
+
+def _blank_to_null(text: pl.Expr) -> pl.Expr:
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _stripped(table: pl.DataFrame, column: str) -> pl.Expr:
+    present = column in table.columns
+    return (pl.col(column).str.strip_chars() if present else pl.lit("")).alias(column)
+
+
+def _latest_date(parsed: pl.DataFrame) -> date:
+    """The dataset's latest date: the largest readable engage_date or close_date of any row
+    (a value that cannot be read is named by the row checks, with its line)."""
+    latest = parsed.select(
+        pl.max_horizontal(pl.col("engage_date__date").max(), pl.col("close_date__date").max())
+    ).item()
+    if latest is None:
+        raise SeedFormatError("sales_pipeline.csv has no engage_date or close_date at all")
+    assert isinstance(latest, date)
+    return latest
+
+
+def _bad_values(frame: pl.DataFrame, checks: Mapping[str, tuple[pl.Expr, str]]) -> list[BadValue]:
+    found: list[BadValue] = []
+    for column, (bad, expected) in checks.items():
+        rows = frame.filter(bad).select(
+            ROW, pl.col("id").alias("record"), pl.col(column).alias("value")
+        )
+        name = _FILE_COLUMN.get(column, column)
+        found.extend(BadValue(row, rid, name, value, expected) for row, rid, value in rows.rows())
+    return sorted(found, key=lambda bad: bad.row)
+
+
+def map_pipeline(
+    table: pl.DataFrame,
     *,
     prices: Mapping[str, float],
     currencies: Currencies,
-    fallback_created: date,
-) -> SeedOpportunity:
-    """A sales_pipeline.csv row as an opportunity, by the README's rules.
+) -> PipelineRecords:
+    """The rows of sales_pipeline.csv (``read_table``'s frame) as opportunity records.
 
-    The row's stage must be a seed stage (``status_of_stage`` names the record otherwise);
-    implausible values (a NaN amount, a won deal with no close date) are kept for the
-    data-quality rules to judge.
+    A row's stage must be a seed stage to become a record (the others are returned
+    apart, for data quality to judge); implausible values (a NaN amount, a won deal with
+    no close date) are kept for the data-quality rules. BadValues when a date or number
+    cannot be read or an opportunity_id is empty.
     """
-    record_id = row["opportunity_id"].strip()
-    stage_name = row["deal_stage"].strip()
-    stage = status_of_stage(stage_name, STAGES_BY_NAME, record_id)
-    engage = _date(row.get("engage_date"), "engage_date", record_id)
-    created = (
-        _date(row.get("created_date"), "created_date", record_id) or engage or fallback_created
+    text = table.select(
+        ROW,
+        *(_stripped(table, c) for c in REQUIRED_PIPELINE_COLUMNS),
+        *(_stripped(table, c) for c in OPTIONAL_PIPELINE_COLUMNS),
+    ).rename({"opportunity_id": "id", "deal_stage": "stage"})
+    # ``id`` and ``stage`` are the file's opportunity_id and deal_stage, stripped
+    agent = pl.col("sales_agent")
+    partner = pl.when(agent != "").then(pl.lit("partner-") + _slug(agent))
+    known = pl.col("stage").is_in(list(STAGES_BY_NAME))
+    unknown = text.filter(~known).select(ROW, "id", partner.alias("partner_id"), "stage")
+
+    parsed = text.with_columns(
+        *(
+            pl.col(c).str.to_date(DATE_FORMAT, strict=False).alias(f"{c}__date")
+            for c in ("engage_date", "close_date", "created_date")
+        ),
+        *(
+            pl.col(c).cast(pl.Float64, strict=False).alias(f"{c}__number")
+            for c in ("amount", "close_value")
+        ),
     )
-    closed = _date(row.get("close_date"), "close_date", record_id)
-    if stage.status is OpportunityStatus.OPEN:
-        closed = created + timedelta(days=OPEN_DEAL_CLOSE_DAYS)
-
-    amount = _number(row.get("amount"), "amount", record_id)
-    product = (row.get("product") or "").strip() or None
-    if amount is None:
-        if stage.status is OpportunityStatus.WON:
-            amount = _number(row.get("close_value"), "close_value", record_id)
-        elif product is not None:
-            amount = prices.get(product_key(product))
-    currency = (row.get("currency") or "").strip() or currencies.corporate
-    converted = None if amount is None else currencies.to_corporate(amount, currency)
-    customer = (row.get("account") or "").strip() or None
-    agent = row["sales_agent"].strip()
-    opportunity = Opportunity(
-        id=record_id,
-        name=f"{customer or 'No account'} – {product or 'no product'}",
-        partner_id=partner_id(agent) if agent else None,
-        account_id=customer_id(customer) if customer else None,
-        stage=stage.name,
-        status=stage.status,
-        probability=stage.probability,
-        amount=converted,
-        amount_original=amount,
-        currency=currency,
-        created_date=created,
-        close_date=closed,
-        lead_source=(row.get("lead_source") or "").strip() or stand_in_lead_source(record_id),
+    fallback_created = _latest_date(parsed)
+    parsed = parsed.filter(known).with_columns(
+        pl.col("stage").replace_strict(_STATUS_OF_STAGE, return_dtype=pl.String).alias("status")
     )
-    return SeedOpportunity(
-        opportunity=opportunity,
-        product=product,
-        customer_name=customer,
-        partner_name=agent,
-        engage_date=engage,
-        deal_type=(row.get("deal_type") or "").strip() or None,
+    won = pl.col("status") == OpportunityStatus.WON.value
+    close_value_used = won & pl.col("amount__number").is_null() & (pl.col("amount") == "")
+
+    def unreadable(column: str, suffix: str, used: pl.Expr | None = None) -> pl.Expr:
+        found = (pl.col(column) != "") & pl.col(f"{column}__{suffix}").is_null()
+        return found if used is None else used & found
+
+    bad = _bad_values(
+        parsed,
+        {
+            "id": (pl.col("id") == "", "a non-empty opportunity_id"),
+            **{
+                c: (unreadable(c, "date"), "a YYYY-MM-DD date")
+                for c in ("engage_date", "close_date", "created_date")
+            },
+            "amount": (unreadable("amount", "number"), "a number"),
+            "close_value": (unreadable("close_value", "number", close_value_used), "a number"),
+        },
     )
+    if bad:
+        raise BadValues(bad)
+
+    created = pl.coalesce("created_date__date", "engage_date__date", pl.lit(fallback_created))
+    is_open = pl.col("status") == OpportunityStatus.OPEN.value
+    product = _blank_to_null(pl.col("product"))
+    price = _product_key(pl.col("product")).replace_strict(
+        dict(prices), default=None, return_dtype=pl.Float64
+    )
+    amount = (
+        pl.when(pl.col("amount__number").is_not_null())
+        .then(pl.col("amount__number"))
+        .when(won)
+        .then(pl.col("close_value__number"))
+        .when(product.is_not_null())
+        .then(price)
+    )
+    currency = (
+        pl.when(pl.col("currency") == "")
+        .then(pl.lit(currencies.corporate))
+        .otherwise(pl.col("currency"))
+    )
+    rate = currency.replace_strict(dict(currencies.rates), default=None, return_dtype=pl.Float64)
+    customer = _blank_to_null(pl.col("account"))
+    records = parsed.with_columns(
+        created.alias("created_date"),
+        amount.alias("amount_original"),
+        currency.alias("currency"),
+        customer.alias("customer_name"),
+        product.alias("product"),
+        pl.col("engage_date__date").alias("engage_date"),
+    ).select(
+        "id",
+        pl.concat_str(
+            pl.col("customer_name").fill_null("No account"),
+            pl.lit(" – "),
+            pl.col("product").fill_null("no product"),
+        ).alias("name"),
+        partner.alias("partner_id"),
+        (pl.lit("customer-") + _slug(pl.col("customer_name"))).alias("account_id"),
+        "stage",
+        "status",
+        pl.col("stage").replace_strict(_PROBABILITY_OF_STAGE, return_dtype=pl.Float64)
+        .alias("probability"),
+        (pl.col("amount_original") / rate).alias("amount"),
+        "amount_original",
+        "currency",
+        "created_date",
+        pl.when(is_open)
+        .then(pl.col("created_date") + timedelta(days=OPEN_DEAL_CLOSE_DAYS))
+        .otherwise(pl.col("close_date__date"))
+        .alias("close_date"),
+        "lead_source",
+        "product",
+        "customer_name",
+        pl.col("sales_agent").alias("partner_name"),
+        "engage_date",
+        _blank_to_null(pl.col("deal_type")).alias("deal_type"),
+        ROW,
+    )  # fmt: skip
+    return PipelineRecords(_with_lead_sources(records), unknown, fallback_created)
 
 
-def stage_visits(seed: SeedOpportunity) -> list[tuple[str, date]]:
-    """Prospecting on the created date, Engaging on engage_date, Won/Lost on close_date."""
-    opportunity = seed.opportunity
-    visits = [("Prospecting", opportunity.created_date)]
-    if seed.engage_date is not None:
-        visits.append(("Engaging", seed.engage_date))
-    if opportunity.status is not OpportunityStatus.OPEN and opportunity.close_date:
-        visits.append((opportunity.stage, opportunity.close_date))
-    return visits
-
-
-def stage_history(seed: SeedOpportunity) -> list[StageEvent]:
-    """The stage visits as schema events; ``sequence`` is the visit's place in the history."""
-    # built without revalidation: every value comes from the validated opportunity
-    return [
-        StageEvent.model_construct(
-            opportunity_id=seed.opportunity.id, stage=stage, entered_date=day, sequence=i
-        )
-        for i, (stage, day) in enumerate(stage_visits(seed))
+def _with_lead_sources(records: pl.DataFrame) -> pl.DataFrame:
+    """The README's stand-in lead source on every record the file gives none."""
+    missing = records["lead_source"] == ""
+    if not missing.any():
+        return records
+    stand_in = [
+        None if given else stand_in_lead_source(record_id)
+        for record_id, given in zip(records["id"], ~missing, strict=True)
     ]
+    return records.with_columns(
+        pl.when(missing).then(pl.Series(stand_in, dtype=pl.String)).otherwise(pl.col("lead_source"))
+        .alias("lead_source")
+    )  # fmt: skip
+
+
+def stage_events(records: pl.DataFrame) -> pl.DataFrame:
+    """The README's stage history of ``records``, in the StageEvent layout: Prospecting on
+    the created date, Engaging on engage_date, Won or Lost on close_date, numbered in that
+    order (``sequence``)."""
+    closed = (pl.col("status") != OpportunityStatus.OPEN.value) & pl.col("close_date").is_not_null()
+    engaged = pl.col("engage_date").is_not_null()
+
+    def visits(rows: pl.DataFrame, stage: pl.Expr, day: str, sequence: pl.Expr) -> pl.DataFrame:
+        return rows.select(
+            pl.col("id").alias("opportunity_id"),
+            stage.alias("stage"),
+            pl.col(day).alias("entered_date"),
+            sequence.cast(pl.Int32).alias("sequence"),
+        )
+
+    return pl.concat(
+        [
+            visits(records, pl.lit("Prospecting"), "created_date", pl.lit(0)),
+            visits(records.filter(engaged), pl.lit("Engaging"), "engage_date", pl.lit(1)),
+            visits(
+                records.filter(closed), pl.col("stage"), "close_date", 1 + engaged.cast(pl.Int32)
+            ),
+        ]
+    )

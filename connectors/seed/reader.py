@@ -1,43 +1,49 @@
-"""Read a seed folder (the layout of ../shared/data/README.md) into the common schema."""
+"""Read a seed folder (the layout of ../shared/data/README.md) into the common schema.
+
+Every file is read by Polars into columns (``table.read_table``) and the pipeline is
+mapped as columns (``mapping.map_pipeline``): a seed of a million deals is a few
+hundred MB of Arrow memory, never a million Python objects. A value that cannot be
+read is named by file, line, record and column.
+"""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import IO
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
 
 from connectors.seed.mapping import (
     DEFAULT_CORPORATE_CURRENCY,
+    REQUIRED_PIPELINE_COLUMNS,
     SEED_STAGES,
     STAGES_BY_NAME,
+    BadValues,
     Currencies,
-    SeedOpportunity,
     customer_id,
-    latest_date,
-    opportunity_from_row,
+    map_pipeline,
     partner_from_row,
-    partner_id,
     product_key,
-    stage_history,
+    stage_events,
 )
+from connectors.seed.table import ROW, line_numbers, read_table
 from core.errors import SeedFormatError
-from core.schema import Opportunity, Partner, StageDef, StageEvent
+from core.schema import (
+    OPPORTUNITY_ENTITY,
+    STAGE_EVENT_ENTITY,
+    Opportunity,
+    Partner,
+    StageDef,
+    StageEvent,
+)
 
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "sales_pipeline.csv": (
-        "opportunity_id",
-        "sales_agent",
-        "product",
-        "account",
-        "deal_stage",
-        "engage_date",
-        "close_date",
-        "close_value",
-    ),
+    "sales_pipeline.csv": REQUIRED_PIPELINE_COLUMNS,
     "accounts.csv": ("account",),
     "sales_teams.csv": ("sales_agent", "manager", "regional_office"),
     "products.csv": ("product", "sales_price"),
@@ -45,6 +51,8 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 PIPELINE_FILE = "sales_pipeline.csv"
 CURRENCIES_FILE = "currencies.csv"
 CURRENCY_COLUMNS = ("iso_code", "conversion_rate")
+#: bad values named in full in an error; the rest are counted
+NAMED_BAD_VALUES = 5
 
 
 @dataclass(frozen=True)
@@ -71,9 +79,8 @@ class UnknownStageRow:
 class SeedDataset:
     """Everything a seed folder holds, mapped into the common schema.
 
-    Partners, customers and currencies are read at once; opportunities stream
-    from the file (``iter_seed_opportunities``) so that a seed of a million deals
-    never sits in memory as objects unless a caller asks for the lists.
+    ``records`` holds the pipeline's records as columns (the Opportunity layout, the
+    seed's own columns a CRM record needs, and each row's place in the file).
     """
 
     folder: Path
@@ -83,6 +90,7 @@ class SeedDataset:
     prices: dict[str, float]
     fallback_created: date
     opportunity_count: int
+    records: pl.DataFrame
     #: rows whose stage is unknown, every one: never records, judged by data quality
     unknown_stages: tuple[UnknownStageRow, ...] = ()
     stage_defs: tuple[StageDef, ...] = field(default=SEED_STAGES)
@@ -91,17 +99,9 @@ class SeedDataset:
     def pipeline_file(self) -> Path:
         return self.folder / PIPELINE_FILE
 
-    def iter_seed_opportunities(self) -> Iterator[SeedOpportunity]:
-        """The opportunities, one at a time, in file order, for a CRM to hold.
-
-        A CRM cannot hold a deal in a stage its metadata lacks, so a seed with such rows
-        is refused before anything is yielded, with every row's file and line named.
-        """
-        self.require_known_stages()
-        yield from self._mapped()
-
     def require_known_stages(self) -> None:
-        """A SeedFormatError naming every row whose stage is unknown, if there is one."""
+        """A SeedFormatError naming every row whose stage is unknown, if there is one: a
+        CRM cannot hold a deal in a stage its metadata lacks."""
         if not self.unknown_stages:
             return
         rows = "; ".join(
@@ -112,128 +112,95 @@ class SeedDataset:
             f"no seed stage (known: {', '.join(STAGES_BY_NAME)}): {rows}"
         )
 
-    def _mapped(self) -> Iterator[SeedOpportunity]:
-        unknown = {row.line for row in self.unknown_stages}
-        for line, row in iter_numbered_rows(self.pipeline_file, REQUIRED_COLUMNS[PIPELINE_FILE]):
-            if line in unknown:
-                continue
-            yield opportunity_from_row(
-                row,
-                prices=self.prices,
-                currencies=self.currencies,
-                fallback_created=self.fallback_created,
-            )
+    def opportunities_table(self) -> pa.Table:
+        """The records in the whole Opportunity layout."""
+        return _in_layout(self.records, OPPORTUNITY_ENTITY.layout)
+
+    @cached_property
+    def stage_events_frame(self) -> pl.DataFrame:
+        """The records' stage histories (the README's rule), in the StageEvent layout."""
+        return stage_events(self.records)
+
+    def stage_events_table(self) -> pa.Table:
+        """The stage histories in the StageEvent layout."""
+        return _in_layout(self.stage_events_frame, STAGE_EVENT_ENTITY.layout)
+
+    def pipeline_chunks(self, size: int = 20_000) -> Iterator[list[dict[str, Any]]]:
+        """The records for a CRM to hold, in file order, in chunks of ``size`` dicts: each
+        record's columns, ``rank`` (its place in id order: a CRM numbering records so keeps
+        "smaller id" meaning what it means in the seed) and ``visits`` (its stage history,
+        ``stage`` and ``entered_date`` in order). Refused if a stage is unknown."""
+        self.require_known_stages()
+        visits = (
+            self.stage_events_frame.sort("opportunity_id", "sequence")
+            .group_by("opportunity_id", maintain_order=True)
+            .agg(pl.struct("stage", "entered_date").alias("visits"))
+        )
+        frame = self.records.with_columns((pl.col("id").rank("ordinal") - 1).alias("rank")).join(
+            visits, left_on="id", right_on="opportunity_id", how="left", maintain_order="left"
+        )
+        for start in range(0, frame.height, size):
+            yield frame.slice(start, size).to_dicts()
 
     def lines_of(self, record_ids: Iterable[str]) -> dict[str, int]:
-        """The line of sales_pipeline.csv each of ``record_ids`` is on (the file is read
-        again: only a run with data-quality findings asks)."""
+        """The line of sales_pipeline.csv each of ``record_ids`` is on (a record's, or a row's
+        of an unknown stage)."""
         wanted = set(record_ids)
-        if not wanted:
-            return {}
-        rows = iter_numbered_rows(self.pipeline_file, REQUIRED_COLUMNS[PIPELINE_FILE])
-        return {
-            row["opportunity_id"].strip(): line
-            for line, row in rows
-            if row["opportunity_id"].strip() in wanted
-        }
+        rows = self.records.filter(pl.col("id").is_in(list(wanted))).select("id", ROW)
+        lines = line_numbers(self.pipeline_file, rows[ROW])
+        found = {row.record_id: row.line for row in self.unknown_stages if row.record_id in wanted}
+        return found | {record_id: lines[row] for record_id, row in rows.iter_rows()}
 
-    @cached_property
-    def opportunity_ranks(self) -> dict[str, int]:
-        """Each opportunity id's place in sorted id order.
-
-        A CRM that numbers seeded records in this order keeps id order equal to
-        seed-key order, so anything decided "by smaller id" (KPIS.md's tie-breaks)
-        decides the same on the CRM as on the seed.
-        """
-        rows = iter_rows(self.folder / PIPELINE_FILE, REQUIRED_COLUMNS[PIPELINE_FILE])
-        keys = sorted(row["opportunity_id"].strip() for row in rows)
-        return {key: rank for rank, key in enumerate(keys)}
-
-    @cached_property
-    def seed_opportunities(self) -> list[SeedOpportunity]:
-        """Every row that is a record (rows of unknown stage are in ``unknown_stages``)."""
-        return list(self._mapped())
+    # One model per record: for callers that handle records one at a time (tests, the
+    # small bundled seed); large seeds travel as the tables above.
 
     @cached_property
     def opportunities(self) -> list[Opportunity]:
-        return [seed.opportunity for seed in self.seed_opportunities]
+        """The records as Opportunity models, in file order."""
+        return _models(Opportunity, self.opportunities_table())
 
     @cached_property
     def stage_events(self) -> list[StageEvent]:
-        return [event for seed in self.seed_opportunities for event in stage_history(seed)]
+        """The stage histories as StageEvent models."""
+        return _models(StageEvent, self.stage_events_table())
 
 
-def _open_csv(path: Path, required: Iterable[str]) -> tuple[IO[str], csv.DictReader[str]]:
-    if not path.is_file():
-        raise SeedFormatError(f"{path}: file not found (a seed folder needs it)")
-    handle = path.open(newline="", encoding="utf-8-sig")
-    reader = csv.DictReader(handle)
-    columns = [c.strip() for c in reader.fieldnames or []]
-    missing = [c for c in required if c not in columns]
-    if missing:
-        handle.close()
-        raise SeedFormatError(
-            f"{path}: missing column {', '.join(repr(c) for c in missing)} "
-            f"(found: {', '.join(columns) or 'no header'})"
-        )
-    return handle, reader
+def _in_layout(frame: pl.DataFrame, layout: pa.Schema) -> pa.Table:
+    return frame.select(layout.names).to_arrow().cast(layout)
 
 
-def iter_numbered_rows(path: Path, required: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """The rows of one seed CSV with the line each ends on, streamed; a missing file or
-    column names the file and column."""
-    handle, reader = _open_csv(path, required)
-    with handle:
-        for row in reader:
-            yield reader.line_num, {k.strip(): (v or "") for k, v in row.items() if k}
+def _models(model: type[Any], table: pa.Table) -> list[Any]:
+    return [model.model_validate(row) for row in table.to_pylist()]
 
 
-def iter_rows(path: Path, required: Iterable[str]) -> Iterator[dict[str, str]]:
-    """The rows of one seed CSV, streamed."""
-    for _line, row in iter_numbered_rows(path, required):
-        yield row
-
-
-def _unknown_stages(
-    rows: Iterable[tuple[int, dict[str, str]]], found: list[UnknownStageRow]
-) -> Iterator[dict[str, str]]:
-    """``rows`` passed through, each whose stage is no seed stage added to ``found``."""
-    for line, row in rows:
-        stage = row["deal_stage"].strip()
-        if stage not in STAGES_BY_NAME:
-            agent = row["sales_agent"].strip()
-            found.append(
-                UnknownStageRow(
-                    line, row["opportunity_id"].strip(), partner_id(agent) if agent else None, stage
-                )
-            )
-        yield row
-
-
-def read_rows(path: Path, required: Iterable[str]) -> list[dict[str, str]]:
-    """The rows of one (small) seed CSV."""
-    return list(iter_rows(path, required))
+def iter_rows(path: Path, required: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of one (small) seed CSV as dicts, each with the line it ends on."""
+    table = read_table(path, required)
+    lines = line_numbers(path, table[ROW])
+    for row in table.iter_rows(named=True):
+        number = row.pop(ROW)
+        yield lines[number], row
 
 
 def _read_currencies(folder: Path) -> Currencies:
     path = folder / CURRENCIES_FILE
     if not path.exists():
         return Currencies(corporate=DEFAULT_CORPORATE_CURRENCY, rates={"USD": 1.0})
-    rows = read_rows(path, CURRENCY_COLUMNS)
+    rows = list(iter_rows(path, CURRENCY_COLUMNS))
     if not rows:
         raise SeedFormatError(f"{path}: no rows; the first row must be the corporate currency")
     rates: dict[str, float] = {}
-    for number, row in enumerate(rows, start=2):
+    for line, row in rows:
         try:
             rate = float(row["conversion_rate"])
         except ValueError:
             raise SeedFormatError(
-                f"{path}, line {number}: conversion_rate {row['conversion_rate']!r} is not a number"
+                f"{path}, line {line}: conversion_rate {row['conversion_rate']!r} is not a number"
             ) from None
         if rate <= 0:
-            raise SeedFormatError(f"{path}, line {number}: conversion_rate must be > 0")
+            raise SeedFormatError(f"{path}, line {line}: conversion_rate must be > 0")
         rates[row["iso_code"].strip()] = rate
-    corporate = rows[0]["iso_code"].strip()
+    corporate = rows[0][1]["iso_code"].strip()
     if rates[corporate] != 1.0:
         raise SeedFormatError(
             f"{path}: the first row is the corporate currency and must have rate 1"
@@ -244,48 +211,72 @@ def _read_currencies(folder: Path) -> Currencies:
 def _read_prices(folder: Path) -> dict[str, float]:
     path = folder / "products.csv"
     prices: dict[str, float] = {}
-    for number, row in enumerate(read_rows(path, REQUIRED_COLUMNS["products.csv"]), start=2):
+    for line, row in iter_rows(path, REQUIRED_COLUMNS["products.csv"]):
         try:
             prices[product_key(row["product"])] = float(row["sales_price"])
         except ValueError:
             raise SeedFormatError(
-                f"{path}, line {number}: sales_price {row['sales_price']!r} is not a number"
+                f"{path}, line {line}: sales_price {row['sales_price']!r} is not a number"
             ) from None
     return prices
 
 
-def read_seed(folder: Path | str) -> SeedDataset:
-    """Read a seed folder: its small files at once, its opportunities on demand.
-
-    The pipeline file is scanned once here, for its latest date (the fallback
-    created date of undated deals), to check every column is present, and for the
-    rows whose stage is unknown (every one, with its line).
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise SeedFormatError(f"{folder}: not a folder")
-    teams = read_rows(folder / "sales_teams.csv", REQUIRED_COLUMNS["sales_teams.csv"])
-    accounts = read_rows(folder / "accounts.csv", REQUIRED_COLUMNS["accounts.csv"])
-    pipeline = folder / PIPELINE_FILE
-    unknown: list[UnknownStageRow] = []
-    fallback_created, opportunity_count = latest_date(
-        _unknown_stages(iter_numbered_rows(pipeline, REQUIRED_COLUMNS[PIPELINE_FILE]), unknown)
-    )
-    customers = [
+def _customers(folder: Path) -> list[CustomerAccount]:
+    return [
         CustomerAccount(
             id=customer_id(row["account"]),
             name=row["account"].strip(),
             fields={k: v for k, v in row.items() if k != "account"},
         )
-        for row in accounts
+        for _line, row in iter_rows(folder / "accounts.csv", REQUIRED_COLUMNS["accounts.csv"])
     ]
+
+
+def _unknown_stages(path: Path, unknown: pl.DataFrame) -> tuple[UnknownStageRow, ...]:
+    lines = line_numbers(path, unknown[ROW])
+    return tuple(
+        UnknownStageRow(lines[row], record_id, partner, stage)
+        for row, record_id, partner, stage in unknown.rows()
+    )
+
+
+def _refuse_bad_values(path: Path, error: BadValues) -> SeedFormatError:
+    found = error.found
+    lines = line_numbers(path, (bad.row for bad in found[:NAMED_BAD_VALUES]))
+    named = "; ".join(
+        f"line {lines[bad.row]}: opportunity {bad.record_id!r}: {bad.column} {bad.value!r} "
+        f"is not {bad.expected}"
+        for bad in found[:NAMED_BAD_VALUES]
+    )
+    more = len(found) - NAMED_BAD_VALUES
+    tail = f" (and {more} more)" if more > 0 else ""
+    first = found[0].record_id or None
+    return SeedFormatError(f"{path}: {named}{tail}", record_id=first)
+
+
+def read_seed(folder: Path | str) -> SeedDataset:
+    """Read a seed folder: every file, the pipeline mapped into records as columns."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SeedFormatError(f"{folder}: not a folder")
+    teams = iter_rows(folder / "sales_teams.csv", REQUIRED_COLUMNS["sales_teams.csv"])
+    customers = _customers(folder)
+    path = folder / PIPELINE_FILE
+    table = read_table(path, REQUIRED_COLUMNS[PIPELINE_FILE])
+    rates = _read_currencies(folder)
+    prices = _read_prices(folder)
+    try:
+        mapped = map_pipeline(table, prices=prices, currencies=rates)
+    except BadValues as error:
+        raise _refuse_bad_values(path, error) from None
     return SeedDataset(
         folder=folder,
-        partners=[partner_from_row(row) for row in teams],
+        partners=[partner_from_row(row) for _line, row in teams],
         customers=customers,
-        currencies=_read_currencies(folder),
-        prices=_read_prices(folder),
-        fallback_created=fallback_created,
-        opportunity_count=opportunity_count,
-        unknown_stages=tuple(unknown),
+        currencies=rates,
+        prices=prices,
+        fallback_created=mapped.fallback_created,
+        opportunity_count=table.height,
+        records=mapped.records,
+        unknown_stages=_unknown_stages(path, mapped.unknown),
     )

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from connectors.seed import SeedDataset
-from connectors.seed.mapping import SeedOpportunity, stage_history
 from core.schema import OpportunityStatus
 from sandbox.hubspot.associations import (
     PRIMARY,
@@ -160,34 +160,32 @@ class DealSeeder:
 
     def chunks(self, size: int = 20_000) -> Iterator[DealChunk]:
         """The deals in chunks of ``size``, in seed order."""
-        chunk = DealChunk()
-        for serial, seeded in enumerate(self.dataset.iter_seed_opportunities()):
-            self._deal(serial, seeded, chunk)
-            if len(chunk.deals) >= size:
-                yield chunk
-                chunk = DealChunk()
-        if chunk.deals:
+        serial = 0
+        for records in self.dataset.pipeline_chunks(size):
+            chunk = DealChunk()
+            for record in records:
+                self._deal(serial, record, chunk)
+                serial += 1
             yield chunk
 
-    def _deal(self, serial: int, seeded: SeedOpportunity, chunk: DealChunk) -> None:
-        opportunity = seeded.opportunity
+    def _deal(self, serial: int, record: dict[str, Any], chunk: DealChunk) -> None:
         # numbered in seed-key order, so "smaller id" means the same here as in the seed
-        deal_id = DEAL_ID_START + self.dataset.opportunity_ranks[opportunity.id]
-        self.id_map[opportunity.id] = str(deal_id)
-        created = self._ms(opportunity.created_date)
+        deal_id = DEAL_ID_START + record["rank"]
+        self.id_map[record["id"]] = str(deal_id)
+        created = self._ms(record["created_date"])
         if self.earliest is None or created < self.earliest:
             self.earliest = created
         stages = [
-            (self.stage_ids[event.stage], self._ms(event.entered_date, minute=event.sequence))
-            for event in stage_history(seeded)
-        ] or [(self.stage_ids[opportunity.stage], created)]
+            (self.stage_ids[visit["stage"]], self._ms(visit["entered_date"], minute=sequence))
+            for sequence, visit in enumerate(record["visits"])
+        ] or [(self.stage_ids[record["stage"]], created)]
         stages.sort(key=lambda stage: stage[1])
         last_day = datetime.fromtimestamp(stages[-1][1] / 1000, UTC).date()
         modified = self._ms(last_day, hour=18) + (serial % 3600) * 1000
         count = len(self.pipeline.stages)
         entered: list[object] = [None] * count
         exited: list[object] = [None] * count
-        partner = self.partners.get(opportunity.partner_id or "")
+        partner = self.partners.get(record["partner_id"] or "")
         source = self.unknown_source if partner is None else partner[1]
         for position, (stage_id, moment) in enumerate(stages):
             index = self.stage_index[stage_id]
@@ -195,7 +193,7 @@ class DealSeeder:
             if position + 1 < len(stages):
                 exited[index] = stages[position + 1][1]
             chunk.history.append((deal_id, "dealstage", stage_id, moment, SEED_SOURCE_TYPE, source))
-        customer = self.customers.get(opportunity.account_id or "")
+        customer = self.customers.get(record["account_id"] or "")
         if partner is not None and partner[0] == customer:
             chunk.associations.append((deal_id, customer, self.both_types))
         else:
@@ -203,23 +201,23 @@ class DealSeeder:
                 chunk.associations.append((deal_id, customer, self.customer_types))
             if partner is not None:
                 chunk.associations.append((deal_id, partner[0], self.partner_types))
-        if seeded.deal_type:
-            self.deal_types.add(seeded.deal_type)
-        if opportunity.lead_source:
-            self.lead_sources.add(opportunity.lead_source)
-        status = opportunity.status
-        close = opportunity.close_date
+        if record["deal_type"]:
+            self.deal_types.add(record["deal_type"])
+        if record["lead_source"]:
+            self.lead_sources.add(record["lead_source"])
+        status = record["status"]
+        close = record["close_date"]
         chunk.deals.append(
             (
-                deal_id, created, modified, opportunity.name or opportunity.id,
-                opportunity.amount_original, opportunity.currency, opportunity.amount,
-                self.pipeline.id, self.stage_ids[opportunity.stage],
+                deal_id, created, modified, record["name"],
+                record["amount_original"], record["currency"], record["amount"],
+                self.pipeline.id, self.stage_ids[record["stage"]],
                 None if close is None else self._ms(close),
-                seeded.deal_type,
-                _bool(status is not OpportunityStatus.OPEN),
-                _bool(status is OpportunityStatus.WON),
-                _bool(status is OpportunityStatus.LOST),
-                opportunity.probability, opportunity.lead_source,
+                record["deal_type"],
+                _bool(status != OpportunityStatus.OPEN),
+                _bool(status == OpportunityStatus.WON),
+                _bool(status == OpportunityStatus.LOST),
+                record["probability"], record["lead_source"],
                 *entered, *exited,
             )
         )  # fmt: skip

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from connectors.seed import SeedDataset
-from connectors.seed.mapping import PARTNER_ROLE, stage_visits
-from connectors.seed.reader import iter_numbered_rows
+from connectors.seed.mapping import PARTNER_ROLE
+from connectors.seed.reader import iter_rows
 from core.errors import SeedFormatError
 from core.schema import OpportunityStatus
 from sandbox.ids import SalesforceIds
@@ -165,22 +165,24 @@ def seed_salesforce(dataset: SeedDataset, ids: SalesforceIds, insert: Insert) ->
             insert(sobject, rows)
             rows.clear()
 
-    ranks = dataset.opportunity_ranks
-    for serial, seeded in enumerate(dataset.iter_seed_opportunities()):
-        opportunity = seeded.opportunity
+    for serial, record in enumerate(
+        record for chunk_rows in dataset.pipeline_chunks(CHUNK) for record in chunk_rows
+    ):
         # numbered in seed-key order, so "smaller id" means the same here as in the seed
-        record_id = ids.at(KEY_PREFIXES["Opportunity"], ranks[opportunity.id] + 1)
-        seed.id_map[opportunity.id] = record_id
+        record_id = ids.at(KEY_PREFIXES["Opportunity"], record["rank"] + 1)
+        seed.id_map[record["id"]] = record_id
         stages = [
-            (stage, at_time(day, minute=sequence))
-            for sequence, (stage, day) in enumerate(stage_visits(seeded))
+            (visit["stage"], at_time(visit["entered_date"], minute=sequence))
+            for sequence, visit in enumerate(record["visits"])
         ]
-        created = at_time(opportunity.created_date)
+        created = at_time(record["created_date"])
         last_activity = max((moment for _, moment in stages), default=created)
         modstamp = _modstamp(at_time(last_activity.date(), hour=18), serial)
-        partner_account = partner_ids.get(opportunity.partner_id or "")
-        probability = round(opportunity.probability * 100)
-        close_date = opportunity.close_date.isoformat() if opportunity.close_date else None
+        partner_account = partner_ids.get(record["partner_id"] or "")
+        probability = round(record["probability"] * 100)
+        close_date = record["close_date"].isoformat() if record["close_date"] else None
+        status = record["status"]
+        amount = record["amount_original"]
         row: Row = {
             "IsDeleted": 0,
             "CreatedDate": sf_datetime(created),
@@ -189,21 +191,21 @@ def seed_salesforce(dataset: SeedDataset, ids: SalesforceIds, insert: Insert) ->
             "Id": record_id,
             # the seed mapping makes this name ("customer – product"): cut as an org's
             # user would have to, so that a long but valid customer name is seeded
-            "Name": (opportunity.name or opportunity.id)[:OPPORTUNITY_NAME_LENGTH],
-            "AccountId": customer_ids.get(seeded.customer_name or ""),
+            "Name": record["name"][:OPPORTUNITY_NAME_LENGTH],
+            "AccountId": customer_ids.get(record["customer_name"] or ""),
             "PartnerAccountId": partner_account,
-            "StageName": opportunity.stage,
-            "Amount": opportunity.amount_original,
+            "StageName": record["stage"],
+            "Amount": amount,
             "Probability": probability,
             "CloseDate": close_date,
-            "LeadSource": opportunity.lead_source,
-            "Type": seeded.deal_type,
-            "IsClosed": int(opportunity.status is not OpportunityStatus.OPEN),
-            "IsWon": int(opportunity.status is OpportunityStatus.WON),
-            "OwnerId": owners.get(opportunity.partner_id or ""),
+            "LeadSource": record["lead_source"],
+            "Type": record["deal_type"],
+            "IsClosed": int(status != OpportunityStatus.OPEN),
+            "IsWon": int(status == OpportunityStatus.WON),
+            "OwnerId": owners.get(record["partner_id"] or ""),
         }
         if seed.multi_currency:
-            row["CurrencyIsoCode"] = opportunity.currency
+            row["CurrencyIsoCode"] = record["currency"]
         chunk["Opportunity"].append(row)
         for stage, moment in stages:
             stamp = sf_datetime(moment)
@@ -215,7 +217,7 @@ def seed_salesforce(dataset: SeedDataset, ids: SalesforceIds, insert: Insert) ->
                     "Id": new_id("OpportunityHistory"),
                     "OpportunityId": record_id,
                     "StageName": stage,
-                    "Amount": opportunity.amount_original,
+                    "Amount": amount,
                     "Probability": probability,
                     "CloseDate": close_date,
                 }
@@ -242,7 +244,7 @@ def _refuse_long_account_names(dataset: SeedDataset) -> None:
     """A name no org can hold refuses the seed, naming its file, line and column."""
     for file, column in ACCOUNT_NAME_COLUMNS:
         path = dataset.folder / file
-        for line, row in iter_numbered_rows(path, (column,)):
+        for line, row in iter_rows(path, (column,)):
             name = row[column].strip()
             if len(name) > ACCOUNT_NAME_LENGTH:
                 raise SeedFormatError(

@@ -164,12 +164,12 @@ def test_missing_column_names_the_file_and_the_column(tmp_path: Path) -> None:
     assert "'deal_stage'" in str(error.value)
 
 
-def test_opportunities_stream_without_building_the_lists(bundled_seed: Path) -> None:
+def test_records_are_columns_without_building_models(bundled_seed: Path) -> None:
     dataset = read_seed(bundled_seed)
     assert dataset.opportunity_count == 8800
-    first = next(dataset.iter_seed_opportunities())
-    assert first.opportunity.id == "1C1I7A6R"
-    assert "opportunities" not in vars(dataset)  # the cached list was never built
+    assert dataset.opportunities_table().num_rows == 8800
+    assert dataset.records["id"][0] == "1C1I7A6R"
+    assert "opportunities" not in vars(dataset)  # the cached list of models was never built
 
 
 def test_missing_file_is_named(tmp_path: Path, bundled_seed: Path) -> None:
@@ -182,7 +182,7 @@ def test_missing_file_is_named(tmp_path: Path, bundled_seed: Path) -> None:
 
 def test_unknown_stages_are_listed_every_one_with_its_line(tmp_path: Path) -> None:
     """Three rows of unknown stage: none becomes a record, each is listed with its line
-    (header on line 1), and a CRM load (iter_seed_opportunities) names all three."""
+    (header on line 1), and a CRM load (pipeline_chunks) names all three."""
     pipeline = (
         "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
         "X1,Al Agent,Widget,Acme,Negotiating,2017-02-01,,\n"
@@ -198,7 +198,7 @@ def test_unknown_stages_are_listed_every_one_with_its_line(tmp_path: Path) -> No
         (5, "X3", None, "negotiating"),
     ]
     with pytest.raises(SeedFormatError) as error:
-        next(data.iter_seed_opportunities())
+        next(data.pipeline_chunks())
     message = str(error.value)
     assert "sales_pipeline.csv: 3 rows" in message
     for shown in ("line 2 (X1: 'Negotiating')", "line 4 (X2: 'Closed Won')", "line 5 (X3"):

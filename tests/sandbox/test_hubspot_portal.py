@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import functools
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -19,8 +20,7 @@ from typing import Any
 import pytest
 
 from connectors.seed import SeedDataset, read_seed
-from connectors.seed.mapping import stage_history
-from core.schema import OpportunityStatus
+from core.schema import OpportunityStatus, StageEvent
 from sandbox.hubspot.errors import HubSpotApiError
 from sandbox.hubspot.portal import HubSpotPortal
 from sandbox.server import RunningSandbox
@@ -257,16 +257,25 @@ def test_stage_ids_say_nothing_and_metadata_says_everything(portal: HubSpotPorta
     }
 
 
+def _histories(seed: SeedDataset) -> dict[str, list[StageEvent]]:
+    """Each seeded deal's stage events, in order."""
+    histories: dict[str, list[StageEvent]] = defaultdict(list)
+    for event in sorted(seed.stage_events, key=lambda e: (e.opportunity_id, e.sequence)):
+        histories[event.opportunity_id].append(event)
+    return histories
+
+
 def test_stage_history_is_visible_both_ways(portal: HubSpotPortal, seed: SeedDataset) -> None:
     ids = stage_ids(portal)
     names = {v: k for k, v in ids.items()}
     dated = [f"hs_v2_date_{kind}_{sid}" for sid in ids.values() for kind in ("entered", "exited")]
-    for seeded in seed.seed_opportunities[:400]:
-        deal_id = portal.id_map[seeded.opportunity.id]
+    histories = _histories(seed)
+    for opportunity in seed.opportunities[:400]:
+        deal_id = portal.id_map[opportunity.id]
         record = portal.get_object(
             "deals", deal_id, properties=dated, properties_with_history=["dealstage"]
         )
-        events = stage_history(seeded)
+        events = histories[opportunity.id]
         expected = [(ids[e.stage], f"{e.entered_date}T09:{e.sequence:02d}:00.000Z") for e in events]
         history = record["propertiesWithHistory"]["dealstage"]
         assert [(h["value"], h["timestamp"]) for h in history] == expected[::-1]
@@ -285,12 +294,13 @@ def test_last_modified_is_spread_over_the_last_activity_evening(
 ) -> None:
     deals = {d["id"]: d for d in walk(portal, "deals", properties=["hs_lastmodifieddate"])}
     stamps = set()
-    for serial, seeded in enumerate(seed.seed_opportunities):
-        last_day = max(e.entered_date for e in stage_history(seeded))
+    histories = _histories(seed)
+    for serial, opportunity in enumerate(seed.opportunities):
+        last_day = max(e.entered_date for e in histories[opportunity.id])
         expected = datetime.combine(last_day, datetime.min.time(), UTC) + timedelta(
             hours=18, seconds=serial % 3600
         )
-        deal = deals[portal.id_map[seeded.opportunity.id]]
+        deal = deals[portal.id_map[opportunity.id]]
         assert deal["properties"]["hs_lastmodifieddate"] == expected.strftime(ISO)
         assert deal["updatedAt"] == expected.strftime(ISO)
         stamps.add(expected)

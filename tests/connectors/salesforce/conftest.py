@@ -14,7 +14,6 @@ import pytest
 from connectors.salesforce.connector import SalesforceConnector
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.seed import SeedDataset, read_seed
-from connectors.seed.mapping import stage_history
 from core.connector import Page
 from sandbox.server import RunningSandbox
 from sandbox.store import sf_datetime
@@ -75,7 +74,7 @@ def records_of(pages: Iterator[Page[RecordT]]) -> list[RecordT]:
 
 
 def history_rows(seed: SeedDataset) -> int:
-    return sum(len(stage_history(s)) for s in seed.seed_opportunities)
+    return seed.stage_events_frame.height
 
 
 def now_stamp() -> str:

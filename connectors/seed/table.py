@@ -41,13 +41,15 @@ def read_table(path: Path, required: Iterable[str]) -> pl.DataFrame:
             f"(found: {', '.join(frame.columns) or 'no header'})"
         )
     columns = [name for name in frame.columns if name]
-    blank = pl.all_horizontal(pl.col(columns).is_null()) if columns else pl.lit(True)
-    return (
-        frame.select(columns)
-        .with_row_index(ROW)
-        .filter(~blank)
-        .with_columns(pl.col(columns).fill_null(""))
-    )
+    frame = frame.select(columns).with_row_index(ROW)
+    if not columns:
+        return frame.clear()
+    # a blank line is a row of nulls, so a file whose first column has none has no blank line
+    # (most files): the filter and the fills are paid only by the columns that need them
+    if frame[columns[0]].null_count():
+        frame = frame.filter(~pl.all_horizontal(pl.col(columns).is_null()))
+    holey = [name for name in columns if frame[name].null_count()]
+    return frame.with_columns(pl.col(holey).fill_null("")) if holey else frame
 
 
 def line_numbers(path: Path, rows: Iterable[int]) -> dict[int, int]:

@@ -9,19 +9,20 @@ stage events, unknown-stage lines and bad-value lines on real and edge-case seed
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 from connectors.seed.mapping import (
+    LEAD_SOURCE_CHOICES,
     OPEN_DEAL_CLOSE_DAYS,
     STAGES_BY_NAME,
     Currencies,
     customer_id,
     partner_id,
     product_key,
-    stand_in_lead_source,
 )
 from core.errors import SeedFormatError
 from core.schema import Opportunity, OpportunityStatus, StageEvent, status_of_stage
@@ -152,9 +153,15 @@ def _opportunity(
         currency=currency,
         created_date=created,
         close_date=closed,
-        lead_source=(row.get("lead_source") or "").strip() or stand_in_lead_source(record_id),
+        lead_source=(row.get("lead_source") or "").strip() or _stand_in(record_id),
     )
     return opportunity, engage
+
+
+def _stand_in(record_id: str) -> str:
+    """The seed README's words: the choice at index sha256(id) mod 5."""
+    digest = int(hashlib.sha256(record_id.encode()).hexdigest(), 16)
+    return LEAD_SOURCE_CHOICES[digest % len(LEAD_SOURCE_CHOICES)]
 
 
 def _stage_history(opportunity: Opportunity, engage: date | None) -> list[StageEvent]:

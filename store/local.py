@@ -184,6 +184,9 @@ class LocalStore:
                     "store file, or at a new path to start one"
                 ) from None
             try:
+                # DuckDB draws a progress bar on stderr for any query past two seconds (a
+                # stage-events read of a large store on a busy machine): not a command's output
+                conn.execute("SET enable_progress_bar = false")
                 migrate(conn, path)
                 store = cls(conn, path, clock)
                 store._close_interrupted_runs()

@@ -31,6 +31,10 @@ class OpportunityStatus(StrEnum):
     LOST = "lost"
 
 
+#: the statuses' values, built once: every opportunity read is checked against them
+_KNOWN_STATUSES = frozenset(status.value for status in OpportunityStatus)
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
@@ -104,8 +108,7 @@ class Opportunity(_Record):
         # Raised here, before field validation, so the message names the record.
         if isinstance(data, Mapping):
             status = data.get("status")
-            known = {s.value for s in OpportunityStatus}
-            if status is not None and status not in known:
+            if status is not None and status not in _KNOWN_STATUSES:
                 raise ValueError(
                     f"opportunity {data.get('id')!r}: unknown status {status!r}; "
                     "expected one of open, won, lost (taken from the stage metadata)"

@@ -32,7 +32,9 @@ def run_history(
         if not rows:
             wanted = partner.casefold()
             named = {
-                r.partner_id for r in store.score_history() if r.partner_name.casefold() == wanted
+                partner_id
+                for partner_id, name in store.scored_partner_names()
+                if name.casefold() == wanted
             }
             if len(named) > 1:
                 raise ConfigError(

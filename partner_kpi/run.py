@@ -31,7 +31,7 @@ from partner_kpi.fields import configured_fields, field_defaults
 from partner_kpi.reports import write_quality_csv, write_scores_csv, write_scores_json
 from partner_kpi.reports.html import ScorePoint, write_report_html
 from quality import QualityCheck, QualitySettings
-from store import LocalStore, RunStatus
+from store import SCORE_TREND_SCHEMA, LocalStore, RunStatus
 from writeback import (
     ApplyReport,
     FieldMap,
@@ -204,12 +204,13 @@ def _store_reports(
     offline: bool,
     stages: Sequence[str],
 ) -> tuple[Path, ...]:
+    trend = store.score_trend()
     history = [
-        ScorePoint(run_id=row.run_id, as_of=row.as_of, partner_id=row.partner_id,
-                   score=row.score, tier=row.tier)
-        for row in store.score_history()
-        if row.run_status.scored
-    ]  # fmt: skip
+        ScorePoint(run_id=run, as_of=as_of, partner_id=partner, score=score, tier=tier)
+        for run, as_of, partner, score, tier in zip(
+            *(trend[name].to_pylist() for name in SCORE_TREND_SCHEMA.names), strict=True
+        )
+    ]
     source = {"kind": config.crm_name, "store": str(config.store.path), "offline": offline,
               "run_id": output.run_id}  # fmt: skip
     return write_reports(

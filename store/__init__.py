@@ -8,6 +8,7 @@ runs, score history, the writeback journal, and the Arrow tables the KPI engine 
 from store.local import LocalStore
 from store.lock import LockHolder, lock_path_of
 from store.models import (
+    SCORE_TREND_SCHEMA,
     JournalEntry,
     JournalOutcome,
     RunRecord,
@@ -22,6 +23,7 @@ from store.schema import MIGRATIONS, SCHEMA_VERSION, Migration
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "SCORE_TREND_SCHEMA",
     "JournalEntry",
     "JournalOutcome",
     "LocalStore",

@@ -37,6 +37,7 @@ from core.schema import (
 )
 from store.lock import hold_lock
 from store.models import (
+    SCORE_TREND_SCHEMA,
     JournalEntry,
     JournalOutcome,
     RunRecord,
@@ -183,6 +184,9 @@ class LocalStore:
                     "store file, or at a new path to start one"
                 ) from None
             try:
+                # DuckDB draws a progress bar on stderr for any query past two seconds (a
+                # stage-events read of a large store on a busy machine): not a command's output
+                conn.execute("SET enable_progress_bar = false")
                 migrate(conn, path)
                 store = cls(conn, path, clock)
                 store._close_interrupted_runs()
@@ -537,6 +541,27 @@ class LocalStore:
                 self._conn.execute(sql, params).fetchall()
             )
         ]
+
+    def score_trend(self) -> pa.Table:
+        """Every partner's score in each run whose scores stand (succeeded or partial), in
+        ``SCORE_TREND_SCHEMA``, ordered as ``score_history``: what a report's trend draws.
+
+        Read as columns with neither the KPIs nor a row object per score: a store of daily
+        runs over 5,000 partners holds millions of score rows.
+        """
+        scored = ", ".join(f"'{status.value}'" for status in RunStatus if status.scored)
+        sql = f"""
+            SELECT s.run_id, r.as_of, s.partner_id, s.score, s.tier
+            FROM scores AS s JOIN runs AS r USING (run_id)
+            WHERE r.status IN ({scored})
+            ORDER BY r.as_of, r.started_at, s.run_id, s.partner_id
+        """
+        return self._arrow(sql, SCORE_TREND_SCHEMA)
+
+    def scored_partner_names(self) -> set[tuple[str, str]]:
+        """Each (partner id, name) pair a stored score carries, once."""
+        rows = self._conn.execute("SELECT DISTINCT partner_id, partner_name FROM scores")
+        return {(str(partner), str(name)) for partner, name in rows.fetchall()}
 
     # ------------------------------------------------------------------ journal
 

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+import pyarrow as pa
+
 
 class RunStatus(StrEnum):
     """Where a run stands. A run left ``running`` by a dead process is closed as failed."""
@@ -85,6 +87,18 @@ class ScoreHistoryRow:
     score: float
     tier: str
     kpis: dict[str, Any]
+
+
+#: ``LocalStore.score_trend``'s columns: a partner's score and tier in one run of a date.
+SCORE_TREND_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("as_of", pa.date32(), nullable=False),
+        pa.field("partner_id", pa.string(), nullable=False),
+        pa.field("score", pa.float64(), nullable=False),
+        pa.field("tier", pa.string(), nullable=False),
+    ]
+)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 from core.schema import (
     OPPORTUNITY_ARROW_SCHEMA,
@@ -11,6 +14,8 @@ from core.schema import (
 )
 from store import LocalStore
 from tests.store.conftest import change, in_order, opportunity, partner, won
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_empty_reads_have_the_schema_layouts(store: LocalStore) -> None:
@@ -143,3 +148,21 @@ def test_a_repeat_is_judged_against_the_live_row_before(store: LocalStore) -> No
     # with the Engaging row deleted, the history reads Prospecting, Prospecting
     events = in_order(store.stage_events_table()).to_pylist()
     assert [(e["stage"], e["sequence"]) for e in events] == [("Prospecting", 0)]
+
+
+def test_the_store_draws_no_progress_bar(store_path: Path) -> None:
+    # DuckDB draws its bar on the process's output for any query past two seconds: a
+    # stage-events read at a million opportunities on a busy machine filled a command's
+    # output (-q included) with bars. DuckDB leaves the bar off under pytest, so the store
+    # is opened in a process of its own; lowering progress_bar_time would turn the bar
+    # back on, so the setting is read rather than a bar provoked.
+    script = (
+        "from store import LocalStore\n"
+        f"with LocalStore.open({str(store_path)!r}, holder='pytest') as store:\n"
+        "    print(store._conn.execute(\"SELECT current_setting('enable_progress_bar')\")"
+        ".fetchall())\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert shown.stdout.strip() == "[(False,)]"

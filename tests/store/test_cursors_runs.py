@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from core.connector import Cursor
-from store import LocalStore, RunStatus, ScoreRow
+from store import SCORE_TREND_SCHEMA, LocalStore, RunStatus, ScoreRow
 from tests.store.conftest import NOW, fixed_clock
 
 
@@ -153,6 +153,43 @@ def test_score_history_gives_each_partners_trend_oldest_first(store_path: Path) 
             ("P1", later),
         ]
         assert store.counts().score_rows == 3
+
+
+def test_score_trend_holds_the_scores_of_runs_that_stand_as_columns(store_path: Path) -> None:
+    with LocalStore.open(store_path, holder="pytest", clock=Ticking()) as store:
+        runs = {}
+        for name, as_of, status in (
+            ("failed", date(2026, 9, 30), "failed"),
+            ("later", date(2026, 11, 30), "partial"),
+            ("earlier", date(2026, 10, 31), "succeeded"),
+            ("running", date(2026, 12, 1), None),
+        ):
+            runs[name] = store.start_run("sync", as_of)
+            store.save_scores(
+                runs[name],
+                [
+                    ScoreRow("P2", "Beta", 80.0, "Platinum", {"deal_count": 9}),
+                    ScoreRow("P1", "Alpha", 40.0 + len(name), "Silver"),
+                ],
+            )
+            if status is not None:
+                store.finish_run(runs[name], status, {})
+
+        trend = store.score_trend()
+
+        assert trend.schema == SCORE_TREND_SCHEMA
+        # the failed run and the one still running are left out; oldest as-of first
+        assert trend.to_pylist() == [
+            {"run_id": runs["earlier"], "as_of": date(2026, 10, 31), "partner_id": "P1",
+             "score": 47.0, "tier": "Silver"},
+            {"run_id": runs["earlier"], "as_of": date(2026, 10, 31), "partner_id": "P2",
+             "score": 80.0, "tier": "Platinum"},
+            {"run_id": runs["later"], "as_of": date(2026, 11, 30), "partner_id": "P1",
+             "score": 45.0, "tier": "Silver"},
+            {"run_id": runs["later"], "as_of": date(2026, 11, 30), "partner_id": "P2",
+             "score": 80.0, "tier": "Platinum"},
+        ]  # fmt: skip
+        assert store.scored_partner_names() == {("P1", "Alpha"), ("P2", "Beta")}
 
 
 def test_saving_scores_again_replaces_them(store: LocalStore) -> None:

@@ -84,6 +84,23 @@ def test_csv_empty_cells_are_null_and_false() -> None:
     assert row == {"Id": "006x", "IsDeleted": False, "Amount": None, "Name": None}
 
 
+def test_csv_cells_are_typed_by_their_column_whatever_the_header_order() -> None:
+    selected = fields(
+        "Id", ("IsDeleted", Kind.BOOLEAN), ("Amount", Kind.NUMBER), ("Count__c", Kind.INTEGER)
+    )
+    text = "Count__c,Extra__c,IsDeleted,Id,Amount\n3.0,x,TRUE,006a,12.5\n,y,false\n"
+    first, short = rows_from_csv(text, selected)
+    assert first == {"Id": "006a", "IsDeleted": True, "Amount": 12.5, "Count__c": 3}
+    # a row shorter than the header leaves the columns it lacks empty
+    assert short == {"Id": None, "IsDeleted": False, "Amount": None, "Count__c": None}
+
+
+def test_a_csv_cell_its_kind_cannot_read_names_the_field() -> None:
+    selected = fields("Id", ("Amount", Kind.NUMBER))
+    with pytest.raises(SchemaError, match=r"field Amount: 'lots' is not a number"):
+        list(rows_from_csv("Id,Amount\n006a,lots\n", selected))
+
+
 def test_opportunity_amount_converted_probability_scaled() -> None:
     currencies = CurrencyTable(corporate="USD", rates={"USD": 1.0, "EUR": 0.8})
     row = row_from_json(_json_record(), SELECTED)

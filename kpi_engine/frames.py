@@ -28,13 +28,34 @@ from core.schema import (
     StageEvent,
 )
 
-PartnersInput: TypeAlias = Sequence[Partner] | pa.Table
-OpportunitiesInput: TypeAlias = Sequence[Opportunity] | pa.Table
-StageEventsInput: TypeAlias = Sequence[StageEvent] | pa.Table
+# Records (small inputs), or columns: an Arrow table (the store's) or a Polars frame (a
+# seed folder's, kept as Polars so its strings are not copied into Arrow's layout and back)
+PartnersInput: TypeAlias = Sequence[Partner] | pa.Table | pl.DataFrame
+OpportunitiesInput: TypeAlias = Sequence[Opportunity] | pa.Table | pl.DataFrame
+StageEventsInput: TypeAlias = Sequence[StageEvent] | pa.Table | pl.DataFrame
 
 
-def _checked_frame(entity: Entity[RecordT], rows: Sequence[RecordT] | pa.Table) -> pl.DataFrame:
-    """``rows`` in the entity's scored layout, sorted by its key if it has one."""
+def _checked_polars(entity: Entity[RecordT], frame: pl.DataFrame) -> pl.DataFrame:
+    """A Polars frame in the entity's scored layout (its Polars types, nulls only where the
+    layout allows them)."""
+    layout = entity.scored_layout
+    missing = [name for name in layout.names if name not in frame.columns]
+    if missing:
+        raise SchemaError(f"{entity.label} table lacks column(s) {', '.join(missing)}")
+    empty = pl.from_arrow(layout.empty_table())
+    assert isinstance(empty, pl.DataFrame)
+    try:
+        frame = frame.select(layout.names).cast(empty.schema)
+    except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
+        raise SchemaError(f"{entity.label} table does not fit the schema: {exc}") from None
+    nulls = [f.name for f in layout if not f.nullable and frame[f.name].null_count()]
+    if nulls:
+        raise SchemaError(f"{entity.label} table has nulls in column(s) {', '.join(nulls)}")
+    return frame
+
+
+def _checked_arrow(entity: Entity[RecordT], rows: Sequence[RecordT] | pa.Table) -> pl.DataFrame:
+    """Records or an Arrow table in the entity's scored layout, as a Polars frame."""
     layout = entity.scored_layout
     table = rows if isinstance(rows, pa.Table) else entity.to_arrow(rows, layout)
     missing = [name for name in layout.names if name not in table.column_names]
@@ -47,6 +68,17 @@ def _checked_frame(entity: Entity[RecordT], rows: Sequence[RecordT] | pa.Table) 
         raise SchemaError(f"{entity.label} table does not fit the schema: {exc}") from None
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _checked_frame(
+    entity: Entity[RecordT], rows: Sequence[RecordT] | pa.Table | pl.DataFrame
+) -> pl.DataFrame:
+    """``rows`` in the entity's scored layout, sorted by its key if it has one."""
+    if isinstance(rows, pl.DataFrame):
+        frame = _checked_polars(entity, rows)
+    else:
+        frame = _checked_arrow(entity, rows)
     return frame.sort(entity.key) if entity.key else frame
 
 

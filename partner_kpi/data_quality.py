@@ -9,11 +9,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+import polars as pl
 import pyarrow as pa
 
 from connectors.seed import SeedDataset
 from kpi_engine import ScoringResult
 from quality import QualityCheck, QualitySettings, Suspect, check_opportunities
+from quality.check import ColumnsT
 
 UNKNOWN_STAGE = "unknown_stage"
 
@@ -22,14 +24,14 @@ UNKNOWN_STAGE = "unknown_stage"
 class CheckedInputs:
     """The engine's inputs with the excluded records left out, and the check that did it."""
 
-    opportunities: pa.Table
-    stage_events: pa.Table
+    opportunities: pa.Table | pl.DataFrame
+    stage_events: pa.Table | pl.DataFrame
     check: QualityCheck
 
 
 def checked_inputs(
-    opportunities: pa.Table,
-    stage_events: pa.Table,
+    opportunities: ColumnsT,
+    stage_events: ColumnsT,
     *,
     as_of: date,
     settings: QualitySettings,
@@ -58,8 +60,8 @@ def checked_seed(seed: SeedDataset, *, as_of: date, settings: QualitySettings) -
         for row in seed.unknown_stages
     ]
     return checked_inputs(
-        seed.opportunities_table(),
-        seed.stage_events_table(),
+        seed.records,
+        seed.stage_events_frame,
         as_of=as_of,
         settings=settings,
         suspects=suspects,

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import polars as pl
 import pyarrow as pa
@@ -28,6 +28,8 @@ from quality.settings import Policy, QualitySettings
 
 #: Records a DataQualityFailed message names, at most.
 FIRST_RECORDS = 5
+#: records as columns: the store's Arrow tables or a seed folder's Polars frames
+ColumnsT = TypeVar("ColumnsT", pa.Table, pl.DataFrame)
 
 _COLUMNS = (
     "id", "partner_id", "stage", "status", "amount", "amount_original", "currency",
@@ -122,17 +124,19 @@ class QualityCheck:
         kept = self.table.filter(~pl.col("record_id").is_in(self.excluded.implode()))
         return kept["record_id"].n_unique()
 
-    def kept_opportunities(self, opportunities: pa.Table) -> pa.Table:
+    def kept_opportunities(self, opportunities: ColumnsT) -> ColumnsT:
         """``opportunities`` without the records left out."""
         return self._without(opportunities, "id")
 
-    def kept_stage_events(self, events: pa.Table) -> pa.Table:
+    def kept_stage_events(self, events: ColumnsT) -> ColumnsT:
         """``events`` without those of the records left out (as if the CRM held none)."""
         return self._without(events, "opportunity_id")
 
-    def _without(self, table: pa.Table, column: str) -> pa.Table:
+    def _without(self, table: ColumnsT, column: str) -> ColumnsT:
         if self.excluded.is_empty():
             return table
+        if isinstance(table, pl.DataFrame):
+            return table.filter(~pl.col(column).is_in(self.excluded.implode()))
         ids = self.excluded.to_arrow().cast(pa.string())
         return table.filter(pc.invert(pc.is_in(table[column], value_set=ids)))
 
@@ -228,7 +232,7 @@ def median_won_amount(frame: pl.DataFrame) -> float | None:
 
 
 def check_opportunities(
-    opportunities: pa.Table,
+    opportunities: pa.Table | pl.DataFrame,
     *,
     as_of: date,
     today: date | None = None,
@@ -238,8 +242,12 @@ def check_opportunities(
     """Judge each record of ``opportunities`` (the whole Opportunity layout) by every rule,
     and ``suspects`` by theirs; see the module's docstring. ``today`` defaults to ``as_of``."""
     settings = settings or QualitySettings()
-    frame = pl.from_arrow(opportunities.select(list(_COLUMNS)))
-    assert isinstance(frame, pl.DataFrame)
+    if isinstance(opportunities, pl.DataFrame):
+        frame = opportunities.select(list(_COLUMNS))
+    else:
+        converted = pl.from_arrow(opportunities.select(list(_COLUMNS)))
+        assert isinstance(converted, pl.DataFrame)
+        frame = converted
     median = median_won_amount(frame)
     facts = Facts(as_of=as_of, today=today or as_of, amount_bound=settings.amount_bound(median))
     caught = frame.select(

@@ -326,7 +326,9 @@ def stage_events(records: pl.DataFrame) -> pl.DataFrame:
     closed = (pl.col("status") != OpportunityStatus.OPEN.value) & pl.col("close_date").is_not_null()
     engaged = pl.col("engage_date").is_not_null()
 
-    def visits(rows: pl.DataFrame, stage: pl.Expr, day: str, sequence: pl.Expr) -> pl.DataFrame:
+    rows = records.lazy()
+
+    def visits(rows: pl.LazyFrame, stage: pl.Expr, day: str, sequence: pl.Expr) -> pl.LazyFrame:
         return rows.select(
             pl.col("id").alias("opportunity_id"),
             stage.alias("stage"),
@@ -334,12 +336,11 @@ def stage_events(records: pl.DataFrame) -> pl.DataFrame:
             sequence.cast(pl.Int32).alias("sequence"),
         )
 
+    # lazily: the filtered copies of the records are never made whole
     return pl.concat(
         [
-            visits(records, pl.lit("Prospecting"), "created_date", pl.lit(0)),
-            visits(records.filter(engaged), pl.lit("Engaging"), "engage_date", pl.lit(1)),
-            visits(
-                records.filter(closed), pl.col("stage"), "close_date", 1 + engaged.cast(pl.Int32)
-            ),
+            visits(rows, pl.lit("Prospecting"), "created_date", pl.lit(0)),
+            visits(rows.filter(engaged), pl.lit("Engaging"), "engage_date", pl.lit(1)),
+            visits(rows.filter(closed), pl.col("stage"), "close_date", 1 + engaged.cast(pl.Int32)),
         ]
-    )
+    ).collect()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import polars as pl
 import pyarrow as pa
 import pytest
 from pydantic import ValidationError
@@ -38,6 +39,23 @@ def test_a_partner_without_a_name_is_refused_as_a_row_as_it_is_as_a_record() -> 
     nameless = pa.table({"id": ["P1"], "name": pa.array([None], pa.string())})
     with pytest.raises(SchemaError, match=r"partner table does not fit the schema"):
         partners_frame(nameless)
+
+
+def test_a_polars_frame_meets_the_same_checks() -> None:
+    with pytest.raises(SchemaError, match=r"partner table has nulls in column\(s\) name"):
+        partners_frame(
+            pl.DataFrame({"id": ["P1"], "name": [None]}, schema_overrides={"name": pl.String})
+        )
+    with pytest.raises(SchemaError, match=r"partner table lacks column\(s\) name"):
+        partners_frame(pl.DataFrame({"id": ["P1"]}))
+    events = pl.DataFrame(
+        {"opportunity_id": ["O1"], "stage": ["Won"], "entered_date": ["someday"], "sequence": [0]}
+    )
+    with pytest.raises(SchemaError, match=r"stage event table does not fit the schema"):
+        stage_events_frame(events)
+    given = pl.DataFrame({"id": ["P3", "P2", "P3"], "name": ["c", "b", "c"]})
+    with pytest.raises(SchemaError, match=r"partner 'P3' appears more than once"):
+        partners_frame(given)
 
 
 def test_an_unknown_status_is_named_before_a_repeated_id() -> None:

@@ -6,6 +6,8 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
+import polars as pl
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -155,16 +157,25 @@ def test_adding_a_won_deal_in_w_never_lowers_won_amount(
 
 @PROPERTY_SETTINGS
 @given(data=datasets(), scoring=scoring_settings)
-def test_records_and_arrow_tables_give_the_same_result(
+def test_records_arrow_tables_and_polars_frames_give_the_same_result(
     data: Dataset, scoring: ScoringSettings
 ) -> None:
     partners, opportunities, events = data
     from_records = _score(data, scoring)
-    from_arrow = score_partners(
+    tables = (
         partners_to_arrow(partners),
         opportunities_to_arrow(opportunities),
         stage_events_to_arrow(events),
-        as_of=AS_OF,
-        settings=scoring,
     )
+    from_arrow = score_partners(*tables, as_of=AS_OF, settings=scoring)
     assert _dump(from_arrow) == _dump(from_records)
+    # a seed folder's frames: Polars' own string type, and columns the engine does not read
+    frames = [_polars(table).with_columns(pl.lit("x").alias("extra")) for table in tables]
+    from_polars = score_partners(*frames, as_of=AS_OF, settings=scoring)
+    assert _dump(from_polars) == _dump(from_records)
+
+
+def _polars(table: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame

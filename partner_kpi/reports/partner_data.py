@@ -118,10 +118,13 @@ def kpi_columns(result: ScoringResult) -> dict[str, list[float | None]]:
     found = [p.kpis.values for p in result.partners]
     columns: dict[str, list[float | None]] = {}
     for kpi in numeric_kpis():
-        column = [values[kpi.name] for values in found]
-        if any(not isinstance(v, int | float | None) for v in column):
-            raise TypeError(f"{kpi.name} holds a value that is not a number")
-        columns[kpi.name] = column  # type: ignore[assignment]  # checked just above
+        column: list[float | None] = []
+        for values in found:
+            value = values[kpi.name]
+            if value is not None and not isinstance(value, int | float):
+                raise TypeError(f"{kpi.name} is not a number: {value!r}")
+            column.append(value)
+        columns[kpi.name] = column
     return columns
 
 

@@ -173,6 +173,9 @@ def test_an_unbroken_300_character_name_keeps_the_table_on_screen(
     )
     assert len(widths) == 2
     assert max(widths) <= 340
+    names = page.locator("#ranking-table td.partner a").all_text_contents()
+    assert UNBROKEN_NAME in names  # the whole name, literally
+    assert UNBROKEN_NAME in page.locator("details.scorecard strong.name").all_text_contents()
     score_right = page.evaluate(
         "() => document.querySelector('#ranking-table td.score').getBoundingClientRect().right"
     )

@@ -6,9 +6,9 @@ opportunities a partner by default) is scored by the engine, then:
 
 * ``write_report_html``: best of ``--repeat`` writes, and the page's size beyond plotly.js;
 * in Chromium (/usr/bin/chromium through Playwright, as the browser tests use it), best
-  of ``--visits`` fresh visits: from navigation to the first table row visible, to the
-  load event, and from clicking the last partner's name (found with the search box)
-  to its scorecard's first chart drawn.
+  of ``--visits`` fresh visits, from navigation start by the page's own clock: the
+  table drawn, plotly.js run (charts can draw); and from clicking the last partner's
+  name (found with the search box) to its scorecard's first chart drawn.
 
 Targets (reported, never asserted): at 5,000 partners the page ≤ 3 MB beyond plotly.js
 and its table visible ≤ 2 s.
@@ -36,7 +36,7 @@ from partner_kpi.reports.html import write_report_html
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]  # fmt: skip
-MB = 1024 * 1024
+MB = 1_000_000
 
 
 def write_timed(result: ScoringResult, path: Path, repeat: int) -> float:
@@ -49,22 +49,41 @@ def write_timed(result: ScoringResult, path: Path, repeat: int) -> float:
     return best
 
 
+#: Runs in the page before its own scripts: notes when the first table row is in the
+#: document and when the next frame after it starts (the table is painted in that frame),
+#: in milliseconds from navigation start, as the page's clock measures them.
+FIRST_ROW_CLOCK = """
+window.__bench = {};
+new MutationObserver(function (records, observer) {
+  if (document.querySelector("#ranking-table tbody tr")) {
+    observer.disconnect();
+    window.__bench.row = performance.now();
+    requestAnimationFrame(function () { window.__bench.frame = performance.now(); });
+  }
+}).observe(document, {childList: true, subtree: true});
+document.addEventListener("DOMContentLoaded", function () {
+  window.__bench.ready = performance.now();
+});
+"""
+
+
 def browser_timed(path: Path, last_partner: str, visits: int) -> dict[str, float]:
-    """Best of ``visits`` fresh visits: table visible, load event, a scorecard opened."""
+    """Best of ``visits`` fresh visits, in seconds: the table drawn (the frame after its
+    first row), plotly.js run (DOMContentLoaded: charts can draw), and from clicking the
+    last partner's name (found with the search box) to its scorecard's first chart."""
     from playwright.sync_api import sync_playwright
 
-    best = {"table": float("inf"), "load": float("inf"), "scorecard": float("inf")}
+    best = {"table": float("inf"), "charts": float("inf"), "scorecard": float("inf")}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         for _ in range(visits):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()
-            start = time.perf_counter()
-            page.goto(path.as_uri(), wait_until="commit")
-            page.locator("#ranking-table tbody tr").first.wait_for(state="visible")
-            best["table"] = min(best["table"], time.perf_counter() - start)
-            page.wait_for_load_state("load")
-            best["load"] = min(best["load"], time.perf_counter() - start)
+            page.add_init_script(FIRST_ROW_CLOCK)
+            page.goto(path.as_uri(), wait_until="load")
+            clock = page.evaluate("() => window.__bench")
+            best["table"] = min(best["table"], clock["frame"] / 1000)
+            best["charts"] = min(best["charts"], clock["ready"] / 1000)
             page.fill("#ranking-filter", last_partner.lower())
             link = page.locator(f"#ranking-table tbody tr[data-partner-id='{last_partner}'] a")
             start = time.perf_counter()
@@ -100,8 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{beyond:.2f} MB beyond plotly.js")  # fmt: skip
             if CHROMIUM.exists():
                 shown = browser_timed(path, result.partners[-1].partner_id, args.visits)
-                line += (f"; table visible {shown['table']:.2f} s, load {shown['load']:.2f} s,"
-                         f" scorecard opened {shown['scorecard']:.2f} s")  # fmt: skip
+                line += (f"; table drawn {shown['table']:.2f} s, charts ready "
+                         f"{shown['charts']:.2f} s, "
+                         f"scorecard opened {shown['scorecard']:.2f} s")  # fmt: skip
             else:
                 line += "; no Chromium at /usr/bin/chromium: browser timings skipped"
             print(line, flush=True)

@@ -270,7 +270,7 @@ def partner_data(
             "weak": charts.WEAK_COLOUR,
             "neutral": charts.NEUTRAL_COLOUR,
         },
-        "verdicts": VERDICTS,  # per KPI a string, one verdict code per partner
+        "verdicts": VERDICTS,  # partners.verdict: per KPI a string of one code per partner
         "tops": tops.values,
         "stages": [charts.plot_text(s) for s in portfolio.stages],
         "stage_medians": [portfolio.stage_medians[s] for s in portfolio.stages],

@@ -2,7 +2,8 @@
 
 Each builder makes a ``plotly.graph_objects.Figure`` (so plotly validates every
 property) and returns ``{"data", "layout", "config"}`` as plain Python values, which
-the page embeds with Jinja's ``tojson`` and draws with the inlined plotly.js.
+the page embeds in its data block and draws with the inlined plotly.js. The overview
+charts are whole figures; a scorecard's charts are templates the browser fills.
 
 Plotly draws text (tick labels, hover text, legends) through its own small HTML
 dialect, which decodes ``&lt;`` and friends: every CRM-supplied string that goes into
@@ -25,10 +26,7 @@ from partner_kpi.reports.kpi_text import (
     TIER_COLOURS,
     channel_label,
     component_label,
-    format_days,
     format_money,
-    format_rate,
-    format_score,
 )
 
 Figure = dict[str, Any]
@@ -242,24 +240,24 @@ def tier_trend(runs: Sequence[TierTrendRun], tiers: Sequence[str]) -> Figure:
     return _figure(traces, layout)
 
 
-def component_percentiles(
-    score: PartnerScore, weights: Mapping[str, float], components: Sequence[str]
-) -> Figure:
-    """Where the partner stands on each score component: its percentile among partners."""
+# -- a scorecard's charts: one template each, filled in the browser ------------------------
+#
+# A scorecard's charts differ from partner to partner only in their data arrays, so the
+# page holds each chart once, as a template with empty arrays, and the page's script
+# fills in the opened partner's arrays from the data block (see html_script.py).
+
+
+def component_template(weights: Mapping[str, float], components: Sequence[str]) -> Figure:
+    """Where a partner stands on each score component; the script sets x (percentiles,
+    in reversed component order), text and the bar colours."""
     names = list(reversed(components))  # plotly draws the first category at the bottom
-    strong, weak = set(score.drivers.strong), set(score.drivers.weak)
-    colours = [
-        STRONG_COLOUR if n in strong else WEAK_COLOUR if n in weak else NEUTRAL_COLOUR
-        for n in names
-    ]
-    values = [round(100 * score.percentiles.get(n, 0.0)) for n in names]
     bar = go.Bar(
         orientation="h",
         y=[component_label(n, short=True) for n in names],
-        x=values,
-        text=[f"p{v}" for v in values],
+        x=[0] * len(names),
+        text=[""] * len(names),
         textposition="auto",
-        marker={"color": colours},
+        marker={"color": [NEUTRAL_COLOUR] * len(names)},
         customdata=[[component_label(n), f"{weights.get(n, 0.0):g}"] for n in names],
         hovertemplate="%{customdata[0]}: percentile %{x} (weight %{customdata[1]})<extra></extra>",
     )
@@ -275,31 +273,16 @@ def component_percentiles(
     return _figure([bar], layout)
 
 
-def channel_mix(
-    score: PartnerScore, groups: Sequence[str], portfolio_shares: Sequence[float]
-) -> Figure | None:
-    """The partner's won amount per channel group, as shares next to all partners' shares;
-    None when the partner won nothing."""
-    figures = [score.kpis.channels.get(g) for g in groups]
-    total = sum(f.won_amount for f in figures if f is not None)
-    if total <= 0:
-        return None
+def channel_template(groups: Sequence[str], portfolio_shares: Sequence[float]) -> Figure:
+    """A partner's won amount per channel group as shares, next to all partners' shares;
+    the script sets the partner's y and hover text."""
     labels = [plot_text(channel_label(g)) for g in groups]
-    hover = []
-    for f in figures:
-        if f is None:
-            hover.append("no deals")
-            continue
-        rate = "—" if f.close_rate is None else format_rate(f.close_rate)
-        hover.append(
-            f"won {format_money(f.won_amount)} in {f.won_count:,} deal(s), close rate {rate}"
-        )
     mine = go.Bar(
         name="this partner",
         x=labels,
-        y=[0.0 if f is None else round(100 * f.won_amount / total, 1) for f in figures],
+        y=[0.0] * len(groups),
         marker={"color": PARTNER_COLOUR},
-        hovertext=hover,
+        hovertext=[""] * len(groups),
         hovertemplate="%{x}: %{y}% of won amount<br>%{hovertext}<extra></extra>",
     )
     everyone = go.Bar(
@@ -321,30 +304,22 @@ def channel_mix(
     return _figure([mine, everyone], layout)
 
 
-def stage_durations(
-    score: PartnerScore, stages: Sequence[str], portfolio_medians: Mapping[str, float]
-) -> Figure | None:
-    """Mean days the partner's closed deals spent in each stage, against the median
-    partner; None when no deal of the partner left a stage in the window."""
-    stage_days = score.kpis.per_stage("stage_days")
-    mine = [s for s in stages if s in stage_days]
-    if not mine:
-        return None
-    labels = [plot_text(s) for s in mine]
-    days = [stage_days[s] for s in mine]
+def stage_template() -> Figure:
+    """Mean days a partner's closed deals spent in each stage, against the median partner;
+    the script sets both traces' x (the partner's stages) and y."""
     bar = go.Bar(
         name="this partner",
-        x=labels,
-        y=days,
-        text=[format_days(d) for d in days],
+        x=[],
+        y=[],
+        texttemplate="%{y:,.1f}",
         textposition="inside",
         marker={"color": PARTNER_COLOUR},
         hovertemplate="%{x}: %{y:.1f} days on average<extra></extra>",
     )
     median = go.Scatter(
         name="median partner",
-        x=labels,
-        y=[portfolio_medians.get(s) for s in mine],
+        x=[],
+        y=[],
         mode="markers",
         marker={"symbol": "line-ew-open", "size": 28, "color": "#333", "line": {"width": 2}},
         hovertemplate="%{x}: median partner %{y:.1f} days<extra></extra>",
@@ -360,25 +335,17 @@ def stage_durations(
     return _figure([bar, median], layout)
 
 
-@dataclass(frozen=True)
-class TrendPoint:
-    """One partner's score in one run."""
-
-    label: str
-    score: float
-    tier: str
-
-
-def score_trend(points: Sequence[TrendPoint], thresholds: TierThresholds) -> Figure:
-    """The partner's score run by run, with the current tier thresholds."""
+def trend_template(thresholds: TierThresholds) -> Figure:
+    """A partner's score run by run, with the current tier thresholds; the script sets x
+    (run labels), y (scores), customdata (tiers) and the marker colours."""
     line = go.Scatter(
-        x=[plot_text(p.label) for p in points],
-        y=[p.score for p in points],
+        x=[],
+        y=[],
         mode="lines+markers+text",
-        text=[format_score(p.score) for p in points],
+        texttemplate="%{y:.1f}",
         textposition="top center",
-        customdata=[plot_text(p.tier) for p in points],
-        marker={"color": [tier_colour(p.tier) for p in points], "size": 9},
+        customdata=[],
+        marker={"color": [], "size": 9},
         line={"color": PARTNER_COLOUR},
         hovertemplate="%{x}: score %{y:.1f} (%{customdata})<extra></extra>",
     )
@@ -393,3 +360,13 @@ def score_trend(points: Sequence[TrendPoint], thresholds: TierThresholds) -> Fig
         showlegend=False,
     )
     return _figure([line], layout)
+
+
+def channel_shares(score: PartnerScore, groups: Sequence[str]) -> list[float] | None:
+    """The partner's share (%, one decimal) of its won amount per channel group; None when
+    it won nothing."""
+    figures = [score.kpis.channels.get(g) for g in groups]
+    total = sum(f.won_amount for f in figures if f is not None)
+    if total <= 0:
+        return None
+    return [0.0 if f is None else round(100 * f.won_amount / total, 1) for f in figures]

@@ -2,22 +2,22 @@
 
 The page holds a summary (window, tier counts, portfolio totals, the "(no partner)"
 bucket, score distribution, tiers, channel mix), the trend against earlier runs when
-the store has them, the ranked table of every partner, and a collapsed scorecard per
-partner (KPIs against the portfolio median, drivers in plain words, score
-components, channel mix, stage durations, score run by run).
+the store has them, the ranked table of every partner (searchable, sortable, filtered
+by tier), and a scorecard per partner (KPIs against the portfolio median, drivers in
+plain words, score components, channel mix, stage durations, score run by run).
 
-Safety: the page is rendered by Jinja with autoescaping, so every CRM string (partner
-names and ids, stage names, lead sources, the source description) is HTML-escaped;
-chart figures are embedded with ``tojson``, which escapes ``<``, ``>``, ``&`` and ``'``
-inside the JSON, so no string can end the script element; and chart text passes
-through ``charts.plot_text`` so plotly shows it literally. A Content-Security-Policy
-allows only the page's own two scripts (by hash) and no network at all.
+Size: every partner's figures sit in one compact JSON data block (``partner_data``);
+the page's script builds the table from it a page of rows at a time, and a scorecard
+and its charts only when it is opened. plotly.js (about 4.6 MB) is inlined once. So
+the page grows by a few hundred bytes per partner and opens in well under a second
+at 5,000 partners.
 
-Size: plotly.js (about 4.6 MB) is inlined once. The ranked table lists every
-partner; scorecards are written for the best ``scorecard_limit`` partners (default
-200; a note says so when there are more), each collapsed, and their charts are drawn
-only when a scorecard is opened and scrolled to, so 2,000 partners stay a page of
-about 9 MB that opens in a few seconds.
+Safety: the server-rendered parts go through Jinja with autoescaping; the data block
+is JSON with ``<``, ``>``, ``&`` and ``'`` as ``\\u`` escapes, so no string can end its
+script element; the script puts CRM strings into the page as text only
+(``textContent``, attributes), and chart text passes through ``charts.plot_text`` so
+plotly shows it literally. A Content-Security-Policy allows only the page's own two
+scripts (by hash) and no network at all.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import statistics
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -41,15 +41,14 @@ from kpi_engine import (
     KPIS,
     NO_PARTNER,
     TIERS,
-    Kpi,
     PartnerKpis,
-    PartnerScore,
     ScoringResult,
     ScoringSettings,
 )
 from kpi_engine.settings import CHANNEL_GROUPS
 from partner_kpi.reports import charts
-from partner_kpi.reports.html_page import SCRIPT, STYLE, TEMPLATE
+from partner_kpi.reports.html_page import STYLE, TEMPLATE
+from partner_kpi.reports.html_script import SCRIPT
 from partner_kpi.reports.kpi_text import (
     NONE_TEXT,
     channel_label,
@@ -60,23 +59,16 @@ from partner_kpi.reports.kpi_text import (
     format_rate,
     format_score,
 )
+from partner_kpi.reports.partner_data import KEY_COLUMNS, RunScores, partner_data
 from quality import RULES, QualityCheck
 
-#: Scorecards written by default: the best partners first; the ranked table holds all.
+#: Scorecards listed (collapsed) by default, best partners first; any other partner's
+#: opens from its name in the ranked table.
 SCORECARD_LIMIT = 200
 #: Movers listed each way (up and down) in the trend section.
 MOVERS = 5
 #: Records the data-quality section lists; quality.csv holds every one.
 QUALITY_ROWS = 20
-
-#: The ranked table's KPI columns after rank, partner, score, tier and drivers.
-KEY_COLUMNS: tuple[str, ...] = (
-    "deal_count",
-    "won_amount",
-    "close_rate",
-    "pipeline_value",
-    "sales_cycle_days",
-)
 
 THIS_RUN = "this run"
 
@@ -110,6 +102,7 @@ def write_report_html(
     run is added as the latest one, and points whose run id is ``run_id`` (this run,
     if the store already holds it) are not counted twice. ``stage_order`` is the
     pipeline's stage order for the stage charts. ``quality`` adds the data-quality section.
+    ``scorecard_limit`` scorecards are listed up front; any other opens from the table.
     """
     html = render_report_html(
         result,
@@ -150,6 +143,7 @@ def render_report_html(
     plotly_js = _plotly_js()
     return _template().render(
         page=page,
+        data=Markup(script_json(page.data)),
         style=Markup(STYLE),
         plotly_js=Markup(plotly_js),
         script=Markup(SCRIPT),
@@ -181,70 +175,6 @@ class TierTile:
     count: int
     colour: str
     rule: str
-
-
-@dataclass(frozen=True)
-class Cell:
-    text: str
-    raw: str
-
-
-@dataclass(frozen=True)
-class Row:
-    rank: int
-    anchor: str | None
-    partner_id: str
-    name: str
-    search: str
-    score: str
-    score_value: float
-    tier: str
-    tier_colour: str
-    tier_order: int
-    strong: str
-    weak: str
-    drivers_text: str
-    cells: tuple[Cell, ...]
-
-
-@dataclass(frozen=True)
-class Fill:
-    left: float
-    width: float
-    css: str
-
-
-@dataclass(frozen=True)
-class KpiRow:
-    name: str
-    label: str
-    meaning: str
-    value: str
-    median: str
-    null_reason: str
-    fill: Fill | None
-    tick: float | None
-    verdict: str
-
-
-@dataclass(frozen=True)
-class Scorecard:
-    rank: int
-    anchor: str
-    partner_id: str
-    name: str
-    score: str
-    tier: str
-    tier_colour: str
-    strong: str
-    weak: str
-    top_channel: str
-    kpis: tuple[KpiRow, ...]
-    components: Chart
-    channels: Chart | None
-    stages: Chart | None
-    trend: Chart | None
-    trend_note: str
 
 
 @dataclass(frozen=True)
@@ -350,9 +280,10 @@ class Page:
     trend: Trend | None
     trend_note: str
     key_columns: tuple[ColumnHead, ...]
-    rows: tuple[Row, ...]
+    tier_names: tuple[str, ...]
     scorecard_note: str
-    scorecards: tuple[Scorecard, ...]
+    #: the data block: every partner's figures and every chart's figure (partner_data)
+    data: Mapping[str, object]
     component_count: int
     prior_strength: str
     tier_rules: str
@@ -377,10 +308,7 @@ def _page(
     tiers = list(portfolio.tier_counts)
     thresholds = settings.tiers
     rules = _tier_rules(settings)
-    ranks = _competition_ranks([p.score for p in partners])
-    anchors = [f"partner-{i + 1}" if i < scorecard_limit else None for i in range(len(partners))]
-    context = _Context.of(result, stage_order)
-    charts_overview = Charts(
+    overview = Charts(
         distribution=Chart(
             "chart-distribution",
             "Score distribution",
@@ -393,26 +321,29 @@ def _page(
             charts.portfolio_channel_mix(partners, CHANNEL_GROUPS),
         ),
     )
-    tier_order = {tier: i for i, tier in enumerate(tiers)}
-    rows = tuple(
-        _row(score, rank, anchor, tier_order)
-        for score, rank, anchor in zip(partners, ranks, anchors, strict=True)
+    trend = _trend(result, runs, tiers)
+    data = partner_data(
+        result,
+        settings=settings,
+        stage_order=stage_order,
+        runs=[RunScores(run.label, run.points) for run in runs],
+        scorecard_limit=scorecard_limit,
     )
-    cards = tuple(
-        _scorecard(score, rank, anchor, settings, context, runs)
-        for score, rank, anchor in zip(partners, ranks, anchors, strict=True)
-        if anchor is not None
-    )
-    if len(cards) == len(partners):
+    shown = [overview.distribution, overview.tiers, overview.channels]
+    if trend is not None:
+        shown.append(trend.chart)
+    data["overview"] = {chart.id: chart.figure for chart in shown}
+    listed = min(scorecard_limit, len(partners))
+    if listed == len(partners):
         scorecard_note = (
             "One scorecard per partner, best score first. Open one to see its KPIs "
             "against the portfolio median and its charts."
         )
     else:
         scorecard_note = (
-            f"Scorecards for the best {len(cards):,} of {len(partners):,} partners, to keep "
-            "this page quick to open. Every partner is in the ranking above, and all of "
-            "their KPIs are in scores.csv and scores.json beside this file."
+            f"Scorecards of the best {listed:,} of {len(partners):,} partners are listed "
+            "here; a partner's name in the ranking opens any other's. Every partner's KPIs "
+            "are also in scores.csv and scores.json beside this file."
         )
     window_start = result.as_of - timedelta(days=result.window_days - 1)
     return Page(
@@ -429,16 +360,16 @@ def _page(
         no_partner_name=NO_PARTNER,
         no_partner=_no_partner_tiles(portfolio.no_partner),
         unlisted_count=portfolio.unlisted_partner_opportunity_count,
-        charts=charts_overview,
-        trend=_trend(result, runs, tiers),
+        charts=overview,
+        trend=trend,
         trend_note=(
             "The trend appears after the second run: the store holds no earlier run to "
             "compare this one with."
         ),
         key_columns=tuple(ColumnHead(KPIS[name].label, KPIS[name].meaning) for name in KEY_COLUMNS),
-        rows=rows,
+        tier_names=tuple(tiers),
         scorecard_note=scorecard_note,
-        scorecards=cards,
+        data=data,
         component_count=len(COMPONENTS),
         prior_strength=f"{settings.prior_strength:g}",
         tier_rules="; ".join(f"{tier} {rules[tier]}" for tier in rules),
@@ -498,60 +429,6 @@ def _tier_rules(settings: ScoringSettings) -> dict[str, str]:
     return rules
 
 
-def _numeric_kpis() -> tuple[Kpi, ...]:
-    """The KPIs a scorecard lists against the median: every number of the catalogue
-    (top_channel and stage_days have their own charts)."""
-    return tuple(kpi for kpi in KPIS if kpi.kind.numeric)
-
-
-@dataclass(frozen=True)
-class _Context:
-    """Portfolio figures every scorecard compares against."""
-
-    #: per KPI: the values of all partners (None kept), their median and scale
-    kpi_values: Mapping[str, Sequence[float | None]]
-    medians: Mapping[str, float | None]
-    scales: Mapping[str, tuple[float, float]]
-    stages: tuple[str, ...]
-    stage_medians: Mapping[str, float]
-    channel_shares: tuple[float, ...]
-
-    @classmethod
-    def of(cls, result: ScoringResult, stage_order: Sequence[str]) -> _Context:
-        values: dict[str, list[float | None]] = {
-            kpi.name: [p.kpis.number(kpi.name) for p in result.partners] for kpi in _numeric_kpis()
-        }
-        medians: dict[str, float | None] = {}
-        scales: dict[str, tuple[float, float]] = {}
-        for name, column in values.items():
-            present = [v for v in column if v is not None]
-            medians[name] = statistics.median(present) if present else None
-            scales[name] = (min([0.0, *present]), max([0.0, *present]))
-        rank = {stage: i for i, stage in enumerate(stage_order)}
-        stage_days = [p.kpis.per_stage("stage_days") for p in result.partners]
-        seen = {stage for days in stage_days for stage in days}
-        stages = tuple(sorted(seen, key=lambda s: (rank.get(s, len(rank)), s)))
-        stage_medians = {
-            stage: statistics.median(days[stage] for days in stage_days if stage in days)
-            for stage in stages
-        }
-        amounts = [
-            sum(p.kpis.channels[g].won_amount for p in result.partners if g in p.kpis.channels)
-            for g in CHANNEL_GROUPS
-        ]
-        total = sum(amounts)
-        shares = tuple(a / total if total > 0 else 0.0 for a in amounts)
-        return cls(values, medians, scales, stages, stage_medians, shares)
-
-
-def _competition_ranks(scores: Sequence[float]) -> list[int]:
-    """1, 2, 2, 4: partners with equal scores share a rank (scores come sorted)."""
-    ranks: list[int] = []
-    for i, score in enumerate(scores):
-        ranks.append(ranks[-1] if i and scores[i - 1] == score else i + 1)
-    return ranks
-
-
 def _source_value(value: object) -> str:
     if isinstance(value, Mapping):
         return ", ".join(f"{k}={v}" for k, v in value.items())
@@ -584,114 +461,6 @@ def _no_partner_tiles(kpis: PartnerKpis) -> tuple[Tile, ...]:
 
 def _maybe(fmt: Callable[[float], str], value: float | None) -> str:
     return NONE_TEXT if value is None else fmt(value)
-
-
-def _driver_words(score: PartnerScore, names: Sequence[str], *, short: bool = False) -> str:
-    """'deals won (p100), pipeline value (p97)': the drivers text in plain words."""
-    return score.percentiles_text(names, functools.partial(component_label, short=short))
-
-
-def _row(score: PartnerScore, rank: int, anchor: str | None, tier_order: Mapping[str, int]) -> Row:
-    cells = []
-    for name in KEY_COLUMNS:
-        value = score.kpis.number(name)
-        cells.append(Cell(format_kpi(KPIS[name].kind, value), "" if value is None else repr(value)))
-    return Row(
-        rank=rank,
-        anchor=anchor,
-        partner_id=score.partner_id,
-        name=score.partner_name,
-        search=f"{score.partner_name} {score.partner_id}".lower(),
-        score=format_score(score.score),
-        score_value=score.score,
-        tier=score.tier,
-        tier_colour=charts.tier_colour(score.tier),
-        tier_order=len(tier_order) - tier_order.get(score.tier, len(tier_order)),
-        strong=_driver_words(score, score.drivers.strong, short=True),
-        weak=_driver_words(score, score.drivers.weak, short=True),
-        drivers_text=score.drivers_text(),
-        cells=tuple(cells),
-    )
-
-
-def _position(value: float, scale: tuple[float, float]) -> float:
-    low, high = scale
-    span = high - low
-    return round(100 * (value - low) / span, 2) if span > 0 else 0.0
-
-
-def _kpi_row(score: PartnerScore, kpi: Kpi, context: _Context) -> KpiRow:
-    name = kpi.name
-    value = score.kpis.number(name)
-    median = context.medians[name]
-    scale = context.scales[name]
-    fill: Fill | None = None
-    verdict = "no value"
-    if value is not None:
-        if median is None or value == median:
-            css, verdict = "even", "at the median"
-        elif (value > median) == (kpi.direction == "higher"):
-            css, verdict = "better", "better than the median"
-        else:
-            css, verdict = "worse", "worse than the median"
-        zero, mine = _position(0.0, scale), _position(value, scale)
-        fill = Fill(left=min(zero, mine), width=round(abs(mine - zero), 2), css=css)
-    return KpiRow(
-        name=name,
-        label=kpi.label,
-        meaning=kpi.meaning,
-        value=format_kpi(kpi.kind, value),
-        median=format_kpi(kpi.kind, median),
-        null_reason=kpi.null_note if value is None else "",
-        fill=fill,
-        tick=None if median is None else _position(median, scale),
-        verdict=verdict,
-    )
-
-
-def _scorecard(
-    score: PartnerScore,
-    rank: int,
-    anchor: str,
-    settings: ScoringSettings,
-    context: _Context,
-    runs: Sequence[Run],
-) -> Scorecard:
-    components = charts.component_percentiles(score, settings.weights, list(COMPONENTS))
-    channels = charts.channel_mix(score, CHANNEL_GROUPS, context.channel_shares)
-    stages = charts.stage_durations(score, context.stages, context.stage_medians)
-    points = [
-        charts.TrendPoint(run.label, *run.points[score.partner_id])
-        for run in runs
-        if score.partner_id in run.points
-    ]
-    if len(runs) < 2:
-        trend_note = "Score trend: appears after the second run."
-    else:
-        trend_note = "Score trend: this partner was scored in one run only so far."
-    top = score.kpis.text("top_channel")
-    return Scorecard(
-        rank=rank,
-        anchor=anchor,
-        partner_id=score.partner_id,
-        name=score.partner_name,
-        score=format_score(score.score),
-        tier=score.tier,
-        tier_colour=charts.tier_colour(score.tier),
-        strong=_driver_words(score, score.drivers.strong),
-        weak=_driver_words(score, score.drivers.weak),
-        top_channel="" if top is None else f"{channel_label(top)} ({top})",
-        kpis=tuple(_kpi_row(score, kpi, context) for kpi in _numeric_kpis()),
-        components=Chart(f"{anchor}-components", "Score components", components),
-        channels=None if channels is None else Chart(f"{anchor}-channels", "Channel mix", channels),
-        stages=None if stages is None else Chart(f"{anchor}-stages", "Days in stage", stages),
-        trend=(
-            Chart(f"{anchor}-trend", "Score run by run", charts.score_trend(points, settings.tiers))
-            if len(points) >= 2
-            else None
-        ),
-        trend_note=trend_note,
-    )
 
 
 def _channel_groups(settings: ScoringSettings) -> tuple[GlossaryItem, ...]:
@@ -810,8 +579,10 @@ def _template() -> jinja2.Template:
     return _ENVIRONMENT.from_string(TEMPLATE)
 
 
+@functools.cache
 def _plotly_js() -> str:
-    """plotly.js from the plotly package, to inline in a <script> element."""
+    """plotly.js from the plotly package, to inline in a <script> element (checked once a
+    process: it is 4.6 MB)."""
     source: str = get_plotlyjs()
     lowered = source.lower()
     if "</script" in lowered or "<!--" in lowered:
@@ -819,11 +590,27 @@ def _plotly_js() -> str:
     return source
 
 
+#: What JSON may hold but a script element's text may not, each as its JSON escape, so
+#: no string in the data can end the element (``</script``) or open a comment (``<!--``).
+_SCRIPT_UNSAFE = (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("'", "\\u0027"),
+                  ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))  # fmt: skip
+
+
+def script_json(value: object) -> str:
+    """Compact JSON to sit inside ``<script type="application/json">``: no spaces between
+    tokens, non-ASCII as UTF-8, and nothing that could end the element."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for unsafe, escape in _SCRIPT_UNSAFE:
+        text = text.replace(unsafe, escape)
+    return text
+
+
 def _sha256(text: str) -> str:
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
+@functools.cache
 def _content_security_policy(*scripts: str) -> str:
     """Only these inline scripts run, and the page loads nothing from anywhere."""
     hashes = " ".join(_sha256(s) for s in scripts)

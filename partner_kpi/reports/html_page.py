@@ -1,10 +1,10 @@
-"""The report page's fixed parts: the Jinja template, its stylesheet and its script.
+"""The report page's fixed parts: the Jinja template and its stylesheet.
 
 Nothing here holds data. The template is rendered with autoescaping on, so every
-``{{ value }}`` is HTML-escaped; the only unescaped insertions are the stylesheet and
-the two scripts below (package constants) and chart figures, which go through Jinja's
-``tojson`` filter (JSON with ``<``, ``>``, ``&`` and ``'`` as ``\\u`` escapes, so no
-string in it can close the ``<script type="application/json">`` element it sits in).
+``{{ value }}`` is HTML-escaped; the only unescaped insertions are the stylesheet, the
+two scripts (plotly.js and ``html_script.SCRIPT``) and the data block, which is JSON
+with ``<``, ``>``, ``&`` and ``'`` as ``\\u`` escapes (``html.script_json``), so no
+string in it can close the ``<script type="application/json">`` element it sits in.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ td.partner { min-width: 170px; max-width: 320px; }
 .drivers .up { color: var(--good); }
 .drivers .down { color: var(--bad); }
 input[type=search] { padding: 5px 8px; width: 280px; margin: 6px 0; }
+select { padding: 4px 6px; margin: 6px 6px; }
+#ranking-more { margin: 8px; }
 button { padding: 4px 10px; margin: 0 6px 6px 0; }
 details.scorecard { border: 1px solid var(--line); border-radius: 8px; margin: 8px 0;
   border-left: 6px solid var(--tier); }
@@ -77,98 +79,6 @@ code { font-size: 12px; }
 footer { margin-top: 30px; padding-bottom: 30px; font-size: 12px; color: var(--muted); }
 """
 
-#: Draws each chart from its JSON spec when it comes near the screen: a chart in a
-#: collapsed scorecard is drawn when the scorecard is opened and scrolled to (plotly
-#: cannot size a hidden chart, and drawing only what is looked at keeps a page of many
-#: partners quick). Also sorts and filters the ranked table; it reads and moves DOM
-#: nodes and sets textContent, never builds HTML.
-SCRIPT = """
-(function () {
-  "use strict";
-  function draw(holder) {
-    if (holder.getAttribute("data-drawn")) { return; }
-    holder.setAttribute("data-drawn", "1");
-    var spec = JSON.parse(document.getElementById(holder.getAttribute("data-spec")).textContent);
-    Plotly.newPlot(holder, spec.data, spec.layout, spec.config);
-  }
-  var charts = document.querySelectorAll(".chart[data-spec]");
-  if ("IntersectionObserver" in window) {
-    var observer = new IntersectionObserver(function (entries) {
-      entries.forEach(function (entry) {
-        if (entry.isIntersecting) {
-          observer.unobserve(entry.target);
-          draw(entry.target);
-        }
-      });
-    }, { rootMargin: "400px 0px" });
-    charts.forEach(function (holder) { observer.observe(holder); });
-  } else {
-    charts.forEach(draw);
-  }
-  function openTarget() {
-    var target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
-    if (target && target.tagName === "DETAILS") {
-      target.open = true;
-      target.scrollIntoView();
-    }
-  }
-  window.addEventListener("hashchange", openTarget);
-  function setAll(open) {
-    document.querySelectorAll("details.scorecard").forEach(function (d) { d.open = open; });
-  }
-  var openAll = document.getElementById("open-all");
-  var closeAll = document.getElementById("close-all");
-  if (openAll) { openAll.addEventListener("click", function () { setAll(true); }); }
-  if (closeAll) { closeAll.addEventListener("click", function () { setAll(false); }); }
-
-  var table = document.getElementById("ranking-table");
-  if (table) {
-    var body = table.tBodies[0];
-    var filter = document.getElementById("ranking-filter");
-    var counter = document.getElementById("ranking-count");
-    filter.addEventListener("input", function () {
-      var query = filter.value.trim().toLowerCase();
-      var shown = 0;
-      Array.prototype.forEach.call(body.rows, function (row) {
-        var hit = !query || row.getAttribute("data-search").indexOf(query) !== -1;
-        row.hidden = !hit;
-        if (hit) { shown += 1; }
-      });
-      counter.textContent = String(shown);
-    });
-    table.querySelectorAll("th[data-sort]").forEach(function (th) {
-      th.addEventListener("click", function () {
-        var column = th.cellIndex;
-        var numeric = th.getAttribute("data-sort") === "number";
-        var descending = th.getAttribute("aria-sort") !== "descending";
-        table.querySelectorAll("th[aria-sort]").forEach(function (other) {
-          other.removeAttribute("aria-sort");
-        });
-        th.setAttribute("aria-sort", descending ? "descending" : "ascending");
-        var rows = Array.prototype.slice.call(body.rows);
-        rows.sort(function (a, b) {
-          var x = a.cells[column].getAttribute("data-value");
-          var y = b.cells[column].getAttribute("data-value");
-          var order;
-          if (numeric) {
-            x = x === "" ? -Infinity : Number(x);
-            y = y === "" ? -Infinity : Number(y);
-            order = x < y ? -1 : x > y ? 1 : 0;
-          } else {
-            order = x.localeCompare(y);
-          }
-          return descending ? -order : order;
-        });
-        var sorted = document.createDocumentFragment();
-        rows.forEach(function (row) { sorted.appendChild(row); });
-        body.appendChild(sorted);
-      });
-    });
-  }
-  openTarget();
-})();
-"""
-
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -180,9 +90,8 @@ TEMPLATE = """<!DOCTYPE html>
 <style>{{ style }}</style>
 </head>
 {%- macro chart(c) %}
-<div class="chart" id="{{ c.id }}" data-spec="{{ c.id }}-spec" role="img"
+<div class="chart" id="{{ c.id }}" data-chart="{{ c.id }}" role="img"
  aria-label="{{ c.title }}"></div>
-<script type="application/json" id="{{ c.id }}-spec">{{ c.figure|tojson }}</script>
 {%- endmacro %}
 {%- macro tier_badge(tier, colour) -%}
 <span class="badge" style="--tier: {{ colour }}">{{ tier }}</span>
@@ -307,39 +216,29 @@ to {{ page.trend.last }}. Each scorecard shows that partner's score run by run.<
 sort; a name opens its scorecard. Drivers: the two score components that lift the score
 most (▲) and the two that hold it down most (▼), with the partner's percentile among all
 partners (p100 = best).</p>
+<noscript><p class="note">The ranking and the scorecards are drawn by the page's script:
+allow it, or read every partner in scores.csv beside this file.</p></noscript>
 <input type="search" id="ranking-filter" placeholder="Filter by partner name or id"
  aria-label="Filter partners">
-<span class="muted"><span id="ranking-count">{{ page.rows|length }}</span> shown</span>
-<div class="table-wrap">
+<select id="ranking-tier" aria-label="Filter by tier"><option value="">All tiers</option>
+{%- for tier in page.tier_names %}<option value="{{ tier }}">{{ tier }}</option>{% endfor -%}
+</select>
+<span class="muted"><span id="ranking-count">{{ page.partner_count }}</span> shown</span>
+<div class="table-wrap" id="ranking-wrap">
 <table id="ranking-table">
 <thead><tr>
-<th class="num" data-sort="number">Rank</th><th data-sort="text">Partner</th>
-<th class="num" data-sort="number">Score</th><th data-sort="number">Tier</th>
+<th class="num" data-sort="rank">Rank</th><th data-sort="name">Partner</th>
+<th class="num" data-sort="score">Score</th><th data-sort="tier">Tier</th>
 <th>Top drivers</th>
 {%- for column in page.key_columns %}
-<th class="num" data-sort="number" title="{{ column.meaning }}">{{ column.label }}</th>
+<th class="num" data-sort="kpi" data-key="{{ loop.index0 }}" title="{{ column.meaning }}">
+{{- column.label }}</th>
 {%- endfor %}
 </tr></thead>
-<tbody>
-{%- for row in page.rows %}
-<tr data-partner-id="{{ row.partner_id }}" data-search="{{ row.search }}">
-<td class="num" data-value="{{ row.rank }}">{{ row.rank }}</td>
-<td class="partner" data-value="{{ row.name }}">
-{%- if row.anchor %}<a href="#{{ row.anchor }}">{{ row.name }}</a>
-{%- else %}{{ row.name }}{% endif -%}
-<span class="id">{{ row.partner_id }}</span></td>
-<td class="num score" data-value="{{ row.score_value }}">{{ row.score }}</td>
-<td data-value="{{ row.tier_order }}">{{ tier_badge(row.tier, row.tier_colour) }}</td>
-<td class="drivers" title="{{ row.drivers_text }}">
-<span class="up">▲ {{ row.strong }}</span><br><span class="down">▼ {{ row.weak }}</span></td>
-{%- for cell in row.cells %}
-<td class="num" data-value="{{ cell.raw }}">{{ cell.text }}</td>
-{%- endfor %}
-</tr>
-{%- endfor %}
-</tbody>
+<tbody></tbody>
 </table>
 </div>
+<button type="button" id="ranking-more" hidden>Show more</button>
 </section>
 
 <section id="scorecards">
@@ -347,50 +246,7 @@ partners (p100 = best).</p>
 <p class="note" id="scorecard-note">{{ page.scorecard_note }}</p>
 <button type="button" id="open-all">Open all</button>
 <button type="button" id="close-all">Close all</button>
-{%- for card in page.scorecards %}
-<details class="scorecard" id="{{ card.anchor }}" style="--tier: {{ card.tier_colour }}"
- data-partner-id="{{ card.partner_id }}">
-<summary><span class="rank">#{{ card.rank }}</span> <strong class="name">{{ card.name }}</strong>
-<span class="score">{{ card.score }}</span> {{ tier_badge(card.tier, card.tier_colour) }}
-<span class="muted">{{ card.partner_id }}</span></summary>
-<div class="body">
-<p><strong>Strongest:</strong> {{ card.strong }}.<br><strong>Weakest:</strong> {{ card.weak }}.
-{%- if card.top_channel %}<br><strong>Top channel:</strong> {{ card.top_channel }}.{% endif %}</p>
-<table class="kpis">
-<thead><tr><th>KPI</th><th class="num">Partner</th><th class="num">Portfolio median</th>
-<th>Partner against the median</th></tr></thead>
-<tbody>
-{%- for kpi in card.kpis %}
-<tr data-kpi="{{ kpi.name }}"><td>{{ kpi.label }}<span class="meaning">{{ kpi.meaning }}</span></td>
-<td class="num value"
-{%- if kpi.null_reason %} title="empty: {{ kpi.null_reason }}"{% endif %}>{{ kpi.value }}</td>
-<td class="num median">{{ kpi.median }}</td>
-<td class="bar"><div class="track" title="{{ kpi.verdict }}">
-{%- if kpi.fill %}<div class="fill {{ kpi.fill.css }}"
- style="left: {{ kpi.fill.left }}%; width: {{ kpi.fill.width }}%"></div>{% endif %}
-{%- if kpi.tick is not none %}<div class="tick" style="left: {{ kpi.tick }}%"></div>{% endif -%}
-</div></td></tr>
-{%- endfor %}
-</tbody></table>
-<div class="grid2">
-<div>{{ chart(card.components) }}</div>
-<div>
-{%- if card.channels %}{{ chart(card.channels) }}
-{%- else %}<p class="note">Channel mix: no won amount in the window.</p>{% endif -%}
-</div>
-<div>
-{%- if card.stages %}{{ chart(card.stages) }}
-{%- else %}<p class="note">Days in each stage: no deal of this partner closed in the window
-after moving through a stage.</p>{% endif -%}
-</div>
-<div>
-{%- if card.trend %}{{ chart(card.trend) }}
-{%- else %}<p class="note trend-note">{{ card.trend_note }}</p>{% endif -%}
-</div>
-</div>
-</div>
-</details>
-{%- endfor %}
+<div id="scorecard-list"></div>
 </section>
 
 <section id="how-to-read">
@@ -424,8 +280,9 @@ means better than the median, red worse.</p>
 </main>
 <footer>Written by partner-kpi. This page is self-contained: it needs no network, and its
 charts are drawn with plotly.js {{ plotly_version }}, embedded in the file.</footer>
-<script>{{ plotly_js }}</script>
+<script type="application/json" id="report-data">{{ data }}</script>
 <script>{{ script }}</script>
+<script>{{ plotly_js }}</script>
 </body>
 </html>
 """

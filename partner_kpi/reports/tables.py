@@ -92,9 +92,11 @@ def scores_document(
 def write_scores_json(
     result: ScoringResult, path: Path, settings: ScoringSettings, source: dict[str, Any]
 ) -> None:
-    """scores.json: the same as scores.csv plus channel figures, stage days and components."""
+    """scores.json: the same as scores.csv plus channel figures, stage days and components;
+    compact (one line, no spaces between tokens: thousands of partners stay a small file)."""
     document = scores_document(result, settings, source)
-    path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    text = json.dumps(document, separators=(",", ":"), allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 #: quality.csv's header; file and line are filled for a seed folder's rows.

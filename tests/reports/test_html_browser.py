@@ -1,21 +1,10 @@
-"""report.html in a real browser: Debian's headless Chromium, driven by Playwright.
-
-Playwright drives the installed /usr/bin/chromium over the Chrome DevTools Protocol
-(``executable_path``); it never downloads a browser of its own. The test skips only
-when Chromium is missing outside CI; under CI (the env var CI set, as .ci/run is run)
-a missing Chromium or Playwright fails it.
-"""
+"""report.html in a real browser (tests/reports/browser.py): every chart draws, CRM
+strings show as text and run nothing, and the bundled dataset's page works end to end."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,6 +12,7 @@ from connectors.seed import read_seed
 from kpi_engine import ScoringSettings, score_partners
 from partner_kpi.reports.html import write_report_html
 from tests.kpi_engine.builders import AS_OF, partner, won
+from tests.reports.browser import OpenReport, assert_clean, chart_ids, wait_drawn
 from tests.reports.report_data import (
     AMPERSAND_NAME,
     BREAKOUT_NAME,
@@ -31,139 +21,6 @@ from tests.reports.report_data import (
     SCRIPT_NAME,
     hostile_input,
 )
-
-if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Dialog, Page
-
-#: The flags this machine's Chromium needs headless as root (Playwright adds
-#: --headless and --no-sandbox, and a new empty --user-data-dir for every launch).
-CHROMIUM_FLAGS = [
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-DRAW_TIMEOUT_S = 30.0
-
-
-def chromium_path() -> str | None:
-    found = shutil.which("chromium")
-    if found is None and Path("/usr/bin/chromium").exists():
-        found = "/usr/bin/chromium"
-    return found
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the browser test (.ci/run installs it)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium_path()
-    if executable is None:
-        _unavailable("chromium is not installed (apt-get install chromium)")
-    assert executable is not None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[dev]')")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@dataclass
-class Visit:
-    """A page opened from a file, with everything that went wrong while it was open."""
-
-    page: Page
-    errors: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
-
-
-OpenReport = Callable[[Path], "Visit"]
-
-
-@pytest.fixture
-def open_report(browser: Browser) -> Iterator[OpenReport]:
-    visits: list[Visit] = []
-
-    def open_(path: Path) -> Visit:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        visit = Visit(page)
-        page.on("pageerror", lambda error: visit.errors.append(f"page error: {error}"))
-        page.on(
-            "console",
-            lambda message: (
-                visit.errors.append(f"console {message.type}: {message.text}")
-                if message.type in ("error", "warning")
-                else None
-            ),
-        )
-
-        def on_dialog(dialog: Dialog) -> None:
-            visit.dialogs.append(f"{dialog.type}: {dialog.message}")
-            dialog.dismiss()
-
-        page.on("dialog", on_dialog)
-        page.on("request", lambda request: visit.requests.append(request.url))
-        # the page must work offline: anything but the file itself is refused and noted
-        page.route(
-            "**/*",
-            lambda route: (
-                route.continue_() if route.request.url.startswith("file:") else route.abort()
-            ),
-        )
-        page.goto(path.as_uri(), wait_until="load")
-        visits.append(visit)
-        return visit
-
-    yield open_
-    for visit in visits:
-        visit.page.context.close()
-
-
-def chart_ids(page: Page) -> list[str]:
-    ids: list[str] = page.evaluate(
-        "Array.from(document.querySelectorAll('.chart[data-spec]'), c => c.id)"
-    )
-    return ids
-
-
-def wait_drawn(page: Page, chart_id: str) -> None:
-    """Scroll the chart into view (charts are drawn as they near the screen) and wait
-    until plotly has put its SVG into it."""
-    holder = page.locator(f"[id='{chart_id}']")
-    holder.scroll_into_view_if_needed()
-    deadline = time.monotonic() + DRAW_TIMEOUT_S
-    while True:
-        drawn = page.evaluate(
-            "id => { const c = document.getElementById(id);"
-            " return !!c && c.classList.contains('js-plotly-plot')"
-            " && c.querySelectorAll('.plotly .main-svg').length > 0; }",
-            chart_id,
-        )
-        if drawn:
-            return
-        assert time.monotonic() < deadline, f"chart {chart_id} was not drawn"
-        page.wait_for_timeout(50)
-
-
-def assert_clean(visit: Visit) -> None:
-    assert visit.errors == []
-    assert visit.dialogs == []
-    assert [url for url in visit.requests if not url.startswith("file:")] == []
 
 
 @pytest.fixture(scope="module")
@@ -179,11 +36,13 @@ def test_every_chart_renders_without_script_errors(
 ) -> None:
     visit = open_report(hostile_report)
     page = visit.page
-    ids = chart_ids(page)
-    # overview 4 (with the tier trend); per partner the components, and channels and
-    # stages for the two with closed won deals, and the trend for the three in both runs
-    assert len(ids) == 4 + 4 + 2 + 2 + 3
+    # the overview 4 (with the tier trend); a scorecard's charts exist once it is opened
+    assert len(chart_ids(page)) == 4
     page.click("#open-all")
+    ids = chart_ids(page)
+    # per partner the components, and channels and stages for the two with closed won
+    # deals, and the trend for the three in both runs
+    assert len(ids) == 4 + 4 + 2 + 2 + 3
     for chart_id in ids:
         wait_drawn(page, chart_id)
     assert page.locator(".chart .main-svg").count() >= len(ids)
@@ -314,6 +173,9 @@ def test_an_unbroken_300_character_name_keeps_the_table_on_screen(
     )
     assert len(widths) == 2
     assert max(widths) <= 340
+    names = page.locator("#ranking-table td.partner a").all_text_contents()
+    assert UNBROKEN_NAME in names  # the whole name, literally
+    assert UNBROKEN_NAME in page.locator("details.scorecard strong.name").all_text_contents()
     score_right = page.evaluate(
         "() => document.querySelector('#ranking-table td.score').getBoundingClientRect().right"
     )

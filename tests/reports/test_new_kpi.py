@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from kpi_engine import KPIS, ScoringSettings
 from kpi_engine.catalogue import COUNT, NEVER_ZERO, Kpi
 from partner_kpi.config import parse_config
 from partner_kpi.run import run_seed_audit
+from tests.reports.page_tree import parse
 from tests.writeback.fakes import DEFAULTS
 from writeback.spec import field_map
 from writeback.values import OUTPUTS
@@ -73,11 +73,19 @@ def test_the_new_kpi_is_in_scores_json_for_partners_and_the_no_partner_bucket(
 
 
 def test_the_new_kpi_is_on_every_scorecard_and_in_the_glossary(audit_out: Path) -> None:
-    page = (audit_out / "report.html").read_text()
-    rows = re.findall(r'<tr data-kpi="won_count_x2"', page)
-    assert len(rows) == 35  # one scorecard per partner
-    assert page.count("Deals won twice over") >= 36  # each scorecard and the glossary
-    assert "Twice the deals won in the window: a toy KPI." in page
+    page = parse((audit_out / "report.html").read_text())
+    # every scorecard lists the data block's KPIs, each with its text for every partner
+    data = json.loads(page.one("script", id="report-data").raw())
+    names = [k["name"] for k in data["kpis"]]
+    toy = data["kpis"][names.index("won_count_x2")]
+    assert (toy["label"], toy["meaning"]) == (TOY.label, TOY.meaning)
+    texts = data["partners"]["text"]
+    deal_counts = texts[names.index("deal_count")]
+    assert len(deal_counts) == 35
+    assert texts[names.index("won_count_x2")] == [f"{2 * int(n):,}" for n in deal_counts]
+    glossary = page.one("section", id="how-to-read").text()
+    assert "Deals won twice over won_count_x2" in glossary
+    assert "Twice the deals won in the window: a toy KPI." in glossary
 
 
 def test_the_new_kpi_can_be_written_to_a_whole_number_field(toy_catalogue: None) -> None:

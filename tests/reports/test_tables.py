@@ -1,10 +1,15 @@
-"""scores.csv rows: every KPI by its KPIS.md name, floats, nulls, stage days and drivers."""
+"""scores.csv rows: every KPI by its KPIS.md name, floats, nulls, stage days and drivers;
+scores.json compact and complete."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from kpi_engine import PartnerKpis
-from partner_kpi.reports.tables import csv_columns, csv_row
+from partner_kpi.reports.tables import csv_columns, csv_row, scores_document, write_scores_json
 from tests.kpi_engine.builders import hand_made_score
+from tests.reports.report_data import hostile_input
 
 
 def every_kpi() -> PartnerKpis:
@@ -58,3 +63,25 @@ def test_a_partner_as_a_scores_csv_row() -> None:
         "weak: close_rate_adj (p0), sales_cycle_days (p12)",
     }
     assert list(row) == list(csv_columns())
+
+
+def test_scores_json_is_compact_and_complete(tmp_path: Path) -> None:
+    data = hostile_input()
+    path = tmp_path / "scores.json"
+    write_scores_json(data.result, path, data.settings, data.source)
+    text = path.read_text(encoding="utf-8")
+    document = json.loads(text)
+    # one line, no spaces between tokens (indented, 5,000 partners took 11.7 MB)
+    assert text == json.dumps(document, separators=(",", ":")) + "\n"
+    assert text.count("\n") == 1
+    # and every field: the document as the writer built it, partners in rank order
+    assert document == json.loads(json.dumps(scores_document(data.result, data.settings,
+                                                             data.source)))  # fmt: skip
+    assert [p["partner_id"] for p in document["partners"]] == [
+        p.partner_id for p in data.result.partners
+    ]
+    assert set(document) == {"as_of", "window_days", "source", "settings", "portfolio",
+                             "partners"}  # fmt: skip
+    assert set(document["partners"][0]) >= {"partner_id", "partner_name", "deal_count",
+        "stage_days", "channels", "components", "percentiles", "score", "tier", "drivers",
+        "notes"}  # fmt: skip

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from bench import seed_folder
-from bench.e2e import duckdb_sql, figure_differences, parse_size
+from bench.e2e import duckdb_sql, figure_differences, parse_size, selected
 from bench.seed_folder import write_seed_folder
 
 
@@ -115,3 +115,11 @@ def test_sizes_read_as_people_write_them() -> None:
     assert [parse_size(text) for text in ("100k", "1m", "5M", "2.5m", "8800")] == [
         100_000, 1_000_000, 5_000_000, 2_500_000, 8_800
     ]  # fmt: skip
+
+
+def test_a_command_asked_for_alone_brings_what_it_needs() -> None:
+    assert selected({"first-render"}) == {"first-render", "audit-seed", "duckdb"}
+    assert selected({"audit-offline"}) == {
+        "audit-offline", "audit-config", "sandbox-serve", "duckdb"
+    }  # fmt: skip
+    assert selected({"help"}) == {"help"}

@@ -54,6 +54,7 @@ import resource  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Iterable, Mapping, Sequence  # noqa: E402
@@ -244,8 +245,6 @@ def run_child(
 
 
 def _capture() -> IO[str]:
-    import tempfile
-
     return tempfile.TemporaryFile("w+", encoding="utf-8")
 
 
@@ -426,24 +425,24 @@ def start_sandbox(
     """``partner-kpi sandbox serve --data DIR`` until its ready line: seconds and VmHWM then."""
     shutil.rmtree(state, ignore_errors=True)
     argv = [partner_kpi(), "sandbox", "serve", "--data", str(folder), "--state-dir", str(state)]
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO
-    )
+    errors = state.with_name(state.name + ".stderr")
+    with errors.open("w") as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=REPO)
     assert process.stdout is not None
     try:
         line = _first_line(process.stdout, timeout)
     except queue.Empty:
+        line = ""
         process.kill()
-        process.wait()
-        raise SystemExit(
-            f"FAILED: sandbox serve printed no ready line in {timeout:.0f} s"
-        ) from None
     wall = time.perf_counter() - started
-    peak = _vm_hwm_mb(process.pid)
     if not line.strip():
         process.wait()
-        raise SystemExit(f"FAILED: sandbox serve exited {process.returncode} before its ready line")
+        raise SystemExit(
+            f"FAILED: sandbox serve at {size} gave no ready line in {wall:.0f} s "
+            f"(exit {process.returncode}):\n{errors.read_text()[-4000:]}"
+        )
+    peak = _vm_hwm_mb(process.pid)
     sandbox = Sandbox(process, json.loads(line), started)
     return sandbox, Measured("sandbox-serve", size, wall, peak, 0, argv, note="to its ready line")
 

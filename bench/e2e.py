@@ -851,9 +851,12 @@ def render(rows: Sequence[Row], growth: Sequence[Growth], report: tuple[str, boo
     ]
     missed += [f"growth of {g.command} to {g.size}" for g in growth if g.met is False]
     missed += ["report.html size"] if report is not None and not report[1] else []
-    lines.append("")
-    lines.append(f"NOT MET ({len(missed)}): " + "; ".join(missed) if missed else "every target met")
-    return "\n".join(lines)
+    judged = [r.met for r in rows] + [g.met for g in growth] + ([report[1]] if report else [])
+    if missed:
+        verdict = f"NOT MET ({len(missed)}): " + "; ".join(missed)
+    else:
+        verdict = "every target met" if any(m is not None for m in judged) else "no target run"
+    return "\n".join([*lines, "", verdict])
 
 
 def machine_header(options: Options) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -199,12 +200,26 @@ def map_pipeline(
     no close date) are kept for the data-quality rules. BadValues when a date or number
     cannot be read or an opportunity_id is empty.
     """
+    # the stand-in lead sources are hashed in Python, on a thread: the mapping below runs in
+    # Polars, which lets go of the GIL, so the two share the machine's cores
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return _mapped(table, prices=prices, currencies=currencies, pool=pool)
+
+
+def _mapped(
+    table: pl.DataFrame,
+    *,
+    prices: Mapping[str, float],
+    currencies: Currencies,
+    pool: ThreadPoolExecutor,
+) -> PipelineRecords:
     text = table.select(
         ROW,
         *(_stripped(table, c) for c in REQUIRED_PIPELINE_COLUMNS),
         *(_stripped(table, c) for c in OPTIONAL_PIPELINE_COLUMNS),
     ).rename({"opportunity_id": "id", "deal_stage": "stage"})
     # ``id`` and ``stage`` are the file's opportunity_id and deal_stage, stripped
+    lead_sources = pool.submit(_lead_sources, text)
     partner = _each_distinct(text, "sales_agent", partner_id, pl.String())
     known = pl.col("stage").is_in(list(STAGES_BY_NAME))
     unknown = text.filter(~known).select(ROW, "id", partner.alias("partner_id"), "stage")
@@ -302,21 +317,21 @@ def map_pipeline(
         _blank_to_null(pl.col("deal_type")).alias("deal_type"),
         ROW,
     )  # fmt: skip
-    return PipelineRecords(_with_lead_sources(records), unknown, fallback_created)
+    lead_source = lead_sources.result().filter(text["stage"].is_in(list(STAGES_BY_NAME)))
+    records = records.with_columns(lead_source.alias("lead_source"))
+    return PipelineRecords(records, unknown, fallback_created)
 
 
-def _with_lead_sources(records: pl.DataFrame) -> pl.DataFrame:
-    """The README's stand-in lead source on every record the file gives none."""
-    missing = records["lead_source"] == ""
+def _lead_sources(text: pl.DataFrame) -> pl.Series:
+    """Each row's lead source: the file's, or the README's stand-in where it gives none."""
+    given = text["lead_source"]
+    missing = given == ""
     if not missing.any():
-        return records
+        return given
     if missing.all():
-        stand_ins = pl.Series(stand_in_lead_sources(records["id"].to_list()), dtype=pl.String)
-    else:
-        where = missing.arg_true()
-        ids = records["id"].gather(where).to_list()
-        stand_ins = records["lead_source"].scatter(where, stand_in_lead_sources(ids))
-    return records.with_columns(stand_ins.alias("lead_source"))
+        return pl.Series(stand_in_lead_sources(text["id"].to_list()), dtype=pl.String)
+    where = missing.arg_true()
+    return given.scatter(where, stand_in_lead_sources(text["id"].gather(where).to_list()))
 
 
 def stage_events(records: pl.DataFrame) -> pl.DataFrame:

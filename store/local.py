@@ -35,6 +35,7 @@ from core.schema import (
     StageChange,
     StageDef,
 )
+from store.events import LIVE_CHANGES_SQL, stage_events
 from store.lock import hold_lock
 from store.models import (
     SCORE_TREND_SCHEMA,
@@ -80,32 +81,10 @@ def _live_records(table: RecordTable[Any], layout: pa.Schema) -> str:
 _PARTNERS_SQL = _live_records(PARTNERS, PARTNER_ARROW_SCHEMA)
 _OPPORTUNITIES_SQL = _live_records(OPPORTUNITIES, OPPORTUNITY_ARROW_SCHEMA)
 
+
 # Changes of deleted or never-stored opportunities are left out: the engine
 # joins events to opportunities, and an orphan would only be noise. Numbering
 # happens after that filter so that a deleted change leaves no gap.
-_STAGE_EVENTS_SQL = """
-    WITH live AS (
-        SELECT c.opportunity_id, c.stage, c.entered_at, c.id,
-               lag(c.stage) OVER (
-                   PARTITION BY c.opportunity_id ORDER BY c.entered_at, c.id
-               ) AS stage_before
-        FROM stage_changes AS c
-        JOIN opportunities AS o ON o.id = c.opportunity_id AND NOT o.deleted
-        WHERE NOT c.deleted
-    )
-    SELECT opportunity_id,
-           stage,
-           CAST(entered_at AS DATE) AS entered_date,
-           CAST(row_number() OVER (
-               PARTITION BY opportunity_id ORDER BY entered_at, id
-           ) - 1 AS INTEGER) AS sequence
-    FROM live
-    -- A CRM history row may record another field's change (Salesforce writes one
-    -- for amount, probability and close date too): only a new stage is an event.
-    WHERE stage_before IS DISTINCT FROM stage
-"""
-
-
 def utc_now() -> datetime:
     """The default clock."""
     return datetime.now(UTC)
@@ -666,7 +645,7 @@ class LocalStore:
         place in its opportunity's history ordered by time, then by change id.
         Rows come in no particular order.
         """
-        return self._arrow(_STAGE_EVENTS_SQL, STAGE_EVENT_ARROW_SCHEMA)
+        return stage_events(_to_arrow(self._conn.sql(LIVE_CHANGES_SQL)), STAGE_EVENT_ARROW_SCHEMA)
 
     def stage_defs(self) -> list[StageDef]:
         """The stored pipeline stages, in their sort order."""

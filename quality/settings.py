@@ -36,8 +36,10 @@ class QualitySettings(BaseModel):
     def _known_rules(cls, value: object) -> object:
         if not isinstance(value, dict):
             raise ValueError("must be a mapping of rule: policy (e.g. amount_implausible: fail)")
+        if not value:
+            return value
         # the rules are read here, not on import: their column tests need Polars, and a
-        # config that names no rule is validated without it
+        # config that names no rule (``rules: {}`` included) is validated without it
         from quality.rules import RULES, RULES_BY_NAME
 
         for name, policy in value.items():

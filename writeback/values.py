@@ -109,7 +109,7 @@ class _Outputs(Mapping[str, OutputDef]):
 
     def _current(self) -> dict[str, OutputDef]:
         # the catalogue is read here, not on import: it needs Polars, and a config that
-        # names no writeback fields is validated without it
+        # maps no KPI column is validated without it
         from kpi_engine import KPIS
 
         if self._built_from is not KPIS.kpis:
@@ -118,7 +118,8 @@ class _Outputs(Mapping[str, OutputDef]):
         return self._outputs
 
     def __getitem__(self, name: str) -> OutputDef:
-        return self._current()[name]
+        found = _SCORE_OUTPUTS.get(name)
+        return found if found is not None else self._current()[name]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._current())

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+#: the documented config, every section in it (writeback fields, quality rules), one key misspelt
+EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
+MISSPELT = EXAMPLE.read_text(encoding="utf-8").replace("\nstore:", "\nstoer:")
 #: libraries that cost a fresh process a tenth of a second and more each, and that only a
 #: command that reads, scores, stores, writes or reports needs
 HEAVY = (
@@ -85,6 +88,7 @@ def test_the_help_still_lists_the_sandbox_crms_and_the_exit_codes() -> None:
         (["history"], "crm:\n  type: hubspot\n  timeout: 3\n", "crm.timeout", "unknown key"),
         (["rollback", "run-1"], "quality:\n  rules: []\n", "quality.rules", "mapping"),
         (["check"], None, "missing.yaml", "cannot read the file"),
+        (["check"], MISSPELT, "stoer", "unknown key"),
     ],
 )
 def test_a_config_error_is_one_line_naming_the_key_and_loads_no_heavy_library(

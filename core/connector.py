@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
-from core.schema import Opportunity, Partner, StageChange, StageDef
+if TYPE_CHECKING:  # only named in signatures: the schema needs PyArrow, the protocol does not
+    from core.schema import Opportunity, Partner, StageChange, StageDef
 
 RecordT = TypeVar("RecordT")
 

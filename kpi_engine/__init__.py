@@ -4,22 +4,27 @@ No I/O and no clock: ``as_of`` is an argument. Definitions follow
 ../shared/design/KPIS.md; each KPI is one entry of ``kpi_engine.catalogue.KPIS``.
 """
 
-from kpi_engine.catalogue import KPIS, PER_STAGE, Catalogue, Kind, Kpi
-from kpi_engine.engine import score_partners
-from kpi_engine.result import (
-    NO_PARTNER,
-    TIERS,
-    ChannelFigures,
-    Drivers,
-    KpiValue,
-    PartnerKpis,
-    PartnerScore,
-    PortfolioSummary,
-    ScoringResult,
-    float_text,
-    stage_days_text,
-)
-from kpi_engine.settings import COMPONENTS, ScoringSettings, TierThresholds
+from typing import TYPE_CHECKING
+
+from core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from kpi_engine.catalogue import KPIS, PER_STAGE, Catalogue, Kind, Kpi
+    from kpi_engine.engine import score_partners
+    from kpi_engine.result import (
+        NO_PARTNER,
+        TIERS,
+        ChannelFigures,
+        Drivers,
+        KpiValue,
+        PartnerKpis,
+        PartnerScore,
+        PortfolioSummary,
+        ScoringResult,
+        float_text,
+        stage_days_text,
+    )
+    from kpi_engine.settings import COMPONENTS, ScoringSettings, TierThresholds
 
 __all__ = [
     "COMPONENTS",
@@ -43,3 +48,11 @@ __all__ = [
     "score_partners",
     "stage_days_text",
 ]
+
+if not TYPE_CHECKING:
+    # settings and results are light (pydantic); the catalogue and the engine need Polars
+    __getattr__ = lazy_exports(
+        __name__,
+        __all__,
+        ("kpi_engine.result", "kpi_engine.settings", "kpi_engine.catalogue", "kpi_engine.engine"),
+    )

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,8 +20,13 @@ from core.errors import ENDS_A_CHECK, EXIT_CODES, ConfigError, NotReadyForSync, 
 from kpi_engine import ScoringSettings
 from partner_kpi import __version__, logs
 from partner_kpi.config import load_config, with_window
-from partner_kpi.run import RunOutput, run_audit, run_seed_audit
 from quality import QualitySettings
+
+if TYPE_CHECKING:
+    from partner_kpi.run import RunOutput
+
+# A command imports what it runs on (Polars, PyArrow, DuckDB, the CRM clients, the reports)
+# once its config is loaded, so that --help, --version and a config error answer at once.
 
 log = logging.getLogger("partner_kpi")
 
@@ -137,6 +142,8 @@ def audit(
     """
     config = load_config(config_path)
     settings = with_window(config.scoring, window_days)
+    from partner_kpi.run import run_audit, run_seed_audit
+
     day = as_of or date.today()
     if sandbox_crm is not None:
         output = _audit_sandbox(
@@ -208,6 +215,7 @@ def _audit_sandbox(
     import json
     import tempfile
 
+    from partner_kpi.run import run_audit
     from sandbox.server import ready_line, start_sandbox, write_configs
 
     # the state folder holds the connected app's private key and the store: gone at the end,
@@ -248,10 +256,10 @@ def check(config_path: Path) -> None:
 
     Exits 0 when everything a sync needs is in place, 1 when something is missing.
     """
+    config = load_config(config_path)
     from partner_kpi.fields import configured_fields
     from writeback import provision
 
-    config = load_config(config_path)
     connector = config.connector()
     items = connector.check()
     if items and items[0].ok:  # logged in: the score fields can be looked at too
@@ -324,11 +332,11 @@ def sync(
     records (listed; the next sync retries them), 10 when data-quality rules left
     records out (all else done).
     """
+    config = load_config(config_path)
     from core.errors import RecordsRejected
     from partner_kpi.run import run_sync
     from partner_kpi.writeback_view import console, print_sync
 
-    config = load_config(config_path)
     output = run_sync(
         config, as_of=as_of or date.today(), dry_run=dry_run, force=force, plan_out=plan_out,
         out=out,
@@ -357,10 +365,10 @@ def fields() -> None:
 
 
 def _fields(config_path: Path, create: bool) -> None:
+    config = load_config(config_path)
     from partner_kpi.fields import fields_plan
     from partner_kpi.writeback_view import console, print_checks, print_field_map
 
-    config = load_config(config_path)
     mapped, found = fields_plan(config, create=create)
     out = console()
     print_field_map(out, mapped)
@@ -396,11 +404,12 @@ def rollback(config_path: Path, run_id: str, dry_run: bool) -> None:
     The old values are diffed against what the CRM holds now, written in batches
     and journaled as a run of its own. Exits 9 when the CRM rejected records.
     """
+    config = load_config(config_path)
     from core.errors import RecordsRejected
     from partner_kpi.rollback import run_rollback
     from partner_kpi.writeback_view import console, print_rollback
 
-    output = run_rollback(load_config(config_path), run_id, dry_run=dry_run)
+    output = run_rollback(config, run_id, dry_run=dry_run)
     print_rollback(console(), output)
     if output.report is not None and output.report.rejected:
         raise RecordsRejected(
@@ -416,10 +425,11 @@ def rollback(config_path: Path, run_id: str, dry_run: bool) -> None:
 def history(config_path: Path, partner: str | None, limit: int) -> None:
     """List the runs; with PARTNER (a record id or name), its score over time and what
     was written to its record. Reads only the local store."""
+    config = load_config(config_path)
     from partner_kpi.history import PartnerHistory, run_history
     from partner_kpi.writeback_view import console, print_partner, print_runs
 
-    found = run_history(load_config(config_path), partner, limit=limit)
+    found = run_history(config, partner, limit=limit)
     if isinstance(found, PartnerHistory):
         print_partner(console(), found)
     else:

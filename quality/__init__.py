@@ -6,15 +6,20 @@ store, a seed folder) and the engine never sees a record it left out. ``rules`` 
 each rule once, ``settings`` the ``quality:`` config section, ``check`` the judgement.
 """
 
-from quality.check import (
-    Finding,
-    QualityCheck,
-    Suspect,
-    check_opportunities,
-    median_won_amount,
-)
-from quality.rules import RULES, RULES_BY_NAME, Rule
-from quality.settings import POLICIES, Policy, QualitySettings
+from typing import TYPE_CHECKING
+
+from core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from quality.check import (
+        Finding,
+        QualityCheck,
+        Suspect,
+        check_opportunities,
+        median_won_amount,
+    )
+    from quality.rules import RULES, RULES_BY_NAME, Rule
+    from quality.settings import POLICIES, Policy, QualitySettings
 
 __all__ = [
     "POLICIES",
@@ -29,3 +34,15 @@ __all__ = [
     "check_opportunities",
     "median_won_amount",
 ]
+
+if not TYPE_CHECKING:
+    # the settings are light (pydantic); the rules and the check need Polars and PyArrow
+    __getattr__ = lazy_exports(
+        __name__,
+        __all__,
+        (
+            "quality.settings",
+            "quality.rules",
+            "quality.check",
+        ),
+    )

@@ -12,7 +12,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.config_values import Number
-from quality.rules import RULES, RULES_BY_NAME
 
 Policy = Literal["exclude", "keep", "fail"]
 POLICIES: tuple[Policy, ...] = ("exclude", "keep", "fail")
@@ -37,6 +36,12 @@ class QualitySettings(BaseModel):
     def _known_rules(cls, value: object) -> object:
         if not isinstance(value, dict):
             raise ValueError("must be a mapping of rule: policy (e.g. amount_implausible: fail)")
+        if not value:
+            return value
+        # the rules are read here, not on import: their column tests need Polars, and a
+        # config that names no rule (``rules: {}`` included) is validated without it
+        from quality.rules import RULES, RULES_BY_NAME
+
         for name, policy in value.items():
             rule = RULES_BY_NAME.get(name)
             if rule is None:

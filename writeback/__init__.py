@@ -14,30 +14,35 @@ batch size come in a ``CrmFieldDefaults`` from the app.
     rollback   the plan that restores a run's old values
 """
 
-from writeback.apply import ApplyReport, Rejection, apply_plan
-from writeback.guard import GuardVerdict, check_tier_changes
-from writeback.journal import Settled, StoreJournal, settle_pending
-from writeback.plan import (
-    FieldChange,
-    RecordPlan,
-    Target,
-    WritePlan,
-    build_plan,
-    plan_scores,
-    write_plan_file,
-)
-from writeback.rollback import RollbackPlan, plan_rollback
-from writeback.settings import DEFAULT_OUTPUTS, FieldMapping, WritebackSettings
-from writeback.spec import (
-    CrmFieldDefaults,
-    FieldMap,
-    MappedField,
-    Provisioning,
-    field_map,
-    provision,
-    require_fields,
-)
-from writeback.values import OUTPUTS, ScoreContext, canonical
+from typing import TYPE_CHECKING
+
+from core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from writeback.apply import ApplyReport, Rejection, apply_plan
+    from writeback.guard import GuardVerdict, check_tier_changes
+    from writeback.journal import Settled, StoreJournal, settle_pending
+    from writeback.plan import (
+        FieldChange,
+        RecordPlan,
+        Target,
+        WritePlan,
+        build_plan,
+        plan_scores,
+        write_plan_file,
+    )
+    from writeback.rollback import RollbackPlan, plan_rollback
+    from writeback.settings import DEFAULT_OUTPUTS, FieldMapping, WritebackSettings
+    from writeback.spec import (
+        CrmFieldDefaults,
+        FieldMap,
+        MappedField,
+        Provisioning,
+        field_map,
+        provision,
+        require_fields,
+    )
+    from writeback.values import OUTPUTS, ScoreContext, canonical
 
 __all__ = [
     "DEFAULT_OUTPUTS",
@@ -71,3 +76,20 @@ __all__ = [
     "settle_pending",
     "write_plan_file",
 ]
+
+if not TYPE_CHECKING:
+    # the settings are light (pydantic); plans, journal and rollback need the engine and store
+    __getattr__ = lazy_exports(
+        __name__,
+        __all__,
+        (
+            "writeback.settings",
+            "writeback.values",
+            "writeback.spec",
+            "writeback.guard",
+            "writeback.plan",
+            "writeback.apply",
+            "writeback.journal",
+            "writeback.rollback",
+        ),
+    )

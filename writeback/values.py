@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from kpi_engine import KPIS, PER_STAGE, Kpi, PartnerScore, stage_days_text
+if TYPE_CHECKING:
+    from kpi_engine import Kpi, PartnerScore
 
 Kind = Literal["number", "text", "picklist", "datetime"]
 KINDS: tuple[Kind, ...] = ("number", "text", "picklist", "datetime")
@@ -81,6 +82,8 @@ _SCORE_OUTPUTS: dict[str, OutputDef] = {
 
 def _kpi_output(kpi: Kpi) -> OutputDef:
     """A KPI as an output: a number field at its kind's decimals, else a text field."""
+    from kpi_engine import PER_STAGE, stage_days_text
+
     name = kpi.name
     label = "Partner " + name.replace("_", " ")
     if kpi.kind is PER_STAGE:
@@ -105,13 +108,18 @@ class _Outputs(Mapping[str, OutputDef]):
         self._outputs: dict[str, OutputDef] = {}
 
     def _current(self) -> dict[str, OutputDef]:
+        # the catalogue is read here, not on import: it needs Polars, and a config that
+        # maps no KPI column is validated without it
+        from kpi_engine import KPIS
+
         if self._built_from is not KPIS.kpis:
             self._outputs = {**_SCORE_OUTPUTS, **{kpi.name: _kpi_output(kpi) for kpi in KPIS}}
             self._built_from = KPIS.kpis
         return self._outputs
 
     def __getitem__(self, name: str) -> OutputDef:
-        return self._current()[name]
+        found = _SCORE_OUTPUTS.get(name)
+        return found if found is not None else self._current()[name]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._current())

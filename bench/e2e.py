@@ -13,7 +13,9 @@ child's own ``ru_maxrss``, from ``os.wait4``):
 * ``sandbox serve --data DIR`` until its ready line (peak RSS: ``VmHWM`` then);
 * ``audit --config CFG`` against that sandbox (a full read into a fresh store);
 * ``fields create`` and ``sync --config CFG`` against it;
-* ``audit --offline --config CFG`` from the store those left (sandbox stopped).
+* ``audit --offline --config CFG`` from the store those left (sandbox stopped); at a
+  size above ``--skip-sandbox-above``, from a store ``bench/store_file.py`` fills directly
+  (same shape of data), checked against DuckDB SQL over that store file.
 
 Once per run: ``audit --seed`` of the bundled dataset, ``partner-kpi --help``, a
 one-line config error, and ``import partner_kpi.cli`` alone. It prints one table
@@ -59,6 +61,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Iterable, Mapping, Sequence  # noqa: E402
 from dataclasses import asdict, dataclass, field  # noqa: E402
+from datetime import date  # noqa: E402
 from typing import IO, Any  # noqa: E402
 
 REPO = _HERE.parent
@@ -67,8 +70,9 @@ PARTNERS = 5_000
 SEED = 7
 AS_OF = "2017-12-31"
 WINDOW_DAYS = 365
-#: Memory a size needs before it is run: today's audit --seed peaks at ~3.7 GB a million.
-GB_PER_MILLION_NEEDED = 4.0
+#: Memory a size needs before it is run: audit --seed peaks at ~1.2 GB a million, and the
+#: store file of a size above the sandbox's limit is built in about as much.
+GB_PER_MILLION_NEEDED = 2.0
 MB = 1024 * 1024
 
 COMMANDS = (
@@ -541,8 +545,77 @@ def run_size(opportunities: int, options: Options, results: Results, say: Say) -
             f"{size}: sandbox steps skipped (above --skip-sandbox-above "
             f"{size_label(options.skip_sandbox_above)})"
         )
+        if "audit-offline" in steps:
+            run_store_file_offline(opportunities, size, out, options, results, say)
         return
     run_sandbox_chain(folder, size, out, steps, options, results, say)
+
+
+def run_store_file_offline(
+    opportunities: int, size: str, out: Path, options: Options, results: Results, say: Say
+) -> None:
+    """``audit --offline`` from a store ``bench/store_file.py`` fills directly (a size the
+    sandbox is not run at): the same shape of data, not the seed folder's rows, so its
+    figures are checked against DuckDB over that store file."""
+    say(f"{size}: store file for audit --offline …")
+    store = options.work / f"store-{size}.db"
+    builder = [sys.executable, str(REPO / "bench" / "store_file.py"), str(store),
+               "--opportunities", str(opportunities), "--partners", str(PARTNERS)]  # fmt: skip
+    built = run_child(builder, timeout=options.timeout)
+    if built.exit_code != 0:
+        raise SystemExit(f"FAILED: bench/store_file.py at {size}:\n{built.stderr[-4000:]}")
+    config = out / "store-file.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f"crm:\n  type: salesforce\nstore:\n  path: {json.dumps(str(store))}\n")
+    say(f"{size}: audit --offline (store file) …")
+    audit = out / "audit-offline"
+    argv = [partner_kpi(), "audit", "--offline", "--config", str(config), "--as-of", AS_OF,
+            "--out", str(audit)]  # fmt: skip
+    measured, _ = best_of(
+        "audit-offline", size, argv, repeat=options.repeat, timeout=options.timeout,
+        ok=(0, 10), before_each=lambda: shutil.rmtree(audit, ignore_errors=True),
+    )  # fmt: skip
+    measured.note = (
+        f"store built by bench/store_file.py in {built.wall_s:.1f} s (not through the "
+        "sandbox); " + check_against_store_duckdb(store, audit)
+    )
+    results.measured.append(measured)
+    store.unlink(missing_ok=True)
+
+
+#: scores.csv's columns that bench/store_file.py's DuckDB yardstick computes by these names
+STORE_FIGURES = ("deal_count", "won_amount", "close_rate", "sales_cycle_days")
+
+
+def check_against_store_duckdb(store: Path, out: Path) -> str:
+    """Fail loudly when ``audit --offline``'s scores.csv and DuckDB SQL over the store file
+    disagree on a figure of a partner; else say what agreed."""
+    from bench.store_file import duckdb_core_figures
+
+    table = duckdb_core_figures(store, date_of(AS_OF), WINDOW_DAYS)
+    duckdb = {str(row["partner_id"]): row for row in table.to_pylist()}
+    scores = read_figures(out / "scores.csv", key="partner_id")
+    wrong = [
+        f"{partner} {figure}: scored {scores[partner].get(figure)}, "
+        f"DuckDB {duckdb[partner][figure]}"
+        for partner in sorted(set(scores) & set(duckdb))
+        for figure in STORE_FIGURES
+        if not _same(_number(scores[partner].get(figure)), _float(duckdb[partner][figure]))
+    ]
+    if wrong or set(duckdb) - set(scores):
+        listed = "\n  ".join(wrong[:20])
+        raise SystemExit(
+            f"FAILED: audit --offline disagrees with DuckDB over the store:\n  {listed}"
+        )
+    return f"{len(scores):,} partners × {len(STORE_FIGURES)} figures = DuckDB over the store"
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(str(value))
+
+
+def date_of(text: str) -> date:
+    return date.fromisoformat(text)
 
 
 def run_duckdb(folder: Path, size: str, out_csv: Path, options: Options) -> Measured:

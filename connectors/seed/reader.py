@@ -259,7 +259,7 @@ def read_seed(folder: Path | str) -> SeedDataset:
     folder = Path(folder)
     if not folder.is_dir():
         raise SeedFormatError(f"{folder}: not a folder")
-    teams = iter_rows(folder / "sales_teams.csv", REQUIRED_COLUMNS["sales_teams.csv"])
+    teams = list(iter_rows(folder / "sales_teams.csv", REQUIRED_COLUMNS["sales_teams.csv"]))
     customers = _customers(folder)
     path = folder / PIPELINE_FILE
     table = read_table(path, REQUIRED_COLUMNS[PIPELINE_FILE])

@@ -21,6 +21,7 @@ import polars as pl
 
 #: the table a frame is staged in on its way into the store
 STAGING_TABLE = "staged_rows"
+STAGING_SLICE_ROWS = 200_000
 
 
 def quote(identifier: str) -> str:
@@ -91,7 +92,13 @@ class SqlStore:
         with tempfile.TemporaryDirectory(prefix="partner-kpi-load-") as folder:
             path = str(Path(folder) / "rows.db")
             with adbc_sqlite.connect(path) as staging, staging.cursor() as cursor:
-                cursor.adbc_ingest(STAGING_TABLE, frame.to_arrow(), mode="create")
+                # in slices: only a slice at a time is copied into Arrow's layout
+                for n, part in enumerate(frame.iter_slices(STAGING_SLICE_ROWS)):
+                    arrow = part.to_arrow()
+                    if n:
+                        cursor.adbc_ingest(STAGING_TABLE, arrow, mode="append")
+                    else:
+                        cursor.adbc_ingest(STAGING_TABLE, arrow, mode="create")
                 staging.commit()
             with self.lock:
                 self.db.execute("ATTACH DATABASE ? AS staging", (path,))

@@ -145,9 +145,9 @@ class HubSpotPortal:
         ids = SeedIds()
         allocate_company_ids(dataset, ids, self.id_map)
         deals = seed_deals(dataset, self.pipeline, self.id_map)
-        self.store.insert_frame(DEALS.table, deals.deals)
-        self.store.insert_frame(ASSOCIATIONS, deals.associations)
-        self.store.insert_frame(HISTORY, deals.history)
+        self.store.insert_frame(DEALS.table, deals.deals.collect())
+        self.store.insert_frame(ASSOCIATIONS, deals.associations.collect())
+        self.store.insert_frame(HISTORY, deals.history.collect())
         first = deals.earliest if deals.earliest is not None else day_ms(dataset.fallback_created)
         self.created_at = first - first % 86_400_000 + 8 * 3_600_000
         self.pipeline = replace(self.pipeline, created_at=self.created_at, stages=tuple(

@@ -115,13 +115,13 @@ def company_rows(
 
 @dataclass(frozen=True)
 class SeededDeals:
-    """The deals as tables (columns named as the portal's), and what the portal's
-    configuration needs from them: the deal types and lead sources they hold and the
-    earliest creation time (None without deals)."""
+    """The deals as tables (columns named as the portal's; lazy, so that one at a time is
+    in memory), and what the portal's configuration needs from them: the deal types and
+    lead sources they hold and the earliest creation time (None without deals)."""
 
-    deals: pl.DataFrame
-    associations: pl.DataFrame
-    history: pl.DataFrame
+    deals: pl.LazyFrame
+    associations: pl.LazyFrame
+    history: pl.LazyFrame
     deal_types: list[str]
     lead_sources: list[str]
     earliest: int | None
@@ -169,8 +169,8 @@ def seed_deals(dataset: SeedDataset, pipeline: Pipeline, id_map: dict[str, str])
         .sort(SERIAL, "moment", maintain_order=True)
         .with_columns(pl.col("moment").shift(-1).over(SERIAL).alias("left"))
     )
-    history = visits.join(frame.select(SERIAL, "deal_id", "source"), on=SERIAL, how="left",
-                          maintain_order="left").select(
+    deal_sources = frame.lazy().select(SERIAL, "deal_id", "source")
+    history = visits.lazy().join(deal_sources, on=SERIAL, how="left", maintain_order="left").select(
         pl.col("deal_id").alias("object_id"),
         pl.lit("dealstage").alias("property"),
         pl.col("stage_id").alias("value"),
@@ -179,7 +179,7 @@ def seed_deals(dataset: SeedDataset, pipeline: Pipeline, id_map: dict[str, str])
         pl.col("source").alias("source_id"),
     )  # fmt: skip
     # a stage visited twice (a repeated seed id) keeps its last entry, and its last exit
-    dates = visits.group_by(SERIAL).agg(
+    dates = visits.lazy().group_by(SERIAL).agg(
         pl.col("moment").max().alias("last_moment"),
         *(pl.col("moment").filter(pl.col("stage_id") == stage.id).last()
           .alias(f"hs_v2_date_entered_{stage.id}") for stage in pipeline.stages),
@@ -189,7 +189,8 @@ def seed_deals(dataset: SeedDataset, pipeline: Pipeline, id_map: dict[str, str])
     status = pl.col("status")
     last_day = pl.col("last_moment") // _MS_PER_DAY * _MS_PER_DAY
     deals = (
-        records.join(frame.drop("id"), on=SERIAL, how="left", maintain_order="left")
+        records.lazy()
+        .join(frame.lazy().drop("id"), on=SERIAL, how="left", maintain_order="left")
         .join(dates, on=SERIAL, how="left", maintain_order="left")
         .select(
             pl.col("deal_id").alias("hs_object_id"),
@@ -215,7 +216,7 @@ def seed_deals(dataset: SeedDataset, pipeline: Pipeline, id_map: dict[str, str])
     )  # fmt: skip
     return SeededDeals(
         deals=deals,
-        associations=_associations(frame),
+        associations=_associations(frame.lazy()),
         history=history,
         deal_types=_values(records["deal_type"]),
         lead_sources=_values(records["lead_source"]),
@@ -223,7 +224,7 @@ def seed_deals(dataset: SeedDataset, pipeline: Pipeline, id_map: dict[str, str])
     )
 
 
-def _associations(frame: pl.DataFrame) -> pl.DataFrame:
+def _associations(frame: pl.LazyFrame) -> pl.LazyFrame:
     """A deal's Primary association to its customer and Reseller one to its partner (one
     row holding both labels when the two are the same company)."""
     both = pl.col("partner") == pl.col("customer")

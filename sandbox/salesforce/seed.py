@@ -242,7 +242,13 @@ def _seed_opportunities(
     ]
     if seed.multi_currency:
         opportunity_columns.append(pl.col("currency").alias("CurrencyIsoCode"))
-    insert_frame("Opportunity", opportunities.select(opportunity_columns))
+    # lazily, so that a column computed twice (a stamp) is computed, and held, once
+    insert_frame("Opportunity", opportunities.lazy().select(opportunity_columns).collect())
+    opportunities = opportunities.select(
+        SERIAL, "Id", "amount_original", "Probability", "CloseDate", "PartnerAccountId",
+        "CreatedDate",
+    )  # fmt: skip
+    del visits, last_day
 
     history = moments.join(
         opportunities.select(SERIAL, "Id", "amount_original", "Probability", "CloseDate"),
@@ -250,7 +256,8 @@ def _seed_opportunities(
     )  # fmt: skip
     stamp = sf_datetimes(pl.col("moment"))
     first = ids.take(KEY_PREFIXES["OpportunityHistory"], history.height)
-    insert_frame("OpportunityHistory", history.select(
+    del moments
+    insert_frame("OpportunityHistory", history.lazy().select(
         pl.lit(0).alias("IsDeleted"),
         stamp.alias("CreatedDate"),
         stamp.alias("SystemModstamp"),
@@ -261,11 +268,12 @@ def _seed_opportunities(
         pl.col("amount_original").alias("Amount"),
         "Probability",
         "CloseDate",
-    ))  # fmt: skip
+    ).collect())  # fmt: skip
 
+    del history
     partnered = opportunities.filter(pl.col("PartnerAccountId").is_not_null())
     first = ids.take(KEY_PREFIXES["OpportunityPartner"], partnered.height)
-    insert_frame("OpportunityPartner", partnered.select(
+    insert_frame("OpportunityPartner", partnered.lazy().select(
         pl.lit(0).alias("IsDeleted"),
         "CreatedDate",
         pl.lit(lookups.system_stamp).alias("LastModifiedDate"),
@@ -276,7 +284,7 @@ def _seed_opportunities(
         pl.col("PartnerAccountId").alias("AccountToId"),
         pl.lit(PARTNER_ROLE).alias("Role"),
         pl.lit(1).alias("IsPrimary"),
-    ))  # fmt: skip
+    ).collect())  # fmt: skip
 
 
 def _refuse_long_account_names(dataset: SeedDataset) -> None:

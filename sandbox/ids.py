@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import polars as pl
+
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 # upper-case letters → "1", anything else → "0": a chunk's bits, read right to left
 _UPPER_BITS = str.maketrans(
@@ -45,6 +47,13 @@ class SalesforceIds:
             self._last[key_prefix] = serial
         return self.at(key_prefix, serial)
 
+    def take(self, key_prefix: str, count: int) -> int:
+        """Hand out ``count`` ids at once (for a table seeded as columns); the first serial."""
+        with self._lock:
+            first = self._last.get(key_prefix, 0) + 1
+            self._last[key_prefix] = first + count - 1
+        return first
+
     def __getstate__(self) -> dict[str, Any]:
         with self._lock:
             return {"_last": dict(self._last)}
@@ -57,6 +66,13 @@ class SalesforceIds:
     def at(key_prefix: str, serial: int) -> str:
         """The id of a given serial (seeding numbers opportunities in seed-key order)."""
         return salesforce_id18(f"{key_prefix}5g{serial:010d}")
+
+
+def salesforce_ids(key_prefix: str, serials: pl.Expr) -> pl.Expr:
+    """``SalesforceIds.at`` of a column of serials, as one expression: the serial's digits
+    set no bit of the case-safe suffix, so every id shares the suffix of serial 0."""
+    zero = SalesforceIds.at(key_prefix, 0)
+    return pl.lit(zero[:5]) + serials.cast(pl.String).str.zfill(10) + pl.lit(zero[15:])
 
 
 class HubSpotIds:

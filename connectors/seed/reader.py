@@ -125,23 +125,6 @@ class SeedDataset:
         """The stage histories in the StageEvent layout."""
         return _in_layout(self.stage_events_frame, STAGE_EVENT_ENTITY.layout)
 
-    def pipeline_chunks(self, size: int = 20_000) -> Iterator[list[dict[str, Any]]]:
-        """The records for a CRM to hold, in file order, in chunks of ``size`` dicts: each
-        record's columns, ``rank`` (its place in id order: a CRM numbering records so keeps
-        "smaller id" meaning what it means in the seed) and ``visits`` (its stage history,
-        ``stage`` and ``entered_date`` in order). Refused if a stage is unknown."""
-        self.require_known_stages()
-        visits = (
-            self.stage_events_frame.sort("opportunity_id", "sequence")
-            .group_by("opportunity_id", maintain_order=True)
-            .agg(pl.struct("stage", "entered_date").alias("visits"))
-        )
-        frame = self.records.with_columns((pl.col("id").rank("ordinal") - 1).alias("rank")).join(
-            visits, left_on="id", right_on="opportunity_id", how="left", maintain_order="left"
-        )
-        for start in range(0, frame.height, size):
-            yield frame.slice(start, size).to_dicts()
-
     def lines_of(self, record_ids: Iterable[str]) -> dict[str, int]:
         """The line of sales_pipeline.csv each of ``record_ids`` is on (a record's, or a row's
         of an unknown stage)."""

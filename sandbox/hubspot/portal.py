@@ -20,8 +20,10 @@ from sandbox.hubspot.associations import (
     AssociationStore,
     pair_types,
 )
+from sandbox.hubspot.associations import TABLE as ASSOCIATIONS
 from sandbox.hubspot.clock import PortalClock
 from sandbox.hubspot.errors import HubSpotApiError, batch_error, not_found, validation_error
+from sandbox.hubspot.history import TABLE as HISTORY
 from sandbox.hubspot.history import HistoryStore
 from sandbox.hubspot.objects import (
     ARCHIVED_COLUMN,
@@ -49,7 +51,7 @@ from sandbox.hubspot.schema import (
 )
 from sandbox.hubspot.search import SearchCompiler, contains_token
 from sandbox.hubspot.search_index import SearchIndex
-from sandbox.hubspot.seed import DealSeeder, SeedIds, allocate_company_ids, company_rows
+from sandbox.hubspot.seed import SeedIds, allocate_company_ids, company_rows, seed_deals
 from sandbox.hubspot.values import day_ms, iso_ms
 from sandbox.hubspot.writes import BatchUpdater, PreparedInput, parse_inputs
 from sandbox.store import SqlStore, quote
@@ -139,14 +141,13 @@ class HubSpotPortal:
             self.registry.add(DEALS.name, prop)
 
     def _seed(self, dataset: SeedDataset) -> None:
-        """Deals first (streamed in chunks), then companies, stamped with the portal's time."""
+        """Deals first (as columns), then companies, stamped with the portal's time."""
         ids = SeedIds()
         allocate_company_ids(dataset, ids, self.id_map)
-        deals = DealSeeder(dataset, self.pipeline, ids, self.id_map)
-        for chunk in deals.chunks():
-            self.tables[DEALS].insert(deals.columns, chunk.deals)
-            self.associations.insert(chunk.associations)
-            self.history.insert(chunk.history)
+        deals = seed_deals(dataset, self.pipeline, self.id_map)
+        self.store.insert_frame(DEALS.table, deals.deals.collect())
+        self.store.insert_frame(ASSOCIATIONS, deals.associations.collect())
+        self.store.insert_frame(HISTORY, deals.history.collect())
         first = deals.earliest if deals.earliest is not None else day_ms(dataset.fallback_created)
         self.created_at = first - first % 86_400_000 + 8 * 3_600_000
         self.pipeline = replace(self.pipeline, created_at=self.created_at, stages=tuple(

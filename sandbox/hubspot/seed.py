@@ -6,18 +6,17 @@ properties), pipeline rows deals with a Primary association to their customer
 and a Reseller association to their partner. Each deal's stage history becomes
 dealstage history entries and hs_v2_date_entered/exited_<stageId> values.
 
-Rows are tuples in the order of ``columns``. Deals stream from the seed file in
-chunks (``DealSeeder.chunks``), so memory stays flat in their number; the
-values the deal enumerations must offer and the earliest creation time are
-noted on the way, for the portal to finish its configuration after the pass.
+Companies are tuples in the order of their ``columns``. Deals, their associations
+and history are built as columns (``seed_deals``), with the values the deal
+enumerations must offer and the earliest creation time, for the portal to finish
+its configuration after the load.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any
+
+import polars as pl
 
 from connectors.seed import SeedDataset
 from core.schema import OpportunityStatus
@@ -29,8 +28,17 @@ from sandbox.hubspot.associations import (
 )
 from sandbox.hubspot.pipelines import Pipeline
 from sandbox.hubspot.schema import extra_account_columns
-from sandbox.hubspot.values import day_ms
 from sandbox.ids import HubSpotIds
+from sandbox.seed_frames import (
+    POSITION,
+    RANK,
+    SERIAL,
+    VISIT_HOUR,
+    epoch_ms,
+    lookup,
+    numbered_records,
+    stage_visits,
+)
 
 #: The source recorded for seeded stage changes: a sales user moving the deal in the UI.
 SEED_SOURCE_TYPE = "CRM_UI"
@@ -44,6 +52,8 @@ COMPANY_COLUMNS = (
 
 
 DEAL_ID_START = 20_000_000_001
+_MS_PER_HOUR = 3_600_000
+_MS_PER_DAY = 86_400_000
 
 
 @dataclass
@@ -103,125 +113,139 @@ def company_rows(
     return columns, rows
 
 
-@dataclass
-class DealChunk:
-    """A chunk of seeded deals with their associations and stage history rows."""
+@dataclass(frozen=True)
+class SeededDeals:
+    """The deals as tables (columns named as the portal's; lazy, so that one at a time is
+    in memory), and what the portal's configuration needs from them: the deal types and
+    lead sources they hold and the earliest creation time (None without deals)."""
 
-    deals: list[tuple[object, ...]] = field(default_factory=list)
-    associations: list[tuple[int, int, str]] = field(default_factory=list)
-    history: list[tuple[int, str, str, int, str, str]] = field(default_factory=list)
+    deals: pl.LazyFrame
+    associations: pl.LazyFrame
+    history: pl.LazyFrame
+    deal_types: list[str]
+    lead_sources: list[str]
+    earliest: int | None
 
 
-class DealSeeder:
-    """Deals streamed from the seed in chunks; notes the values enumerations must offer."""
-
-    def __init__(
-        self, dataset: SeedDataset, pipeline: Pipeline, ids: SeedIds, id_map: dict[str, str]
-    ) -> None:
-        self.dataset = dataset
-        self.pipeline = pipeline
-        self.ids = ids
-        self.id_map = id_map
-        self.stage_ids = {stage.label: stage.id for stage in pipeline.stages}
-        self.stage_index = {stage.id: i for i, stage in enumerate(pipeline.stages)}
-        self.columns: tuple[str, ...] = (
-            "hs_object_id", "createdate", "hs_lastmodifieddate", "dealname", "amount",
-            "deal_currency_code", "amount_in_home_currency", "pipeline", "dealstage",
-            "closedate", "dealtype", "hs_is_closed", "hs_is_closed_won", "hs_is_closed_lost",
-            "hs_deal_stage_probability", "lead_source",
+def seed_deals(dataset: SeedDataset, pipeline: Pipeline, id_map: dict[str, str]) -> SeededDeals:
+    """The records as deals, built as columns: a deal per record, its id numbered in
+    seed-key order (so "smaller id" means the same here as in the seed), its stage visits
+    in time order as dealstage history and hs_v2_date_entered/exited values, and its
+    Primary (customer) and Reseller (partner) associations. Notes each deal in ``id_map``."""
+    records = numbered_records(dataset)
+    stage_ids = {stage.label: stage.id for stage in pipeline.stages}
+    managers = sorted({p.channel_manager for p in dataset.partners if p.channel_manager})
+    user_ids = {name: FIRST_USER_ID + n for n, name in enumerate(managers)}
+    unknown_source = f"userId:{FIRST_USER_ID - 1}"
+    partner_companies = {p.id: id_map[p.id] for p in dataset.partners}
+    # the history source of a partner's deals' changes: its channel manager
+    sources = {
+        p.id: f"userId:{user_ids.get(p.channel_manager or '', FIRST_USER_ID - 1)}"
+        for p in dataset.partners
+    }
+    frame = records.select(
+        SERIAL,
+        "id",
+        (pl.lit(DEAL_ID_START) + pl.col(RANK)).cast(pl.Int64).alias("deal_id"),
+        (epoch_ms(pl.col("created_date")) + VISIT_HOUR * _MS_PER_HOUR).alias("created"),
+        lookup("partner_id", partner_companies).cast(pl.Int64).alias("partner"),
+        lookup("account_id", {c.id: id_map[c.id] for c in dataset.customers})
+        .cast(pl.Int64).alias("customer"),
+        lookup("partner_id", dict(sources)).fill_null(unknown_source).alias("source"),
+    )  # fmt: skip
+    id_map.update(zip(frame["id"], frame["deal_id"].cast(pl.String), strict=True))
+    # time order: the README's history puts a close before a creation where the seed does
+    visits = (
+        stage_visits(dataset, records)
+        .select(
+            SERIAL,
+            pl.col("stage").replace_strict(stage_ids, return_dtype=pl.String).alias("stage_id"),
+            (
+                epoch_ms(pl.col("entered_date"))
+                + VISIT_HOUR * _MS_PER_HOUR
+                + pl.col(POSITION).cast(pl.Int64) * 60_000
+            ).alias("moment"),
+        )
+        .sort(SERIAL, "moment", maintain_order=True)
+        .with_columns(pl.col("moment").shift(-1).over(SERIAL).alias("left"))
+    )
+    deal_sources = frame.lazy().select(SERIAL, "deal_id", "source")
+    history = visits.lazy().join(deal_sources, on=SERIAL, how="left", maintain_order="left").select(
+        pl.col("deal_id").alias("object_id"),
+        pl.lit("dealstage").alias("property"),
+        pl.col("stage_id").alias("value"),
+        pl.col("moment").alias("timestamp"),
+        pl.lit(SEED_SOURCE_TYPE).alias("source_type"),
+        pl.col("source").alias("source_id"),
+    )  # fmt: skip
+    # a stage visited twice (a repeated seed id) keeps its last entry, and its last exit
+    dates = visits.lazy().group_by(SERIAL).agg(
+        pl.col("moment").max().alias("last_moment"),
+        *(pl.col("moment").filter(pl.col("stage_id") == stage.id).last()
+          .alias(f"hs_v2_date_entered_{stage.id}") for stage in pipeline.stages),
+        *(pl.col("left").filter((pl.col("stage_id") == stage.id) & pl.col("left").is_not_null())
+          .last().alias(f"hs_v2_date_exited_{stage.id}") for stage in pipeline.stages),
+    )  # fmt: skip
+    status = pl.col("status")
+    last_day = pl.col("last_moment") // _MS_PER_DAY * _MS_PER_DAY
+    deals = (
+        records.lazy()
+        .join(frame.lazy().drop("id"), on=SERIAL, how="left", maintain_order="left")
+        .join(dates, on=SERIAL, how="left", maintain_order="left")
+        .select(
+            pl.col("deal_id").alias("hs_object_id"),
+            pl.col("created").alias("createdate"),
+            (last_day + 18 * _MS_PER_HOUR + (pl.col(SERIAL).cast(pl.Int64) % 3600) * 1000)
+            .alias("hs_lastmodifieddate"),
+            pl.col("name").alias("dealname"),
+            pl.col("amount_original").alias("amount"),
+            pl.col("currency").alias("deal_currency_code"),
+            pl.col("amount").alias("amount_in_home_currency"),
+            pl.lit(pipeline.id).alias("pipeline"),
+            pl.col("stage").replace_strict(stage_ids, return_dtype=pl.String).alias("dealstage"),
+            (epoch_ms(pl.col("close_date")) + VISIT_HOUR * _MS_PER_HOUR).alias("closedate"),
+            pl.col("deal_type").alias("dealtype"),
+            _bools(status != OpportunityStatus.OPEN.value).alias("hs_is_closed"),
+            _bools(status == OpportunityStatus.WON.value).alias("hs_is_closed_won"),
+            _bools(status == OpportunityStatus.LOST.value).alias("hs_is_closed_lost"),
+            pl.col("probability").alias("hs_deal_stage_probability"),
+            "lead_source",
             *(f"hs_v2_date_entered_{s.id}" for s in pipeline.stages),
             *(f"hs_v2_date_exited_{s.id}" for s in pipeline.stages),
-        )  # fmt: skip
-        managers = sorted({p.channel_manager for p in dataset.partners if p.channel_manager})
-        user_ids = {name: FIRST_USER_ID + n for n, name in enumerate(managers)}
-        #: per partner seed key: its company id and the history source of its deals' changes
-        self.partners = {
-            p.id: (
-                int(id_map[p.id]),
-                f"userId:{user_ids.get(p.channel_manager or '', FIRST_USER_ID - 1)}",
-            )
-            for p in dataset.partners
-        }
-        self.customers = {c.id: int(id_map[c.id]) for c in dataset.customers}
-        self.customer_types = encode([PRIMARY, UNLABELED])
-        self.partner_types = encode([RESELLER, UNLABELED])
-        self.both_types = encode([PRIMARY, RESELLER, UNLABELED])
-        self.unknown_source = f"userId:{FIRST_USER_ID - 1}"
-        self.deal_types: set[str] = set()
-        self.lead_sources: set[str] = set()
-        self.earliest: int | None = None
-        self._days: dict[date, int] = {}
-
-    def _ms(self, day: date, minute: int = 0, hour: int = 9) -> int:
-        base = self._days.get(day)
-        if base is None:
-            base = self._days[day] = day_ms(day)
-        return base + (hour * 60 + minute) * 60_000
-
-    def chunks(self, size: int = 20_000) -> Iterator[DealChunk]:
-        """The deals in chunks of ``size``, in seed order."""
-        serial = 0
-        for records in self.dataset.pipeline_chunks(size):
-            chunk = DealChunk()
-            for record in records:
-                self._deal(serial, record, chunk)
-                serial += 1
-            yield chunk
-
-    def _deal(self, serial: int, record: dict[str, Any], chunk: DealChunk) -> None:
-        # numbered in seed-key order, so "smaller id" means the same here as in the seed
-        deal_id = DEAL_ID_START + record["rank"]
-        self.id_map[record["id"]] = str(deal_id)
-        created = self._ms(record["created_date"])
-        if self.earliest is None or created < self.earliest:
-            self.earliest = created
-        stages = [
-            (self.stage_ids[visit["stage"]], self._ms(visit["entered_date"], minute=sequence))
-            for sequence, visit in enumerate(record["visits"])
-        ] or [(self.stage_ids[record["stage"]], created)]
-        stages.sort(key=lambda stage: stage[1])
-        last_day = datetime.fromtimestamp(stages[-1][1] / 1000, UTC).date()
-        modified = self._ms(last_day, hour=18) + (serial % 3600) * 1000
-        count = len(self.pipeline.stages)
-        entered: list[object] = [None] * count
-        exited: list[object] = [None] * count
-        partner = self.partners.get(record["partner_id"] or "")
-        source = self.unknown_source if partner is None else partner[1]
-        for position, (stage_id, moment) in enumerate(stages):
-            index = self.stage_index[stage_id]
-            entered[index] = moment
-            if position + 1 < len(stages):
-                exited[index] = stages[position + 1][1]
-            chunk.history.append((deal_id, "dealstage", stage_id, moment, SEED_SOURCE_TYPE, source))
-        customer = self.customers.get(record["account_id"] or "")
-        if partner is not None and partner[0] == customer:
-            chunk.associations.append((deal_id, customer, self.both_types))
-        else:
-            if customer is not None:
-                chunk.associations.append((deal_id, customer, self.customer_types))
-            if partner is not None:
-                chunk.associations.append((deal_id, partner[0], self.partner_types))
-        if record["deal_type"]:
-            self.deal_types.add(record["deal_type"])
-        if record["lead_source"]:
-            self.lead_sources.add(record["lead_source"])
-        status = record["status"]
-        close = record["close_date"]
-        chunk.deals.append(
-            (
-                deal_id, created, modified, record["name"],
-                record["amount_original"], record["currency"], record["amount"],
-                self.pipeline.id, self.stage_ids[record["stage"]],
-                None if close is None else self._ms(close),
-                record["deal_type"],
-                _bool(status != OpportunityStatus.OPEN),
-                _bool(status == OpportunityStatus.WON),
-                _bool(status == OpportunityStatus.LOST),
-                record["probability"], record["lead_source"],
-                *entered, *exited,
-            )
-        )  # fmt: skip
+        )
+    )  # fmt: skip
+    return SeededDeals(
+        deals=deals,
+        associations=_associations(frame.lazy()),
+        history=history,
+        deal_types=_values(records["deal_type"]),
+        lead_sources=_values(records["lead_source"]),
+        earliest=frame["created"].min(),  # type: ignore[arg-type]
+    )
 
 
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
+def _associations(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """A deal's Primary association to its customer and Reseller one to its partner (one
+    row holding both labels when the two are the same company)."""
+    both = pl.col("partner") == pl.col("customer")
+    pairs = [
+        frame.filter(both).select(SERIAL, "deal_id", pl.col("customer").alias("company_id"),
+                                  pl.lit(encode([PRIMARY, RESELLER, UNLABELED])).alias("types"),
+                                  pl.lit(0).alias("__kind")),
+        frame.filter(pl.col("customer").is_not_null() & ~both.fill_null(False)).select(
+            SERIAL, "deal_id", pl.col("customer").alias("company_id"),
+            pl.lit(encode([PRIMARY, UNLABELED])).alias("types"), pl.lit(1).alias("__kind")),
+        frame.filter(pl.col("partner").is_not_null() & ~both.fill_null(False)).select(
+            SERIAL, "deal_id", pl.col("partner").alias("company_id"),
+            pl.lit(encode([RESELLER, UNLABELED])).alias("types"), pl.lit(2).alias("__kind")),
+    ]  # fmt: skip
+    return pl.concat(pairs).sort(SERIAL, "__kind").select("deal_id", "company_id", "types")
+
+
+def _values(column: pl.Series) -> list[str]:
+    """The distinct non-empty values of a text column."""
+    return [value for value in column.unique().to_list() if value]
+
+
+def _bools(flag: pl.Expr) -> pl.Expr:
+    return pl.when(flag).then(pl.lit("true")).otherwise(pl.lit("false"))

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import polars as pl
+
 from connectors.seed import SeedDataset
 from core.errors import SeedFormatError
 from sandbox.ids import SalesforceIds, salesforce_id18
@@ -153,7 +155,7 @@ class SalesforceOrg:
                 [(f.name, f.sql_type) for f in sf_object.fields.values()],
                 key="Id",
             )
-        self.id_map = seed_salesforce(dataset, self.ids, self._insert).id_map
+        self.id_map = seed_salesforce(dataset, self.ids, self._insert, self._insert_frame).id_map
         self._seed_integration_user(dataset)
         self.security = FieldSecurity(store, self.schema)
         for sf_object in self.schema.objects.values():
@@ -217,19 +219,34 @@ class SalesforceOrg:
         ``length`` (a seed folder holding what no org can hold: SeedFormatError)."""
         target = self.schema.get(sobject)
         assert target is not None
-        capped = [f for f in target.fields.values() if f.type in TEXT_LENGTH_TYPES and f.length]
+        capped = _capped_fields(target)
         for row in rows:
             for sf_field in capped:
                 value = row.get(sf_field.name)
                 if isinstance(value, str) and len(value) > sf_field.length:
-                    raise SeedFormatError(
-                        f"{sobject} {sf_field.label} {value[:40]!r}… is {len(value)} characters; "
-                        f"Salesforce holds at most {sf_field.length} (STRING_TOO_LONG)"
-                    )
+                    raise _too_long_to_seed(sobject, sf_field, value)
         columns = [f.name for f in target.fields.values()]
         self.store.insert_many(
             target.table, columns, ([row.get(c) for c in columns] for row in rows)
         )
+
+    def _insert_frame(self, sobject: str, frame: pl.DataFrame) -> None:
+        """Seed a table of rows given as columns (fields the frame lacks stay null), refused
+        as ``_insert`` refuses them: the first row, in order, holding text too long."""
+        target = self.schema.get(sobject)
+        assert target is not None
+        capped = [f for f in _capped_fields(target) if f.name in frame.columns]
+        if capped:
+            too_long = frame.select(
+                pl.int_range(pl.len()).alias("__at"),
+                *(pl.col(f.name).str.len_chars().gt(f.length).fill_null(False).alias(f.name)
+                  for f in capped),
+            ).filter(pl.any_horizontal(f.name for f in capped))  # fmt: skip
+            if too_long.height:
+                at, *flags = too_long.row(0)
+                sf_field = next(f for f, flag in zip(capped, flags, strict=True) if flag)
+                raise _too_long_to_seed(sobject, sf_field, frame[sf_field.name][at])
+        self.store.insert_frame(target.table, frame)
 
     # --- objects and describe -------------------------------------------------
 
@@ -710,6 +727,17 @@ class SalesforceOrg:
     @staticmethod
     def new_job_id() -> str:
         return "750" + secrets.token_hex(6)
+
+
+def _capped_fields(target: SfObject) -> list[SfField]:
+    return [f for f in target.fields.values() if f.type in TEXT_LENGTH_TYPES and f.length]
+
+
+def _too_long_to_seed(sobject: str, sf_field: SfField, value: str) -> SeedFormatError:
+    return SeedFormatError(
+        f"{sobject} {sf_field.label} {value[:40]!r}… is {len(value)} characters; "
+        f"Salesforce holds at most {sf_field.length} (STRING_TOO_LONG)"
+    )
 
 
 class _RollBack(Exception):

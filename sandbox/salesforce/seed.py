@@ -10,22 +10,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+
+import polars as pl
 
 from connectors.seed import SeedDataset
 from connectors.seed.mapping import PARTNER_ROLE
 from connectors.seed.reader import iter_rows
 from core.errors import SeedFormatError
 from core.schema import OpportunityStatus
-from sandbox.ids import SalesforceIds
+from sandbox.ids import SalesforceIds, salesforce_ids
 from sandbox.salesforce.objects import KEY_PREFIXES
+from sandbox.seed_frames import (
+    POSITION,
+    RANK,
+    SERIAL,
+    VISIT_HOUR,
+    at_hour,
+    lookup,
+    numbered_records,
+    sf_datetimes,
+    stage_visits,
+)
 from sandbox.store import at_time, sf_datetime
 
 Row = dict[str, object]
 
-
+#: rows of a few records (users, accounts, stages, currencies), one dict per row
 Insert = Callable[[str, list[Row]], None]
-CHUNK = 5000
+#: a table of many rows (opportunities and their children), its columns named by field
+InsertFrame = Callable[[str, pl.DataFrame], None]
 #: the describe ``length`` of Account.Name and Opportunity.Name (sandbox/salesforce/objects.py)
 ACCOUNT_NAME_LENGTH = 255
 OPPORTUNITY_NAME_LENGTH = 120
@@ -41,17 +54,11 @@ class SalesforceSeed:
     multi_currency: bool = False
 
 
-def _modstamp(moment: datetime, serial: int) -> str:
-    # spread seeded records over the hour after their last activity, so an
-    # incremental cursor meets both distinct and tied timestamps
-    return sf_datetime(moment + timedelta(seconds=serial % 3600))
-
-
-def seed_salesforce(dataset: SeedDataset, ids: SalesforceIds, insert: Insert) -> SalesforceSeed:
-    """Lay the seed dataset out as Salesforce rows, handing them to ``insert`` in chunks.
-
-    Opportunities stream from the seed file, so memory stays flat in their number.
-    """
+def seed_salesforce(
+    dataset: SeedDataset, ids: SalesforceIds, insert: Insert, insert_frame: InsertFrame
+) -> SalesforceSeed:
+    """Lay the seed dataset out as Salesforce rows: the few as dicts to ``insert``, the
+    opportunities and their children as columns to ``insert_frame``."""
     _refuse_long_account_names(dataset)
     seed = SalesforceSeed(multi_currency=len(dataset.currencies.rates) > 1)
 
@@ -157,87 +164,127 @@ def seed_salesforce(dataset: SeedDataset, ids: SalesforceIds, insert: Insert) ->
 
     partner_ids = {p.id: seed.id_map[p.id] for p in dataset.partners}
     owners = {p.id: user_ids.get(p.channel_manager or "") for p in dataset.partners}
-    chunk: dict[str, list[Row]] = {"Opportunity": [], "OpportunityHistory": [],
-                                   "OpportunityPartner": []}  # fmt: skip
-
-    def flush() -> None:
-        for sobject, rows in chunk.items():
-            insert(sobject, rows)
-            rows.clear()
-
-    for serial, record in enumerate(
-        record for chunk_rows in dataset.pipeline_chunks(CHUNK) for record in chunk_rows
-    ):
-        # numbered in seed-key order, so "smaller id" means the same here as in the seed
-        record_id = ids.at(KEY_PREFIXES["Opportunity"], record["rank"] + 1)
-        seed.id_map[record["id"]] = record_id
-        stages = [
-            (visit["stage"], at_time(visit["entered_date"], minute=sequence))
-            for sequence, visit in enumerate(record["visits"])
-        ]
-        created = at_time(record["created_date"])
-        last_activity = max((moment for _, moment in stages), default=created)
-        modstamp = _modstamp(at_time(last_activity.date(), hour=18), serial)
-        partner_account = partner_ids.get(record["partner_id"] or "")
-        probability = round(record["probability"] * 100)
-        close_date = record["close_date"].isoformat() if record["close_date"] else None
-        status = record["status"]
-        amount = record["amount_original"]
-        row: Row = {
-            "IsDeleted": 0,
-            "CreatedDate": sf_datetime(created),
-            "LastModifiedDate": modstamp,
-            "SystemModstamp": modstamp,
-            "Id": record_id,
-            # the seed mapping makes this name ("customer – product"): cut as an org's
-            # user would have to, so that a long but valid customer name is seeded
-            "Name": record["name"][:OPPORTUNITY_NAME_LENGTH],
-            "AccountId": customer_ids.get(record["customer_name"] or ""),
-            "PartnerAccountId": partner_account,
-            "StageName": record["stage"],
-            "Amount": amount,
-            "Probability": probability,
-            "CloseDate": close_date,
-            "LeadSource": record["lead_source"],
-            "Type": record["deal_type"],
-            "IsClosed": int(status != OpportunityStatus.OPEN),
-            "IsWon": int(status == OpportunityStatus.WON),
-            "OwnerId": owners.get(record["partner_id"] or ""),
-        }
-        if seed.multi_currency:
-            row["CurrencyIsoCode"] = record["currency"]
-        chunk["Opportunity"].append(row)
-        for stage, moment in stages:
-            stamp = sf_datetime(moment)
-            chunk["OpportunityHistory"].append(
-                {
-                    "IsDeleted": 0,
-                    "CreatedDate": stamp,
-                    "SystemModstamp": stamp,
-                    "Id": new_id("OpportunityHistory"),
-                    "OpportunityId": record_id,
-                    "StageName": stage,
-                    "Amount": amount,
-                    "Probability": probability,
-                    "CloseDate": close_date,
-                }
-            )
-        if partner_account is not None:
-            chunk["OpportunityPartner"].append(
-                {
-                    **system,
-                    "CreatedDate": sf_datetime(created),
-                    "Id": new_id("OpportunityPartner"),
-                    "OpportunityId": record_id,
-                    "AccountToId": partner_account,
-                    "Role": PARTNER_ROLE,
-                    "IsPrimary": 1,
-                }
-            )
-        if len(chunk["Opportunity"]) >= CHUNK:
-            flush()
-    flush()
+    _seed_opportunities(dataset, seed, ids, insert_frame, OpportunityLookups(
+        customers=customer_ids, partners=partner_ids, owners=owners,
+        system_stamp=sf_datetime(org_created),
+    ))  # fmt: skip
     return seed
+
+
+@dataclass(frozen=True)
+class OpportunityLookups:
+    """Seed key → Salesforce id of what an opportunity refers to, and the org's stamp."""
+
+    customers: dict[str, str]
+    partners: dict[str, str]
+    owners: dict[str, str | None]
+    system_stamp: str
+
+
+def _seed_opportunities(
+    dataset: SeedDataset,
+    seed: SalesforceSeed,
+    ids: SalesforceIds,
+    insert_frame: InsertFrame,
+    lookups: OpportunityLookups,
+) -> None:
+    """Opportunities, their OpportunityHistory and primary OpportunityPartner rows, built as
+    columns: a record's row in file order, its id numbered in seed-key order, so "smaller
+    id" means the same here as in the seed."""
+    records = numbered_records(dataset)
+    visits = stage_visits(dataset, records)
+    moments = visits.select(
+        SERIAL, "stage", at_hour(pl.col("entered_date"), hour=VISIT_HOUR, minutes=pl.col(POSITION))
+        .alias("moment"),
+    )  # fmt: skip
+    last_day = moments.group_by(SERIAL).agg(pl.col("moment").max().dt.date().alias("last_day"))
+    record_id = salesforce_ids(KEY_PREFIXES["Opportunity"], pl.col(RANK) + 1)
+    probability = {p: round(p * 100) for p in records["probability"].unique().drop_nulls()}
+    opportunities = (
+        records.join(last_day, on=SERIAL, how="left", maintain_order="left")
+        .with_columns(
+            record_id.alias("Id"),
+            pl.col("probability").replace_strict(probability, return_dtype=pl.Int64)
+            .alias("Probability"),
+            pl.col("close_date").cast(pl.String).alias("CloseDate"),
+            lookup("partner_id", dict(lookups.partners)).alias("PartnerAccountId"),
+            sf_datetimes(at_hour(pl.col("created_date"), hour=VISIT_HOUR)).alias("CreatedDate"),
+        )
+    )  # fmt: skip
+    seed.id_map.update(zip(opportunities["id"], opportunities["Id"], strict=True))
+    # spread seeded records over the hour after their last activity, so an incremental
+    # cursor meets both distinct and tied timestamps
+    modstamp = sf_datetimes(
+        at_hour(pl.coalesce("last_day", "created_date"), hour=18, minutes=0)
+        + pl.duration(seconds=pl.col(SERIAL) % 3600)
+    )
+    status = pl.col("status")
+    opportunity_columns = [
+        pl.lit(0).alias("IsDeleted"),
+        "CreatedDate",
+        modstamp.alias("LastModifiedDate"),
+        modstamp.alias("SystemModstamp"),
+        "Id",
+        # the seed mapping makes this name ("customer – product"): cut as an org's
+        # user would have to, so that a long but valid customer name is seeded
+        pl.col("name").str.slice(0, OPPORTUNITY_NAME_LENGTH).alias("Name"),
+        lookup("customer_name", dict(lookups.customers)).alias("AccountId"),
+        "PartnerAccountId",
+        pl.col("stage").alias("StageName"),
+        pl.col("amount_original").alias("Amount"),
+        "Probability",
+        "CloseDate",
+        pl.col("lead_source").alias("LeadSource"),
+        pl.col("deal_type").alias("Type"),
+        (status != OpportunityStatus.OPEN.value).cast(pl.Int64).alias("IsClosed"),
+        (status == OpportunityStatus.WON.value).cast(pl.Int64).alias("IsWon"),
+        lookup("partner_id", dict(lookups.owners)).alias("OwnerId"),
+    ]
+    if seed.multi_currency:
+        opportunity_columns.append(pl.col("currency").alias("CurrencyIsoCode"))
+    # lazily, so that a column computed twice (a stamp) is computed, and held, once
+    insert_frame("Opportunity", opportunities.lazy().select(opportunity_columns).collect())
+    opportunities = opportunities.select(
+        SERIAL, "Id", "amount_original", "Probability", "CloseDate", "PartnerAccountId",
+        "CreatedDate",
+    )  # fmt: skip
+    del visits, last_day
+
+    history = moments.join(
+        opportunities.select(SERIAL, "Id", "amount_original", "Probability", "CloseDate"),
+        on=SERIAL, how="left", maintain_order="left",
+    )  # fmt: skip
+    stamp = sf_datetimes(pl.col("moment"))
+    first = ids.take(KEY_PREFIXES["OpportunityHistory"], history.height)
+    del moments
+    insert_frame("OpportunityHistory", history.lazy().select(
+        pl.lit(0).alias("IsDeleted"),
+        stamp.alias("CreatedDate"),
+        stamp.alias("SystemModstamp"),
+        salesforce_ids(KEY_PREFIXES["OpportunityHistory"], pl.int_range(first, first + pl.len()))
+        .alias("Id"),
+        pl.col("Id").alias("OpportunityId"),
+        pl.col("stage").alias("StageName"),
+        pl.col("amount_original").alias("Amount"),
+        "Probability",
+        "CloseDate",
+    ).collect())  # fmt: skip
+
+    del history
+    partnered = opportunities.filter(pl.col("PartnerAccountId").is_not_null())
+    first = ids.take(KEY_PREFIXES["OpportunityPartner"], partnered.height)
+    insert_frame("OpportunityPartner", partnered.lazy().select(
+        pl.lit(0).alias("IsDeleted"),
+        "CreatedDate",
+        pl.lit(lookups.system_stamp).alias("LastModifiedDate"),
+        pl.lit(lookups.system_stamp).alias("SystemModstamp"),
+        salesforce_ids(KEY_PREFIXES["OpportunityPartner"], pl.int_range(first, first + pl.len()))
+        .alias("Id"),
+        pl.col("Id").alias("OpportunityId"),
+        pl.col("PartnerAccountId").alias("AccountToId"),
+        pl.lit(PARTNER_ROLE).alias("Role"),
+        pl.lit(1).alias("IsPrimary"),
+    ).collect())  # fmt: skip
 
 
 def _refuse_long_account_names(dataset: SeedDataset) -> None:

@@ -182,7 +182,7 @@ def test_missing_file_is_named(tmp_path: Path, bundled_seed: Path) -> None:
 
 def test_unknown_stages_are_listed_every_one_with_its_line(tmp_path: Path) -> None:
     """Three rows of unknown stage: none becomes a record, each is listed with its line
-    (header on line 1), and a CRM load (pipeline_chunks) names all three."""
+    (header on line 1), and a CRM load (require_known_stages) names all three."""
     pipeline = (
         "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
         "X1,Al Agent,Widget,Acme,Negotiating,2017-02-01,,\n"
@@ -198,7 +198,7 @@ def test_unknown_stages_are_listed_every_one_with_its_line(tmp_path: Path) -> No
         (5, "X3", None, "negotiating"),
     ]
     with pytest.raises(SeedFormatError) as error:
-        next(data.pipeline_chunks())
+        data.require_known_stages()
     message = str(error.value)
     assert "sales_pipeline.csv: 3 rows" in message
     for shown in ("line 2 (X1: 'Negotiating')", "line 4 (X2: 'Closed Won')", "line 5 (X3"):

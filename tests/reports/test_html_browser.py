@@ -39,10 +39,16 @@ def test_every_chart_renders_without_script_errors(
     # the overview 4 (with the tier trend); a scorecard's charts exist once it is opened
     assert len(chart_ids(page)) == 4
     page.click("#open-all")
-    ids = chart_ids(page)
     # per partner the components, and channels and stages for the two with closed won
     # deals, and the trend for the three in both runs
-    assert len(ids) == 4 + 4 + 2 + 2 + 3
+    expected = 4 + 4 + 2 + 2 + 3
+    # a scorecard is filled on its toggle event, which the browser dispatches as a task
+    # after the click: wait for the charts to be made before counting them
+    page.wait_for_function(
+        "n => document.querySelectorAll('.chart').length >= n", arg=expected, timeout=15_000
+    )
+    ids = chart_ids(page)
+    assert len(ids) == expected
     for chart_id in ids:
         wait_drawn(page, chart_id)
     assert page.locator(".chart .main-svg").count() >= len(ids)

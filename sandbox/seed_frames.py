@@ -9,6 +9,7 @@ native code; the tables are handed to SQLite in bulk (``SqlStore.insert_frame``)
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 
 import polars as pl
@@ -24,6 +25,22 @@ POSITION = "__position"
 #: the hour of day a seeded stage visit happens (then one minute per earlier visit)
 VISIT_HOUR = 9
 _MS_PER_DAY = 86_400_000
+
+
+#: each live dataset's numbered records and stage visits, by ``id`` (a dataset's frames do
+#: not hash): both CRMs of a sandbox seed from one dataset, and at a million records the
+#: visits cost a second to number
+_NUMBERED: dict[int, tuple[pl.DataFrame, pl.DataFrame]] = {}
+
+
+def numbered(dataset: SeedDataset) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``numbered_records`` and ``stage_visits`` of ``dataset``, made once while it lives."""
+    key = id(dataset)
+    if key not in _NUMBERED:
+        records = numbered_records(dataset)
+        _NUMBERED[key] = (records, stage_visits(dataset, records))
+        weakref.finalize(dataset, _NUMBERED.pop, key, None)
+    return _NUMBERED[key]
 
 
 def numbered_records(dataset: SeedDataset) -> pl.DataFrame:

@@ -36,8 +36,7 @@ from sandbox.seed_frames import (
     VISIT_HOUR,
     epoch_ms,
     lookup,
-    numbered_records,
-    stage_visits,
+    numbered,
 )
 
 #: The source recorded for seeded stage changes: a sales user moving the deal in the UI.
@@ -132,7 +131,7 @@ def seed_deals(dataset: SeedDataset, pipeline: Pipeline, id_map: dict[str, str])
     seed-key order (so "smaller id" means the same here as in the seed), its stage visits
     in time order as dealstage history and hs_v2_date_entered/exited values, and its
     Primary (customer) and Reseller (partner) associations. Notes each deal in ``id_map``."""
-    records = numbered_records(dataset)
+    records, visits = numbered(dataset)
     stage_ids = {stage.label: stage.id for stage in pipeline.stages}
     managers = sorted({p.channel_manager for p in dataset.partners if p.channel_manager})
     user_ids = {name: FIRST_USER_ID + n for n, name in enumerate(managers)}
@@ -156,8 +155,7 @@ def seed_deals(dataset: SeedDataset, pipeline: Pipeline, id_map: dict[str, str])
     id_map.update(zip(frame["id"], frame["deal_id"].cast(pl.String), strict=True))
     # time order: the README's history puts a close before a creation where the seed does
     visits = (
-        stage_visits(dataset, records)
-        .select(
+        visits.select(
             SERIAL,
             pl.col("stage").replace_strict(stage_ids, return_dtype=pl.String).alias("stage_id"),
             (

@@ -27,9 +27,8 @@ from sandbox.seed_frames import (
     VISIT_HOUR,
     at_hour,
     lookup,
-    numbered_records,
+    numbered,
     sf_datetimes,
-    stage_visits,
 )
 from sandbox.store import at_time, sf_datetime
 
@@ -191,8 +190,7 @@ def _seed_opportunities(
     """Opportunities, their OpportunityHistory and primary OpportunityPartner rows, built as
     columns: a record's row in file order, its id numbered in seed-key order, so "smaller
     id" means the same here as in the seed."""
-    records = numbered_records(dataset)
-    visits = stage_visits(dataset, records)
+    records, visits = numbered(dataset)
     moments = visits.select(
         SERIAL, "stage", at_hour(pl.col("entered_date"), hour=VISIT_HOUR, minutes=pl.col(POSITION))
         .alias("moment"),

@@ -148,8 +148,19 @@ def open_scorecard(page: Page, partner_id: str) -> str:
     href = row.locator("td.partner a").get_attribute("href")
     assert href is not None and href.startswith("#")
     card_id = href[1:]
-    page.locator(f"[id='{card_id}']").wait_for(state="attached")
+    wait_open(page, card_id)
     return card_id
+
+
+def wait_open(page: Page, card_id: str) -> None:
+    """Wait until the scorecard ``card_id`` is open: a link to it changes the page's hash,
+    and the page opens the card on the hashchange event, a task after the click (a card
+    that never opens fails here, after the timeout)."""
+    page.wait_for_function(
+        "id => { const d = document.getElementById(id); return !!d && d.open; }",
+        arg=card_id,
+        timeout=DRAW_TIMEOUT_S * 1000,
+    )
 
 
 def css_string(text: str) -> str:

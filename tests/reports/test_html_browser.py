@@ -12,7 +12,7 @@ from connectors.seed import read_seed
 from kpi_engine import ScoringSettings, score_partners
 from partner_kpi.reports.html import write_report_html
 from tests.kpi_engine.builders import AS_OF, partner, won
-from tests.reports.browser import OpenReport, assert_clean, chart_ids, wait_drawn
+from tests.reports.browser import OpenReport, assert_clean, chart_ids, wait_drawn, wait_open
 from tests.reports.report_data import (
     AMPERSAND_NAME,
     BREAKOUT_NAME,
@@ -130,6 +130,7 @@ def test_bundled_dataset_page_works(
     # a name in the table opens its scorecard, whose charts then draw
     best = result.partners[0]
     page.locator("#ranking-table td.partner a").first.click()
+    wait_open(page, "partner-1")
     card = page.locator("details#partner-1")
     assert card.get_attribute("open") is not None
     for suffix in ("components", "channels", "stages"):

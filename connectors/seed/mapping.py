@@ -104,8 +104,6 @@ def partner_from_row(row: Mapping[str, str]) -> Partner:
 # million rows are mapped in native code, never as a million Python objects. A value the
 # rules cannot read stops the mapping with the file, line, record and column named.
 
-#: What a pipeline row carries besides the schema's fields (the sandbox's CRM records need it).
-SEED_COLUMNS = ("product", "customer_name", "partner_name", "engage_date", "deal_type")
 #: Optional pipeline columns, read when the file has them.
 OPTIONAL_PIPELINE_COLUMNS = ("created_date", "amount", "currency", "lead_source", "deal_type")
 DATE_FORMAT = "%Y-%m-%d"
@@ -117,7 +115,8 @@ _FILE_COLUMN = {"id": "opportunity_id", "stage": "deal_stage"}
 class PipelineRecords:
     """A pipeline file mapped: the rows of a seed stage as records, the others as found."""
 
-    #: the Opportunity layout's columns, then ``SEED_COLUMNS``, then the file's ``ROW``
+    #: the Opportunity layout's columns, then what the sandbox's CRM records need besides
+    #: (product, customer_name, partner_name, engage_date, deal_type), then the file's ``ROW``
     records: pl.DataFrame
     #: rows whose stage is no seed stage: ``ROW``, ``id``, ``partner_id``, ``stage``
     unknown: pl.DataFrame

@@ -195,6 +195,8 @@ class Measured:
     argv: list[str]
     runs: int = 1
     note: str = ""
+    #: the environment it ran with (the sandbox's secrets): never written out
+    env: dict[str, str] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -277,8 +279,9 @@ def best_of(
             best = child
     assert best is not None
     measured = Measured(
-        name, size, best.wall_s, best.peak_rss_mb, best.exit_code, list(argv), runs=repeat
-    )
+        name, size, best.wall_s, best.peak_rss_mb, best.exit_code, list(argv), runs=repeat,
+        env=None if env is None else dict(env),
+    )  # fmt: skip
     return measured, best
 
 
@@ -478,6 +481,7 @@ class Options:
     skip_sandbox_above: int
     timeout: float
     json: Path | None
+    profile: bool = True
 
 
 @dataclass
@@ -487,6 +491,8 @@ class Results:
     measured: list[Measured] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     report_bytes: dict[str, int] = field(default_factory=dict)
+    #: files to remove once every command (and profile) has run
+    leftovers: list[Path] = field(default_factory=list)
 
     def find(self, command: str, size: str) -> Measured | None:
         return next((m for m in self.measured if (m.command, m.size) == (command, size)), None)
@@ -579,7 +585,7 @@ def run_store_file_offline(
         "sandbox); " + check_against_store_duckdb(store, audit)
     )
     results.measured.append(measured)
-    store.unlink(missing_ok=True)
+    results.leftovers.append(store)  # removed at the end: a profile may read it again
 
 
 #: scores.csv's columns that bench/store_file.py's DuckDB yardstick computes by these names
@@ -925,6 +931,65 @@ def render(rows: Sequence[Row], growth: Sequence[Growth], report: tuple[str, boo
     return "\n".join([*lines, "", verdict])
 
 
+#: our own code, for a profile: the top-level packages of this repository
+OWN_CODE = ("partner_kpi", "connectors", "kpi_engine", "quality", "store", "writeback", "core")
+PROFILE_LINES = 14
+#: the command line around every command: its whole time, said by the table already
+WRAPPERS = ("__main__.py", "cli.py")
+
+
+def profile_misses(rows: Sequence[Row], results: Results, say: Say) -> list[str]:
+    """Why each audit that misses its time target misses it: the command run again, at the
+    largest size it missed at, under cProfile in a fresh process; our functions by
+    cumulative time (Polars and DuckDB work shows inside the function that asked for it)."""
+    import pstats
+
+    # rows come smallest size first: the last one kept per command is its largest miss
+    missed = {
+        row.command: row
+        for row in rows
+        if row.command in ("audit-seed", "audit-offline") and row.met is False
+        and row.size != "bundled"
+    }  # fmt: skip
+    lines: list[str] = []
+    for command, row in missed.items():
+        measured = results.find(command, row.size)
+        if measured is None:
+            continue
+        say(f"{row.size}: {command} again, under cProfile …")
+        out = Path(tempfile.mkdtemp(prefix="partner-kpi-e2e-profile-"))
+        prof = out / "run.prof"
+        argv = [sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "partner_kpi",
+                *_with_out(measured.argv[1:], out / "out")]  # fmt: skip
+        child = run_child(argv, env=measured.env, timeout=3600)
+        if child.exit_code not in (0, 10) or not prof.exists():
+            lines.append(f"{command} at {row.size}: the profiled run exited {child.exit_code}")
+            continue
+        stats = pstats.Stats(str(prof)).stats  # type: ignore[attr-defined]
+        own = [
+            (cumulative, f"{Path(file).relative_to(REPO)}:{line} {name}")
+            for (file, line, name), (_, _, _, cumulative, _) in stats.items()
+            if Path(file).is_relative_to(REPO)
+            and Path(file).relative_to(REPO).parts[0] in OWN_CODE
+            and Path(file).name not in WRAPPERS
+        ]
+        own.sort(reverse=True)
+        lines += ["", f"why {command} at {row.size} is NOT MET ({row.ratio:.1f}× DuckDB): "
+                  f"profile of one run ({child.wall_s:.1f} s under cProfile), our functions by "
+                  "cumulative seconds", "-" * 100]  # fmt: skip
+        lines += [f"{seconds:8.2f}  {where}" for seconds, where in own[:PROFILE_LINES]]
+        shutil.rmtree(out, ignore_errors=True)
+    return lines
+
+
+def _with_out(argv: Sequence[str], out: Path) -> list[str]:
+    """``argv`` writing its files to ``out`` instead of its own ``--out``."""
+    args = list(argv)
+    if "--out" in args:
+        args[args.index("--out") + 1] = str(out)
+    return args
+
+
 def machine_header(options: Options) -> str:
     import platform
 
@@ -958,6 +1023,11 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         "--skip-sandbox-above", default="1m", help="no sandbox steps above this size"
     )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per command")
+    parser.add_argument(
+        "--no-profile",
+        action="store_true",
+        help="do not run a missed audit again under cProfile to show why it missed",
+    )
     args = parser.parse_args(argv)
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     if only - set(COMMANDS):
@@ -971,6 +1041,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         skip_sandbox_above=parse_size(args.skip_sandbox_above),
         timeout=args.timeout,
         json=args.json,
+        profile=not args.no_profile,
     )
 
 
@@ -997,13 +1068,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         run_size(opportunities, options, results, say)
     run_once(options, results, say)
     rows, growth, report = target_rows(results), growth_rows(results), report_row(results)
+    why = profile_misses(rows, results, say) if options.profile else []
+    for path in results.leftovers:
+        path.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     results.notes.append(f"the benchmark took {seconds:.0f} s")
     print(render(rows, growth, report, results, header))
+    if why:
+        print("\n".join(why))
     if options.json is not None:
         document = {
             "header": header,
-            "measured": [asdict(m) for m in results.measured],
+            "measured": [
+                {k: v for k, v in asdict(m).items() if k != "env"} for m in results.measured
+            ],
             "targets": [asdict(r) for r in rows],
             "growth": [asdict(g) for g in growth],
             "report": None if report is None else {"text": report[0], "met": report[1]},

@@ -1,6 +1,7 @@
 """Seed folders: the bundled dataset's layout, read into the common schema.
 
-``mapping`` holds the rules (shared with the sandbox CRM); ``reader`` reads files.
+``table`` reads one CSV into a Polars frame of strings; ``mapping`` holds the rules as
+column expressions (shared with the sandbox CRM); ``reader`` reads a folder.
 """
 
 from connectors.seed.reader import (

@@ -32,17 +32,13 @@ def _in_window(column: str, start_exclusive: date, end_inclusive: date) -> pl.Ex
     return ((value > start_exclusive) & (value <= end_inclusive)).fill_null(False)
 
 
-def _first_won_ids(opportunities: pl.DataFrame) -> pl.DataFrame:
-    """Per customer, the id of its first won opportunity: smallest close date, then id."""
-    won = opportunities.filter(
-        (pl.col("status") == "won") & pl.col("account_id").is_not_null()
-    ).select("account_id", "close_date", "id")
-    first_dates = won.group_by("account_id").agg(pl.col("close_date").min())
+def _first_win_dates(opportunities: pl.DataFrame) -> pl.DataFrame:
+    """Per customer, its first winning date: the smallest close date of its won
+    opportunities, any partner's (every win on that date is a first win: no id decides)."""
     return (
-        won.join(first_dates, on=["account_id", "close_date"])
+        opportunities.filter((pl.col("status") == "won") & pl.col("account_id").is_not_null())
         .group_by("account_id")
-        .agg(pl.col("id").min())
-        .select("id")
+        .agg(pl.col("close_date").min().alias("first_win_date"))
     )
 
 
@@ -54,7 +50,6 @@ def flag_opportunities(
     w_start, p_start = as_of - length, as_of - 2 * length
     status = pl.col("status")
     closed_in_w = _in_window("close_date", w_start, as_of)
-    first_won = _first_won_ids(opportunities)
     lead_source = pl.col("lead_source")
     channel = (
         pl.when(lead_source.is_null())
@@ -65,14 +60,17 @@ def flag_opportunities(
             )
         )
     )
-    return opportunities.with_columns(
+    first_win = pl.col("close_date") == pl.col("first_win_date")
+    return opportunities.join(
+        _first_win_dates(opportunities), on="account_id", how="left", maintain_order="left"
+    ).with_columns(
         won_w=(status == "won") & closed_in_w,
         lost_w=(status == "lost") & closed_in_w,
         won_p=(status == "won") & _in_window("close_date", p_start, w_start),
         # the open pipeline: open opportunities created on or before as_of
         pipeline=(status == "open") & (pl.col("created_date") <= as_of),
         created_w=_in_window("created_date", w_start, as_of),
-        first_won=pl.col("id").is_in(first_won["id"].implode()),
+        first_won=((status == "won") & first_win).fill_null(False),
         cycle_days=(pl.col("close_date") - pl.col("created_date")).dt.total_days(),
         channel=channel,
     )

@@ -239,7 +239,7 @@ def test_new_revenue() -> None:
         # C2: x2 is C2's first win (new, 200); x3 later (not new)
         won("x3", "X", 300.0, closed=date(2017, 6, 1), account="C2"),
         won("x2", "X", 200.0, closed=date(2017, 4, 1), account="C2"),
-        # C3: same close date, smaller id is earlier: n-a (Y, 40) new, n-b (X, 400) not
+        # C3: two first wins on the same date, one per partner: both new (no id decides)
         won("n-b", "X", 400.0, closed=date(2017, 7, 1), account="C3"),
         won("n-a", "Y", 40.0, closed=date(2017, 7, 1), account="C3"),
         # C4: an earlier *lost* deal does not count → x6 new (500)
@@ -250,12 +250,14 @@ def test_new_revenue() -> None:
         # C5: earlier win with a null amount (new, adds nothing) makes x9 not new
         won("x8", "X", None, closed=date(2017, 10, 1), account="C5"),
         won("x9", "X", 800.0, closed=date(2017, 11, 1), account="C5"),
-        # C7: same partner, same date: n-c (60) new, n-d (70) not
+        # C7: same partner, same first date: n-c (60) and n-d (70) both new
         won("n-d", "X", 70.0, closed=date(2017, 9, 15), account="C7"),
         won("n-c", "X", 60.0, closed=date(2017, 9, 15), account="C7"),
     ]
     result = run([partner("X"), partner("Y")], opportunities)
-    assert by_id(result, "X").kpis.new_revenue == approx(760.0)  # x2 200 + x6 500 + n-c 60
+    # KPIS.md: every win on the customer's first winning date counts
+    # x2 200 + n-b 400 + x6 500 + n-c 60 + n-d 70
+    assert by_id(result, "X").kpis.new_revenue == approx(1230.0)
     assert by_id(result, "Y").kpis.new_revenue == approx(40.0)  # n-a (y1 is not won in W)
     # won_amount is unaffected: 100+300+200+400+500+700+800+70+60 = 3130
     assert by_id(result, "X").kpis.won_amount == approx(3130.0)

@@ -134,12 +134,12 @@ def bundled() -> Bundled:
 # --- the oracle --------------------------------------------------------------------------------
 
 # One row per opportunity with the window facts of KPIS.md "Windows". W: A − L < date ≤ A,
-# P: A − 2L < date ≤ A − L. "Earlier" won opportunity of a customer: smaller close_date, ties
-# broken by smaller id, over every opportunity of any partner.
+# P: A − 2L < date ≤ A − L. A customer's first winning date: the smallest close_date of its
+# won opportunities, any partner's; every win on that date is a first win.
 FLAGGED_SQL = """
 CREATE TEMP TABLE flagged AS
 WITH first_won AS (
-    SELECT account_id, arg_min(id, (close_date, id)) AS first_id
+    SELECT account_id, min(close_date) AS first_date
     FROM opps
     WHERE status = 'won' AND account_id IS NOT NULL
     GROUP BY account_id
@@ -151,7 +151,7 @@ SELECT
     o.status = 'won' AND o.close_date > p.a - 2 * p.l AND o.close_date <= p.a - p.l AS won_p,
     o.created_date > p.a - p.l AND o.created_date <= p.a AS created_w,
     o.status = 'open' AND o.created_date <= p.a AS in_pipeline,
-    coalesce(o.id = f.first_id, false) AS first_won_of_customer,
+    coalesce(o.status = 'won' AND o.close_date = f.first_date, false) AS first_won_of_customer,
     CASE
         WHEN o.lead_source IS NULL THEN 'unknown'
         ELSE coalesce(m.grp, 'other')

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 import polars as pl
 
+from core.schema import StageDef
 from kpi_engine.catalogue import KPIS, PER_STAGE, AcrossPartners, Catalogue, FromRecords
 from kpi_engine.frames import (
     OpportunitiesInput,
@@ -22,6 +24,7 @@ from kpi_engine.kpis import (
     aggregate_by_partner,
     channel_figures,
     flag_opportunities,
+    status_at,
 )
 from kpi_engine.result import (
     ChannelFigures,
@@ -58,17 +61,25 @@ def score_partners(
     *,
     as_of: date,
     settings: ScoringSettings | None = None,
+    stage_defs: Iterable[StageDef] | None = None,
 ) -> ScoringResult:
-    """Score every partner as of ``as_of`` by the definitions of KPIS.md.
+    """Score every partner as of ``as_of`` by the definitions of KPIS.md, the CRM as it
+    stood on that date ("Status as of A"; ``stage_defs`` give each stage's probability).
 
-    Inputs are schema records (small inputs) or Arrow tables in the schema's
-    Arrow layout (large ones); both give the same result.
+    Inputs are schema records (small inputs), Arrow tables in the schema's Arrow layout or
+    Polars frames (large ones); all give the same result. Without ``stage_defs`` the stage
+    history names a stage but not its probability: an opportunity open at A then has its
+    own probability if it is still open, else none.
     """
     settings = settings or ScoringSettings()
     partner_rows = partners_frame(partners)
-    flagged = flag_opportunities(opportunities_frame(opportunities), as_of, settings)
+    records = opportunities_frame(opportunities)
+    events = stage_events_frame(stage_events)
+    probabilities = {stage.name: stage.probability for stage in stage_defs or ()}
+    at_a = status_at(records, events, as_of, probabilities)
+    flagged = flag_opportunities(at_a, as_of, settings)
     channels = channel_figures(flagged)
-    facts = Facts(flagged, stage_events_frame(stage_events), channels)
+    facts = Facts(flagged, events, channels)
 
     sums = aggregate_by_partner(flagged)
     # group_by yields rows in any order; sorted, the portfolio totals sum the same every run

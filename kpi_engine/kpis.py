@@ -15,6 +15,7 @@ Window W is ``as_of − L < date ≤ as_of`` and the prior window P is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -39,6 +40,47 @@ def _first_win_dates(opportunities: pl.DataFrame) -> pl.DataFrame:
         opportunities.filter((pl.col("status") == "won") & pl.col("account_id").is_not_null())
         .group_by("account_id")
         .agg(pl.col("close_date").min().alias("first_win_date"))
+    )
+
+
+def status_at(
+    opportunities: pl.DataFrame,
+    events: pl.DataFrame,
+    as_of: date,
+    stage_probability: Mapping[str, float],
+) -> pl.DataFrame:
+    """The opportunities as the CRM stood on ``as_of`` (KPIS.md "Status as of A").
+
+    One created after A does not exist. One that closed won or lost on or before A has
+    that status; any other is open at A, with the probability of the last stage it
+    entered on or before A (by date, then its place in the history), or, with no such
+    entry, its current probability if it is still open, else none.
+    """
+    entered = (
+        events.filter(pl.col("entered_date") <= as_of)
+        .sort("opportunity_id", "entered_date", "sequence")
+        .group_by("opportunity_id")
+        .agg(pl.col("stage").last().alias("stage_at"))
+    )
+    closed_by_a = pl.col("status").is_in(["won", "lost"]) & (pl.col("close_date") <= as_of)
+    from_history = pl.col("stage_at").replace_strict(
+        dict(stage_probability), default=None, return_dtype=pl.Float64
+    )
+    still_open = pl.col("status") == "open"
+    probability = (
+        pl.when(closed_by_a.fill_null(False))
+        .then(pl.col("probability"))
+        .when(from_history.is_not_null())
+        .then(from_history)
+        .when(still_open)
+        .then(pl.col("probability"))
+    )
+    status = pl.when(closed_by_a.fill_null(False)).then(pl.col("status")).otherwise(pl.lit("open"))
+    return (
+        opportunities.filter(pl.col("created_date") <= as_of)
+        .join(entered, left_on="id", right_on="opportunity_id", how="left", maintain_order="left")
+        .with_columns(status.alias("status"), probability.alias("probability"))
+        .drop("stage_at")
     )
 
 
@@ -67,7 +109,7 @@ def flag_opportunities(
         won_w=(status == "won") & closed_in_w,
         lost_w=(status == "lost") & closed_in_w,
         won_p=(status == "won") & _in_window("close_date", p_start, w_start),
-        # the open pipeline: open opportunities created on or before as_of
+        # the open pipeline: open at as_of (``status_at`` left only those that exist)
         pipeline=(status == "open") & (pl.col("created_date") <= as_of),
         created_w=_in_window("created_date", w_start, as_of),
         first_won=((status == "won") & first_win).fill_null(False),

@@ -154,7 +154,7 @@ def score(
     )
     result = score_partners(
         store.partners_table(), inputs.opportunities, inputs.stage_events,
-        as_of=as_of, settings=settings,
+        as_of=as_of, settings=settings, stage_defs=store.stage_defs(),
     )  # fmt: skip
     return with_quality_notes(result, inputs.check), inputs.check
 
@@ -372,6 +372,7 @@ def run_seed_audit(
         inputs.stage_events,
         as_of=as_of,
         settings=settings,
+        stage_defs=dataset.stage_defs,
     )
     result = with_quality_notes(result, inputs.check)
     files = write_reports(

@@ -11,8 +11,15 @@ from datetime import date
 
 import pytest
 
-from core.schema import Opportunity, Partner
-from kpi_engine import COMPONENTS, NO_PARTNER, ScoringResult, TierThresholds
+from core.schema import Opportunity, OpportunityStatus, Partner, StageDef
+from kpi_engine import (
+    COMPONENTS,
+    NO_PARTNER,
+    ScoringResult,
+    ScoringSettings,
+    TierThresholds,
+    score_partners,
+)
 from kpi_engine.settings import DEFAULT_CHANNEL_MAP
 from tests.kpi_engine.builders import by_id, event, lost, open_opp, partner, run, won
 
@@ -187,10 +194,12 @@ def test_deal_velocity_null_when_cycle_not_positive_and_zero_without_pipeline() 
     assert onlypipe.deal_velocity is None
 
 
-def test_deal_success_counts_open_deals_and_ignores_close_date() -> None:
+def test_deal_success_counts_the_status_at_a() -> None:
     opportunities = [
-        # created in W: 1 won (closed after A!), 1 lost, 2 open → 1 / 4
+        # created in W: 1 won after A (open at A: KPIS.md "Status as of A"), 1 won in W,
+        # 1 lost, 2 open → 1 / 5
         won("d1", "p1", 10.0, created=date(2017, 3, 1), closed=date(2018, 2, 1)),
+        won("d6", "p1", 10.0, created=date(2017, 5, 1), closed=date(2017, 6, 1)),
         lost("d2", "p1", created=date(2017, 3, 1), closed=date(2017, 4, 1)),
         open_opp("d3", "p1", 10.0, created=date(2017, 3, 1)),
         open_opp("d4", "p1", 10.0, created=date(2017, 9, 1)),
@@ -200,8 +209,8 @@ def test_deal_success_counts_open_deals_and_ignores_close_date() -> None:
         won("e1", "p2", 10.0, created=date(2016, 9, 1), closed=date(2017, 2, 1)),
     ]
     result = run([partner("p1"), partner("p2")], opportunities)
-    assert by_id(result, "p1").kpis.deal_success == approx(0.25)  # d1 / {d1, d2, d3, d4}
-    assert by_id(result, "p1").kpis.deal_count == 1  # d5 only: d1 closed after A is not in W
+    assert by_id(result, "p1").kpis.deal_success == approx(0.2)  # d6 / {d1, d2, d3, d4, d6}
+    assert by_id(result, "p1").kpis.deal_count == 2  # d5 and d6: d1 closed after A is not in W
     assert by_id(result, "p2").kpis.deal_success is None
 
 
@@ -831,3 +840,62 @@ def test_as_of_and_window_are_echoed() -> None:
     result = run(*_four_partners(), as_of=date(2017, 6, 30), window_days=90)
     assert result.as_of == date(2017, 6, 30)
     assert result.window_days == 90
+
+
+# ---------------------------------------------------------------------------
+# status as of A (KPIS.md "Status as of A")
+# ---------------------------------------------------------------------------
+
+PAST = date(2017, 6, 30)
+STAGES = [
+    StageDef(name="Prospecting", status=OpportunityStatus.OPEN, probability=0.1, sort_order=1),
+    StageDef(name="Engaging", status=OpportunityStatus.OPEN, probability=0.5, sort_order=2),
+    StageDef(name="Won", status=OpportunityStatus.WON, probability=1.0, sort_order=3),
+    StageDef(name="Lost", status=OpportunityStatus.LOST, probability=0.0, sort_order=4),
+]
+
+
+def test_figures_as_of_a_past_date_are_those_the_crm_held_then() -> None:
+    opportunities = [
+        # won after A, engaging on A: open at A, probability 0.5 (its stage then)
+        won("a1", "p1", 1000.0, created=date(2017, 3, 1), closed=date(2017, 9, 1)),
+        # lost after A, prospecting on A (engaged after A): open at A, probability 0.1
+        lost("a2", "p1", amount=200.0, created=date(2017, 5, 1), closed=date(2017, 8, 1)),
+        # created after A: does not exist at A, anywhere
+        won("a3", "p1", 5000.0, created=date(2017, 7, 1), closed=date(2017, 7, 15)),
+        # won on or before A: won at A
+        won("a4", "p1", 300.0, created=date(2017, 1, 1), closed=date(2017, 6, 30)),
+        # still open, no history: its own probability
+        open_opp("a5", "p1", 100.0, created=date(2017, 2, 1), probability=0.4),
+        # closed after A with no history on or before A: open at A, no probability
+        lost("a6", "p1", amount=50.0, created=date(2017, 6, 1), closed=date(2017, 7, 2)),
+        # p2's only opportunity is created after A: p2 has none at A
+        won("b1", "p2", 900.0, created=date(2017, 8, 1), closed=date(2017, 8, 2)),
+    ]
+    events = [
+        event("a1", "Prospecting", date(2017, 3, 1), 0),
+        event("a1", "Engaging", date(2017, 4, 1), 1),
+        event("a1", "Won", date(2017, 9, 1), 2),
+        event("a2", "Prospecting", date(2017, 5, 1), 0),
+        event("a2", "Engaging", date(2017, 7, 10), 1),
+        event("a2", "Lost", date(2017, 8, 1), 2),
+        event("a4", "Prospecting", date(2017, 1, 1), 0),
+        event("a4", "Won", date(2017, 6, 30), 1),
+        event("a6", "Lost", date(2017, 7, 2), 0),
+    ]
+    result = score_partners(
+        [partner("p1"), partner("p2")], opportunities, events,
+        as_of=PAST, settings=ScoringSettings(), stage_defs=STAGES,
+    )  # fmt: skip
+    p1 = by_id(result, "p1").kpis
+    assert p1.pipeline_count == 4  # a1, a2, a5, a6
+    assert p1.pipeline_value == approx(1350.0)  # 1000 + 200 + 100 + 50
+    assert p1.weighted_pipeline == approx(560.0)  # 1000×0.5 + 200×0.1 + 100×0.4 + 50×none
+    assert p1.deal_count == 1  # a4; a3 does not exist at A
+    assert p1.won_amount == approx(300.0)
+    assert p1.close_rate == approx(1.0)  # nothing was lost by A
+    # created in W (2016-06-30 < d ≤ A): a1, a2, a4, a5, a6; won at A: a4 → 1 / 5
+    assert p1.deal_success == approx(0.2)
+    p2 = by_id(result, "p2")
+    assert all(value is None for value in p2.components.values())  # no opportunity at A
+    assert result.portfolio.opportunity_count == 5  # a3 and b1 do not exist at A

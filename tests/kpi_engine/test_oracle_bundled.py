@@ -117,6 +117,7 @@ class Bundled:
             self.records.stage_events,
             as_of=as_of,
             settings=ScoringSettings(window_days=window_days),
+            stage_defs=self.records.stage_defs,
         )
 
 
@@ -138,9 +139,31 @@ def bundled() -> Bundled:
 # won opportunities, any partner's; every win on that date is a first win.
 FLAGGED_SQL = """
 CREATE TEMP TABLE flagged AS
-WITH first_won AS (
+WITH last_entry AS (
+    -- KPIS.md "Status as of A": the last stage entered on or before A
+    SELECT e.opportunity_id, arg_max(e.stage, (e.entered_date, e.sequence)) AS stage
+    FROM events e CROSS JOIN params p
+    WHERE e.entered_date <= p.a
+    GROUP BY e.opportunity_id
+), at_a AS (
+    -- an opportunity exists at A when created on or before it; closed by A keeps its
+    -- status, else it is open at A with its last entered stage's probability (or, with
+    -- none, its own when still open)
+    SELECT o.* REPLACE (
+        CASE WHEN o.status IN ('won', 'lost') AND o.close_date <= p.a THEN o.status
+             ELSE 'open' END AS status,
+        CASE WHEN o.status IN ('won', 'lost') AND o.close_date <= p.a THEN o.probability
+             WHEN s.probability IS NOT NULL THEN s.probability
+             WHEN o.status = 'open' THEN o.probability END AS probability
+    )
+    FROM opps o
+    CROSS JOIN params p
+    LEFT JOIN last_entry l ON l.opportunity_id = o.id
+    LEFT JOIN stage_probability s ON s.stage = l.stage
+    WHERE o.created_date <= p.a
+), first_won AS (
     SELECT account_id, min(close_date) AS first_date
-    FROM opps
+    FROM at_a
     WHERE status = 'won' AND account_id IS NOT NULL
     GROUP BY account_id
 )
@@ -156,7 +179,7 @@ SELECT
         WHEN o.lead_source IS NULL THEN 'unknown'
         ELSE coalesce(m.grp, 'other')
     END AS channel
-FROM opps o
+FROM at_a o
 CROSS JOIN params p
 LEFT JOIN first_won f ON f.account_id = o.account_id
 LEFT JOIN channel_map m ON m.lead_source = o.lead_source
@@ -399,6 +422,11 @@ def run_oracle(bundled: Bundled, as_of: date, window_days: int) -> Oracle:
         con.execute(
             "CREATE TEMP TABLE params AS SELECT $a::DATE AS a, $l::INTEGER AS l, $k::DOUBLE AS k",
             {"a": as_of, "l": window_days, "k": PRIOR_STRENGTH},
+        )
+        con.execute("CREATE TEMP TABLE stage_probability (stage VARCHAR, probability DOUBLE)")
+        con.executemany(
+            "INSERT INTO stage_probability VALUES (?, ?)",
+            [[stage.name, stage.probability] for stage in bundled.records.stage_defs],
         )
         con.execute("CREATE TEMP TABLE channel_map (lead_source VARCHAR, grp VARCHAR)")
         con.executemany("INSERT INTO channel_map VALUES (?, ?)", list(CHANNEL_MAP.items()))

@@ -1,4 +1,5 @@
-"""One headless Chromium for the report tests that open report.html in a browser."""
+"""What the report tests share: the hostile report input and its report.html, and one
+headless Chromium for the tests that open report.html in a browser."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from partner_kpi.reports.html import write_report_html
 from tests.reports.browser import (
     CHROMIUM_FLAGS,
     OpenReport,
@@ -16,9 +18,24 @@ from tests.reports.browser import (
     open_visit,
     unavailable,
 )
+from tests.reports.report_data import ReportInput, hostile_input
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
+
+
+@pytest.fixture(scope="module")
+def data() -> ReportInput:
+    """The hostile input: names with markup, quotes and breakouts, empty KPIs, two runs."""
+    return hostile_input()
+
+
+@pytest.fixture(scope="module")
+def hostile_report(data: ReportInput, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """report.html of ``data``."""
+    path = tmp_path_factory.mktemp("hostile") / "report.html"
+    write_report_html(data.result, path, **data.kwargs())
+    return path
 
 
 @pytest.fixture(scope="module")

@@ -34,15 +34,9 @@ from tests.reports.report_data import (
     HOSTILE_STRINGS,
     SCRIPT_NAME,
     ReportInput,
-    hostile_input,
 )
 
 MB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def data() -> ReportInput:
-    return hostile_input()
 
 
 @pytest.fixture(scope="module")

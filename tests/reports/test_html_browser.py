@@ -19,16 +19,7 @@ from tests.reports.report_data import (
     HOSTILE_ID,
     HOSTILE_STAGE,
     SCRIPT_NAME,
-    hostile_input,
 )
-
-
-@pytest.fixture(scope="module")
-def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = hostile_input()
-    path = tmp_path_factory.mktemp("browser") / "report.html"
-    write_report_html(data.result, path, **data.kwargs())
-    return path
 
 
 def test_every_chart_renders_without_script_errors(

@@ -3,20 +3,13 @@ script beyond the page's own two."""
 
 from __future__ import annotations
 
-import pytest
-
 from partner_kpi.reports.html import QUALITY_ROWS, render_report_html
 from quality import Finding, QualityCheck
 from tests.reports.page_tree import Node, parse
-from tests.reports.report_data import HOSTILE_ID, SCRIPT_NAME, ReportInput, hostile_input
+from tests.reports.report_data import HOSTILE_ID, SCRIPT_NAME, ReportInput
 
 HOSTILE_RECORD = "<img src=x onerror=alert(7)>"
 HOSTILE_VALUE = "</td><script>alert(8)</script>"
-
-
-@pytest.fixture(scope="module")
-def data() -> ReportInput:
-    return hostile_input()
 
 
 def _check(*findings: Finding) -> QualityCheck:

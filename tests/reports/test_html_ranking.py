@@ -28,20 +28,7 @@ from tests.reports.report_data import (
     HOSTILE_ID,
     SCRIPT_NAME,
     ReportInput,
-    hostile_input,
 )
-
-
-@pytest.fixture(scope="module")
-def data() -> ReportInput:
-    return hostile_input()
-
-
-@pytest.fixture(scope="module")
-def hostile_report(data: ReportInput, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ranking") / "report.html"
-    write_report_html(data.result, path, **data.kwargs())
-    return path
 
 
 def test_the_table_shows_every_partner_in_rank_order_with_its_numbers(

@@ -62,20 +62,22 @@ def status_at(
         .group_by("opportunity_id")
         .agg(pl.col("stage").last().alias("stage_at"))
     )
-    closed_by_a = pl.col("status").is_in(["won", "lost"]) & (pl.col("close_date") <= as_of)
+    closed_by_a = (
+        pl.col("status").is_in(["won", "lost"]) & (pl.col("close_date") <= as_of)
+    ).fill_null(False)
     from_history = pl.col("stage_at").replace_strict(
         dict(stage_probability), default=None, return_dtype=pl.Float64
     )
     still_open = pl.col("status") == "open"
     probability = (
-        pl.when(closed_by_a.fill_null(False))
+        pl.when(closed_by_a)
         .then(pl.col("probability"))
         .when(from_history.is_not_null())
         .then(from_history)
         .when(still_open)
         .then(pl.col("probability"))
     )
-    status = pl.when(closed_by_a.fill_null(False)).then(pl.col("status")).otherwise(pl.lit("open"))
+    status = pl.when(closed_by_a).then(pl.col("status")).otherwise(pl.lit("open"))
     return (
         opportunities.filter(pl.col("created_date") <= as_of)
         .join(entered, left_on="id", right_on="opportunity_id", how="left", maintain_order="left")

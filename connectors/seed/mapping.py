@@ -220,7 +220,8 @@ def _mapped(
     # ``id`` and ``stage`` are the file's opportunity_id and deal_stage, stripped
     lead_sources = pool.submit(_lead_sources, text)
     partner = _each_distinct(text, "sales_agent", partner_id, pl.String())
-    known = pl.col("stage").is_in(list(STAGES_BY_NAME))
+    # one mask: the records and their lead sources are the rows of a seed stage
+    known = text["stage"].is_in(list(STAGES_BY_NAME))
     unknown = text.filter(~known).select(ROW, "id", partner.alias("partner_id"), "stage")
 
     parsed = text.with_columns(
@@ -316,7 +317,7 @@ def _mapped(
         _blank_to_null(pl.col("deal_type")).alias("deal_type"),
         ROW,
     )  # fmt: skip
-    lead_source = lead_sources.result().filter(text["stage"].is_in(list(STAGES_BY_NAME)))
+    lead_source = lead_sources.result().filter(known)
     records = records.with_columns(lead_source.alias("lead_source"))
     return PipelineRecords(records, unknown, fallback_created)
 

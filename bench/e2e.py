@@ -356,19 +356,21 @@ def read_figures(path: Path, key: str = "partner_name") -> dict[str, dict[str, s
 
 
 def figure_differences(
-    scores: Mapping[str, Mapping[str, str]], duckdb: Mapping[str, Mapping[str, str]]
+    scores: Mapping[str, Mapping[str, str]],
+    duckdb: Mapping[str, Mapping[str, str]],
+    figures: Sequence[str] = FIGURES,
 ) -> list[str]:
-    """Every figure of every partner on which scores.csv and DuckDB disagree.
+    """Every one of ``figures`` of every partner on which scores.csv and DuckDB disagree.
 
     A partner DuckDB does not list had no opportunity: counts and amounts 0, rates null."""
-    zero = {"deal_count": "0", "won_amount": "0", "weighted_pipeline": "0"}
+    zero = dict.fromkeys(("deal_count", "won_amount", "weighted_pipeline"), "0")
     wrong: list[str] = []
     for name in sorted(set(scores) | set(duckdb)):
         if name not in scores:
             wrong.append(f"{name}: in DuckDB's figures, not scored")
             continue
         expected = duckdb.get(name, zero)
-        for figure in FIGURES:
+        for figure in figures:
             got, want = _number(scores[name].get(figure)), _number(expected.get(figure))
             if not _same(got, want):
                 wrong.append(f"{name} {figure}: scored {got}, DuckDB {want}")
@@ -602,16 +604,9 @@ def check_against_store_duckdb(store: Path, out: Path) -> str:
     child = run_child(argv, timeout=600)
     if child.exit_code != 0:
         raise SystemExit(f"FAILED: DuckDB over the store file:\n{child.stderr[-4000:]}")
-    duckdb = read_figures(figures, key="partner_id")
     scores = read_figures(out / "scores.csv", key="partner_id")
-    wrong = [
-        f"{partner} {figure}: scored {scores[partner].get(figure)}, "
-        f"DuckDB {duckdb[partner][figure]}"
-        for partner in sorted(set(scores) & set(duckdb))
-        for figure in STORE_FIGURES
-        if not _same(_number(scores[partner].get(figure)), _number(duckdb[partner][figure]))
-    ]
-    if wrong or set(duckdb) - set(scores):
+    wrong = figure_differences(scores, read_figures(figures, key="partner_id"), STORE_FIGURES)
+    if wrong:
         listed = "\n  ".join(wrong[:20])
         raise SystemExit(f"FAILED: audit --offline differs from DuckDB over the store:\n  {listed}")
     return f"{len(scores):,} partners × {len(STORE_FIGURES)} figures = DuckDB over the store"

@@ -56,15 +56,21 @@ def status_at(
     entered on or before A (by date, then its place in the history), or, with no such
     entry, its current probability if it is still open, else none.
     """
-    entered = (
-        events.filter(pl.col("entered_date") <= as_of)
-        .sort("opportunity_id", "entered_date", "sequence")
-        .group_by("opportunity_id")
-        .agg(pl.col("stage").last().alias("stage_at"))
-    )
     closed_by_a = (
         pl.col("status").is_in(["won", "lost"]) & (pl.col("close_date") <= as_of)
     ).fill_null(False)
+    existing = opportunities.filter(pl.col("created_date") <= as_of)
+    # only an opportunity open at A reads its history, and only with probabilities to read
+    open_at_a = existing.filter(~closed_by_a)["id"]
+    entered = (
+        events.filter(
+            (pl.col("entered_date") <= as_of) & pl.col("opportunity_id").is_in(open_at_a.implode())
+        )
+        .group_by("opportunity_id")
+        .agg(pl.col("stage").sort_by("entered_date", "sequence").last().alias("stage_at"))
+        if stage_probability and not open_at_a.is_empty()
+        else pl.DataFrame(schema={"opportunity_id": pl.String, "stage_at": pl.String})
+    )
     from_history = pl.col("stage_at").replace_strict(
         dict(stage_probability), default=None, return_dtype=pl.Float64
     )
@@ -79,11 +85,11 @@ def status_at(
     )
     status = pl.when(closed_by_a).then(pl.col("status")).otherwise(pl.lit("open"))
     return (
-        opportunities.filter(pl.col("created_date") <= as_of)
-        .join(entered, left_on="id", right_on="opportunity_id", how="left", maintain_order="left")
+        existing.join(entered, left_on="id", right_on="opportunity_id", how="left",
+                      maintain_order="left")
         .with_columns(status.alias("status"), probability.alias("probability"))
         .drop("stage_at")
-    )
+    )  # fmt: skip
 
 
 def flag_opportunities(

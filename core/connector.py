@@ -154,6 +154,18 @@ class Connector(Protocol):
         read as cheaply as the API allows: what a reconciliation compares the store with."""
         ...
 
+    def activity_access(self) -> dict[str, str | None]:
+        """Per activity stream (``core.schema.ACTIVITY_ENTITIES``): None when the
+        integration user can read it, else why not (the object is missing from the org
+        or portal, or a permission or scope is lacking), in words naming the fix."""
+        ...
+
+    def fetch_activity(self, stream: str, since: Cursor | None) -> Iterator[Page[Any]]:
+        """Records of one activity stream (a lead, quote, case, call or line item of
+        ``core.schema``) modified at or after ``since`` (all when None, or the rest of
+        the full read ``since`` is in), deletions included."""
+        ...
+
     def crm_time(self) -> datetime | None:
         """The CRM's clock at its last answer (its HTTP ``Date``); None before any answer."""
         ...

@@ -116,6 +116,80 @@ class Opportunity(_Record):
         return data
 
 
+class Lead(_Record):
+    """A lead: a prospect registered by or handed to a partner, converted or not.
+
+    ``converted_date`` is null while the lead is not converted; a lead converted after
+    the as-of date counts as not converted then (KPIS.md "point in time").
+    """
+
+    id: Annotated[str, KEY, SCORED] = Field(min_length=1)
+    partner_id: Annotated[str | None, SCORED] = None
+    created_date: Annotated[date, SCORED]
+    status: str | None = None
+    converted_date: Annotated[date | None, SCORED] = None
+    converted_opportunity_id: str | None = None
+    lead_source: str | None = None
+
+
+class Quote(_Record):
+    """A quote on an opportunity; ``sent_date`` is null while it was never sent."""
+
+    id: Annotated[str, KEY, SCORED] = Field(min_length=1)
+    opportunity_id: Annotated[str, SCORED] = Field(min_length=1)
+    created_date: Annotated[date, SCORED]
+    status: str | None = None
+    sent_date: Annotated[date | None, SCORED] = None
+
+
+class Case(_Record):
+    """A support case (a HubSpot ticket) on a customer account.
+
+    ``contact_count`` is the contacts logged on it (calls, emails, tasks), ``reopened``
+    whether its history shows it closed and opened again; ``first_contact_resolved`` is
+    the CRM's own checkbox when ``scoring.first_contact_field`` names one (else null, and
+    the engine judges by the first two).
+    """
+
+    id: Annotated[str, KEY, SCORED] = Field(min_length=1)
+    account_id: Annotated[str | None, SCORED] = None
+    created_date: Annotated[date, SCORED]
+    closed_date: Annotated[date | None, SCORED] = None
+    type: Annotated[str | None, SCORED] = None
+    contact_count: Annotated[int, SCORED] = Field(default=0, ge=0)
+    reopened: Annotated[bool, SCORED] = False
+    first_contact_resolved: Annotated[bool | None, SCORED] = None
+
+
+class CallOutcome(StrEnum):
+    """How a call ended, from the CRM's disposition (an unmapped one is ``other``)."""
+
+    CONNECTED = "connected"
+    NO_ANSWER = "no_answer"
+    VOICEMAIL = "voicemail"
+    OTHER = "other"
+
+
+class Call(_Record):
+    """A logged call on an opportunity."""
+
+    id: Annotated[str, KEY, SCORED] = Field(min_length=1)
+    opportunity_id: Annotated[str | None, SCORED] = None
+    call_date: Annotated[date, SCORED]
+    duration_seconds: Annotated[int | None, SCORED] = Field(default=None, ge=0)
+    outcome: Annotated[CallOutcome | None, SCORED] = None
+
+
+class LineItem(_Record):
+    """A product line of an opportunity (its amount in the corporate currency)."""
+
+    id: Annotated[str, KEY, SCORED] = Field(min_length=1)
+    opportunity_id: Annotated[str, SCORED] = Field(min_length=1)
+    product: Annotated[str, SCORED] = Field(min_length=1)
+    quantity: float | None = None
+    amount: float | None = None
+
+
 def status_of_stage(stage: str, stage_defs: Mapping[str, StageDef], record_id: str) -> StageDef:
     """The stage definition of ``stage``; an unknown stage is an error naming the record."""
     try:
@@ -134,6 +208,21 @@ OPPORTUNITY_ENTITY = Entity.of(Opportunity)
 STAGE_CHANGE_ENTITY = Entity.of(StageChange)
 STAGE_DEF_ENTITY = Entity.of(StageDef)
 STAGE_EVENT_ENTITY = Entity.of(StageEvent)
+LEAD_ENTITY = Entity.of(Lead)
+QUOTE_ENTITY = Entity.of(Quote)
+CASE_ENTITY = Entity.of(Case)
+CALL_ENTITY = Entity.of(Call)
+LINE_ITEM_ENTITY = Entity.of(LineItem)
+
+#: The objects of the partner's funnel, customers and service (KPIS.md), by stream name:
+#: a CRM may lack any of them, and the KPIs that need a missing one are null, never 0.
+ACTIVITY_ENTITIES: dict[str, Entity[Any]] = {
+    "leads": LEAD_ENTITY,
+    "quotes": QUOTE_ENTITY,
+    "cases": CASE_ENTITY,
+    "calls": CALL_ENTITY,
+    "line_items": LINE_ITEM_ENTITY,
+}
 
 #: The engine's columnar layouts: the fields each record type marks ``SCORED``.
 PARTNER_ARROW_SCHEMA = PARTNER_ENTITY.scored_layout

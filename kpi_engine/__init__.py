@@ -11,6 +11,7 @@ from core.lazy import lazy_exports
 if TYPE_CHECKING:
     from kpi_engine.catalogue import KPIS, PER_STAGE, Catalogue, Kind, Kpi
     from kpi_engine.engine import score_partners
+    from kpi_engine.frames import Activity
     from kpi_engine.result import (
         NO_PARTNER,
         TIERS,
@@ -32,6 +33,7 @@ __all__ = [
     "NO_PARTNER",
     "PER_STAGE",
     "TIERS",
+    "Activity",
     "Catalogue",
     "ChannelFigures",
     "Drivers",
@@ -54,5 +56,11 @@ if not TYPE_CHECKING:
     __getattr__ = lazy_exports(
         __name__,
         __all__,
-        ("kpi_engine.result", "kpi_engine.settings", "kpi_engine.catalogue", "kpi_engine.engine"),
+        (
+            "kpi_engine.result",
+            "kpi_engine.settings",
+            "kpi_engine.catalogue",
+            "kpi_engine.engine",
+            "kpi_engine.frames",
+        ),
     )

@@ -12,6 +12,7 @@ import polars as pl
 from core.schema import StageDef
 from kpi_engine.catalogue import KPIS, PER_STAGE, AcrossPartners, Catalogue, FromRecords
 from kpi_engine.frames import (
+    Activity,
     OpportunitiesInput,
     PartnersInput,
     StageEventsInput,
@@ -62,6 +63,7 @@ def score_partners(
     as_of: date,
     settings: ScoringSettings | None = None,
     stage_defs: Iterable[StageDef] | None = None,
+    activity: Activity | None = None,
 ) -> ScoringResult:
     """Score every partner as of ``as_of`` by the definitions of KPIS.md, the CRM as it
     stood on that date ("Status as of A"; ``stage_defs`` give each stage's probability).
@@ -70,8 +72,12 @@ def score_partners(
     Polars frames (large ones); all give the same result. Without ``stage_defs`` the stage
     history names a stage but not its probability: an opportunity open at A then has its
     own probability if it is still open, else none.
+
+    ``activity`` holds the leads, quotes, cases, calls and line items the funnel and
+    service KPIs read (None, or None for one object: the CRM has none of it).
     """
     settings = settings or ScoringSettings()
+    activity_frames = (activity or Activity()).frames()  # noqa: F841  (issue 12: the KPIs)
     partner_rows = partners_frame(partners)
     records = opportunities_frame(opportunities)
     events = stage_events_frame(stage_events)

@@ -11,7 +11,8 @@ and so never a result.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeAlias
+from dataclasses import dataclass, fields
+from typing import Any, TypeAlias
 
 import polars as pl
 import pyarrow as pa
@@ -19,6 +20,7 @@ import pyarrow as pa
 from core.entity import Entity, RecordT
 from core.errors import SchemaError
 from core.schema import (
+    ACTIVITY_ENTITIES,
     OPPORTUNITY_ENTITY,
     PARTNER_ENTITY,
     STAGE_EVENT_ENTITY,
@@ -33,6 +35,40 @@ from core.schema import (
 PartnersInput: TypeAlias = Sequence[Partner] | pa.Table | pl.DataFrame
 OpportunitiesInput: TypeAlias = Sequence[Opportunity] | pa.Table | pl.DataFrame
 StageEventsInput: TypeAlias = Sequence[StageEvent] | pa.Table | pl.DataFrame
+#: records of one activity object (Lead, Quote, Case, Call, LineItem) in any of those forms
+ActivityRecords: TypeAlias = Sequence[Any] | pa.Table | pl.DataFrame
+
+
+@dataclass(frozen=True)
+class Activity:
+    """The records of the partner's funnel, customers and service (KPIS.md), per object.
+
+    None means the CRM has none of that object (absent, or not readable): the KPIs that
+    need it are null. An empty table means the object exists and holds nothing: its KPIs
+    follow their rule for no records (0, or null when nothing is counted). The field names
+    are ``core.schema.ACTIVITY_ENTITIES``' stream names.
+    """
+
+    leads: ActivityRecords | None = None
+    quotes: ActivityRecords | None = None
+    cases: ActivityRecords | None = None
+    calls: ActivityRecords | None = None
+    line_items: ActivityRecords | None = None
+
+    def frames(self) -> dict[str, pl.DataFrame | None]:
+        """Each object's records as a checked frame in its scored layout (None: no data),
+        ids unique."""
+        return {
+            stream: None
+            if (rows := getattr(self, stream)) is None
+            else _refuse_repeats(entity, _checked_frame(entity, rows))
+            for stream, entity in ACTIVITY_ENTITIES.items()
+        }
+
+
+assert tuple(f.name for f in fields(Activity)) == tuple(ACTIVITY_ENTITIES), (
+    "Activity's fields are the activity streams of core.schema, in order"
+)
 
 
 def _checked_polars(entity: Entity[RecordT], frame: pl.DataFrame) -> pl.DataFrame:

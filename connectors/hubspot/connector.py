@@ -106,7 +106,7 @@ from connectors.hubspot.stages import (
 from connectors.hubspot.writes import CompanyWrites
 from core.connector import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
 from core.errors import ENDS_A_CHECK, ConfigError, PartnerKpiError, SchemaError
-from core.schema import Opportunity, Partner, StageChange, StageDef
+from core.schema import ACTIVITY_ENTITIES, Opportunity, Partner, StageChange, StageDef
 
 logger = logging.getLogger(__name__)
 
@@ -273,6 +273,14 @@ class HubSpotConnector:
         fetch = partial(self.client.list_page, DEALS, limit=LIST_PAGE_SIZE, properties=[PIPELINE])
         for records in list_pages(fetch):
             yield [record.id for record in records if catalog.includes(record)]
+
+    def activity_access(self) -> dict[str, str | None]:
+        """No activity object is read from HubSpot yet: each stream says so."""
+        return dict.fromkeys(ACTIVITY_ENTITIES, "not read from HubSpot by this partner-kpi")
+
+    def fetch_activity(self, stream: str, since: Cursor | None) -> Iterator[Page[Any]]:
+        """No activity object is read from HubSpot yet (see ``activity_access``)."""
+        return iter(())
 
     def crm_time(self) -> datetime | None:
         """The portal's clock at its last answer (HTTP ``Date``)."""

@@ -57,7 +57,7 @@ from connectors.salesforce.wire import SalesforceClient
 from connectors.salesforce.writes import AccountWriter
 from core.connector import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
 from core.errors import ENDS_A_CHECK, CrmApiError, PartnerKpiError, SchemaError
-from core.schema import Opportunity, Partner, StageChange, StageDef
+from core.schema import ACTIVITY_ENTITIES, Opportunity, Partner, StageChange, StageDef
 
 
 class SalesforceConnector:
@@ -199,6 +199,14 @@ class SalesforceConnector:
         select = Select(OPPORTUNITY, (SoqlField("Id"),))
         for page in paging.pages(self.client, select, bulk_threshold=self.settings.bulk_threshold):
             yield [str(row["Id"]) for row in page.rows]
+
+    def activity_access(self) -> dict[str, str | None]:
+        """No activity object is read from Salesforce yet: each stream says so."""
+        return dict.fromkeys(ACTIVITY_ENTITIES, "not read from Salesforce by this partner-kpi")
+
+    def fetch_activity(self, stream: str, since: Cursor | None) -> Iterator[Page[Any]]:
+        """No activity object is read from Salesforce yet (see ``activity_access``)."""
+        return iter(())
 
     def crm_time(self) -> datetime | None:
         """The org's clock at its last answer (HTTP ``Date``)."""

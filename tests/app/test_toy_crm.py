@@ -27,7 +27,14 @@ from core.connector import (
     Page,
     WriteResult,
 )
-from core.schema import Opportunity, OpportunityStatus, Partner, StageChange, StageDef
+from core.schema import (
+    ACTIVITY_ENTITIES,
+    Opportunity,
+    OpportunityStatus,
+    Partner,
+    StageChange,
+    StageDef,
+)
 from partner_kpi.cli import main
 from store import LocalStore
 
@@ -117,6 +124,12 @@ class ToyConnector:
 
     def fetch_live_opportunity_ids(self) -> Iterator[list[str]]:
         yield [o.id for o in self.crm_data.opportunities]
+
+    def activity_access(self) -> dict[str, str | None]:
+        return dict.fromkeys(ACTIVITY_ENTITIES, "no such object in this CRM")
+
+    def fetch_activity(self, stream: str, since: Cursor | None) -> Iterator[Page[Any]]:
+        return iter(())
 
     def crm_time(self) -> datetime | None:
         return None  # the toy has no clock: the machine's stands in

@@ -15,7 +15,7 @@ from core.connector import (
     Page,
     WriteResult,
 )
-from core.schema import Opportunity, Partner, StageChange, StageDef
+from core.schema import ACTIVITY_ENTITIES, Opportunity, Partner, StageChange, StageDef
 from writeback.spec import CrmFieldDefaults
 
 
@@ -101,6 +101,12 @@ class FakeCrm:
         return iter(())
 
     def fetch_live_opportunity_ids(self) -> Iterator[list[str]]:
+        return iter(())
+
+    def activity_access(self) -> dict[str, str | None]:
+        return dict.fromkeys(ACTIVITY_ENTITIES, "no such object in this CRM")
+
+    def fetch_activity(self, stream: str, since: Cursor | None) -> Iterator[Page[Any]]:
         return iter(())
 
     def crm_time(self) -> datetime | None:

@@ -98,6 +98,9 @@ class Kpi:
     expression: Expression
     #: why the report may show it empty, in a channel manager's words ("" when never)
     null_note: str = ""
+    #: the activity objects it reads (``core.schema.ACTIVITY_ENTITIES``' streams): when the
+    #: CRM lacks one of them the KPI is null; empty for a KPI of opportunities alone
+    sources: tuple[str, ...] = ()
 
     @property
     def nullable(self) -> bool:
@@ -149,6 +152,10 @@ class Catalogue:
     def names(self) -> tuple[str, ...]:
         """The KPI columns by their KPIS.md names, in KPIS.md order."""
         return tuple(kpi.name for kpi in self.kpis)
+
+    def needing(self, stream: str) -> tuple[str, ...]:
+        """The KPIs that read the activity object ``stream``: null while the CRM lacks it."""
+        return tuple(kpi.name for kpi in self.kpis if stream in kpi.sources)
 
 
 KPIS = Catalogue(

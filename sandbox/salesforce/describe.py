@@ -57,7 +57,7 @@ def describe_global(schema: SfSchema, version: str) -> dict[str, Any]:
     return {
         "encoding": "UTF-8",
         "maxBatchSize": 200,
-        "sobjects": [global_entry(o, version) for o in schema.objects.values()],
+        "sobjects": [global_entry(o, version) for o in schema.readable()],
     }
 
 
@@ -120,7 +120,16 @@ def describe_object(sf_object: SfObject, version: str) -> dict[str, Any]:
     return {
         **global_entry(sf_object, version),
         "fields": [describe_field(f) for f in sf_object.visible_fields()],
-        "childRelationships": [],
+        "childRelationships": [
+            {
+                "field": child.field,
+                "deprecatedAndHidden": False,
+                "relationshipName": child.name,
+                "cascadeDelete": False,
+                "childSObject": child.child,
+            }
+            for child in sf_object.children.values()
+        ],
         "recordTypeInfos": [],
         "listviewable": None,
         "lookupLayoutable": None,

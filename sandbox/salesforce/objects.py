@@ -37,6 +37,17 @@ KEY_PREFIXES = {
     "PermissionSet": "0PS",
     "FieldPermissions": "01k",
     "PermissionSetAssignment": "0Pa",
+    "Lead": "00Q",
+    "Quote": "0Q0",
+    "QuoteDocument": "0QD",
+    "Case": "500",
+    "CaseHistory": "017",
+    "CaseStatus": "01K",
+    "Task": "00T",
+    "Product2": "01t",
+    "Pricebook2": "01s",
+    "PricebookEntry": "01u",
+    "OpportunityLineItem": "00k",
     "BulkQueryJob": "750",
     "QueryLocator": "01g",
 }
@@ -88,6 +99,15 @@ class FieldAccess:
     edit: bool = False
 
 
+@dataclass(frozen=True)
+class ChildRelationship:
+    """A parent-to-child relationship a subquery names: ``Case.Tasks`` is Task.WhatId."""
+
+    name: str
+    child: str
+    field: str
+
+
 @dataclass
 class SfObject:
     """An sObject: its fields by lower-cased name and its parent relationships.
@@ -108,6 +128,8 @@ class SfObject:
     #: records can be inserted through the API (POST /sobjects/<type>)
     createable: bool = False
     secured: dict[str, FieldAccess] = field(default_factory=dict)
+    #: parent-to-child relationships by lower-cased name (``tasks`` → Task.WhatId)
+    children: dict[str, ChildRelationship] = field(default_factory=dict)
 
     @property
     def table(self) -> str:
@@ -160,15 +182,32 @@ class SfObject:
 
 @dataclass
 class SfSchema:
-    """Every sObject the sandbox serves, by lower-cased name."""
+    """Every sObject the sandbox serves, by lower-cased name.
+
+    An object in ``unreadable`` is one the integration user's profile and permission sets
+    give no Read on: as in an org, it is missing from describeGlobal, its describe is
+    NOT_FOUND and a query naming it INVALID_TYPE (``get`` answers None); the org's own
+    setup still reaches it through ``any_object``.
+    """
 
     objects: dict[str, SfObject] = field(default_factory=dict)
+    unreadable: set[str] = field(default_factory=set)
 
     def add(self, sf_object: SfObject) -> None:
         self.objects[sf_object.name.lower()] = sf_object
 
     def get(self, name: str) -> SfObject | None:
+        """An object as the API user sees it (None: missing, or no Read on it)."""
+        lowered = name.lower()
+        return None if lowered in self.unreadable else self.objects.get(lowered)
+
+    def any_object(self, name: str) -> SfObject | None:
+        """An object whatever the user's object permissions say."""
         return self.objects.get(name.lower())
+
+    def readable(self) -> list[SfObject]:
+        """The objects the API user may read, in the schema's order."""
+        return [o for lowered, o in self.objects.items() if lowered not in self.unreadable]
 
 
 def _f(name: str, type_: str, **kwargs: object) -> SfField:
@@ -329,9 +368,177 @@ def standard_schema(stage_names: tuple[str, ...] = ()) -> SfSchema:
             updateable=False,
         )
     )
+    for sf_object in activity_objects():
+        schema.add(sf_object)
     for sf_object in permission_objects():
         schema.add(sf_object)
     return schema
+
+
+def _with_children(sf_object: SfObject, *children: ChildRelationship) -> SfObject:
+    for child in children:
+        sf_object.children[child.name.lower()] = child
+    return sf_object
+
+
+def activity_objects() -> list[SfObject]:
+    """Leads, quotes and their PDFs, cases with their history, tasks (logged calls and
+    contacts), and opportunity products with the price book behind them: what the
+    partner's funnel, customers and service read (standard API names and fields)."""
+    return [
+        _object(
+            "Lead",
+            "Lead",
+            [
+                _f("LastName", "string", length=80, nillable=False, updateable=True),
+                _f("Company", "string", length=255, nillable=False, updateable=True),
+                _f("Status", "picklist", length=255, nillable=False, updateable=True,
+                   picklist_values=("Open", "Working", "Converted", "Disqualified")),
+                _f("LeadSource", "picklist", length=255, updateable=True),
+                _f("IsConverted", "boolean", nillable=False),
+                _f("ConvertedDate", "date"),
+                _ref("ConvertedOpportunityId", "Opportunity", "ConvertedOpportunity",
+                     updateable=False),
+                _ref("PartnerAccountId", "Account", "PartnerAccount"),
+                _ref("OwnerId", "User", "Owner"),
+            ],
+        ),
+        _with_children(_object(
+            "Quote",
+            "Quote",
+            [
+                _f("Name", "string", length=255, nillable=False, updateable=True),
+                _ref("OpportunityId", "Opportunity", "Opportunity", updateable=False,
+                     nillable=False),
+                _f("Status", "picklist", length=40, updateable=True,
+                   picklist_values=("Draft", "Needs Review", "In Review", "Approved",
+                                    "Rejected", "Presented", "Accepted", "Denied")),
+                _f("ExpirationDate", "date", updateable=True),
+                _f("CurrencyIsoCode", "picklist", length=3),
+            ],
+        ), ChildRelationship("QuoteDocuments", "QuoteDocument", "QuoteId")),
+        _object(
+            "QuoteDocument",
+            "Quote PDF",
+            [
+                _f("Name", "string", length=270),
+                _ref("QuoteId", "Quote", "Quote", updateable=False, insertable=True,
+                     nillable=False),
+            ],
+            updateable=False,
+            createable=True,
+        ),
+        _with_children(_object(
+            "Case",
+            "Case",
+            [
+                _f("CaseNumber", "string", length=30, nillable=False),
+                _f("Subject", "string", length=255, updateable=True),
+                _ref("AccountId", "Account", "Account"),
+                _f("Type", "picklist", length=255, updateable=True,
+                   picklist_values=("Question", "Problem", "Feature Request", "Onboarding")),
+                _f("Status", "picklist", length=255, nillable=False, updateable=True,
+                   picklist_values=("New", "Working", "Escalated", "Closed")),
+                _f("Origin", "picklist", length=255, updateable=True),
+                _f("IsClosed", "boolean", nillable=False),
+                _f("ClosedDate", "datetime"),
+                _f("First_Contact_Resolved__c", "boolean", nillable=False, custom=True,
+                   updateable=True, label="First Contact Resolved"),
+                _ref("OwnerId", "User", "Owner"),
+            ],
+        ), ChildRelationship("Tasks", "Task", "WhatId"),
+            ChildRelationship("Histories", "CaseHistory", "CaseId")),
+        _object(
+            "CaseHistory",
+            "Case History",
+            [
+                _ref("CaseId", "Case", "Case", updateable=False),
+                _f("Field", "picklist", length=255),
+                _f("OldValue", "string", length=255, filterable=False, sortable=False),
+                _f("NewValue", "string", length=255, filterable=False, sortable=False),
+            ],
+            updateable=False,
+        ),
+        _object(
+            "CaseStatus",
+            "Case Status Value",
+            [
+                _f("MasterLabel", "string", length=255),
+                _f("ApiName", "string", length=255),
+                _f("IsClosed", "boolean", nillable=False),
+                _f("SortOrder", "int", precision=9),
+            ],
+            updateable=False,
+        ),
+        _object(
+            "Task",
+            "Task",
+            [
+                _f("Subject", "string", length=255, updateable=True),
+                # polymorphic: an opportunity, a case, an account…; read by its id
+                _f("WhatId", "reference", length=18, updateable=True,
+                   relationship_name="What"),
+                _f("TaskSubtype", "picklist", length=40, insertable=True,
+                   picklist_values=("Task", "Email", "ListEmail", "Cadence", "Call",
+                                    "LinkedIn")),
+                _f("Status", "picklist", length=40, nillable=False, updateable=True,
+                   picklist_values=("Not Started", "In Progress", "Completed")),
+                _f("ActivityDate", "date", updateable=True),
+                _f("CallDurationInSeconds", "int", precision=8, updateable=True),
+                _f("CallDisposition", "string", length=255, updateable=True),
+                _f("CallType", "picklist", length=40, updateable=True,
+                   picklist_values=("Internal", "Inbound", "Outbound")),
+                _f("IsClosed", "boolean", nillable=False),
+                _ref("OwnerId", "User", "Owner"),
+            ],
+            createable=True,
+        ),
+        _object(
+            "Product2",
+            "Product",
+            [
+                _f("Name", "string", length=255, nillable=False, updateable=True,
+                   label="Product Name"),
+                _f("ProductCode", "string", length=255, updateable=True),
+                _f("Family", "picklist", length=255, updateable=True),
+                _f("IsActive", "boolean", nillable=False, updateable=True),
+            ],
+        ),
+        _object(
+            "Pricebook2",
+            "Price Book",
+            [
+                _f("Name", "string", length=255, nillable=False, updateable=True),
+                _f("IsActive", "boolean", nillable=False, updateable=True),
+                _f("IsStandard", "boolean", nillable=False),
+            ],
+        ),
+        _object(
+            "PricebookEntry",
+            "Price Book Entry",
+            [
+                _ref("Pricebook2Id", "Pricebook2", "Pricebook2", updateable=False),
+                _ref("Product2Id", "Product2", "Product2", updateable=False),
+                _f("UnitPrice", "currency", precision=18, scale=2, updateable=True),
+                _f("IsActive", "boolean", nillable=False, updateable=True),
+                _f("CurrencyIsoCode", "picklist", length=3),
+            ],
+        ),
+        _object(
+            "OpportunityLineItem",
+            "Opportunity Product",
+            [
+                _ref("OpportunityId", "Opportunity", "Opportunity", updateable=False),
+                _ref("PricebookEntryId", "PricebookEntry", "PricebookEntry",
+                     updateable=False),
+                _ref("Product2Id", "Product2", "Product2", updateable=False),
+                _f("Quantity", "double", precision=12, scale=2, updateable=True),
+                _f("UnitPrice", "currency", precision=18, scale=2, updateable=True),
+                _f("TotalPrice", "currency", precision=18, scale=2, updateable=True),
+                _f("CurrencyIsoCode", "picklist", length=3),
+            ],
+        ),
+    ]  # fmt: skip
 
 
 def permission_objects() -> list[SfObject]:

@@ -25,6 +25,7 @@ from sandbox.salesforce.objects import (
     KEY_PREFIXES,
     NUMBER_TYPES,
     TEXT_LENGTH_TYPES,
+    FieldAccess,
     SfField,
     SfObject,
     SfSchema,
@@ -40,8 +41,14 @@ from sandbox.salesforce.permissions import (
 )
 from sandbox.salesforce.recycle_bin import OrgClock, expired_before, purge
 from sandbox.salesforce.seed import Row, seed_salesforce
+from sandbox.salesforce.seed_activity import activity_tables, drop_absent
 from sandbox.salesforce.soql import parse_soql
-from sandbox.salesforce.soql_sql import CompiledQuery, compile_query, record_from_row
+from sandbox.salesforce.soql_sql import (
+    ChildQuery,
+    CompiledQuery,
+    compile_query,
+    record_from_row,
+)
 from sandbox.store import SqlStore, quote, sf_datetime
 
 API_VERSION = "60.0"
@@ -145,9 +152,10 @@ class SalesforceOrg:
         if not self.multi_currency:
             # a single-currency org has neither CurrencyType nor CurrencyIsoCode
             del self.schema.objects["currencytype"]
-            opportunity = self.schema.get("Opportunity")
-            assert opportunity is not None
-            del opportunity.fields["currencyisocode"]
+            for sf_object in self.schema.objects.values():
+                sf_object.fields.pop("currencyisocode", None)
+        activity = activity_tables(dataset)
+        drop_absent(self.schema, activity)
         self.tooling: SfSchema = tooling_schema()
         for sf_object in (*self.schema.objects.values(), *self.tooling.objects.values()):
             store.create_table(
@@ -155,7 +163,9 @@ class SalesforceOrg:
                 [(f.name, f.sql_type) for f in sf_object.fields.values()],
                 key="Id",
             )
-        self.id_map = seed_salesforce(dataset, self.ids, self._insert, self._insert_frame).id_map
+        self.id_map = seed_salesforce(
+            dataset, self.ids, self._insert, self._insert_frame, activity
+        ).id_map
         self._seed_integration_user(dataset)
         self.security = FieldSecurity(store, self.schema)
         for sf_object in self.schema.objects.values():
@@ -164,6 +174,10 @@ class SalesforceOrg:
             # child rows are looked up by parent, as Salesforce's own indexes allow
             if sf_object.field("OpportunityId") is not None:
                 store.create_index(sf_object.table, ["OpportunityId", "SystemModstamp"])
+            # and subqueries read children by the parent's id
+            for child in sf_object.children.values():
+                if child.field != "OpportunityId":
+                    store.create_index(child.child, [child.field])
         self._cursors: dict[str, QueryCursor] = {}
         self._cursor_lock = threading.Lock()
         self.custom_fields: dict[str, dict[str, Any]] = {}
@@ -217,7 +231,7 @@ class SalesforceOrg:
     def _insert(self, sobject: str, rows: list[Row]) -> None:
         """Seed rows, refused as Salesforce would refuse them when text exceeds a field's
         ``length`` (a seed folder holding what no org can hold: SeedFormatError)."""
-        target = self.schema.get(sobject)
+        target = self.schema.any_object(sobject)
         assert target is not None
         capped = _capped_fields(target)
         for row in rows:
@@ -233,7 +247,7 @@ class SalesforceOrg:
     def _insert_frame(self, sobject: str, frame: pl.DataFrame) -> None:
         """Seed a table of rows given as columns (fields the frame lacks stay null), refused
         as ``_insert`` refuses them: the first row, in order, holding text too long."""
-        target = self.schema.get(sobject)
+        target = self.schema.any_object(sobject)
         assert target is not None
         capped = [f for f in _capped_fields(target) if f.name in frame.columns]
         if capped:
@@ -259,6 +273,31 @@ class SalesforceOrg:
                 f"The requested resource does not exist",  # noqa: F541
             )
         return sf_object
+
+    def set_object_read(self, name: str, readable: bool) -> None:
+        """Give or take the integration user's Read on an object (its profile's object
+        permission): without it the object is gone from describe and SOQL."""
+        sf_object = self.schema.any_object(name)
+        if sf_object is None:
+            raise SalesforceApiError(404, "NOT_FOUND", f"no object {name} in the org")
+        if readable:
+            self.schema.unreadable.discard(sf_object.name.lower())
+        else:
+            self.schema.unreadable.add(sf_object.name.lower())
+
+    def set_field_read(self, path: str, readable: bool) -> None:
+        """Give or take field-level security Read on ``Object.Field`` (hidden: missing from
+        describe, INVALID_FIELD in a query), as a profile without that FLS has it."""
+        object_name, _, field_name = path.partition(".")
+        sf_object = self.schema.any_object(object_name)
+        if sf_object is None or sf_object.any_field(field_name) is None:
+            raise SalesforceApiError(404, "NOT_FOUND", f"no field {path} in the org")
+        if readable:
+            sf_object.secured.pop(field_name.lower(), None)
+        else:
+            # a secured field is read only as a permission set grants it (``FieldSecurity``)
+            sf_object.secured[field_name.lower()] = FieldAccess()
+            self.security.refresh()
 
     # --- queries ----------------------------------------------------------------
 
@@ -354,11 +393,37 @@ class SalesforceOrg:
             chunk = rowids[start : start + 900]
             for row in self.store.query(compiled.rows_sql(len(chunk)), chunk):
                 found[row[0]] = row
-        return [
+        records = [
             record_from_row(compiled, found[rowid], API_VERSION)
             for rowid in rowids
             if rowid in found
         ]
+        if compiled.children:
+            parent_ids = [str(found[rowid][compiled.base_id_index]) for rowid in rowids
+                          if rowid in found]  # fmt: skip
+            for child in compiled.children:
+                nested = self._child_records(child, parent_ids)
+                for parent_id, record in zip(parent_ids, records, strict=True):
+                    record[child.name] = nested.get(parent_id)
+        return records
+
+    def _child_records(self, child: ChildQuery, parent_ids: list[str]) -> dict[str, Any]:
+        """A subquery's result per parent id, as Salesforce nests it in the parent's record
+        (parents with no child row are left out: their value is null)."""
+        by_parent: dict[str, list[int]] = {}
+        compiled = child.compiled
+        for start in range(0, len(parent_ids), 900):  # SQLite's bound-parameter limit
+            chunk = parent_ids[start : start + 900]
+            sql = compiled.child_rows_sql(child.key, len(chunk))
+            for rowid, parent_id in self.store.query(sql, [*compiled.filter_params, *chunk]):
+                by_parent.setdefault(str(parent_id), []).append(rowid)
+        nested: dict[str, Any] = {}
+        for parent_id, rowids in by_parent.items():
+            kept = rowids if compiled.limit is None else rowids[: compiled.limit]
+            if kept:
+                rows = self.fetch_records(compiled, kept)
+                nested[parent_id] = {"totalSize": len(rows), "done": True, "records": rows}
+        return nested
 
     def query_rows(
         self, soql: str, *, include_deleted: bool = False, fields_limit: int = 0
@@ -378,6 +443,13 @@ class SalesforceOrg:
             )
         if compiled.is_count:
             raise SalesforceApiError(400, "INVALIDJOB", "COUNT() is not supported by the Bulk API")
+        if compiled.children:
+            # https://github.com/jsforce/jsforce/issues/732, OpenFn/adaptors#395
+            raise SalesforceApiError(
+                400,
+                "FeatureNotEnabled",
+                "Aggregate Relationships not supported in Bulk V2 Query with CSV content type",
+            )
         rowids = [r[0] for r in self.store.query(compiled.ids_sql, compiled.ids_params)]
         return compiled, self.fetch_records(compiled, rowids)
 
@@ -505,6 +577,11 @@ class SalesforceOrg:
             )
         stamp = self._stamp()
         assignments.update(LastModifiedDate=stamp, SystemModstamp=stamp)
+        status_change = (
+            self._case_status_change(record_id, assignments, stamp)
+            if sf_object.name == "Case" and "Status" in assignments
+            else None
+        )
         sets = ", ".join(f"{quote(column)} = ?" for column in assignments)
         with self.store.transaction():
             self.store.execute(
@@ -513,6 +590,14 @@ class SalesforceOrg:
             )
             if sf_object.name == "Opportunity" and HISTORY_TRACKED & assignments.keys():
                 self._record_history(record_id, stamp)
+            if status_change is not None:
+                self.store.execute(
+                    'INSERT INTO CaseHistory (Id, IsDeleted, CreatedDate, LastModifiedDate, '
+                    'SystemModstamp, CaseId, Field, OldValue, NewValue) '
+                    "VALUES (?, 0, ?, ?, ?, ?, 'Status', ?, ?)",
+                    [self.ids.next(KEY_PREFIXES["CaseHistory"]), stamp, stamp, stamp,
+                     record_id, *status_change],
+                )  # fmt: skip
             self.security.after_update(sf_object, record_id)
         if sf_object.name in PERMISSION_OBJECTS:
             self.security.refresh()
@@ -560,6 +645,26 @@ class SalesforceOrg:
         if sf_object.name in PERMISSION_OBJECTS:
             self.security.refresh()
         return record_id
+
+    def _case_status_change(
+        self, case_id: str, assignments: dict[str, Any], stamp: str
+    ) -> tuple[str, str] | None:
+        """A Case's new Status sets IsClosed and ClosedDate as its CaseStatus says, and is
+        tracked in CaseHistory (old, new) when it changes, as in Salesforce."""
+        ((old,),) = self.store.query('SELECT Status FROM "Case" WHERE Id = ?', [case_id])
+        closed = {
+            str(value).lower()
+            for (value,) in self.store.query(
+                "SELECT ApiName FROM CaseStatus WHERE IsClosed = 1 AND IFNULL(IsDeleted, 0) = 0"
+            )
+        }
+        new = str(assignments["Status"])
+        assignments["IsClosed"] = int(new.lower() in closed)
+        if new.lower() not in closed:
+            assignments["ClosedDate"] = None
+        elif str(old).lower() not in closed:
+            assignments["ClosedDate"] = stamp
+        return None if old == new else (str(old), new)
 
     def _record_history(self, opportunity_id: str, stamp: str) -> None:
         """Salesforce adds an OpportunityHistory row when stage, amount, probability

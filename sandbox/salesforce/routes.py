@@ -621,16 +621,34 @@ def salesforce_routes(app: SalesforceHost) -> list[Route]:
     def user_control(request: Request) -> Response:
         if request.method == "POST":
             body = json_body(request)
-            wanted = body.get("permissions") if isinstance(body, dict) else None
-            if not isinstance(wanted, dict) or not set(wanted) <= set(USER_PERMISSIONS):
+            body = body if isinstance(body, dict) else {}
+            wanted = body.get("permissions", {})
+            objects = body.get("object_read", {})
+            fields = body.get("field_read", {})
+            if (
+                not isinstance(wanted, dict)
+                or not set(wanted) <= set(USER_PERMISSIONS)
+                or not isinstance(objects, dict)
+                or not isinstance(fields, dict)
+                or not (wanted or objects or fields)
+            ):
                 return json_response(
                     {"error": f"post {{'permissions': {{name: bool}}}} with names from "
-                              f"{', '.join(USER_PERMISSIONS)}"}, 400,
+                              f"{', '.join(USER_PERMISSIONS)}, {{'object_read': {{object: "
+                              f"bool}}}} or {{'field_read': {{'Object.Field': bool}}}}"}, 400,
                 )  # fmt: skip
+            try:
+                for name, readable in objects.items():
+                    org.set_object_read(str(name), bool(readable))
+                for name, readable in fields.items():
+                    org.set_field_read(str(name), bool(readable))
+            except SalesforceApiError as error:
+                return json_response({"error": error.message}, 400)
             org.security.user_permissions.update({k: bool(v) for k, v in wanted.items()})
         return json_response(
             {"user_id": USER_ID, "organization_id": ORG_ID,
-             "permissions": dict(org.security.user_permissions)}
+             "permissions": dict(org.security.user_permissions),
+             "unreadable_objects": sorted(org.schema.unreadable)}
         )  # fmt: skip
 
     def revoke_control(request: Request) -> Response:

@@ -3,7 +3,8 @@
 The records come from ``connectors.seed`` (the one mapping of the README); this
 module only lays them out as Salesforce rows: partners and customers as
 Accounts, managers as Users, deals as Opportunities with PartnerAccountId and a
-primary OpportunityPartner, stage history as OpportunityHistory.
+primary OpportunityPartner, stage history as OpportunityHistory; leads, quotes, cases,
+calls and line items through ``seed_activity``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from core.errors import SeedFormatError
 from core.schema import OpportunityStatus
 from sandbox.ids import SalesforceIds, salesforce_ids
 from sandbox.salesforce.objects import KEY_PREFIXES
+from sandbox.salesforce.seed_activity import ActivityLookups, seed_activity
 from sandbox.seed_frames import (
     POSITION,
     RANK,
@@ -54,10 +56,15 @@ class SalesforceSeed:
 
 
 def seed_salesforce(
-    dataset: SeedDataset, ids: SalesforceIds, insert: Insert, insert_frame: InsertFrame
+    dataset: SeedDataset,
+    ids: SalesforceIds,
+    insert: Insert,
+    insert_frame: InsertFrame,
+    activity: dict[str, pl.DataFrame | None] | None = None,
 ) -> SalesforceSeed:
     """Lay the seed dataset out as Salesforce rows: the few as dicts to ``insert``, the
-    opportunities and their children as columns to ``insert_frame``."""
+    opportunities, their children and the ``activity`` tables (``seed_activity``) as
+    columns to ``insert_frame``."""
     _refuse_long_account_names(dataset)
     seed = SalesforceSeed(multi_currency=len(dataset.currencies.rates) > 1)
 
@@ -163,10 +170,18 @@ def seed_salesforce(
 
     partner_ids = {p.id: seed.id_map[p.id] for p in dataset.partners}
     owners = {p.id: user_ids.get(p.channel_manager or "") for p in dataset.partners}
-    _seed_opportunities(dataset, seed, ids, insert_frame, OpportunityLookups(
+    deals = _seed_opportunities(dataset, seed, ids, insert_frame, OpportunityLookups(
         customers=customer_ids, partners=partner_ids, owners=owners,
         system_stamp=sf_datetime(org_created),
     ))  # fmt: skip
+    if activity is not None:
+        seed_activity(activity, ActivityLookups(
+            partners=partner_ids,
+            customers={c.id: customer_ids[c.name] for c in dataset.customers},
+            opportunities=deals, rates=dict(dataset.currencies.rates),
+            multi_currency=seed.multi_currency, prices=dict(dataset.prices),
+            system_stamp=sf_datetime(org_created),
+        ), ids, insert_frame, seed.id_map)  # fmt: skip
     return seed
 
 
@@ -186,10 +201,11 @@ def _seed_opportunities(
     ids: SalesforceIds,
     insert_frame: InsertFrame,
     lookups: OpportunityLookups,
-) -> None:
+) -> pl.DataFrame:
     """Opportunities, their OpportunityHistory and primary OpportunityPartner rows, built as
     columns: a record's row in file order, its id numbered in seed-key order, so "smaller
-    id" means the same here as in the seed."""
+    id" means the same here as in the seed. Returns, per seed id, the deal's
+    ``OpportunityId``, ``__currency`` and ``__created`` (``ActivityLookups.opportunities``)."""
     records, visits = numbered(dataset)
     moments = visits.select(
         SERIAL, "stage", at_hour(pl.col("entered_date"), hour=VISIT_HOUR, minutes=pl.col(POSITION))
@@ -242,6 +258,12 @@ def _seed_opportunities(
         opportunity_columns.append(pl.col("currency").alias("CurrencyIsoCode"))
     # lazily, so that a column computed twice (a stamp) is computed, and held, once
     insert_frame("Opportunity", opportunities.lazy().select(opportunity_columns).collect())
+    deals = opportunities.select(
+        pl.col("id").alias("__seed_id"),
+        pl.col("Id").alias("OpportunityId"),
+        pl.col("currency").alias("__currency"),
+        at_hour(pl.col("created_date"), hour=VISIT_HOUR).alias("__created"),
+    ).unique("__seed_id", keep="last", maintain_order=True)
     opportunities = opportunities.select(
         SERIAL, "Id", "amount_original", "Probability", "CloseDate", "PartnerAccountId",
         "CreatedDate",
@@ -283,6 +305,7 @@ def _seed_opportunities(
         pl.lit(PARTNER_ROLE).alias("Role"),
         pl.lit(1).alias("IsPrimary"),
     ).collect())  # fmt: skip
+    return deals
 
 
 def _refuse_long_account_names(dataset: SeedDataset) -> None:

@@ -5,7 +5,9 @@ simple-salesforce client, and the connectors built on it, run unchanged against 
 local SQLite store. This module parses the subset of SOQL those connectors send:
 
 - ``SELECT`` plain fields, parent relationship paths of one or more levels
-  (``Account.Name``, ``Account.Owner.Name``), or ``COUNT()`` alone; ``FROM`` one object;
+  (``Account.Name``, ``Account.Owner.Name``), parent-to-child subqueries of one level
+  (``(SELECT Id FROM Tasks WHERE … ORDER BY … LIMIT n)``, FROM naming a child
+  relationship), or ``COUNT()`` alone; ``FROM`` one object;
 - ``WHERE`` with ``AND``, ``OR``, ``NOT`` and parentheses; the comparisons
   ``= != <> < <= > >=``, ``LIKE`` (``%`` and ``_`` wildcards), ``IN (…)`` and ``NOT IN (…)``;
 - literals: single-quoted strings with SOQL's backslash escapes, integers, decimals,
@@ -16,7 +18,7 @@ local SQLite store. This module parses the subset of SOQL those connectors send:
 - ``ORDER BY`` several fields, each with ``ASC|DESC`` and ``NULLS FIRST|LAST``;
   ``LIMIT n``; ``OFFSET n`` (at most 2,000, as in Salesforce).
 
-Keywords and names are case-insensitive. Anything else — GROUP BY, subqueries,
+Keywords and names are case-insensitive. Anything else — GROUP BY, subqueries nested twice,
 aggregates other than ``COUNT()``, functions, TYPEOF, WITH, USING SCOPE, FOR UPDATE,
 INCLUDES — is a MALFORMED_QUERY: a connector must not come to rely on SOQL that the
 sandbox would silently answer differently from Salesforce.
@@ -278,6 +280,8 @@ class SoqlQuery:
     order_by: tuple[OrderItem, ...]
     limit: int | None
     offset: int | None
+    #: parent-to-child subqueries of the SELECT list: ``object_name`` is the relationship
+    subqueries: tuple[SoqlQuery, ...] = ()
 
 
 # ---------------------------------------------------------------------------
@@ -561,9 +565,9 @@ class _Parser:
 
     # -- grammar ------------------------------------------------------------
 
-    def query(self) -> SoqlQuery:
+    def query(self, *, nested: bool = False) -> SoqlQuery:
         self.expect_word("SELECT")
-        is_count, fields = self.select_list()
+        is_count, fields, subqueries = self.select_list(nested=nested)
         self.expect_word("FROM")
         object_token = self.advance()
         if (
@@ -598,9 +602,10 @@ class _Parser:
                     f"Maximum SOQL offset allowed is {MAX_OFFSET}",
                     "NUMBER_OUTSIDE_VALID_RANGE",
                 )
-        end = self.advance()
-        if end.kind is not _Kind.EOF:
-            raise self.unexpected(end)
+        if not nested:
+            end = self.advance()
+            if end.kind is not _Kind.EOF:
+                raise self.unexpected(end)
         return SoqlQuery(
             source=self.source,
             object_name=object_token.text,
@@ -611,9 +616,10 @@ class _Parser:
             order_by=order_by,
             limit=limit,
             offset=offset,
+            subqueries=tuple(subqueries),
         )
 
-    def select_list(self) -> tuple[bool, list[FieldRef]]:
+    def select_list(self, *, nested: bool) -> tuple[bool, list[FieldRef], list[SoqlQuery]]:
         first = self.peek()
         if self.is_word(first, "COUNT") and self.is_symbol(self.peek(1), "("):
             self.advance()
@@ -626,19 +632,30 @@ class _Parser:
             after = self.peek()
             if self.is_symbol(after, ","):
                 raise self.unexpected(after, "COUNT() must be the only element in the SELECT list")
-            return True, []
-        fields = [self.field_ref(in_select=True)]
-        while self.is_symbol(self.peek(), ","):
+            return True, [], []
+        fields: list[FieldRef] = []
+        subqueries: list[SoqlQuery] = []
+        while True:
+            if (
+                not nested
+                and self.is_symbol(self.peek(), "(")
+                and self.is_word(self.peek(1), "SELECT")
+            ):
+                self.advance()
+                subqueries.append(self.query(nested=True))
+                self.expect_symbol(")")
+            else:
+                fields.append(self.field_ref(in_select=True))
+            if not self.is_symbol(self.peek(), ","):
+                return False, fields, subqueries
             self.advance()
-            fields.append(self.field_ref(in_select=True))
-        return False, fields
 
     def field_ref(self, *, in_select: bool = False) -> FieldRef:
         token = self.advance()
         if token.kind is not _Kind.IDENT or token.text.upper() in _RESERVED:
             note = ""
             if in_select and self.is_symbol(token, "("):
-                note = "subqueries are not supported by the sandbox CRM"
+                note = "a subquery nests at most one level in the sandbox CRM"
             raise self.unexpected(token, note)
         if self.is_symbol(self.peek(), "("):
             if token.text.upper() == "COUNT":

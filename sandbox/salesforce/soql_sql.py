@@ -18,7 +18,10 @@ on the parent's Id, and reproduces the Salesforce semantics a connector can obse
 - ORDER BY sorts nulls first unless NULLS LAST, text case-insensitively, and always ends
   on the base table's rowid so that paging over a result is stable;
 - rows with IsDeleted = 1 are left out unless ``include_deleted`` (queryAll);
-- COUNT() counts the matching rows within LIMIT and OFFSET.
+- COUNT() counts the matching rows within LIMIT and OFFSET;
+- a parent-to-child subquery (``(SELECT Id FROM Tasks)``) is compiled against the child
+  object of the base object's relationship and run per page of parents
+  (``CompiledQuery.child_rows_sql``); its LIMIT applies per parent.
 
 The server runs ``ids_sql`` once to fix the result (the rowids, in order) and then
 ``rows_sql(n)`` per page; ``record_from_row`` turns a row into Salesforce's JSON
@@ -30,7 +33,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from sandbox.salesforce.objects import SfField, SfObject, SfSchema
@@ -56,7 +59,7 @@ from sandbox.salesforce.soql import (
     day_start_storage_text,
 )
 
-__all__ = ["CompiledQuery", "SqlParam", "compile_query", "record_from_row"]
+__all__ = ["ChildQuery", "CompiledQuery", "SqlParam", "compile_query", "record_from_row"]
 
 SqlParam = str | int | float | None
 
@@ -73,6 +76,12 @@ _NO_RELATIONSHIP = (
     "Didn't understand relationship '{name}' in field path. If you are attempting to use a "
     "custom relationship, be sure to append the '__r' after the custom relationship name. "
     "Please reference your WSDL or the describe call for the appropriate names."
+)
+_NO_CHILD = (
+    "Didn't understand relationship '{name}' in FROM part of query call. If you are "
+    "attempting to use a custom relationship, be sure to append the '__r' after the custom "
+    "relationship name. Please reference your WSDL or the describe call for the appropriate "
+    "names."
 )
 _NO_OBJECT = (
     "sObject type '{name}' is not supported. If you are attempting to use a custom object, "
@@ -141,6 +150,23 @@ class CompiledQuery:
     columns_sql: tuple[str, ...] = ()
     base_id_index: int = 1
     selected: tuple[_Selected, ...] = field(default=(), repr=False)
+    #: the subqueries: what their rows are keyed on, compiled against the child object
+    children: tuple[ChildQuery, ...] = ()
+    #: the WHERE filters (deleted rows, the condition) and ORDER BY, for a subquery's rows
+    filters_sql: tuple[str, ...] = ()
+    filter_params: tuple[SqlParam, ...] = ()
+    order_sql: str = "t0.rowid ASC"
+    limit: int | None = None
+
+    def child_rows_sql(self, key: str, n: int) -> str:
+        """``SELECT t0.rowid, t0.<key> …`` of the rows whose ``key`` is one of ``n`` parent
+        ids, in the query's order (parameters: ``filter_params`` then the ids)."""
+        placeholders = ", ".join("?" * n)
+        where = " AND ".join((*self.filters_sql, f"t0.{_quote(key)} IN ({placeholders})"))
+        return (
+            f"SELECT t0.rowid, t0.{_quote(key)} FROM {self.from_sql} WHERE {where} "
+            f"ORDER BY {self.order_sql}"
+        )
 
     def rows_sql(self, n: int) -> str:
         """``SELECT t0.rowid, <columns> … WHERE t0.rowid IN (?, …)`` with ``n`` placeholders."""
@@ -149,6 +175,16 @@ class CompiledQuery:
         placeholders = ", ".join("?" * n)
         columns = ", ".join(("t0.rowid", *self.columns_sql))
         return f"SELECT {columns} FROM {self.from_sql} WHERE t0.rowid IN ({placeholders})"
+
+
+@dataclass(frozen=True)
+class ChildQuery:
+    """A parent-to-child subquery: the relationship's name (the key in each parent's
+    record), the child's field that holds the parent id, and the compiled child query."""
+
+    name: str
+    key: str
+    compiled: CompiledQuery
 
 
 def _attributes(object_name: str, record_id: object, api_version: str) -> dict[str, object]:
@@ -328,6 +364,7 @@ class _Compiler:
                 _Selected(tuple(parents), resolved.field.name, len(columns), resolved.field.type)
             )
 
+        children = tuple(self.child_query(sub, include_deleted) for sub in query.subqueries)
         filters: list[str] = []
         if not include_deleted and self.base.field("IsDeleted") is not None:
             filters.append('IFNULL(t0."IsDeleted", 0) = 0')
@@ -365,7 +402,29 @@ class _Compiler:
             columns_sql=tuple(columns),
             base_id_index=1,
             selected=tuple(selected),
+            children=children,
+            filters_sql=tuple(filters),
+            filter_params=tuple(where_params),
+            order_sql=order_sql,
+            limit=query.limit,
         )
+
+    def child_query(self, sub: SoqlQuery, include_deleted: bool) -> ChildQuery:
+        """A subquery compiled against the child object its FROM names."""
+        relationship = self.base.children.get(sub.object_name.lower())
+        child = None if relationship is None else self.schema.get(relationship.child)
+        if relationship is None or child is None:
+            raise self.error(
+                "INVALID_TYPE", _NO_CHILD.format(name=sub.object_name), sub.object_position
+            )
+        if sub.offset is not None:
+            raise self.error(
+                "MALFORMED_QUERY", "OFFSET is not supported in a subquery", sub.object_position
+            )
+        compiled = _Compiler(replace(sub, object_name=child.name), self.schema).compile(
+            include_deleted=include_deleted
+        )
+        return ChildQuery(relationship.name, relationship.field, compiled)
 
     @staticmethod
     def _paths(selected: list[_Selected]) -> list[tuple[str, ...]]:

@@ -418,8 +418,8 @@ def test_syntax_error_message_has_salesforce_framing() -> None:
         ("SELECT SUM(Amount) FROM Opportunity", 1, 8,
          "unexpected token: 'SUM' (functions and aggregates other than COUNT() are not "
          "supported by the sandbox CRM)"),
-        ("SELECT Id, (SELECT Id FROM Contacts) FROM Account", 1, 12,
-         "unexpected token: '(' (subqueries are not supported by the sandbox CRM)"),
+        ("SELECT Id, (SELECT Id, (SELECT Id FROM Tasks) FROM Cases) FROM Account", 1, 24,
+         "unexpected token: '(' (a subquery nests at most one level in the sandbox CRM)"),
         ("SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Opportunity)", 1, 37,
          "unexpected token: 'SELECT' (semi-joins are not supported by the sandbox CRM)"),
         ("SELECT Type, Id FROM Account GROUP BY Type", 1, 30,

@@ -7,6 +7,8 @@ and score writeback to partner Accounts, over simple-salesforce.
 - ``paging``: REST query pages and Bulk API 2.0 query jobs;
 - ``changes``: incremental reads of changed rows and OpportunityPartner attribution;
 - ``mapping``: Salesforce records into the common schema;
+- ``activity``, ``activity_queries``, ``activity_mapping``: leads, quotes, cases, calls
+  and line items (who may read them, what is selected, rows into the schema);
 - ``writes``: score values onto partner Accounts (sObject Collections);
 - ``ingest``: Bulk API 2.0 update jobs for large writebacks;
 - ``provisioning``: score fields on Account (``fields plan/create``);

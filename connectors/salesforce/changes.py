@@ -70,8 +70,11 @@ class ChangeReader:
             return None
         return since.modified_at - timedelta(seconds=self.settings.overlap_seconds)
 
-    def changes(self, select: Select, since: Cursor | None) -> Iterator[Changes]:
-        """The incremental read of ``select``: pages of live rows, deleted ids and cursors.
+    def changes(
+        self, select: Select, since: Cursor | None, *, bulk: bool = True
+    ) -> Iterator[Changes]:
+        """The incremental read of ``select``: pages of live rows, deleted ids and cursors
+        (REST only when not ``bulk``: a read with subqueries, which the Bulk API refuses).
 
         A field list too long for one URL, or refused as QUERY_TOO_COMPLICATED, is
         split: the first query carries the key, cursor and deletion fields, the rest
@@ -82,7 +85,8 @@ class ChangeReader:
         while True:
             groups = self.split(read, keep)
             driver = read.with_fields(groups[0])
-            driven = paging.pages(self.client, driver, bulk_threshold=self.settings.bulk_threshold)
+            threshold = self.settings.bulk_threshold if bulk else None
+            driven = paging.pages(self.client, driver, bulk_threshold=threshold)
             try:
                 # the org refuses a query when it starts, so only its first page can be refused
                 first = list(islice(driven, 1))

@@ -1,7 +1,8 @@
 """``SalesforceConnector``: the Connector protocol over one Salesforce org.
 
-Reads are generators of validated pages. Opportunities and stage history are
-read incrementally on ``SystemModstamp`` (``changes``). Writes (issue 5,
+Reads are generators of validated pages. Opportunities, stage history and the
+activity objects (leads, quotes, cases, calls, line items: ``activity``) are read
+incrementally on ``SystemModstamp`` (``changes``). Writes (issue 5,
 ``writes``) and the score fields they need (``provisioning``) live in modules of
 their own; the connector hands them its client, settings and describe cache, so one
 describe of Account serves a run and is dropped once fields were made.
@@ -19,6 +20,7 @@ from urllib.parse import urlparse
 from simple_salesforce.util import exception_handler
 
 from connectors.salesforce import paging
+from connectors.salesforce.activity import ActivityReader
 from connectors.salesforce.changes import ChangeReader
 from connectors.salesforce.mapping import (
     CurrencyTable,
@@ -57,7 +59,7 @@ from connectors.salesforce.wire import SalesforceClient
 from connectors.salesforce.writes import AccountWriter
 from core.connector import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
 from core.errors import ENDS_A_CHECK, CrmApiError, PartnerKpiError, SchemaError
-from core.schema import ACTIVITY_ENTITIES, Opportunity, Partner, StageChange, StageDef
+from core.schema import Opportunity, Partner, StageChange, StageDef
 
 
 class SalesforceConnector:
@@ -80,6 +82,9 @@ class SalesforceConnector:
         self._stages: dict[str, StageDef] | None = None
         self._currencies: CurrencyTable | None = None
         self._reads = ChangeReader(self.client, settings)
+        self._activity = ActivityReader(
+            self.client, settings, self._reads, self.describe, self.currencies
+        )
 
     # --- metadata ----------------------------------------------------------------------
 
@@ -201,12 +206,15 @@ class SalesforceConnector:
             yield [str(row["Id"]) for row in page.rows]
 
     def activity_access(self) -> dict[str, str | None]:
-        """No activity object is read from Salesforce yet: each stream says so."""
-        return dict.fromkeys(ACTIVITY_ENTITIES, "not read from Salesforce by this partner-kpi")
+        """Per activity stream: None when the integration user can read its objects and
+        fields (from their describes), else what is missing and the fix."""
+        return self._activity.access()
 
     def fetch_activity(self, stream: str, since: Cursor | None) -> Iterator[Page[Any]]:
-        """No activity object is read from Salesforce yet (see ``activity_access``)."""
-        return iter(())
+        """Leads, quotes, cases, calls or line items modified at or after ``since`` minus
+        the overlap, deletions included (``activity``); a stream the integration user
+        cannot read is a SchemaError naming the fix."""
+        return self._activity.fetch(stream, since)
 
     def crm_time(self) -> datetime | None:
         """The org's clock at its last answer (HTTP ``Date``)."""

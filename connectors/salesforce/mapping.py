@@ -73,6 +73,10 @@ def row_from_json(record: Mapping[str, Any], selected: Iterable[SoqlField]) -> R
     """A REST query record as a row; a parent path through an empty reference is None."""
     row: Row = {}
     for spec in selected:
+        if spec.kind is Kind.CHILDREN:
+            # a subquery's result as Salesforce nests it (None when it matched nothing)
+            row[spec.name] = record.get(spec.name)
+            continue
         node: Any = record
         for part in spec.name.split("."):
             node = node.get(part) if isinstance(node, Mapping) else None

@@ -79,14 +79,23 @@ class Kind(StrEnum):
     INTEGER = "integer"
     DATE = "date"
     DATETIME = "datetime"
+    #: a parent-to-child subquery's result (REST only: the Bulk API refuses subqueries)
+    CHILDREN = "children"
 
 
 @dataclass(frozen=True)
 class SoqlField:
-    """A selected field (or parent path such as ``Owner.Name``) and its kind."""
+    """A selected field (or parent path such as ``Owner.Name``) and its kind; a
+    parent-to-child subquery is named by its relationship and carries its ``subquery``."""
 
     name: str
     kind: Kind = Kind.TEXT
+    subquery: str | None = None
+
+    @property
+    def select_text(self) -> str:
+        """How the field is written in a SELECT list."""
+        return self.name if self.subquery is None else f"({self.subquery})"
 
 
 def fields(*specs: str | tuple[str, Kind]) -> tuple[SoqlField, ...]:
@@ -149,7 +158,7 @@ class Select:
         return tuple(f.name for f in self.fields)
 
     def soql(self) -> str:
-        text = f"SELECT {', '.join(self.field_names)} FROM {self.sobject}"
+        text = f"SELECT {', '.join(f.select_text for f in self.fields)} FROM {self.sobject}"
         if self.where:
             text += f" WHERE {self.where}"
         if self.order_by:
@@ -229,7 +238,7 @@ def split_fields(
     current = list(select.fields[:keep])
     size = query_url_length(base_url, select.with_fields(current).soql())
     for extra in select.fields[keep:]:
-        cost = len(quote_plus(f", {extra.name}"))
+        cost = len(quote_plus(f", {extra.select_text}"))
         full = size + cost > MAX_QUERY_URL_BYTES or (
             max_fields is not None and len(current) >= max_fields
         )

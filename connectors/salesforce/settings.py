@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from connectors.retry import RetrySettings
 from connectors.salesforce.queries import COLLECTION_SIZE
@@ -83,6 +83,18 @@ def check_soql_condition(condition: str) -> str:
     return text
 
 
+#: a call outcome's name (``core.schema.CallOutcome``) as the settings take it
+CallOutcomeName = Literal["connected", "no_answer", "voicemail", "other"]
+#: the CallDisposition texts of common CTI adapters, as outcomes
+_DEFAULT_DISPOSITIONS: dict[str, CallOutcomeName] = {
+    "Connected": "connected",
+    "No Answer": "no_answer",
+    "Busy": "no_answer",
+    "Left Voicemail": "voicemail",
+    "Voicemail": "voicemail",
+}
+
+
 class SalesforceSettings(RetrySettings):
     """Connection, authentication and read policy for one Salesforce org."""
 
@@ -136,6 +148,25 @@ class SalesforceSettings(RetrySettings):
         description="the org's currency when it has only one (multi-currency orgs name theirs)",
     )
 
+    # --- the partner's funnel, customers and service (issue 12) ------------------------
+    quote_sent_source: Literal["quote_document", "field"] = Field(
+        default="quote_document",
+        description="when a Quote was sent: its first QuoteDocument (the PDF 'Email Quote' "
+        "sends), or the date field quote_sent_field names",
+    )
+    quote_sent_field: str | None = Field(
+        default=None, description="Quote date/datetime field holding the sent date"
+    )
+    first_contact_field: str | None = Field(
+        default=None,
+        description="Case checkbox saying the case was resolved at first contact (KPIS.md "
+        "scoring.first_contact_field; read here until scoring passes it on)",
+    )
+    call_dispositions: dict[str, CallOutcomeName] = Field(
+        default_factory=lambda: dict(_DEFAULT_DISPOSITIONS),
+        description="Task.CallDisposition (any case) → call outcome; others are 'other'",
+    )
+
     # --- how it is read (overlap, quota share, retries: RetrySettings) ---------------
     bulk_threshold: WholeNumber = Field(
         default=50_000, ge=1, description="reads of at least this many records use Bulk API 2.0"
@@ -154,12 +185,20 @@ class SalesforceSettings(RetrySettings):
     def _filter_is_one_condition(cls, value: str) -> str:
         return check_soql_condition(value)
 
-    @field_validator("partner_region_field", "partner_tier_field")
+    @field_validator(
+        "partner_region_field", "partner_tier_field", "quote_sent_field", "first_contact_field"
+    )
     @classmethod
     def _is_field_name(cls, value: str | None) -> str | None:
         if value is not None and not _FIELD_NAME.match(value):
             raise ValueError(f"{value!r} is not a Salesforce field API name (e.g. Region__c)")
         return value
+
+    @model_validator(mode="after")
+    def _sent_field_named(self) -> SalesforceSettings:
+        if self.quote_sent_source == "field" and not self.quote_sent_field:
+            raise ValueError("quote_sent_source: field needs quote_sent_field (e.g. Sent_Date__c)")
+        return self
 
     @field_validator("login_url")
     @classmethod

@@ -1,0 +1,238 @@
+"""Leads, quotes, cases, calls and line items read from the sandbox org over HTTPS with
+the real simple-salesforce: full reads equal the seeded activity (in CRM ids), incremental
+reads bring changes, new children and deletions, a missing object or field says why and
+the fix, and each read stays within 1.1 × the calls the API needs at least.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from connectors.salesforce.connector import SalesforceConnector
+from connectors.seed import SeedDataset
+from core.connector import Cursor, Page
+from core.errors import SchemaError
+from core.schema import ACTIVITY_ENTITIES, CallOutcome
+from kpi_engine.frames import Activity
+from sandbox.clients import control
+from sandbox.server import RunningSandbox
+from tests.connectors.salesforce.conftest import api_calls, make_connector
+from tests.sandbox.conftest import salesforce_client
+from tests.sandbox.salesforce_activity import hand_made_activity, sandbox_of, with_activity
+
+#: Salesforce's largest REST query page
+PAGE = 2000
+
+
+@pytest.fixture(scope="module")
+def activity(seed: SeedDataset) -> Activity:
+    return hand_made_activity(seed)
+
+
+@pytest.fixture(scope="module")
+def org(
+    seed: SeedDataset, activity: Activity, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningSandbox]:
+    with sandbox_of(
+        with_activity(seed, activity), tmp_path_factory.mktemp("sf-activity")
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def running(org: RunningSandbox) -> RunningSandbox:
+    """The activity org as seeded (tests that change it are undone before the next)."""
+    org.app.reset()
+    return org
+
+
+def _records(pages: list[Page[Any]]) -> list[Any]:
+    return [record for page in pages for record in page.records]
+
+
+def _last_cursor(pages: list[Page[Any]]) -> Cursor:
+    cursors = [p.cursor for p in pages if p.cursor is not None]
+    assert cursors
+    return max(cursors)
+
+
+def _expected(stream: str, activity: Activity, ids: dict[str, str]) -> pl.DataFrame:
+    """The seeded table in CRM ids, in the entity's whole layout, sorted by id."""
+    frame = getattr(activity, stream)
+    assert isinstance(frame, pl.DataFrame)
+
+    def crm(column: str, key: str = "") -> pl.Expr:
+        return pl.col(column).map_elements(lambda v: ids[f"{key}{v}"], return_dtype=pl.String)
+
+    mapped = frame.with_columns(crm("id", f"{stream}:"))
+    for column in ("opportunity_id", "converted_opportunity_id", "partner_id", "account_id"):
+        if column in frame.columns:
+            mapped = mapped.with_columns(crm(column))
+    return mapped.sort("id")
+
+
+def _read(stream: str, records: list[Any]) -> pl.DataFrame:
+    entity = ACTIVITY_ENTITIES[stream]
+    frame = pl.from_arrow(entity.to_arrow(records, entity.layout))
+    assert isinstance(frame, pl.DataFrame)
+    return frame.sort("id")
+
+
+def test_a_full_read_of_each_stream_equals_the_seeded_activity(
+    running: RunningSandbox, activity: Activity
+) -> None:
+    connector = make_connector(running)
+    ids: dict[str, str] = control(running, "id-map")["salesforce"]
+    for stream in ACTIVITY_ENTITIES:
+        read = _read(stream, _records(list(connector.fetch_activity(stream, None))))
+        expected = _expected(stream, activity, ids)
+        if stream == "cases":
+            # the org keeps no "resolved at first contact" unless a field is configured
+            expected = expected.with_columns(
+                pl.lit(None, pl.Boolean).alias("first_contact_resolved")
+            )
+        assert read.equals(expected), f"{stream}:\n{read}\n!=\n{expected}"
+
+
+def test_the_activity_reads_name_what_the_kpis_need(running: RunningSandbox) -> None:
+    connector = make_connector(running)
+    ids: dict[str, str] = control(running, "id-map")["salesforce"]
+    cases = {c.id: c for c in _records(list(connector.fetch_activity("cases", None)))}
+    assert cases[ids["cases:CS-2"]].reopened and cases[ids["cases:CS-2"]].contact_count == 3
+    assert cases[ids["cases:CS-4"]].reopened and cases[ids["cases:CS-4"]].closed_date is None
+    assert not cases[ids["cases:CS-1"]].reopened
+    quotes = {q.id: q for q in _records(list(connector.fetch_activity("quotes", None)))}
+    assert quotes[ids["quotes:QT-1"]].sent_date == quotes[ids["quotes:QT-1"]].created_date
+    assert quotes[ids["quotes:QT-2"]].sent_date is None
+    calls = {c.id: c for c in _records(list(connector.fetch_activity("calls", None)))}
+    assert calls[ids["calls:CL-3"]].outcome is CallOutcome.VOICEMAIL
+    assert calls[ids["calls:CL-4"]].outcome is None
+
+
+def _minimum(connector: SalesforceConnector, running: RunningSandbox) -> dict[str, int]:
+    """The calls a full read needs at least: a query page per 2,000 rows of each stream's
+    object (children come inside their parents' pages), and CaseStatus once for cases."""
+    store = running.app.salesforce.store
+
+    def rows(sql: str) -> int:
+        return int(store.query(sql)[0][0])
+
+    pages = {
+        "leads": rows('SELECT COUNT(*) FROM "Lead"'),
+        "quotes": rows('SELECT COUNT(*) FROM "Quote"'),
+        "cases": rows('SELECT COUNT(*) FROM "Case"'),
+        "calls": rows("SELECT COUNT(*) FROM \"Task\" WHERE TaskSubtype = 'Call'"),
+        "line_items": rows('SELECT COUNT(*) FROM "OpportunityLineItem"'),
+    }
+    minimum = {stream: max(1, math.ceil(n / PAGE)) for stream, n in pages.items()}
+    minimum["cases"] += 1
+    return minimum
+
+
+def test_a_full_read_stays_within_a_tenth_of_the_minimum_calls(running: RunningSandbox) -> None:
+    connector = make_connector(running)
+    assert all(reason is None for reason in connector.activity_access().values())
+    minimum = _minimum(connector, running)
+    for stream in ACTIVITY_ENTITIES:
+        before = api_calls(running)
+        list(connector.fetch_activity(stream, None))
+        made = api_calls(running) - before
+        assert made <= 1.1 * minimum[stream], f"{stream}: {made} calls, minimum {minimum[stream]}"
+
+
+def test_an_incremental_read_brings_changes_new_children_and_deletions(
+    running: RunningSandbox,
+) -> None:
+    connector = make_connector(running)
+    ids: dict[str, str] = control(running, "id-map")["salesforce"]
+    cursors = {
+        stream: _last_cursor(list(connector.fetch_activity(stream, None)))
+        for stream in ACTIVITY_ENTITIES
+    }
+    sf = salesforce_client(running)
+    running.app.salesforce.advance_clock(1000)
+    sf.Case.update(ids["cases:CS-1"], {"Status": "Working"})  # reopened
+    sf.Task.create({"WhatId": ids["cases:CS-3"], "Subject": "Call back", "TaskSubtype": "Task",
+                    "Status": "Completed"})  # fmt: skip
+    sf.QuoteDocument.create({"QuoteId": ids["quotes:QT-2"]})  # QT-2 sent now
+    sf.Task.delete(ids["calls:CL-2"])
+    sf.Lead.update(ids["leads:LD-2"], {"Status": "Working"})
+
+    def since(stream: str) -> tuple[list[Page[Any]], int]:
+        before = api_calls(running)
+        pages = list(connector.fetch_activity(stream, cursors[stream]))
+        return pages, api_calls(running) - before
+
+    cases, case_calls = since("cases")
+    by_id = {c.id: c for c in _records(cases)}
+    assert by_id[ids["cases:CS-1"]].reopened and by_id[ids["cases:CS-1"]].closed_date is None
+    assert by_id[ids["cases:CS-3"]].contact_count == 1
+    assert ids["cases:CS-4"] not in by_id  # unchanged, before the cursor and its overlap
+    # the changed cases, the Tasks changed since (their cases), CS-3 read again by Id
+    assert case_calls <= 3
+
+    quotes, quote_calls = since("quotes")
+    sent = {q.id: q.sent_date for q in _records(quotes)}
+    assert sent[ids["quotes:QT-2"]] == running.app.salesforce.clock.now().date()
+    assert ids["quotes:QT-1"] not in sent
+    assert quote_calls <= 3
+
+    calls, call_calls = since("calls")
+    assert [d for p in calls for d in p.deleted_ids] == [ids["calls:CL-2"]]
+    assert call_calls == 1
+
+    leads, lead_calls = since("leads")
+    statuses = {lead.id: lead.status for lead in _records(leads)}
+    assert statuses[ids["leads:LD-2"]] == "Working"
+    assert ids["leads:LD-1"] not in statuses
+    assert lead_calls == 1
+
+
+def test_a_missing_object_or_hidden_field_says_why_and_the_fix(running: RunningSandbox) -> None:
+    hide = {"object_read": {"Case": False}, "field_read": {"Lead.PartnerAccountId": False}}
+    control(running, "salesforce/user", hide)
+    connector = make_connector(running)
+    access = connector.activity_access()
+    assert access["cases"] is not None and "Case" in access["cases"]
+    assert "grant Read on Case" in access["cases"]
+    assert access["leads"] is not None and "PartnerAccountId" in access["leads"]
+    assert "field-level security" in access["leads"]
+    assert access["calls"] is None and access["quotes"] is None and access["line_items"] is None
+    with pytest.raises(SchemaError, match="grant Read on Case"):
+        list(connector.fetch_activity("cases", None))
+
+
+def test_an_org_without_an_object_reports_it_missing(
+    seed: SeedDataset, activity: Activity, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    without_quotes = replace(activity, quotes=None)
+    with sandbox_of(with_activity(seed, without_quotes), tmp_path) as running:
+        access = make_connector(running).activity_access()
+    assert access["quotes"] is not None and "turn Quotes on" in access["quotes"]
+    assert access["leads"] is None
+
+
+def test_the_sent_date_and_first_contact_can_come_from_fields(running: RunningSandbox) -> None:
+    ids: dict[str, str] = control(running, "id-map")["salesforce"]
+    sf = salesforce_client(running)
+    sf.Quote.update(ids["quotes:QT-2"], {"ExpirationDate": "2017-03-09"})
+    sf.Case.update(ids["cases:CS-2"], {"First_Contact_Resolved__c": True})
+    connector = make_connector(
+        running, quote_sent_source="field", quote_sent_field="ExpirationDate",
+        first_contact_field="First_Contact_Resolved__c",
+    )  # fmt: skip
+    quotes = {q.id: q.sent_date for q in _records(list(connector.fetch_activity("quotes", None)))}
+    assert quotes[ids["quotes:QT-2"]] == date(2017, 3, 9)
+    assert quotes[ids["quotes:QT-1"]] is None
+    cases = {c.id: c for c in _records(list(connector.fetch_activity("cases", None)))}
+    assert cases[ids["cases:CS-2"]].first_contact_resolved is True
+    assert cases[ids["cases:CS-1"]].first_contact_resolved is False

@@ -417,12 +417,17 @@ class SalesforceOrg:
             sql = compiled.child_rows_sql(child.key, len(chunk))
             for rowid, parent_id in self.store.query(sql, [*compiled.filter_params, *chunk]):
                 by_parent.setdefault(str(parent_id), []).append(rowid)
+        kept = {
+            parent_id: rowids if compiled.limit is None else rowids[: compiled.limit]
+            for parent_id, rowids in by_parent.items()
+        }
+        # one fetch for the page's children, dealt out to their parents in query order
+        rows = iter(self.fetch_records(compiled, [r for rowids in kept.values() for r in rowids]))
         nested: dict[str, Any] = {}
-        for parent_id, rowids in by_parent.items():
-            kept = rowids if compiled.limit is None else rowids[: compiled.limit]
-            if kept:
-                rows = self.fetch_records(compiled, kept)
-                nested[parent_id] = {"totalSize": len(rows), "done": True, "records": rows}
+        for parent_id, rowids in kept.items():
+            records = [next(rows) for _ in rowids]
+            if records:
+                nested[parent_id] = {"totalSize": len(records), "done": True, "records": records}
         return nested
 
     def query_rows(

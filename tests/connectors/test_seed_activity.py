@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -18,7 +19,9 @@ from connectors.seed import read_seed
 from connectors.seed.table import ROW
 from core.errors import SeedFormatError
 from core.schema import ACTIVITY_ENTITIES, Call, CallOutcome, Case, Lead, LineItem, Quote
+from kpi_engine import ScoringSettings, score_partners
 from kpi_engine.frames import Activity
+from partner_kpi.run import run_seed_audit
 
 PIPELINE = (
     "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value,"
@@ -285,3 +288,23 @@ def test_unreadable_activity_in_a_copy_of_the_bundled_seed(
     )
     with pytest.raises(SeedFormatError, match=r"line 2: quote 'Q1': status 'Oops'"):
         read_seed(folder)
+
+
+def test_audit_of_a_seed_hands_its_activity_to_the_engine(
+    full: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`audit --seed` scores with the seed's leads, quotes, cases, calls and line items
+    (without them every funnel and service KPI would be null on a seed)."""
+    received: list[object] = []
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        received.append(kwargs.get("activity"))
+        return score_partners(*args, **kwargs)
+
+    monkeypatch.setattr("partner_kpi.run.score_partners", recording)
+    run_seed_audit(full, as_of=date(2017, 12, 31), settings=ScoringSettings(), out=tmp_path)
+    (activity,) = received
+    assert isinstance(activity, Activity)
+    assert isinstance(activity.leads, pl.DataFrame)
+    assert activity.leads["id"].to_list() == ["L1", "L2", "L3"]
+    assert isinstance(activity.calls, pl.DataFrame) and activity.calls.height == 3

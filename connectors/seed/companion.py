@@ -108,21 +108,33 @@ VOICEMAIL_SECONDS = (15, 60)
 LINE_END = "\n"
 
 
+STATUSES = (OpportunityStatus.OPEN.value, OpportunityStatus.WON.value, OpportunityStatus.LOST.value)
+OPEN, WON, LOST = range(len(STATUSES))
+
+
 @dataclass(frozen=True)
 class Deals:
-    """The opportunities the rules read, as numpy columns (dates as days since 1970)."""
+    """The opportunities the rules read: their texts as Polars columns, the rest as numpy
+    columns (dates as days since 1970), so a million deals never become Python objects."""
 
-    id: np.ndarray
-    agent: np.ndarray  # the sales agent, "" for none
-    account: np.ndarray  # the customer's name, "" for none
-    status: np.ndarray  # open, won, lost
-    engaged: np.ndarray  # bool: reached Engaging
+    #: ``id``, ``agent``, ``account``, ``lead_source`` ("" for none)
+    text: pl.DataFrame
+    status: np.ndarray  # OPEN, WON, LOST
+    has_agent: np.ndarray
+    has_account: np.ndarray
+    engaged: np.ndarray  # reached Engaging
     created: np.ndarray
     engage: np.ndarray  # -1 when never engaged
     close: np.ndarray  # the close date of closed deals; the data's end for open ones
-    lead_source: np.ndarray
     first: int  # the data's first and last day
     last: int
+
+    def __len__(self) -> int:
+        return self.text.height
+
+    def texts(self, column: str, rows: np.ndarray) -> pl.Series:
+        """``column`` of the deals at ``rows`` (positions)."""
+        return self.text[column].gather(rows)
 
 
 def deals_of(records: pl.DataFrame, last: date) -> Deals:
@@ -131,9 +143,12 @@ def deals_of(records: pl.DataFrame, last: date) -> Deals:
     closed = pl.col("status") != OpportunityStatus.OPEN.value
     frame = records.select(
         pl.col("id"),
-        pl.col("partner_name").fill_null(""),
-        pl.col("customer_name").fill_null(""),
-        pl.col("status"),
+        pl.col("partner_name").fill_null("").alias("agent"),
+        pl.col("customer_name").fill_null("").alias("account"),
+        pl.col("lead_source").fill_null(""),
+        pl.col("status").replace_strict(
+            {status: code for code, status in enumerate(STATUSES)}, return_dtype=pl.Int8
+        ),
         pl.col("engage_date").is_not_null().alias("engaged"),
         pl.col("created_date").cast(pl.Int32).alias("created"),
         pl.col("engage_date").cast(pl.Int32).fill_null(-1).alias("engage"),
@@ -142,21 +157,19 @@ def deals_of(records: pl.DataFrame, last: date) -> Deals:
         .otherwise(end)
         .clip(upper_bound=end)
         .alias("close"),
-        pl.col("lead_source").fill_null(""),
     )
     created = frame["created"].to_numpy()
     engage = frame["engage"].to_numpy()
     first = int(min(created.min(), engage[engage >= 0].min(initial=end))) if len(created) else end
     return Deals(
-        id=frame["id"].to_numpy(),
-        agent=frame["partner_name"].to_numpy(),
-        account=frame["customer_name"].to_numpy(),
+        text=frame.select("id", "agent", "account", "lead_source"),
         status=frame["status"].to_numpy(),
+        has_agent=(frame["agent"] != "").to_numpy(),
+        has_account=(frame["account"] != "").to_numpy(),
         engaged=frame["engaged"].to_numpy(),
         created=created,
         engage=engage,
         close=frame["close"].to_numpy(),
-        lead_source=frame["lead_source"].to_numpy(),
         first=first,
         last=end,
     )
@@ -170,9 +183,16 @@ def _rng(seed: int, stream: str) -> np.random.Generator:
 def _days(values: np.ndarray, missing: np.ndarray | None = None) -> pl.Series:
     """Days since 1970 as dates; null where ``missing``."""
     days = pl.Series(values.astype(np.int32)).cast(pl.Date)
-    if missing is None:
-        return days
-    return pl.select(pl.when(pl.Series(missing)).then(None).otherwise(days)).to_series()
+    return days if missing is None else _null_where(days, missing)
+
+
+def _null_where(values: pl.Series, missing: np.ndarray) -> pl.Series:
+    return pl.select(pl.when(pl.Series(missing)).then(None).otherwise(values)).to_series()
+
+
+def _pick(choices: Sequence[str], codes: np.ndarray) -> pl.Series:
+    """The choice each code names (a text column made in native code)."""
+    return pl.Series(list(choices), dtype=pl.String).gather(codes.astype(np.int64))
 
 
 def _numbered(frame: pl.DataFrame, prefix: str, width: int, by: list[str]) -> pl.DataFrame:
@@ -185,37 +205,37 @@ def _numbered(frame: pl.DataFrame, prefix: str, width: int, by: list[str]) -> pl
 def leads(deals: Deals, seed: int = SEED) -> pl.DataFrame:
     """leads.csv's rows (see the module's rules)."""
     rng = _rng(seed, "leads")
-    count = len(deals.id)
-    converted = np.flatnonzero((rng.random(count) < CONVERTED_SHARE) & (deals.agent != ""))
+    count = len(deals)
+    converted = np.flatnonzero((rng.random(count) < CONVERTED_SHARE) & deals.has_agent)
     before = rng.integers(LEAD_DAYS_BEFORE[0], LEAD_DAYS_BEFORE[1] + 1, len(converted))
     others = round(len(converted) * UNCONVERTED_PER_CONVERTED)
     created = deals.first + rng.integers(0, deals.last - deals.first + 1, others)
-    agent = deals.agent[rng.integers(0, max(count, 1), others)] if count else np.full(others, "")
-    agent = np.where(rng.random(others) < NO_PARTNER_SHARE, "", agent)
+    agent_of = rng.integers(0, max(count, 1), others)
+    no_partner = rng.random(others) < NO_PARTNER_SHARE
     recent = created > deals.last - RECENT_OPEN_DAYS
     disqualified = ~recent & (rng.random(others) < DISQUALIFIED_SHARE)
-    source = np.array(LEAD_SOURCE_CHOICES)[rng.integers(0, len(LEAD_SOURCE_CHOICES), others)]
+    source = rng.integers(0, len(LEAD_SOURCE_CHOICES), others)
     won_over = pl.DataFrame(
         {
-            "sales_agent": deals.agent[converted],
+            "sales_agent": deals.texts("agent", converted),
             "created_date": _days(np.maximum(deals.created[converted] - before, deals.first)),
-            "status": np.full(len(converted), "Converted"),
+            "status": _pick(["Converted"], np.zeros(len(converted))),
             "converted_date": _days(deals.created[converted]),
-            "opportunity_id": deals.id[converted],
-            "lead_source": deals.lead_source[converted],
+            "opportunity_id": deals.texts("id", converted),
+            "lead_source": deals.texts("lead_source", converted),
         }
     )
     not_converted = pl.DataFrame(
         {
-            "sales_agent": agent,
+            "sales_agent": _null_where(deals.texts("agent", agent_of), no_partner),
             "created_date": _days(created),
-            "status": np.where(disqualified, "Disqualified", "Open"),
+            "status": _pick(["Open", "Disqualified"], disqualified),
             "converted_date": pl.Series([None] * others, dtype=pl.Date),
             "opportunity_id": pl.Series([None] * others, dtype=pl.String),
-            "lead_source": source,
+            "lead_source": _pick(LEAD_SOURCE_CHOICES, source),
         }
     )
-    rows = pl.concat([won_over, not_converted], how="vertical_relaxed")
+    rows = pl.concat([won_over, not_converted])
     rows = _numbered(rows, "L", 7, ["created_date"])
     return rows.select(pl.col("id").alias("lead_id"), *ACTIVITY_COLUMNS["leads"][1:])
 
@@ -223,10 +243,8 @@ def leads(deals: Deals, seed: int = SEED) -> pl.DataFrame:
 def quotes(deals: Deals, seed: int = SEED) -> pl.DataFrame:
     """quotes.csv's rows (see the module's rules)."""
     rng = _rng(seed, "quotes")
-    share = np.select(
-        [deals.status == status for status in QUOTE_SHARE], list(QUOTE_SHARE.values()), 0.0
-    )
-    quoted = np.flatnonzero(deals.engaged & (rng.random(len(deals.id)) < share))
+    share = np.array([QUOTE_SHARE[status] for status in STATUSES])[deals.status]
+    quoted = np.flatnonzero(deals.engaged & (rng.random(len(deals)) < share))
     start, end = deals.engage[quoted], deals.close[quoted]
     room = np.clip(end - start, 0, QUOTE_DAYS_AFTER_ENGAGE)
     created = start + np.floor(rng.random(len(quoted)) * (room + 1)).astype(np.int64)
@@ -235,25 +253,27 @@ def quotes(deals: Deals, seed: int = SEED) -> pl.DataFrame:
     lag = np.where(rng.random(len(quoted)) < SENT_SAME_DAY_SHARE, 0, later)
     sent = np.minimum(created + lag, end)
     status = deals.status[quoted]
-    final = np.select([status == "won", status == "lost"], ["Accepted", "Denied"], "Presented")
-    closed = status != OpportunityStatus.OPEN.value
+    closed = status != OPEN
     revised = closed & ~never_sent & (end - sent >= 1) & (rng.random(len(quoted)) < REVISED_SHARE)
     wait = rng.integers(REVISION_DAYS[0], REVISION_DAYS[1] + 1, len(quoted))
     second = np.minimum(sent + wait, end)
     second_sent = np.minimum(second + rng.integers(0, 2, len(quoted)), end)
+    # by status code (open, won, lost), then Draft and Denied for the first of a revision
+    final = ("Presented", "Accepted", "Denied")
+    first_status = np.where(never_sent, 3, np.where(revised, 2, status))
     first = pl.DataFrame(
         {
-            "opportunity_id": deals.id[quoted],
+            "opportunity_id": deals.texts("id", quoted),
             "created_date": _days(created),
-            "status": np.where(never_sent, "Draft", np.where(revised, "Denied", final)),
+            "status": _pick([*final, "Draft"], first_status),
             "sent_date": _days(sent, never_sent),
         }
     )
     revision = pl.DataFrame(
         {
-            "opportunity_id": deals.id[quoted][revised],
+            "opportunity_id": deals.texts("id", quoted[revised]),
             "created_date": _days(second[revised]),
-            "status": final[revised],
+            "status": _pick(final, status[revised]),
             "sent_date": _days(second_sent[revised]),
         }
     )
@@ -264,7 +284,7 @@ def quotes(deals: Deals, seed: int = SEED) -> pl.DataFrame:
 def cases(deals: Deals, accounts: Sequence[str], seed: int = SEED) -> pl.DataFrame:
     """cases.csv's rows (see the module's rules)."""
     rng = _rng(seed, "cases")
-    won = np.flatnonzero((deals.status == "won") & (deals.account != ""))
+    won = np.flatnonzero((deals.status == WON) & deals.has_account)
     onboarded = won[rng.random(len(won)) < ONBOARDING_SHARE]
     onboarding = deals.close[onboarded] + rng.integers(0, ONBOARDING_DAYS + 1, len(onboarded))
     per_win = rng.poisson(CASES_PER_WIN, len(won))
@@ -272,11 +292,19 @@ def cases(deals: Deals, accounts: Sequence[str], seed: int = SEED) -> pl.DataFra
     later = deals.close[after] + rng.integers(0, CASE_DAYS_AFTER_WIN + 1, len(after))
     question = rng.random(len(after)) < QUESTION_SHARE
     # before its first win no partner had sold to an account: pre-sale questions
-    first_win = pl.DataFrame({"account": deals.account[won], "close": deals.close[won]})
-    first_win = first_win.group_by("account").agg(pl.col("close").min())
-    wins = dict(zip(first_win["account"].to_list(), first_win["close"].to_list(), strict=True))
-    names = np.array(list(accounts), dtype=object)
-    until = np.array([wins.get(name, deals.last + 1) for name in accounts], dtype=np.int64)
+    names = pl.Series("account", list(accounts), dtype=pl.String)
+    first_win = (
+        pl.DataFrame({"account": deals.texts("account", won), "close": deals.close[won]})
+        .group_by("account")
+        .agg(pl.col("close").min())
+    )
+    until = (
+        names.to_frame()
+        .join(first_win, on="account", how="left", maintain_order="left")["close"]
+        .fill_null(deals.last + 1)
+        .to_numpy()
+        .astype(np.int64)
+    )
     presale_count = np.where(
         until > deals.first, rng.poisson(PRESALE_CASES_PER_ACCOUNT, len(names)), 0
     )
@@ -288,20 +316,26 @@ def cases(deals: Deals, accounts: Sequence[str], seed: int = SEED) -> pl.DataFra
     loose_day = deals.first + rng.integers(0, deals.last - deals.first + 1, loose)
     loose_question = rng.random(loose) < QUESTION_SHARE
 
-    account = np.concatenate(
-        [deals.account[onboarded], deals.account[after], names[presale_of], np.full(loose, "")]
+    account = pl.concat(
+        [
+            deals.texts("account", onboarded),
+            deals.texts("account", after),
+            names.gather(presale_of),
+            pl.Series([None] * loose, dtype=pl.String),
+        ]
     )
     created = np.concatenate([onboarding, later, presale, loose_day]).astype(np.int64)
+    # Onboarding, Question, Problem
     kind = np.concatenate(
         [
-            np.full(len(onboarded), "Onboarding"),
-            np.where(question, "Question", "Problem"),
-            np.full(len(presale_of), "Question"),
-            np.where(loose_question, "Question", "Problem"),
+            np.zeros(len(onboarded), dtype=np.int64),
+            np.where(question, 1, 2),
+            np.ones(len(presale_of), dtype=np.int64),
+            np.where(loose_question, 1, 2),
         ]
     )
     keep = created <= deals.last
-    account, created, kind = account[keep], created[keep], kind[keep]
+    account, created, kind = account.filter(pl.Series(keep)), created[keep], kind[keep]
     size = len(created)
     quick = rng.random(size) < QUICK_CLOSE_SHARE
     days = np.where(
@@ -317,10 +351,10 @@ def cases(deals: Deals, accounts: Sequence[str], seed: int = SEED) -> pl.DataFra
     contacts = np.where(reopened, np.maximum(contacts, 2), contacts)
     rows = pl.DataFrame(
         {
-            "account": account.astype(str),
+            "account": account,
             "created_date": _days(created),
             "closed_date": _days(closed, ~is_closed),
-            "type": kind,
+            "type": _pick(("Onboarding", "Question", "Problem"), kind),
             "contacts": contacts.astype(np.int64),
             "reopened": reopened.astype(np.int64),
         }
@@ -332,13 +366,10 @@ def cases(deals: Deals, accounts: Sequence[str], seed: int = SEED) -> pl.DataFra
 def calls(deals: Deals, seed: int = SEED) -> pl.DataFrame:
     """calls.csv's rows (see the module's rules)."""
     rng = _rng(seed, "calls")
-    kind = np.where(
-        deals.status == "open",
-        np.where(deals.engaged, "engaging", "prospecting"),
-        deals.status,
-    )
-    rate = np.select([kind == k for k in CALLS_PER_DEAL], list(CALLS_PER_DEAL.values()), 0.0)
-    of = np.repeat(np.arange(len(deals.id)), rng.poisson(rate))
+    open_rate = np.where(deals.engaged, CALLS_PER_DEAL["engaging"], CALLS_PER_DEAL["prospecting"])
+    closed_rate = np.where(deals.status == WON, CALLS_PER_DEAL["won"], CALLS_PER_DEAL["lost"])
+    rate = np.where(deals.status == OPEN, open_rate, closed_rate)
+    of = np.repeat(np.arange(len(deals)), rng.poisson(rate))
     start = deals.created[of]
     span = np.maximum(deals.close[of] - start, 0) + 1
     day = np.minimum(start + np.floor(rng.random(len(of)) * span).astype(np.int64), deals.last)
@@ -350,10 +381,10 @@ def calls(deals: Deals, seed: int = SEED) -> pl.DataFrame:
     seconds = np.select([outcome == 0, outcome == 1], [np.maximum(talk, 5), 0], voicemail)
     rows = pl.DataFrame(
         {
-            "opportunity_id": deals.id[of],
+            "opportunity_id": deals.texts("id", of),
             "date": _days(day),
             "duration_seconds": seconds.astype(np.int64),
-            "outcome": np.array(OUTCOMES)[outcome],
+            "outcome": _pick(OUTCOMES, outcome),
         }
     )
     rows = _numbered(rows, "K", 8, ["date"])

@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from bench.seed_folder import write_seed_folder
 from connectors.seed import SeedDataset, read_seed
 from connectors.seed.companion import main, read_deals, write_companion
 from connectors.seed.mapping import customer_id
@@ -168,7 +169,23 @@ def test_the_generator_reads_only_the_pipeline_and_accounts(
     for name in ("sales_pipeline.csv", "accounts.csv"):
         (tmp_path / name).write_bytes((bundled_seed / name).read_bytes())
     deals, accounts = read_deals(tmp_path)
-    assert (len(deals.id), len(accounts)) == (8800, 85)
+    assert (len(deals), len(accounts)) == (8800, 85)
     write_companion(tmp_path, tmp_path / "out")
     for name in GENERATED:
         assert (tmp_path / "out" / name).read_bytes() == (bundled_seed / name).read_bytes()
+
+
+def test_bench_seed_folders_carry_the_companion_files_at_any_size(tmp_path: Path) -> None:
+    first = write_seed_folder(tmp_path / "a", 3_000, 12, seed=5)
+    again = write_seed_folder(tmp_path / "b", 3_000, 12, seed=5)
+    bare = write_seed_folder(tmp_path / "c", 3_000, 12, seed=5, companion=False)
+    for name in GENERATED:
+        assert (first / name).read_bytes() == (again / name).read_bytes(), name
+        assert not (bare / name).exists()
+    dataset = read_seed(first)  # every generated value passes the reader's checks
+    calls = _frame(dataset, "calls")
+    assert 1.0 < calls.height / 3_000 < 2.5
+    leads = _frame(dataset, "leads")
+    assert set(leads["partner_id"].drop_nulls()) <= {p.id for p in dataset.partners}
+    cases = _frame(dataset, "cases")
+    assert cases.filter(pl.col("type") == "Onboarding").height > 0

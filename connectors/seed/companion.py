@@ -8,11 +8,12 @@ engage or close date (2016-10-20..2017-12-31 for Maven); a date past the end is 
 out (a case still open then has no closed date).
 
 - leads.csv: 30 % of the opportunities come from a lead of their partner, created 3 to
-  45 days before the opportunity and converted on its created date (``Converted``, the
-  opportunity's lead source). For each converted lead 2.4 more are not converted,
-  created on any day, the partner drawn in proportion to the opportunities, 8 % with no
-  partner at all; those of the last 60 days are ``Open``, older ones ``Disqualified``
-  (80 %) or still ``Open``. So about 29 % of leads convert.
+  45 days before the opportunity (not before the first day) and converted on its
+  created date (``Converted``, the opportunity's lead source). For each converted lead
+  2.4 more are not converted, created on any day, the partner drawn in proportion to
+  the opportunities, 8 % with no partner at all; those of the last 60 days are
+  ``Open``, older ones ``Disqualified`` (80 %) or still ``Open``. So about 29 % of
+  leads convert.
 - quotes.csv: an opportunity that reached Engaging gets a quote with probability 0.7
   (won), 0.5 (lost), 0.3 (open), created 0 to 20 days after its engage date (not after
   it closed). 15 % are never sent (``Draft``, no sent date); the others are sent the day

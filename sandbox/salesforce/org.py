@@ -163,9 +163,10 @@ class SalesforceOrg:
                 [(f.name, f.sql_type) for f in sf_object.fields.values()],
                 key="Id",
             )
-        self.id_map = seed_salesforce(
-            dataset, self.ids, self._insert, self._insert_frame, activity
-        ).id_map
+        seeded = seed_salesforce(dataset, self.ids, self._insert, self._insert_frame, activity)
+        self.id_map = seeded.id_map
+        #: per activity stream, seed id (``id``) → Salesforce ``Id``, for tests to translate
+        self.activity_ids = seeded.activity_ids
         self._seed_integration_user(dataset)
         self.security = FieldSecurity(store, self.schema)
         for sf_object in self.schema.objects.values():

@@ -49,10 +49,13 @@ ACCOUNT_NAME_COLUMNS = (("sales_teams.csv", "sales_agent"), ("accounts.csv", "ac
 
 @dataclass
 class SalesforceSeed:
-    """The seed key → Salesforce id of every seeded record, and the org's currency mode."""
+    """The seed key → Salesforce id of every seeded partner, customer, user and deal, the
+    org's currency mode, and the activity records' ids as columns."""
 
     id_map: dict[str, str] = field(default_factory=dict)
     multi_currency: bool = False
+    #: per activity stream, each seed id (``id``) and its record's Salesforce ``Id``
+    activity_ids: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 def seed_salesforce(
@@ -175,13 +178,13 @@ def seed_salesforce(
         system_stamp=sf_datetime(org_created),
     ))  # fmt: skip
     if activity is not None:
-        seed_activity(activity, ActivityLookups(
+        seed.activity_ids = seed_activity(activity, ActivityLookups(
             partners=partner_ids,
             customers={c.id: customer_ids[c.name] for c in dataset.customers},
             opportunities=deals, rates=dict(dataset.currencies.rates),
             multi_currency=seed.multi_currency, prices=dict(dataset.prices),
             system_stamp=sf_datetime(org_created),
-        ), ids, insert_frame, seed.id_map)  # fmt: skip
+        ), ids, insert_frame)  # fmt: skip
     return seed
 
 

@@ -26,12 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
-import pyarrow as pa
 
-from core.schema import ACTIVITY_ENTITIES
+from connectors.seed import SeedDataset
 from sandbox.ids import SalesforceIds, salesforce_ids
 from sandbox.salesforce.objects import KEY_PREFIXES, SfSchema
 from sandbox.seed_frames import at_hour, lookup, sf_datetimes
@@ -54,19 +52,10 @@ CASE_STATUSES = (("New", False), ("Working", False), ("Escalated", False), ("Clo
 _SERIAL = "__serial"
 
 
-def activity_tables(dataset: Any) -> dict[str, pl.DataFrame | None]:
-    """The dataset's activity as one Polars frame per stream (None: no such data)."""
-    activity = getattr(dataset, "activity", None)
-    tables: dict[str, pl.DataFrame | None] = {}
-    for stream, entity in ACTIVITY_ENTITIES.items():
-        rows = None if activity is None else getattr(activity, stream)
-        if rows is None or isinstance(rows, pl.DataFrame):
-            tables[stream] = rows
-        elif isinstance(rows, pa.Table):
-            tables[stream] = pl.from_arrow(rows)  # type: ignore[assignment]
-        else:
-            tables[stream] = pl.from_arrow(entity.to_arrow(list(rows), entity.layout))  # type: ignore[assignment]
-    return tables
+def activity_tables(dataset: SeedDataset) -> dict[str, pl.DataFrame | None]:
+    """The dataset's activity rows per stream (None: no such file): each entity's whole
+    layout, and for line items the seed's ``amount_original`` in the deal's currency."""
+    return dict(dataset.activity_rows)
 
 
 def drop_absent(schema: SfSchema, tables: dict[str, pl.DataFrame | None]) -> None:
@@ -99,10 +88,9 @@ def seed_activity(
     lookups: ActivityLookups,
     ids: SalesforceIds,
     insert_frame: InsertFrame,
-    id_map: dict[str, str],
-) -> None:
-    """Lay every present activity table out as its Salesforce rows (``id_map`` gains
-    ``<stream>:<seed id>`` → Salesforce id)."""
+) -> dict[str, pl.DataFrame]:
+    """Lay every present activity table out as its Salesforce rows; per stream, each seed
+    id (``id``) with its record's Salesforce ``Id`` (columns, not a dict of millions)."""
     builders: dict[str, Callable[..., None]] = {
         "leads": _leads,
         "quotes": _quotes,
@@ -112,19 +100,15 @@ def seed_activity(
     }
     if tables["cases"] is not None:
         _case_statuses(ids, insert_frame, lookups.system_stamp)
+    crm_ids: dict[str, pl.DataFrame] = {}
     for stream, build in builders.items():
         table = tables[stream]
         if table is None:
             continue
         numbered = _numbered(table, ids, KEY_PREFIXES[_MAIN_OBJECT[stream]])
-        id_map.update(
-            zip(
-                (f"{stream}:{key}" for key in numbered["id"]),
-                numbered["Id"],
-                strict=True,
-            )
-        )
+        crm_ids[stream] = numbered.select("id", "Id")
         build(numbered, lookups, ids, insert_frame)
+    return crm_ids
 
 
 _MAIN_OBJECT = {
@@ -391,8 +375,13 @@ def _line_items(
         entry_columns.append(pl.col("__currency").alias("CurrencyIsoCode"))
     insert("PricebookEntry", entries.select(entry_columns))
 
-    # TotalPrice is in the opportunity's currency: the corporate amount times its rate
-    total = pl.col("amount") * (rate if lookups.multi_currency else pl.lit(1.0))
+    # TotalPrice is in the opportunity's currency: the seed's own amount in it, else the
+    # corporate amount times its rate
+    total = (
+        pl.col("amount_original")
+        if "amount_original" in items.columns
+        else pl.col("amount") * (rate if lookups.multi_currency else pl.lit(1.0))
+    )
     quantity = pl.col("quantity")
     if not lookups.multi_currency:
         items = items.with_columns(pl.lit(None, pl.String).alias("__currency"))

@@ -9,7 +9,6 @@ was made, a call of no known outcome.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ import sandbox.server
 from connectors.seed import SeedDataset
 from core.schema import ACTIVITY_ENTITIES
 from kpi_engine.frames import Activity
+from sandbox.clients import control
 from sandbox.server import RunningSandbox, start_sandbox
 
 D = date
@@ -91,13 +91,9 @@ def hand_made_activity(dataset: SeedDataset) -> Activity:
 
 
 def with_activity(dataset: SeedDataset, activity: Activity) -> SeedDataset:
-    """``dataset`` holding ``activity``."""
-    if any(f.name == "activity" for f in dataclasses.fields(dataset)):
-        return dataclasses.replace(dataset, activity=activity)  # type: ignore[call-arg]
-    # until the seed reader reads activity files, the dataset carries them as an attribute
-    copied = copy.copy(dataset)
-    object.__setattr__(copied, "activity", activity)
-    return copied
+    """``dataset`` holding ``activity`` instead of its own files' rows."""
+    rows = {stream: getattr(activity, stream) for stream in ACTIVITY_ENTITIES}
+    return dataclasses.replace(dataset, activity_rows=rows)
 
 
 @contextmanager
@@ -110,3 +106,12 @@ def sandbox_of(dataset: SeedDataset, state_dir: Path) -> Iterator[RunningSandbox
         yield running
     finally:
         running.stop()
+
+
+def crm_ids(running: RunningSandbox) -> dict[str, str]:
+    """Seed id → Salesforce id: the sandbox's id map (partners, customers, deals) and each
+    activity record as ``<stream>:<seed id>``."""
+    ids: dict[str, str] = control(running, "id-map")["salesforce"]
+    for stream, frame in running.app.salesforce.activity_ids.items():
+        ids.update(zip((f"{stream}:{key}" for key in frame["id"]), frame["Id"], strict=True))
+    return ids

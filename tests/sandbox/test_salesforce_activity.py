@@ -17,7 +17,12 @@ from simple_salesforce.exceptions import SalesforceError, SalesforceResourceNotF
 from connectors.seed import SeedDataset, read_seed
 from sandbox.server import RunningSandbox
 from tests.sandbox.conftest import control, salesforce_client
-from tests.sandbox.salesforce_activity import hand_made_activity, sandbox_of, with_activity
+from tests.sandbox.salesforce_activity import (
+    crm_ids,
+    hand_made_activity,
+    sandbox_of,
+    with_activity,
+)
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 
@@ -42,7 +47,7 @@ def running(org: RunningSandbox) -> RunningSandbox:
 
 @pytest.fixture
 def ids(running: RunningSandbox) -> dict[str, str]:
-    mapping: dict[str, str] = control(running, "id-map")["salesforce"]
+    mapping: dict[str, str] = crm_ids(running)
     return mapping
 
 

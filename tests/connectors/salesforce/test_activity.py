@@ -25,7 +25,12 @@ from sandbox.clients import control
 from sandbox.server import RunningSandbox
 from tests.connectors.salesforce.conftest import api_calls, make_connector
 from tests.sandbox.conftest import salesforce_client
-from tests.sandbox.salesforce_activity import hand_made_activity, sandbox_of, with_activity
+from tests.sandbox.salesforce_activity import (
+    crm_ids,
+    hand_made_activity,
+    sandbox_of,
+    with_activity,
+)
 
 #: Salesforce's largest REST query page
 PAGE = 2000
@@ -89,7 +94,7 @@ def test_a_full_read_of_each_stream_equals_the_seeded_activity(
     running: RunningSandbox, activity: Activity
 ) -> None:
     connector = make_connector(running)
-    ids: dict[str, str] = control(running, "id-map")["salesforce"]
+    ids: dict[str, str] = crm_ids(running)
     for stream in ACTIVITY_ENTITIES:
         read = _read(stream, _records(list(connector.fetch_activity(stream, None))))
         expected = _expected(stream, activity, ids)
@@ -103,7 +108,7 @@ def test_a_full_read_of_each_stream_equals_the_seeded_activity(
 
 def test_the_activity_reads_name_what_the_kpis_need(running: RunningSandbox) -> None:
     connector = make_connector(running)
-    ids: dict[str, str] = control(running, "id-map")["salesforce"]
+    ids: dict[str, str] = crm_ids(running)
     cases = {c.id: c for c in _records(list(connector.fetch_activity("cases", None)))}
     assert cases[ids["cases:CS-2"]].reopened and cases[ids["cases:CS-2"]].contact_count == 3
     assert cases[ids["cases:CS-4"]].reopened and cases[ids["cases:CS-4"]].closed_date is None
@@ -151,7 +156,7 @@ def test_an_incremental_read_brings_changes_new_children_and_deletions(
     running: RunningSandbox,
 ) -> None:
     connector = make_connector(running)
-    ids: dict[str, str] = control(running, "id-map")["salesforce"]
+    ids: dict[str, str] = crm_ids(running)
     cursors = {
         stream: _last_cursor(list(connector.fetch_activity(stream, None)))
         for stream in ACTIVITY_ENTITIES
@@ -222,7 +227,7 @@ def test_an_org_without_an_object_reports_it_missing(
 
 
 def test_the_sent_date_and_first_contact_can_come_from_fields(running: RunningSandbox) -> None:
-    ids: dict[str, str] = control(running, "id-map")["salesforce"]
+    ids: dict[str, str] = crm_ids(running)
     sf = salesforce_client(running)
     sf.Quote.update(ids["quotes:QT-2"], {"ExpirationDate": "2017-03-09"})
     sf.Case.update(ids["cases:CS-2"], {"First_Contact_Resolved__c": True})
@@ -304,3 +309,22 @@ def test_many_pages_cost_a_call_a_page_and_bulk_jobs_past_the_threshold(
             made = control(running, "stats")["requests"].get(QUERY_JOBS, 0) - jobs
             # cases carry subqueries, which the Bulk API refuses: they stay on REST
             assert made == (1 if stream == "calls" else 0), stream
+
+
+def test_the_bundled_companion_data_reads_back_as_the_seed_has_it(
+    sandbox: RunningSandbox, seed: SeedDataset
+) -> None:
+    connector = make_connector(sandbox)
+    ids: dict[str, str] = crm_ids(sandbox)
+    assert all(reason is None for reason in connector.activity_access().values())
+    for stream in ACTIVITY_ENTITIES:
+        if getattr(seed.activity, stream) is None:
+            continue
+        read = _read(stream, _records(list(connector.fetch_activity(stream, None))))
+        expected = _expected(stream, seed.activity, ids)
+        if stream == "cases":
+            expected = expected.with_columns(
+                pl.lit(None, pl.Boolean).alias("first_contact_resolved")
+            )
+        assert read.height == expected.height, stream
+        assert read.equals(expected), f"{stream}:\n{read}\n!=\n{expected}"

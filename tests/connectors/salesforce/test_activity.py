@@ -15,7 +15,9 @@ from typing import Any
 import polars as pl
 import pytest
 
+from connectors.salesforce.activity_mapping import call_outcome
 from connectors.salesforce.connector import SalesforceConnector
+from connectors.salesforce.settings import SalesforceSettings
 from connectors.seed import SeedDataset
 from core.connector import Cursor, Page
 from core.errors import SchemaError
@@ -169,6 +171,8 @@ def test_an_incremental_read_brings_changes_new_children_and_deletions(
     sf.QuoteDocument.create({"QuoteId": ids["quotes:QT-2"]})  # QT-2 sent now
     sf.Task.delete(ids["calls:CL-2"])
     sf.Lead.update(ids["leads:LD-2"], {"Status": "Working"})
+    logged = sf.query(f"SELECT Id FROM Task WHERE WhatId = '{ids['cases:CS-4']}'")["records"]
+    sf.Task.delete(logged[0]["Id"])  # CS-4 now has one logged contact
 
     def since(stream: str) -> tuple[list[Page[Any]], int]:
         before = api_calls(running)
@@ -179,7 +183,10 @@ def test_an_incremental_read_brings_changes_new_children_and_deletions(
     by_id = {c.id: c for c in _records(cases)}
     assert by_id[ids["cases:CS-1"]].reopened and by_id[ids["cases:CS-1"]].closed_date is None
     assert by_id[ids["cases:CS-3"]].contact_count == 1
-    assert ids["cases:CS-4"] not in by_id  # unchanged, before the cursor and its overlap
+    # CS-4 itself did not change: read again for the Task deleted from it
+    assert by_id[ids["cases:CS-4"]].contact_count == 1
+    assert ids["cases:CS-3"] in by_id and ids["cases:CS-1"] in by_id
+    assert len(by_id) == 4  # CS-2 too: the cursor's own record, inside the overlap
     # the changed cases, the Tasks changed since (their cases), CS-3 read again by Id
     assert case_calls <= 3
 
@@ -328,3 +335,24 @@ def test_the_bundled_companion_data_reads_back_as_the_seed_has_it(
             )
         assert read.height == expected.height, stream
         assert read.equals(expected), f"{stream}:\n{read}\n!=\n{expected}"
+
+
+def test_a_disposition_maps_to_an_outcome_in_any_case() -> None:
+    dispositions = {"Connected": "connected", "Left Voicemail": "voicemail"}
+    assert call_outcome("connected ", dispositions) is CallOutcome.CONNECTED
+    assert call_outcome("LEFT VOICEMAIL", dispositions) is CallOutcome.VOICEMAIL
+    assert call_outcome("Wrong number", dispositions) is CallOutcome.OTHER
+    assert call_outcome(None, dispositions) is None and call_outcome(" ", dispositions) is None
+
+
+def test_a_sent_date_from_a_field_needs_the_field_named() -> None:
+    with pytest.raises(ValueError, match="quote_sent_field"):
+        SalesforceSettings.model_validate(
+            {"type": "salesforce", "login_url": "https://login.salesforce.com",
+             "quote_sent_source": "field"}
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="not a Salesforce field API name"):
+        SalesforceSettings.model_validate(
+            {"type": "salesforce", "login_url": "https://login.salesforce.com",
+             "first_contact_field": "First Contact"}
+        )  # fmt: skip

@@ -255,7 +255,7 @@ def test_a_long_customer_name_an_org_holds_is_seeded(bundled_seed: Path, tmp_pat
     folder = tmp_path / "seed"
     shutil.copytree(bundled_seed, folder)
     long_name = "Cancity " + "x" * 102
-    for file in ("accounts.csv", "sales_pipeline.csv"):
+    for file in ("accounts.csv", "sales_pipeline.csv", "cases.csv"):
         path = folder / file
         path.write_text(path.read_text().replace("Cancity", long_name))
     org = SalesforceOrg(SqlStore(), read_seed(folder))

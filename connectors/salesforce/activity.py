@@ -1,8 +1,9 @@
 """Leads, quotes, cases, calls and line items read from an org (``activity_queries``).
 
 ``access`` tells per stream whether the integration user can read it, from the
-describes of the objects behind it (a missing object, or one without Read, is not
-found; a field hidden by field-level security is missing from the describe).
+describes of the objects behind it, asked for together in one Composite call (a
+missing object, or one without Read, is not found; a field hidden by field-level
+security is missing from the describe).
 
 ``read`` is the incremental read of ``ChangeReader`` (SystemModstamp cursor, overlap,
 ties by Id, deletions through queryAll, Bulk API past the threshold where the query
@@ -14,7 +15,7 @@ OpportunityPartner changes send their opportunities (``changes``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -65,12 +66,14 @@ class ActivityReader:
         reads: ChangeReader,
         describe: Callable[[str], dict[str, Any]],
         currencies: Callable[[], CurrencyTable],
+        describe_all: Callable[[Sequence[str]], None],
     ) -> None:
         self.client = client
         self.settings = settings
         self.reads = reads
         self.describe = describe
         self.currencies = currencies
+        self.describe_all = describe_all
         self._closed: frozenset[str] | None = None
 
     def _read(self, stream: str) -> StreamRead:
@@ -79,7 +82,13 @@ class ActivityReader:
     # --- access ------------------------------------------------------------------------
 
     def access(self) -> dict[str, str | None]:
-        """Per stream: None when readable, else why not and the fix."""
+        """Per stream: None when readable, else why not and the fix (every object's
+        describe asked for in one Composite call)."""
+        try:
+            reads = [self._read(stream) for stream in ACTIVITY_ENTITIES]
+        except SchemaError:
+            reads = []  # each stream says why below
+        self.describe_all([sobject for read in reads for sobject in read.needs])
         return {stream: self.why_not(stream) for stream in ACTIVITY_ENTITIES}
 
     def why_not(self, stream: str) -> str | None:

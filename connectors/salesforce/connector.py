@@ -10,6 +10,7 @@ describe of Account serves a run and is dropped once fields were made.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -34,6 +35,7 @@ from connectors.salesforce.mapping import (
 from connectors.salesforce.provisioning import FieldProvisioner
 from connectors.salesforce.queries import (
     ACCOUNT,
+    COMPOSITE_SIZE,
     CRM,
     CURRENCY_FIELD,
     CURRENCY_TYPE,
@@ -79,22 +81,59 @@ class SalesforceConnector:
         self.settings = settings
         self.client = client or SalesforceClient(settings, environ=environ, sleep=sleep)
         self._describes: dict[str, dict[str, Any]] = {}
+        #: objects whose describe the org refused in a Composite request, with its error
+        self._undescribed: dict[str, CrmApiError] = {}
         self._stages: dict[str, StageDef] | None = None
         self._currencies: CurrencyTable | None = None
         self._reads = ChangeReader(self.client, settings)
         self._activity = ActivityReader(
-            self.client, settings, self._reads, self.describe, self.currencies
+            self.client, settings, self._reads, self.describe, self.currencies, self.describe_all
         )
 
     # --- metadata ----------------------------------------------------------------------
 
     def describe(self, sobject: str) -> dict[str, Any]:
         """An object's describe, once per connector."""
+        refused = self._undescribed.get(sobject)
+        if refused is not None:
+            raise refused
         if sobject not in self._describes:
             self._describes[sobject] = self.client.call(
                 f"describe {sobject}", lambda sf: sf.restful(f"sobjects/{sobject}/describe")
             )
         return self._describes[sobject]
+
+    def describe_all(self, sobjects: Sequence[str]) -> None:
+        """Describe several objects in Composite requests of up to 25 (each one call toward
+        the API limits, https://developer.salesforce.com/docs/platform/api-rest/guide/
+        resources-composite-composite-post.html); an object the org refuses (missing, or no
+        Read on it) is remembered with its error, which ``describe`` raises."""
+        wanted = [o for o in dict.fromkeys(sobjects)
+                  if o not in self._describes and o not in self._undescribed]  # fmt: skip
+        version = self.settings.api_version
+        for start in range(0, len(wanted), COMPOSITE_SIZE):
+            chunk = wanted[start : start + COMPOSITE_SIZE]
+            body = json.dumps({"allOrNone": False, "compositeRequest": [
+                {"method": "GET", "url": f"/services/data/v{version}/sobjects/{name}/describe",
+                 "referenceId": name}
+                for name in chunk
+            ]})  # fmt: skip
+            result: dict[str, Any] = self.client.call(
+                f"describe {', '.join(chunk)}", partial(_composite, body)
+            )
+            for answer in result.get("compositeResponse", []):
+                name, status = str(answer.get("referenceId")), int(answer["httpStatusCode"])
+                if status < 300:
+                    self._describes[name] = answer["body"]
+                    continue
+                errors = answer.get("body") or [{}]
+                first = errors[0] if isinstance(errors, list) and errors else {}
+                self._undescribed[name] = CrmApiError(
+                    str(first.get("message", "no describe")),
+                    crm=CRM,
+                    error_code=str(first.get("errorCode", "UNKNOWN")),
+                    http_status=status,
+                )
 
     def _field_names(self, sobject: str) -> dict[str, dict[str, Any]]:
         return {str(f["name"]).lower(): f for f in self.describe(sobject).get("fields", [])}
@@ -396,3 +435,8 @@ def _versions(sf: Any) -> list[dict[str, Any]]:
         exception_handler(response, "versions")
     body: list[dict[str, Any]] = response.json()
     return body
+
+
+def _composite(body: str, sf: Any) -> Any:
+    """``POST /composite`` with a prepared body."""
+    return sf.restful("composite", method="POST", data=body)

@@ -24,6 +24,8 @@ QUERY_PAGE_SIZE = 2000
 BULK_RESULT_PAGE_SIZE = 50_000
 #: Records in one sObject Collections call.
 COLLECTION_SIZE = 200
+#: Subrequests in one Composite request (one call toward the API limits).
+COMPOSITE_SIZE = 25
 #: Records in one Bulk API 2.0 update job of a writeback: one journal batch, ~2 MB of CSV
 #: (a job takes up to 100 MB; smaller jobs keep a killed run's pending batch small).
 BULK_WRITE_JOB_SIZE = 10_000

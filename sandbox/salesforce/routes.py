@@ -20,6 +20,7 @@ import csv
 import hashlib
 import hmac
 import io
+import re
 import secrets
 import threading
 import time
@@ -114,6 +115,13 @@ class Revocation:
                 return False
             self._calls_left = None
             return True
+
+
+#: subrequests in one Composite request
+COMPOSITE_LIMIT = 25
+_DESCRIBE_URL = re.compile(
+    r"^/services/data/v(?P<version>\d+\.\d)/sobjects/(?P<sobject>[A-Za-z0-9_]+)/describe/?$"
+)
 
 
 def _request_bytes(request: Request) -> int:
@@ -423,6 +431,38 @@ def salesforce_routes(app: SalesforceHost) -> list[Route]:
         app.stats.written(SALESFORCE, sum(1 for r in results if r["success"]))
         return json_response(results)
 
+    def composite(request: Request, version: str) -> Response:
+        """``POST /composite``: up to 25 subrequests answered in one response, one call
+        toward the API limits. The sandbox answers GET describe subrequests (what a
+        connector batches); any other is a 400 subresponse saying so."""
+        check_version(version)
+        body = json_body(request)
+        subrequests = body.get("compositeRequest") if isinstance(body, dict) else None
+        if not isinstance(subrequests, list) or not 0 < len(subrequests) <= COMPOSITE_LIMIT:
+            raise SalesforceApiError(
+                400, "INVALID_BATCH_REQUEST",
+                f"a compositeRequest array of 1 to {COMPOSITE_LIMIT} subrequests is required",
+            )  # fmt: skip
+        answers: list[dict[str, Any]] = []
+        for sub in subrequests:
+            sub = sub if isinstance(sub, dict) else {}
+            reference = str(sub.get("referenceId") or "")
+            found = _DESCRIBE_URL.match(str(sub.get("url") or ""))
+            unsupported = "the sandbox's composite answers GET describe subrequests"
+            status = 400
+            answer: Any = SalesforceApiError(400, "NOT_SUPPORTED", unsupported).body()
+            if str(sub.get("method", "")).upper() == "GET" and found is not None:
+                try:
+                    check_version(found["version"])
+                    status, answer = 200, describe_object(org.sobject(found["sobject"]), version)
+                except SalesforceApiError as error:
+                    status, answer = error.status, error.body()
+            answers.append(
+                {"body": answer, "httpHeaders": {}, "httpStatusCode": status,
+                 "referenceId": reference}
+            )  # fmt: skip
+        return json_response({"compositeResponse": answers})
+
     # --- Bulk API 2.0 query jobs ----------------------------------------------------
 
     def job_info(job: BulkQueryJob) -> dict[str, Any]:
@@ -714,6 +754,7 @@ def salesforce_routes(app: SalesforceHost) -> list[Route]:
         route(f"{base}/sobjects/<sobject>", ("GET", "POST"), sobject_root),
         route(f"{base}/sobjects/<sobject>/describe", ("GET",), describe),
         route(f"{base}/sobjects/<sobject>/<record_id>", ("GET", "PATCH", "DELETE"), record),
+        route(f"{base}/composite", ("POST",), composite),
         route(f"{base}/query", ("GET",), query),
         route(f"{base}/query/<locator>", ("GET",), query_more),
         route(f"{base}/queryAll", ("GET",), query_all),

@@ -187,3 +187,21 @@ def test_seeded_records_point_at_the_seeded_deals_and_accounts(
         "Connected",
         120,
     )
+
+
+def test_a_composite_request_answers_each_describe_on_its_own(running: RunningSandbox) -> None:
+    control(running, "salesforce/user", {"object_read": {"Case": False}})
+    sf = salesforce_client(running)
+    body = {"allOrNone": False, "compositeRequest": [
+        {"method": "GET", "url": f"/services/data/v{sf.sf_version}/sobjects/{name}/describe",
+         "referenceId": name}
+        for name in ("Lead", "Case")
+    ]}  # fmt: skip
+    answers = sf.restful("composite", method="POST", data=json.dumps(body))["compositeResponse"]
+    lead, case = answers
+    assert (lead["referenceId"], lead["httpStatusCode"]) == ("Lead", 200)
+    assert lead["body"] == sf.Lead.describe()
+    assert (case["referenceId"], case["httpStatusCode"]) == ("Case", 404)
+    assert case["body"][0]["errorCode"] == "NOT_FOUND"
+    with pytest.raises(SalesforceError):
+        sf.restful("composite", method="POST", data=json.dumps({"compositeRequest": []}))

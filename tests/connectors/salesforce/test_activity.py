@@ -356,3 +356,17 @@ def test_a_sent_date_from_a_field_needs_the_field_named() -> None:
             {"type": "salesforce", "login_url": "https://login.salesforce.com",
              "first_contact_field": "First Contact"}
         )  # fmt: skip
+
+
+def test_access_asks_every_describe_in_one_composite_call(running: RunningSandbox) -> None:
+    control(running, "salesforce/user", {"object_read": {"Quote": False}})
+    connector = make_connector(running)
+    connector.currencies()  # the opportunity read's own describe, made once per run anyway
+    before = api_calls(running)
+    access = connector.activity_access()
+    assert api_calls(running) - before == 1
+    assert access["quotes"] is not None and "NOT_FOUND" in access["quotes"]
+    # reads after it describe nothing more
+    before = api_calls(running)
+    list(connector.fetch_activity("leads", None))
+    assert api_calls(running) - before == 1

@@ -106,8 +106,4 @@ def format_kpi(kind: Kind, value: float | None) -> str:
             return format_growth(value)
         case "days" | "score":
             return format_days(value)
-    if kind.decimals is None:
-        raise ValueError(f"no number format for a KPI of kind {kind.name!r}")
-    # a kind this module does not name yet (a ratio such as tickets per customer): its
-    # catalogue decimals, at most two, as a reader takes in at a glance
-    return f"{value:,.{min(kind.decimals, 2)}f}"
+    raise ValueError(f"no number format for a KPI of kind {kind.name!r}")

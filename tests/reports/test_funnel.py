@@ -11,10 +11,8 @@ from typing import Any
 
 import pytest
 
-from kpi_engine.catalogue import Kind
 from partner_kpi.reports.funnel import Funnel, FunnelFigure, funnel_kpis, object_label
 from partner_kpi.reports.html import render_report_html
-from partner_kpi.reports.kpi_text import format_kpi
 from tests.reports.page_tree import Node, parse
 from tests.reports.report_data import (
     HOSTILE_ID,
@@ -100,14 +98,6 @@ def test_objects_are_named_as_the_schema_names_them() -> None:
     assert object_label("line_items") == "line item"
     assert object_label("cases") == "case"
     assert object_label("leads") == "lead"
-
-
-def test_a_kind_without_its_own_format_shows_its_decimals_up_to_two() -> None:
-    assert format_kpi(Kind("ratio", decimals=4), 1.75) == "1.75"
-    assert format_kpi(Kind("ratio", decimals=4), 1234.5) == "1,234.50"
-    assert format_kpi(Kind("whole", decimals=0), 3.0) == "3"
-    with pytest.raises(ValueError, match="no number format for a KPI of kind 'text'"):
-        format_kpi(Kind("text", decimals=None), 1.0)
 
 
 def test_lower_is_better_follows_the_catalogue() -> None:

@@ -31,6 +31,12 @@ def object_label(stream: str) -> str:
     return entity.label if entity is not None else stream.replace("_", " ")
 
 
+def objects_in_words(streams: Sequence[str]) -> str:
+    """'leads, cases and line items'."""
+    words = [object_label(s) + "s" for s in streams]
+    return " and ".join(filter(None, (", ".join(words[:-1]), *words[-1:])))
+
+
 @dataclass(frozen=True)
 class MissingObject:
     """An object the CRM lacks (every KPI reading it is null for every partner), with the
@@ -79,6 +85,8 @@ class Funnel:
 
     figures: tuple[FunnelFigure, ...]
     missing: tuple[MissingObject, ...]
+    #: the objects the section's KPIs read, in catalogue order
+    streams: tuple[str, ...] = ()
 
     @property
     def missing_names(self) -> frozenset[str]:
@@ -115,4 +123,4 @@ class Funnel:
             for kpi in kpis
             if kpi.name not in gone
         )
-        return cls(figures, missing)
+        return cls(figures, missing, tuple(streams))

@@ -49,7 +49,7 @@ from kpi_engine import (
 )
 from kpi_engine.settings import CHANNEL_GROUPS
 from partner_kpi.reports import charts
-from partner_kpi.reports.funnel import FunnelFigure, MissingObject, object_label
+from partner_kpi.reports.funnel import FunnelFigure, MissingObject, objects_in_words
 from partner_kpi.reports.html_page import STYLE, TEMPLATE
 from partner_kpi.reports.html_script import SCRIPT
 from partner_kpi.reports.kpi_text import (
@@ -310,6 +310,8 @@ class Page:
     #: CRM lacks (both empty when the catalogue has no such KPI)
     funnel: tuple[FunnelFigure, ...] = ()
     funnel_missing: tuple[MissingObject, ...] = ()
+    #: the objects they read, in words: "leads, cases and line items"
+    funnel_objects: str = ""
     quality: QualitySection | None = None
 
 
@@ -405,13 +407,14 @@ def _page(
                 kpi.label,
                 kpi.meaning,
                 kpi.null_note,
-                ", ".join(object_label(s) + "s" for s in kpi.sources),
+                objects_in_words(kpi.sources),
             )
             for kpi in KPIS
         ),
         channel_groups=_channel_groups(settings),
         funnel=built.funnel.figures,
         funnel_missing=built.funnel.missing,
+        funnel_objects=objects_in_words(built.funnel.streams),
         quality=quality,
     )
 

@@ -136,9 +136,10 @@ TEMPLATE = """<!DOCTYPE html>
 </div>
 {%- if page.funnel or page.funnel_missing %}
 <h3>Funnel, customers and service</h3>
-<p class="note">KPIs from the CRM's leads, quotes, cases, calls and line items: the median
-partner (of those with a value) and how many partners have a value. Each scorecard shows
-its partner's against the median.</p>
+<p class="note">KPIs from the CRM's {{ page.funnel_objects }}: the median partner (of
+those with a value) and how many partners have a value. Each scorecard shows its
+partner's against the median. A KPI that reads an object the CRM lacks is empty for every
+partner; the page says so once for that object.</p>
 <table class="funnel" id="portfolio-funnel">
 <thead><tr><th>KPI</th><th class="num">Portfolio median</th>
 <th class="num">Partners with a value</th></tr></thead>

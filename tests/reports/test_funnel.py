@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from partner_kpi.reports.funnel import Funnel, FunnelFigure, funnel_kpis, object_label
+from partner_kpi.reports.funnel import (
+    Funnel,
+    FunnelFigure,
+    funnel_kpis,
+    object_label,
+    objects_in_words,
+)
 from partner_kpi.reports.html import render_report_html
 from tests.reports.page_tree import Node, parse
 from tests.reports.report_data import (
@@ -98,6 +104,9 @@ def test_objects_are_named_as_the_schema_names_them() -> None:
     assert object_label("line_items") == "line item"
     assert object_label("cases") == "case"
     assert object_label("leads") == "lead"
+    assert objects_in_words(["leads", "cases", "line_items"]) == "leads, cases and line items"
+    assert objects_in_words(["calls"]) == "calls"
+    assert objects_in_words([]) == ""
 
 
 def test_lower_is_better_follows_the_catalogue() -> None:
@@ -168,6 +177,9 @@ def test_the_summary_lists_each_funnel_kpi_over_the_portfolio(page: Node) -> Non
         "toy_lead_conversion": ["Lead conversion (toy)", "—", "0 of 4 (0%)"],
     }
     assert rows["toy_quote_days"].one("span", cls="lower").text() == "lower is better"
+    # the objects named are those the catalogue's KPIs read
+    note = page.one("section", id="summary").find_all("p", cls="note")
+    assert any("KPIs from the CRM's leads, quotes and calls:" in p.text() for p in note)
     (missing,) = table.find_all("tr", cls="missing")
     assert missing.attrs["data-object"] == "calls"
     assert [td.text() for td in missing.find_all("td")] == [
@@ -188,7 +200,7 @@ def test_without_funnel_kpis_the_summary_has_no_funnel_table(funnel_data: Report
 def test_the_glossary_names_the_objects_a_kpi_reads(page: Node) -> None:
     glossary = page.one("section", id="how-to-read").text()
     assert "Three leads per deal won: a toy. Reads the CRM's leads." in (glossary)
-    assert "Reads the CRM's calls, leads." in glossary
+    assert "Reads the CRM's calls and leads." in glossary
     assert "Opportunities won in the window. Reads" not in glossary
 
 

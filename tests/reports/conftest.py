@@ -19,7 +19,13 @@ from tests.reports.browser import (
     open_visit,
     unavailable,
 )
-from tests.reports.report_data import TOY_FUNNEL, ReportInput, catalogue_of, hostile_input
+from tests.reports.report_data import (
+    TOY_ACTIVITY,
+    TOY_FUNNEL,
+    ReportInput,
+    catalogue_of,
+    hostile_input,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -43,7 +49,7 @@ def hostile_report(data: ReportInput, tmp_path_factory: pytest.TempPathFactory) 
 def funnel_data() -> ReportInput:
     """The hostile input scored with the toy funnel KPIs (report_data.TOY_FUNNEL)."""
     with catalogue_of(*TOY_FUNNEL):
-        return hostile_input()
+        return hostile_input(TOY_ACTIVITY)
 
 
 @pytest.fixture(scope="module")

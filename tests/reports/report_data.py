@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from kpi_engine import KPIS, Kpi, ScoringResult, ScoringSettings, score_partners
+from kpi_engine import KPIS, Activity, Kpi, ScoringResult, ScoringSettings, score_partners
 from kpi_engine.catalogue import COUNT, DAYS, NEVER_ZERO, RATE
 from kpi_engine.settings import DEFAULT_CHANNEL_MAP
 from partner_kpi.reports.html import ScorePoint
@@ -62,9 +62,10 @@ class ReportInput:
         return base
 
 
-def hostile_input() -> ReportInput:
+def hostile_input(activity: Activity | None = None) -> ReportInput:
     """Four partners (two with hostile names, one with no deals), a deal with no
-    partner, a hostile stage and lead source, and one earlier run in the history."""
+    partner, a hostile stage and lead source, and one earlier run in the history;
+    ``activity`` as given (default: the CRM has none of those objects)."""
     settings = ScoringSettings(channel_map={**DEFAULT_CHANNEL_MAP, HOSTILE_SOURCE: "earned"})
     partners = [
         partner("p1", "Acme Resellers"),
@@ -124,7 +125,9 @@ def hostile_input() -> ReportInput:
         event("o6", HOSTILE_STAGE, date(2017, 8, 1)),
         event("o6", "Closed Won", date(2017, 9, 10), 1),
     ]
-    result = score_partners(partners, opportunities, events, as_of=AS_OF, settings=settings)
+    result = score_partners(
+        partners, opportunities, events, as_of=AS_OF, settings=settings, activity=activity
+    )
     earlier = date(2017, 6, 30)
     history = (
         ScorePoint("run-1", earlier, "p1", 60.0, "Gold"),
@@ -184,6 +187,9 @@ TOY_CALLS_PER_LEAD = Kpi(
 )  # fmt: skip
 
 TOY_FUNNEL = (TOY_LEADS, TOY_QUOTE_DAYS, TOY_LEAD_CONVERSION, TOY_CALLS, TOY_CALLS_PER_LEAD)
+#: The CRM of the toys: it has leads and quotes (none of either: the toys compute from
+#: the deals), and no calls, so the engine leaves the KPIs that read calls null.
+TOY_ACTIVITY = Activity(leads=[], quotes=[])
 
 
 def opportunity_kpis() -> tuple[Kpi, ...]:

@@ -12,7 +12,9 @@ measured with every KPI of the catalogue filled. Then:
 * in Chromium (/usr/bin/chromium through Playwright, as the browser tests use it), best
   of ``--visits`` fresh visits, from navigation start by the page's own clock: the
   table drawn, plotly.js run (charts can draw); and from clicking the last partner's
-  name (found with the search box) to its scorecard's first chart drawn.
+  name (found with the search box) to its scorecard's first chart drawn (scrolled to: a
+  chart is drawn as it nears the screen, and the KPI tables above it are taller than
+  the screen).
 
 Targets (reported, never asserted): at 5,000 partners the page ≤ 3 MB beyond plotly.js
 and its table visible ≤ 2 s.
@@ -129,7 +131,9 @@ def browser_timed(path: Path, last_partner: str, visits: int) -> dict[str, float
             link = page.locator(f"#ranking-table tbody tr[data-partner-id='{last_partner}'] a")
             start = time.perf_counter()
             link.click()
-            page.locator("details.scorecard[open] .chart .main-svg").first.wait_for()
+            chart = page.locator("details.scorecard[open] .chart").first
+            chart.scroll_into_view_if_needed()
+            chart.locator(".main-svg").first.wait_for()
             best["scorecard"] = min(best["scorecard"], time.perf_counter() - start)
             context.close()
         browser.close()

@@ -43,6 +43,21 @@ def _first_win_dates(opportunities: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def stage_entries(events: pl.DataFrame, opportunity: str = "opportunity_id") -> pl.DataFrame:
+    """The stage changes of each opportunity in the order they happened, a row that repeats
+    the stage before it dropped (KPIS.md "Inputs": it is not an entry).
+
+    Changes are ordered by ``entered_date`` then ``sequence`` (its place within a day);
+    ``opportunity`` names the column that tells opportunities apart. The stage name breaks
+    a tie of both, so that any input order gives the same entries.
+    """
+    same_opportunity = pl.col(opportunity) == pl.col(opportunity).shift(1)
+    repeat = same_opportunity & (pl.col("stage") == pl.col("stage").shift(1))
+    return events.sort(opportunity, "entered_date", "sequence", "stage").filter(
+        ~repeat.fill_null(False)
+    )
+
+
 def status_at(
     opportunities: pl.DataFrame,
     events: pl.DataFrame,
@@ -63,11 +78,15 @@ def status_at(
     # only an opportunity open at A reads its history, and only with probabilities to read
     open_at_a = existing.filter(~closed_by_a)["id"]
     entered = (
-        events.filter(
-            (pl.col("entered_date") <= as_of) & pl.col("opportunity_id").is_in(open_at_a.implode())
+        stage_entries(
+            events.filter(
+                (pl.col("entered_date") <= as_of)
+                & pl.col("opportunity_id").is_in(open_at_a.implode())
+            )
         )
+        # within a group, rows keep the order stage_entries gave them
         .group_by("opportunity_id")
-        .agg(pl.col("stage").sort_by("entered_date", "sequence").last().alias("stage_at"))
+        .agg(pl.col("stage").last().alias("stage_at"))
         if stage_probability and not open_at_a.is_empty()
         else pl.DataFrame(schema={"opportunity_id": pl.String, "stage_at": pl.String})
     )
@@ -206,11 +225,9 @@ def stage_days(flagged: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
         .filter(WON_W | LOST_W)
         .select("row", pl.col("id").alias("opportunity_id"), "partner_id")
     )
-    # in history order (row is the opportunity's place in id order), the next row of the
-    # same opportunity is the next stage entered
-    visits = events.join(closed, on="opportunity_id", how="inner").sort(
-        ["row", "entered_date", "sequence", "stage"]
-    )
+    # in entry order (row is the opportunity's place in id order: a number sorts faster than
+    # an id), the next row of the same opportunity is the next stage entered
+    visits = stage_entries(events.join(closed, on="opportunity_id", how="inner"), "row")
     same_opportunity = pl.col("row") == pl.col("row").shift(-1)
     days_in_stage = pl.when(same_opportunity).then(
         (pl.col("entered_date").shift(-1) - pl.col("entered_date")).dt.total_days()
@@ -232,5 +249,6 @@ __all__ = [
     "flag_opportunities",
     "ratio",
     "stage_days",
+    "stage_entries",
     "top_channels",
 ]

@@ -262,22 +262,32 @@ WHERE won_count > 0
 GROUP BY partner_id
 """
 
-# Over opportunities closed in W: events ordered by (entered_date, sequence); the time in a stage
-# runs to the next event; visits of one stage are summed per opportunity, then averaged over the
-# opportunities of the partner. A stage that is never left has no next event and so no value.
+# Over opportunities closed in W: events ordered by (entered_date, sequence); a row that repeats
+# the stage before it is no entry; the time in a stage runs to the next entry; visits of one stage
+# are summed per opportunity, then averaged over the opportunities of the partner. A stage that is
+# never left has no next entry and so no value.
 STAGE_DAYS_SQL = """
 WITH closed AS (
     SELECT id, partner_id FROM flagged WHERE won_w OR lost_w
 ),
-timed AS (
+ordered AS (
     SELECT
-        e.opportunity_id,
-        e.stage,
-        lead(e.entered_date) OVER (
-            PARTITION BY e.opportunity_id ORDER BY e.entered_date, e.sequence
-        ) - e.entered_date AS days
+        e.*,
+        lag(e.stage) OVER (
+            PARTITION BY e.opportunity_id ORDER BY e.entered_date, e.sequence, e.stage
+        ) AS stage_before
     FROM events e
     WHERE e.opportunity_id IN (SELECT id FROM closed)
+),
+timed AS (
+    SELECT
+        opportunity_id,
+        stage,
+        lead(entered_date) OVER (
+            PARTITION BY opportunity_id ORDER BY entered_date, sequence, stage
+        ) - entered_date AS days
+    FROM ordered
+    WHERE stage_before IS DISTINCT FROM stage
 ),
 per_opportunity AS (
     SELECT opportunity_id, stage, sum(days) AS days

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
+from core.errors import ConfigError
 from kpi_engine import COMPONENTS, ScoringSettings, TierThresholds
+from partner_kpi.config import parse_config
 
 
 def _error(**values: Any) -> str:
@@ -120,3 +123,56 @@ def test_valid_custom_settings_are_kept() -> None:
     assert s.tiers.tier_of(79.9) == "Gold"
     assert s.tiers.tier_of(39.9) == "Bronze"
     assert s.channel_of("Billboard") == "paid"
+
+
+def test_funnel_settings_default_to_kpis_md() -> None:
+    s = ScoringSettings()
+    assert s.referral_sources == ("Referral", "Partner Referral", "Customer Referral",
+                                  "Word of mouth")  # fmt: skip
+    assert s.onboarding_case_types == ("Onboarding",)
+    assert s.value_call_seconds == 120
+    assert s.first_contact_field is None
+
+
+def test_funnel_settings_are_kept() -> None:
+    s = ScoringSettings(
+        referral_sources=["Referral", "Reseller"],
+        onboarding_case_types=["Onboarding", "Implementation"],
+        value_call_seconds=0,
+        first_contact_field="First_Contact_Resolved__c",
+    )
+    assert s.referral_sources == ("Referral", "Reseller")
+    assert s.onboarding_case_types == ("Onboarding", "Implementation")
+    assert s.value_call_seconds == 0
+    assert s.first_contact_field == "First_Contact_Resolved__c"
+    assert ScoringSettings(first_contact_field="hs_resolved_first_contact").first_contact_field
+    assert ScoringSettings(referral_sources=[]).referral_sources == ()
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "key", "fix"),
+    [
+        ("referral_sources: Referral", "scoring.referral_sources", "a list of lead-source"),
+        ("referral_sources: [Referral, 7]", "scoring.referral_sources", "non-empty text"),
+        ("referral_sources: [Referral, '  ']", "scoring.referral_sources", "non-empty text"),
+        ("referral_sources: [Web, Web]", "scoring.referral_sources", "'Web' twice"),
+        ("onboarding_case_types: Onboarding", "scoring.onboarding_case_types", "[Onboarding]"),
+        ("onboarding_case_types: {a: 1}", "scoring.onboarding_case_types", "list of case"),
+        ("value_call_seconds: -1", "scoring.value_call_seconds", ">= 0, got -1"),
+        ("value_call_seconds: '120'", "scoring.value_call_seconds", "without quotes"),
+        ("value_call_seconds: 1.5", "scoring.value_call_seconds", "whole number of seconds"),
+        ("value_call_seconds: yes", "scoring.value_call_seconds", "not yes/no"),
+        ("first_contact_field: 'First contact'", "scoring.first_contact_field",
+         "API name of a checkbox"),
+        ("first_contact_field: 12", "scoring.first_contact_field", "or null"),
+    ],
+)  # fmt: skip
+def test_funnel_settings_errors_are_one_line_naming_the_key_and_the_fix(
+    yaml_text: str, key: str, fix: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(yaml.safe_load(f"scoring:\n  {yaml_text}\n"))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(key), message
+    assert fix in message, message

@@ -47,7 +47,7 @@ from kpi_engine.scoring import (
     settings_weights,
     tier_counts,
 )
-from kpi_engine.settings import CHANNEL_GROUPS, ScoringSettings
+from kpi_engine.settings import CHANNEL_GROUPS, ScoringSettings, component_directions
 
 Key = str | None
 
@@ -130,11 +130,12 @@ def score_partners(
     deal_success_m = portfolio_rate(
         [r["created_w_won"] for r in listed], [r["created_w_count"] for r in listed]
     )
-    components = [
-        component_values(r, close_rate_m, deal_success_m, settings.prior_strength) for r in listed
-    ]
     weights = settings_weights(settings)
-    ranks = component_ranks(components)
+    components = [
+        component_values(r, close_rate_m, deal_success_m, settings.prior_strength, list(weights))
+        for r in listed
+    ]
+    ranks = component_ranks(components, component_directions(weights))
     whole_weights = integer_weights(weights)
     scores = []
     for i, (row, values) in enumerate(zip(listed, components, strict=True)):

@@ -70,6 +70,26 @@ def _text_list(value: object, what: str, example: str) -> object:
     return tuple(value)
 
 
+def weighable_kpis() -> dict[str, str]:
+    """Every KPI a weight can make a score component, with the direction its rank takes:
+    the numeric KPIs of the catalogue (read only when a weight names one: it needs Polars)."""
+    from kpi_engine.catalogue import KPIS
+
+    return {kpi.name: kpi.direction for kpi in KPIS if kpi.kind.numeric and kpi.direction != "none"}
+
+
+def _kpi_names() -> tuple[str, ...]:
+    from kpi_engine.catalogue import KPIS
+
+    return KPIS.names
+
+
+def component_directions(weights: dict[str, float]) -> dict[str, str]:
+    """Each score component of these weights with its direction: "lower" ones are negated."""
+    kpis = weighable_kpis() if any(name not in COMPONENTS for name in weights) else {}
+    return {name: COMPONENTS.get(name) or kpis[name] for name in weights}
+
+
 class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -175,20 +195,29 @@ class ScoringSettings(_Settings):
     @field_validator("weights", mode="before")
     @classmethod
     def _weights_known(cls, value: object) -> object:
-        # Partial maps override the defaults, so `weights: {deal_count: 2}` keeps the rest at 1.
+        # Partial maps override the defaults, so `weights: {deal_count: 2}` keeps the rest at 1;
+        # a weight on any other numeric KPI adds it as a component (KPIS.md "Composite score").
         if not isinstance(value, dict):
             return value
+        extra = [name for name in value if name not in COMPONENTS]
+        kpis = weighable_kpis() if extra else {}
         for name, weight in value.items():
-            if name not in COMPONENTS:
-                raise ValueError(
-                    f"unknown KPI {name!r} in weights; use one of {', '.join(COMPONENTS)}"
-                )
+            if name not in COMPONENTS and name not in kpis:
+                choices = ", ".join([*COMPONENTS, *(n for n in kpis if n not in COMPONENTS)])
+                if name in _kpi_names():
+                    raise ValueError(
+                        f"KPI {name!r} is not a number, so it cannot weigh in the score; "
+                        f"use one of {choices}"
+                    )
+                raise ValueError(f"unknown KPI {name!r} in weights; use one of {choices}")
             if isinstance(weight, bool) or not isinstance(weight, int | float):
                 raise ValueError(f"weight of {name!r} must be a number, got {weight!r}")
             if weight < 0:
                 raise ValueError(f"weight of {name!r} is {weight}; weights must be >= 0")
+        # the eight components first, then the other KPIs given a weight in catalogue order
         merged = dict.fromkeys(COMPONENTS, 1.0)
-        merged.update({name: float(w) for name, w in value.items()})
+        merged.update({name: float(value[name]) for name in COMPONENTS if name in value})
+        merged.update({name: float(value[name]) for name in kpis if name in extra})
         if sum(merged.values()) <= 0:
             raise ValueError("all weights are 0; give at least one component a weight > 0")
         return merged

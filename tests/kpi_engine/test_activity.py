@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from core.schema import ACTIVITY_ENTITIES, CallOutcome, Opportunity
-from kpi_engine import NO_PARTNER, Activity, ScoringResult, ScoringSettings
+from kpi_engine import COMPONENTS, NO_PARTNER, Activity, ScoringResult, ScoringSettings
 from partner_kpi.reports.tables import csv_columns, csv_row, scores_document
 from tests.kpi_engine.builders import (
     by_id,
@@ -352,3 +352,52 @@ def test_scores_csv_and_scores_json_carry_them() -> None:
     assert (row["lead_conversion_rate"], row["value_added_calls"]) == ("0.333333", "0.571429")
     assert (row["customer_growth"], row["quote_turnaround_days"]) == ("0.5", "5.0")
     assert csv_row(by_id(result, "P3"))["products_per_customer"] == ""
+
+
+def _only(**weights: float) -> dict[str, float]:
+    """Weights: 0 for the eight default components, the given ones for the rest."""
+    return {**dict.fromkeys(COMPONENTS, 0.0), **weights}
+
+
+def test_a_weight_makes_a_funnel_kpi_a_score_component() -> None:
+    # lead_count: P1 3, P2 0, P3 none (no opportunity at A: every component null, last)
+    # pct = (below + 0.5 (equal − 1)) / 2 → P1 1.0, P2 0.5, P3 0.0
+    result = score(weights=_only(lead_count=1))
+    assert [(p.partner_id, p.score) for p in result.partners] == [
+        ("P1", 100.0), ("P2", 50.0), ("P3", 0.0),
+    ]  # fmt: skip
+    p1 = by_id(result, "P1")
+    assert p1.components["lead_count"] == 3
+    assert p1.percentiles["lead_count"] == 1.0
+    assert by_id(result, "P3").components["lead_count"] is None
+    assert p1.drivers.strong[0] == "lead_count"
+
+
+def test_a_lower_is_better_kpi_is_negated_and_nulls_tie_last() -> None:
+    # tickets_per_customer (lower is better): P1 1.5 beats P2 3.0; P3 null
+    result = score(weights=_only(tickets_per_customer=1))
+    assert [(p.partner_id, p.score) for p in result.partners] == [
+        ("P1", 100.0), ("P2", 50.0), ("P3", 0.0),
+    ]  # fmt: skip
+    # onboarding_days: P1 29.5; P2 and P3 null tie at (0 + 0.5 × 1) / 2 = 0.25
+    # with lead_count: P1 (1 + 1) / 2, P2 (0.5 + 0.25) / 2, P3 (0 + 0.25) / 2
+    result = score(weights=_only(lead_count=1, onboarding_days=1))
+    assert [(p.partner_id, p.score) for p in result.partners] == [
+        ("P1", 100.0), ("P2", 37.5), ("P3", 12.5),
+    ]  # fmt: skip
+    assert by_id(result, "P2").percentiles["onboarding_days"] == 0.25
+
+
+def test_the_default_score_reads_no_funnel_kpi() -> None:
+    """KPIS.md: the funnel, customer and service KPIs are not in the default score."""
+    with_activity = score()
+    without = run(PARTNERS, opportunities())
+    for got, base in zip(with_activity.partners, without.partners, strict=True):
+        assert (got.partner_id, got.score, got.tier) == (base.partner_id, base.score, base.tier)
+        assert got.components == base.components
+        assert got.percentiles == base.percentiles
+        assert list(got.components) == list(COMPONENTS)
+    # a funnel KPI at weight 0 is a component that moves nothing
+    zero = score(weights={"lead_count": 0})
+    assert [p.score for p in zero.partners] == [p.score for p in without.partners]
+    assert "lead_count" in zero.partners[0].components

@@ -38,11 +38,45 @@ def test_unknown_kpi_in_weights() -> None:
     assert "happiness_index" in message
 
 
-def test_kpi_that_is_not_a_component_is_unknown() -> None:
-    # close_rate is a KPI column but the score uses close_rate_adj
-    message = _error(weights={"close_rate": 1.0})
-    assert "close_rate" in message
-    assert "unknown" in message.lower()
+def test_a_weight_on_any_numeric_kpi_makes_it_a_component() -> None:
+    """KPIS.md "The partner's funnel …": any KPI can be given a weight. close_rate is a KPI
+    column besides the component close_rate_adj, so it is a component of its own."""
+    s = ScoringSettings(weights={"tickets_per_customer": 2, "close_rate": 0.5, "deal_count": 3})
+    assert s.weights == {
+        **dict.fromkeys(COMPONENTS, 1.0),
+        "deal_count": 3.0,
+        "close_rate": 0.5,  # catalogue order: close_rate before tickets_per_customer
+        "tickets_per_customer": 2.0,
+    }
+    assert list(s.weights)[: len(COMPONENTS)] == list(COMPONENTS)
+
+
+@pytest.mark.parametrize("name", ["top_channel", "stage_days"])
+def test_a_kpi_that_is_not_a_number_cannot_weigh(name: str) -> None:
+    message = _error(weights={name: 1.0})
+    assert "weights" in message
+    assert f"{name!r} is not a number" in message
+    assert "use one of avg_deal_size, deal_count" in message
+    assert "value_added_calls" in message  # the choices name the new KPIs too
+    assert "close_rate_adj" in message
+
+
+def test_unknown_kpi_lists_every_choice() -> None:
+    message = _error(weights={"happiness_index": 2.0})
+    choices = message.split("use one of ", 1)[1].split(" [type=")[0]
+    names = choices.split(", ")
+    assert names[:8] == list(COMPONENTS)
+    assert {"lead_count", "won_amount", "onboarding_days", "missing_amount_count"} <= set(names)
+    assert not {"top_channel", "stage_days"} & set(names)
+    assert len(names) == len(set(names))  # deal_count is a component and a KPI: listed once
+
+
+def test_kpi_weight_errors_are_one_config_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"scoring": {"weights": {"top_channel": 1}}})
+    message = str(caught.value)
+    assert message.startswith("scoring.weights: KPI 'top_channel' is not a number")
+    assert "\n" not in message
 
 
 def test_negative_weight() -> None:

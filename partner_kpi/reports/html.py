@@ -39,7 +39,6 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
 from kpi_engine import (
-    COMPONENTS,
     KPIS,
     NO_PARTNER,
     TIERS,
@@ -394,12 +393,12 @@ def _page(
         tier_names=tuple(tiers),
         scorecard_note=scorecard_note,
         data=data,
-        component_count=len(COMPONENTS),
+        component_count=len(settings.weights),
         prior_strength=f"{settings.prior_strength:g}",
         tier_rules="; ".join(f"{tier} {rules[tier]}" for tier in rules),
         weights=tuple(
-            WeightItem(component_label(name), f"{settings.weights.get(name, 0.0):g}")
-            for name in COMPONENTS
+            WeightItem(component_label(name), f"{weight:g}")
+            for name, weight in settings.weights.items()
         ),
         glossary=tuple(
             GlossaryItem(

@@ -104,6 +104,6 @@ def format_kpi(kind: Kind, value: float | None) -> str:
             return format_rate(value)
         case "growth":
             return format_growth(value)
-        case "days" | "score":
+        case "days" | "score" | "average":
             return format_days(value)
     raise ValueError(f"no number format for a KPI of kind {kind.name!r}")

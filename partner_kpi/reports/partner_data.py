@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kpi_engine import COMPONENTS, KPIS, Kpi, PartnerScore, ScoringResult, ScoringSettings
+from kpi_engine import KPIS, Kpi, PartnerScore, ScoringResult, ScoringSettings
 from kpi_engine.settings import CHANNEL_GROUPS
 from partner_kpi.reports import charts
 from partner_kpi.reports.funnel import Funnel
@@ -212,7 +212,8 @@ def partner_data(
     tiers = _Codes(list(result.portfolio.tier_counts))
     tops = _Codes()
     stage_index = {stage: i for i, stage in enumerate(portfolio.stages)}
-    component_index = {name: i for i, name in enumerate(COMPONENTS)}
+    components = list(settings.weights)  # the eight of KPIS.md, then any KPI given a weight
+    component_index = {name: i for i, name in enumerate(components)}
     trended = len(runs) >= 2
     columns: dict[str, list[Any]] = {
         key: []
@@ -232,7 +233,7 @@ def partner_data(
         columns["name"].append(score.partner_name)
         columns["score"].append(format_score(score.score))
         columns["tier"].append(tiers.code(score.tier))
-        columns["pct"].append([round(100 * score.percentiles.get(c, 0.0)) for c in COMPONENTS])
+        columns["pct"].append([round(100 * score.percentiles.get(c, 0.0)) for c in components])
         columns["strong"].append([component_index[c] for c in score.drivers.strong])
         columns["weak"].append([component_index[c] for c in score.drivers.weak])
         columns["notes"].append(list(score.notes))
@@ -292,7 +293,7 @@ def partner_data(
         "missing": [[m.stream, m.note, [index[k.name] for k in m.kpis]] for m in funnel.missing],
         "key": [[k.name for k in kpis].index(name) for name in KEY_COLUMNS],
         "components": [
-            [name, component_label(name), component_label(name, short=True)] for name in COMPONENTS
+            [name, component_label(name), component_label(name, short=True)] for name in components
         ],
         "colours": {
             "strong": charts.STRONG_COLOUR,
@@ -306,7 +307,7 @@ def partner_data(
         "runs": [charts.plot_text(run.label) for run in runs],
         "notes": {**NOTES, "trend": TREND_NOTE_ONE_RUN if trended else TREND_NOTE_FIRST_RUN},
         "charts": {
-            "components": charts.component_template(settings.weights, list(COMPONENTS)),
+            "components": charts.component_template(settings.weights, components),
             "channels": charts.channel_template(CHANNEL_GROUPS, portfolio.channel_shares),
             "stages": charts.stage_template(),
             "trend": charts.trend_template(settings.tiers),

@@ -239,6 +239,19 @@ def test_the_data_block_holds_each_kpi_against_the_portfolio_median(
         "quality_score",
         "new_revenue",
         "won_amount_growth",
+        "lead_count",
+        "lead_conversion_rate",
+        "referral_count",
+        "customer_count",
+        "customer_growth",
+        "account_retention",
+        "revenue_retention",
+        "products_per_customer",
+        "tickets_per_customer",
+        "first_contact_resolution",
+        "onboarding_days",
+        "quote_turnaround_days",
+        "value_added_calls",
     ]
     assert [k.name for k in numeric_kpis()] == list(kpis)
     # won amounts 6000, 500, 0, 0: the median is 250, the bar runs from 0 to 6000

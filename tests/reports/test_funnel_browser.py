@@ -1,16 +1,28 @@
 """The funnel, customers and service section as the page's script draws it, in headless
 Chromium (tests/reports/browser.py): a scorecard's section opens with the partner's
 values against the median, empty values with their reason, a missing object said once;
-the ranked table adds any KPI as a sortable column."""
+the ranked table adds any KPI as a sortable column. Toy KPIs first, then the catalogue's
+own on the bundled data, with and without the objects they read."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.reports.browser import OpenReport, assert_clean, open_scorecard, table_cells
+from connectors.seed import read_seed
+from kpi_engine import KPIS, ScoringSettings, score_partners
+from partner_kpi.reports.html import write_report_html
+from partner_kpi.run import run_seed_audit
+from tests.reports.browser import (
+    OpenReport,
+    assert_clean,
+    open_scorecard,
+    table_cells,
+    wait_open,
+)
 from tests.reports.report_data import HOSTILE_ID, ReportInput
 
 if TYPE_CHECKING:
@@ -121,4 +133,96 @@ def test_the_table_adds_a_funnel_kpi_as_a_sortable_column(
     # the missing object's KPIs are not offered
     offered = page.locator("#ranking-column option").all_inner_texts()
     assert "Value-added calls (toy)" not in offered
+    assert_clean(visit)
+
+
+# -- the catalogue's own funnel KPIs on the bundled data -------------------------------------
+
+
+def funnel_names() -> list[str]:
+    return [kpi.name for kpi in KPIS if kpi.sources and kpi.kind.numeric]
+
+
+def shown(kind: str, value: float | None) -> str:
+    """How the page writes a value of each kind the funnel KPIs have (KPIS.md units)."""
+    if value is None:
+        return "—"
+    if kind == "count":
+        return f"{value:,.0f}"
+    if kind == "rate":
+        return f"{100 * value:.1f}%"
+    return f"{value:,.1f}"  # days, and averages such as tickets per customer
+
+
+def test_the_bundled_audit_shows_every_funnel_kpi_of_the_catalogue(
+    open_report: OpenReport, bundled_seed: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    settings = ScoringSettings()
+    run = run_seed_audit(bundled_seed, as_of=date(2017, 12, 31), settings=settings, out=out)
+    names = funnel_names()
+    assert names, "the catalogue has KPIs that read leads, quotes, cases, calls or line items"
+    visit = open_report(out / "report.html")
+    page = visit.page
+    # the summary: every one over the portfolio, none said missing (the bundled data has
+    # every object), the partners with a value counted
+    summary = page.locator("#portfolio-funnel")
+    assert summary.locator("tr[data-kpi]").evaluate_all("rs => rs.map(r => r.dataset.kpi)") == (
+        names
+    )
+    assert summary.locator("tr.missing").count() == 0
+    partners = run.result.partners
+    for name in names:
+        count = sum(p.kpis.values[name] is not None for p in partners)
+        share = summary.locator(f"tr[data-kpi='{name}'] td.share").inner_text()
+        assert share == f"{count} of {len(partners)} ({round(100 * count / len(partners))}%)"
+    # the best partner's scorecard: each one's value as the KPI's kind writes it
+    page.locator("#ranking-table td.partner a").first.click()
+    wait_open(page, "partner-1")
+    part = funnel_part(page.locator("details#partner-1"))
+    assert part.locator("tr[data-kpi]").evaluate_all("rs => rs.map(r => r.dataset.kpi)") == names
+    best = partners[0]
+    for name in names:
+        value = best.kpis.values[name]
+        assert isinstance(value, int | float | None)
+        cell = part.locator(f"tr[data-kpi='{name}'] td.value").inner_text()
+        assert cell == shown(KPIS[name].kind.name, value), name
+    assert best.kpis.values["lead_count"] is not None
+    assert_clean(visit)
+
+
+def test_without_the_objects_each_is_said_missing_once_in_every_scorecard(
+    open_report: OpenReport, bundled_seed: Path, tmp_path: Path
+) -> None:
+    dataset = read_seed(bundled_seed)
+    settings = ScoringSettings()
+    # opportunities alone, as a CRM with none of the other objects gives them
+    result = score_partners(
+        dataset.partners,
+        dataset.opportunities,
+        dataset.stage_events,
+        as_of=date(2017, 12, 31),
+        settings=settings,
+    )
+    path = tmp_path / "report.html"
+    write_report_html(result, path, settings=settings, source={"kind": "seed"})
+    streams = list(dict.fromkeys(s for kpi in KPIS if kpi.kind.numeric for s in kpi.sources))
+    visit = open_report(path)
+    page = visit.page
+    summary = page.locator("#portfolio-funnel")
+    assert summary.locator("tr[data-kpi]").count() == 0
+    missing = summary.locator("tr.missing")
+    assert missing.evaluate_all("rs => rs.map(r => r.dataset.object)") == streams
+    page.locator("#ranking-table td.partner a").first.click()
+    wait_open(page, "partner-1")
+    part = funnel_part(page.locator("details#partner-1"))
+    assert part.locator("tr[data-kpi]").count() == 0
+    notes = part.locator("tr.missing td.note").all_inner_texts()
+    assert len(notes) == len(streams)
+    assert "no lead data in the CRM" in notes
+    assert "no line item data in the CRM" in notes
+    # every funnel KPI is named once, on its object's line
+    labels = ", ".join(part.locator("tr.missing td:first-child").all_inner_texts())
+    for name in funnel_names():
+        assert labels.count(KPIS[name].label) == 1, name
     assert_clean(visit)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from kpi_engine import ScoringSettings
 from partner_kpi.reports.funnel import (
     Funnel,
     FunnelFigure,
@@ -231,3 +232,26 @@ def test_the_column_menu_offers_every_kpi_the_table_lacks_but_the_missing(page: 
     heads = page.one("table", id="ranking-table").find_all("th")
     kpi_heads = [h for h in heads if h.attrs.get("data-sort") == "kpi"]
     assert [int(h.attrs["data-kpi"]) for h in kpi_heads] == block["key"]
+
+
+# -- a funnel KPI given a weight -------------------------------------------------------------
+
+
+def test_a_weighted_kpi_is_named_by_its_label_wherever_components_are(
+    funnel_data: ReportInput,
+) -> None:
+    with catalogue_of(*TOY_FUNNEL):
+        settings = ScoringSettings(weights={"toy_quote_days": 10.0})
+        html = render_report_html(funnel_data.result, **funnel_data.kwargs(settings=settings))
+    page = parse(html)
+    components = block_of(page)["components"]
+    assert components[-1] == [
+        "toy_quote_days",
+        "quote turnaround (toy) (lower is better)",
+        "quote turnaround (toy)",
+    ]
+    weights = page.one("ul", id="weights").text()
+    assert "quote turnaround (toy) (lower is better): weight 10" in weights
+    # the eight of KPIS.md keep their own words
+    assert components[0] == ["avg_deal_size", "average deal size", "average deal size"]
+    assert [c[1] for c in components].count("sales cycle (shorter is better)") == 1

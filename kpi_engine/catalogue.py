@@ -97,6 +97,9 @@ class Kpi:
     #: the activity objects it reads (``core.schema.ACTIVITY_ENTITIES``' streams): when the
     #: CRM lacks one of them the KPI is null; empty for a KPI of opportunities alone
     sources: tuple[str, ...] = ()
+    #: in KPIS.md's section "The partner's funnel, customers and service" (not in the default
+    #: score; the report gives them a part of their own)
+    funnel: bool = False
 
     @property
     def nullable(self) -> bool:
@@ -271,6 +274,7 @@ KPIS = Catalogue(
     # --- the partner's funnel, customers and service ---
     Kpi(
         "lead_count", COUNT, "higher", "no lead data",
+        funnel=True,
         label="Leads",
         meaning="Leads attributed to the partner, created in the window.",
         expression=pl.col("leads_created_w"),
@@ -279,6 +283,7 @@ KPIS = Catalogue(
     ),
     Kpi(
         "lead_conversion_rate", RATE, "higher", "none created in W",
+        funnel=True,
         label="Lead conversion rate",
         meaning="Of the partner's leads created in the window, the share converted "
         "by the as-of date.",
@@ -288,6 +293,7 @@ KPIS = Catalogue(
     ),
     Kpi(
         "referral_count", COUNT, "higher", NEVER_ZERO,
+        funnel=True,
         label="Referral deals",
         meaning="Opportunities created in the window whose lead source is a referral "
         "(scoring.referral_sources).",
@@ -295,12 +301,14 @@ KPIS = Catalogue(
     ),
     Kpi(
         "customer_count", COUNT, "higher", NEVER_ZERO,
+        funnel=True,
         label="Customers",
         meaning="Distinct customers of the deals won in the window.",
         expression=pl.col("customers_w"),
     ),
     Kpi(
         "customer_growth", GROWTH, "higher", "no customer of p in P",
+        funnel=True,
         label="Customer growth",
         meaning="Change of the number of customers against the window before this one.",
         expression=ratio(pl.col("customers_w") - pl.col("customers_p"), pl.col("customers_p")),
@@ -308,6 +316,7 @@ KPIS = Catalogue(
     ),
     Kpi(
         "account_retention", RATE, "higher", "no customer of p in P",
+        funnel=True,
         label="Account retention",
         meaning="Of the customers won in the window before, the share that bought "
         "from the partner again in this window.",
@@ -316,6 +325,7 @@ KPIS = Catalogue(
     ),
     Kpi(
         "revenue_retention", RATE, "higher", "that amount in P is 0",
+        funnel=True,
         label="Revenue retention",
         meaning="Won amount in the window from the customers of the window before, divided "
         "by the won amount of the window before (above 100% is expansion).",
@@ -324,6 +334,7 @@ KPIS = Catalogue(
     ),
     Kpi(
         "products_per_customer", AVERAGE, "higher", "no customer in W, or no line-item data",
+        funnel=True,
         label="Products per customer",
         meaning="Per customer of the window, the distinct products on the deals won with it.",
         expression=ratio(pl.col("customer_products"), pl.col("customers_w")),
@@ -332,6 +343,7 @@ KPIS = Catalogue(
     ),
     Kpi(
         "tickets_per_customer", AVERAGE, "lower", "no customer at A, or no case data",
+        funnel=True,
         label="Tickets per customer",
         meaning="Cases opened in the window by the partner's customers, per customer; "
         "fewer is better.",
@@ -341,6 +353,7 @@ KPIS = Catalogue(
     ),
     Kpi(
         "first_contact_resolution", RATE, "higher", "none closed in W",
+        funnel=True,
         label="First-contact resolution",
         meaning="Of the customers' cases closed in the window, the share resolved at first "
         "contact (one contact at most, never reopened).",
@@ -352,6 +365,7 @@ KPIS = Catalogue(
     ),
     Kpi(
         "onboarding_days", DAYS, "lower", "no such opportunity",
+        funnel=True,
         label="Onboarding (days)",
         meaning="Average days from a won deal's close to the close of its customer's first "
         "onboarding case; shorter is better.",
@@ -361,6 +375,7 @@ KPIS = Catalogue(
     ),
     Kpi(
         "quote_turnaround_days", DAYS, "lower", "none in W",
+        funnel=True,
         label="Quote turnaround (days)",
         meaning="Average days from a deal's creation to its first quote sent, over the deals "
         "first quoted in the window; shorter is better.",
@@ -370,6 +385,7 @@ KPIS = Catalogue(
     ),
     Kpi(
         "value_added_calls", AVERAGE, "higher", "no call data, or no such opportunity",
+        funnel=True,
         label="Value-added calls per deal",
         meaning="Connected calls of at least scoring.value_call_seconds logged in the window, "
         "per deal open at any time in the window.",

@@ -175,6 +175,7 @@ def score_partners(
         no_partner=_partner_kpis(no_partner, None, KPIS, channels_by_key, per_stage),
         unlisted_partner_opportunity_count=int(unlisted["opportunity_count"].sum()),
         tier_counts=tier_counts([s.tier for s in scores]),
+        objects_missing=tuple(s for s, frame in activity_frames.items() if frame is None),
     )
     return ScoringResult(
         as_of=as_of,

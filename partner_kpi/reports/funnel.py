@@ -21,8 +21,8 @@ Columns = Mapping[str, Sequence[float | None]]
 
 
 def funnel_kpis() -> tuple[Kpi, ...]:
-    """The numeric KPIs of the catalogue that read an object beyond opportunities."""
-    return tuple(kpi for kpi in KPIS if kpi.sources and kpi.kind.numeric)
+    """The numeric KPIs of KPIS.md's "The partner's funnel, customers and service"."""
+    return tuple(kpi for kpi in KPIS if kpi.funnel and kpi.kind.numeric)
 
 
 def object_label(stream: str) -> str:
@@ -93,16 +93,18 @@ class Funnel:
         return frozenset(kpi.name for m in self.missing for kpi in m.kpis)
 
     @classmethod
-    def of(cls, columns: Columns, medians: Mapping[str, float | None]) -> Funnel:
-        """``columns``: each numeric KPI over the partners; ``medians``: their medians."""
+    def of(
+        cls,
+        columns: Columns,
+        medians: Mapping[str, float | None],
+        objects_missing: Sequence[str],
+    ) -> Funnel:
+        """``columns``: each numeric KPI over the partners; ``medians``: their medians;
+        ``objects_missing``: the activity objects the CRM had none of (the engine's word)."""
         kpis = funnel_kpis()
-        empty = {
-            k.name for k in kpis if columns[k.name] and all(v is None for v in columns[k.name])
-        }
         streams = list(dict.fromkeys(s for k in kpis for s in k.sources))
-        # an object is missing when every KPI that reads it is null for every partner: a
-        # CRM that has the object gives a count of it (0 or more) to some KPI
-        lacking = [s for s in streams if all(k.name in empty for k in kpis if s in k.sources)]
+        lacking = [s for s in streams if s in objects_missing]
+        # a KPI of two missing objects is listed once, under the first it reads
         missing = tuple(
             MissingObject(
                 stream,

@@ -429,8 +429,8 @@ def _column_choice(missing: frozenset[str]) -> tuple[ColumnGroup, ...]:
     opportunity KPIs first, then those of the funnel, customers and service."""
     rest = [k for k in numeric_kpis() if k.name not in KEY_COLUMNS and k.name not in missing]
     groups = (
-        ColumnGroup("Opportunities", _columns([k.name for k in rest if not k.sources])),
-        ColumnGroup("Funnel, customers and service", _columns([k.name for k in rest if k.sources])),
+        ColumnGroup("Opportunities", _columns([k.name for k in rest if not k.funnel])),
+        ColumnGroup("Funnel, customers and service", _columns([k.name for k in rest if k.funnel])),
     )
     return tuple(group for group in groups if group.columns)
 

@@ -206,7 +206,7 @@ def partner_data(
     kpis = numeric_kpis()
     values = kpi_columns(result)
     portfolio = Portfolio.of(result, stage_order, values)
-    funnel = Funnel.of(values, portfolio.medians)
+    funnel = Funnel.of(values, portfolio.medians, result.portfolio.objects_missing)
     missing = funnel.missing_names
     index = {k.name: i for i, k in enumerate(kpis)}
     tiers = _Codes(list(result.portfolio.tier_counts))
@@ -285,7 +285,7 @@ def partner_data(
                 ),
                 "scale": list(portfolio.scales[k.name]),
                 "lower": k.direction == "lower",
-                "funnel": bool(k.sources),
+                "funnel": k.funnel,
             }
             for k in kpis
         ],

@@ -246,9 +246,14 @@ def test_no_data_is_null_and_an_empty_object_is_zero_or_null_by_its_rule() -> No
     assert p1["onboarding_days"] is None and p1["quote_turnaround_days"] is None
     assert p1["lead_conversion_rate"] is None
     # only one object missing: only its KPIs are null
-    no_calls = values(run(PARTNERS, opportunities(), activity=activity(calls=None)), "P1")
+    without_calls = run(PARTNERS, opportunities(), activity=activity(calls=None))
+    no_calls = values(without_calls, "P1")
     assert no_calls["value_added_calls"] is None
     assert no_calls["tickets_per_customer"] == approx(1.5)
+    # and the result says which objects the CRM lacked, for the report to say so once
+    assert without_calls.portfolio.objects_missing == ("calls",)
+    assert absent.portfolio.objects_missing == tuple(ACTIVITY_ENTITIES)
+    assert empty.portfolio.objects_missing == ()
 
 
 def test_a_call_of_exactly_the_threshold_counts() -> None:

@@ -155,35 +155,35 @@ def hostile_input(activity: Activity | None = None) -> ReportInput:
 TOY_LEADS = Kpi(
     "toy_lead_count", COUNT, "higher", NEVER_ZERO,
     label="Leads (toy)", meaning="Three leads per deal won: a toy.",
-    expression=3 * pl.col("deal_count"), sources=("leads",),
+    expression=3 * pl.col("deal_count"), sources=("leads",), funnel=True,
 )  # fmt: skip
 #: 2.5 days per deal won, null without one, lower is better (7.5, 2.5, null, null)
 TOY_QUOTE_DAYS = Kpi(
     "toy_quote_days", DAYS, "lower", "none in W",
     label="Quote turnaround (toy)", meaning="2.5 days per deal won: a toy.",
     expression=pl.when(pl.col("deal_count") > 0).then(2.5 * pl.col("deal_count")),
-    null_note="no quote sent in the window", sources=("quotes",),
+    null_note="no quote sent in the window", sources=("quotes",), funnel=True,
 )  # fmt: skip
 #: null for every partner although leads exist: listed, each partner empty with its note
 TOY_LEAD_CONVERSION = Kpi(
     "toy_lead_conversion", RATE, "higher", "none created in W",
     label="Lead conversion (toy)", meaning="Never known: a toy.",
     expression=pl.lit(None, dtype=pl.Float64), null_note="no lead created in the window",
-    sources=("leads",),
+    sources=("leads",), funnel=True,
 )  # fmt: skip
 #: null for every partner, and so is every other KPI of calls: the CRM has no calls
 TOY_CALLS = Kpi(
     "toy_value_calls", RATE, "higher", "no call data",
     label="Value-added calls (toy)", meaning="Calls: a toy.",
     expression=pl.lit(None, dtype=pl.Float64), null_note="no call data",
-    sources=("calls",),
+    sources=("calls",), funnel=True,
 )  # fmt: skip
 #: reads calls and leads: empty with the calls (leads exist)
 TOY_CALLS_PER_LEAD = Kpi(
     "toy_calls_per_lead", RATE, "higher", "no call data",
     label="Calls per lead (toy)", meaning="Calls over leads: a toy.",
     expression=pl.lit(None, dtype=pl.Float64), null_note="no call data",
-    sources=("calls", "leads"),
+    sources=("calls", "leads"), funnel=True,
 )  # fmt: skip
 
 TOY_FUNNEL = (TOY_LEADS, TOY_QUOTE_DAYS, TOY_LEAD_CONVERSION, TOY_CALLS, TOY_CALLS_PER_LEAD)
@@ -193,13 +193,13 @@ TOY_ACTIVITY = Activity(leads=[], quotes=[])
 
 
 def opportunity_kpis() -> tuple[Kpi, ...]:
-    """The catalogue's KPIs that read opportunities alone."""
-    return tuple(kpi for kpi in KPIS.kpis if not kpi.sources)
+    """The catalogue's KPIs outside the funnel section."""
+    return tuple(kpi for kpi in KPIS.kpis if not kpi.funnel)
 
 
 @contextmanager
 def catalogue_of(*funnel: Kpi) -> Iterator[None]:
-    """The production catalogue with ``funnel`` as its only KPIs that read other objects."""
+    """The production catalogue with ``funnel`` as its only KPIs of the funnel section."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(KPIS, "kpis", (*opportunity_kpis(), *funnel))
         yield

@@ -1,5 +1,5 @@
 """The funnel, customers and service section as report.html holds it: the KPIs the
-catalogue marks with ``sources`` (toys here: report_data.TOY_FUNNEL), their portfolio
+catalogue marks ``funnel`` (toys here: report_data.TOY_FUNNEL), their portfolio
 figures, the objects the CRM lacks said once, and the ranked table's column menu. What
 the page's script draws from it is tested in a browser (test_funnel_browser.py)."""
 
@@ -53,14 +53,24 @@ def in_rank_order(data: ReportInput, by_partner: dict[str, Any]) -> list[Any]:
 # -- which KPIs, and which objects are missing ---------------------------------------------
 
 
-def test_the_section_is_every_numeric_kpi_with_sources_in_catalogue_order() -> None:
+def test_the_section_is_every_numeric_kpi_of_the_funnel_in_catalogue_order() -> None:
     with catalogue_of(*TOY_FUNNEL):
         assert [k.name for k in funnel_kpis()] == [k.name for k in TOY_FUNNEL]
     with catalogue_of():
         assert funnel_kpis() == ()
 
 
-def test_an_object_is_missing_when_every_kpi_reading_it_is_empty_for_every_partner() -> None:
+def test_the_real_section_is_all_thirteen_kpis_of_kpis_md_including_those_of_deals() -> None:
+    # customer_count & co. read opportunities alone, yet belong to KPIS.md's section
+    assert [k.name for k in funnel_kpis()] == [
+        "lead_count", "lead_conversion_rate", "referral_count", "customer_count",
+        "customer_growth", "account_retention", "revenue_retention", "products_per_customer",
+        "tickets_per_customer", "first_contact_resolution", "onboarding_days",
+        "quote_turnaround_days", "value_added_calls",
+    ]  # fmt: skip
+
+
+def test_an_object_is_missing_when_the_engine_says_the_crm_had_none_of_it() -> None:
     columns: dict[str, list[float | None]] = {
         "toy_lead_count": [9, 3, 0, 0],
         "toy_quote_days": [7.5, 2.5, None, None],
@@ -70,9 +80,9 @@ def test_an_object_is_missing_when_every_kpi_reading_it_is_empty_for_every_partn
     }
     medians = {"toy_lead_count": 1.5, "toy_quote_days": 5.0}
     with catalogue_of(*TOY_FUNNEL):
-        funnel = Funnel.of(columns, {name: medians.get(name) for name in columns})
-    # leads exist (a lead count of 0 is a count): only calls are missing, and the KPI
-    # that reads calls and leads goes with the calls
+        funnel = Funnel.of(columns, {name: medians.get(name) for name in columns}, ["calls"])
+    # the KPI that reads calls and leads goes with the calls; a KPI null for everyone
+    # whose object exists (lead conversion) stays listed, empty
     assert [(m.stream, m.note) for m in funnel.missing] == [("calls", "no call data in the CRM")]
     assert [k.name for k in funnel.missing[0].kpis] == ["toy_value_calls", "toy_calls_per_lead"]
     assert funnel.missing[0].labels == "Value-added calls (toy), Calls per lead (toy)"
@@ -85,18 +95,20 @@ def test_an_object_is_missing_when_every_kpi_reading_it_is_empty_for_every_partn
     }
 
 
-def test_with_a_value_anywhere_no_object_is_missing_and_with_no_partner_none_is() -> None:
+def test_an_object_the_crm_has_is_never_missing_even_with_every_kpi_of_it_empty() -> None:
     with catalogue_of(TOY_CALLS, TOY_CALLS_PER_LEAD):
-        one_call = Funnel.of(
-            {"toy_value_calls": [None, 0.5], "toy_calls_per_lead": [None, 0.25]},
-            {"toy_value_calls": 0.5, "toy_calls_per_lead": 0.25},
+        no_value = Funnel.of(
+            {"toy_value_calls": [None, None], "toy_calls_per_lead": [None, None]},
+            {"toy_value_calls": None, "toy_calls_per_lead": None},
+            [],
         )
         nobody = Funnel.of(
             {"toy_value_calls": [], "toy_calls_per_lead": []},
             {"toy_value_calls": None, "toy_calls_per_lead": None},
+            [],
         )
-    assert one_call.missing == ()
-    assert [f.share_text for f in one_call.figures] == ["1 of 2 (50%)", "1 of 2 (50%)"]
+    assert no_value.missing == ()
+    assert [f.share_text for f in no_value.figures] == ["0 of 2 (0%)", "0 of 2 (0%)"]
     assert nobody.missing == ()
     assert [f.share_text for f in nobody.figures] == ["0 of 0 (0%)", "0 of 0 (0%)"]
 

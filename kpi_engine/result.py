@@ -144,6 +144,9 @@ class PortfolioSummary(_Result):
     #: opportunities whose partner id is not among the partner accounts (not scored)
     unlisted_partner_opportunity_count: int
     tier_counts: dict[str, int]
+    #: the activity objects the CRM had none of (or did not let us read): the KPIs that
+    #: read them are null for every partner (``Kpi.sources``)
+    objects_missing: tuple[str, ...] = ()
 
 
 class ScoringResult(_Result):

@@ -42,6 +42,7 @@ from connectors.salesforce.activity_queries import (
 )
 from connectors.salesforce.changes import ChangeReader, Changes
 from connectors.salesforce.mapping import CurrencyTable, Row
+from connectors.salesforce.queries import PARTNER_ACCOUNT_FIELD
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.wire import SalesforceClient
 from core.connector import Cursor, Page
@@ -110,10 +111,16 @@ class ActivityReader:
             present = {str(f["name"]).lower() for f in described.get("fields", [])}
             missing = [name for name in wanted if name.lower() not in present]
             if missing:
+                prm = (
+                    "; PartnerAccountId needs partner relationship management (Digital "
+                    "Experiences with partner accounts)"
+                    if PARTNER_ACCOUNT_FIELD in missing
+                    else ""
+                )
                 return (
                     f"{sobject} lacks the field(s) {', '.join(missing)} (missing, or hidden "
                     "by field-level security): grant the integration user Read on them "
-                    "through its permission set"
+                    f"through its permission set{prm}"
                 )
         return None
 

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from connectors.salesforce.activity_mapping import call_outcome
+from connectors.salesforce.activity_mapping import call_outcome, children
 from connectors.salesforce.connector import SalesforceConnector
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.seed import SeedDataset
@@ -216,6 +216,7 @@ def test_a_missing_object_or_hidden_field_says_why_and_the_fix(running: RunningS
     assert "grant Read on Case" in access["cases"]
     assert access["leads"] is not None and "PartnerAccountId" in access["leads"]
     assert "field-level security" in access["leads"]
+    assert "partner relationship management" in access["leads"]
     assert access["calls"] is None and access["quotes"] is None and access["line_items"] is None
     with pytest.raises(SchemaError, match="grant Read on Case"):
         list(connector.fetch_activity("cases", None))
@@ -370,3 +371,13 @@ def test_access_asks_every_describe_in_one_composite_call(running: RunningSandbo
     before = api_calls(running)
     list(connector.fetch_activity("leads", None))
     assert api_calls(running) - before == 1
+
+
+def test_a_long_child_list_is_followed_page_by_page() -> None:
+    pages = {
+        "/next-1": {"done": False, "nextRecordsUrl": "/next-2", "records": [{"Id": "b"}]},
+        "/next-2": {"done": True, "records": [{"Id": "c"}]},
+    }
+    first = {"totalSize": 3, "done": False, "nextRecordsUrl": "/next-1", "records": [{"Id": "a"}]}
+    assert [r["Id"] for r in children(first, pages.__getitem__)] == ["a", "b", "c"]
+    assert children(None, pages.__getitem__) == []

@@ -18,8 +18,9 @@ from sandbox.hubspot.history import IMPORT_SOURCE, HistoryStore, entry
 from sandbox.hubspot.objects import (
     ARCHIVED_AT_COLUMN,
     ARCHIVED_COLUMN,
+    COMPANIES,
+    DEALS,
     ID_COLUMN,
-    OBJECT_TYPES,
     SYSTEM_PROPERTIES,
     ObjectType,
     resolve_object_type,
@@ -99,7 +100,9 @@ class ObjectTable:
                 kind = resolve_object_type(other)
             except HubSpotApiError:
                 continue  # unknown association types are ignored, as HubSpot documents
-            if kind is not self.object_type and kind in OBJECT_TYPES:
+            # the v3 ``associations`` of a read: deals↔companies (the objects of the
+            # activity pairs are read through the v4 API, see ``links``)
+            if {kind, self.object_type} == {DEALS, COMPANIES}:
                 associated.append(kind)
         return ReadSpec(chosen, with_history, associated)
 

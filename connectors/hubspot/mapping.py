@@ -145,6 +145,8 @@ class PropertyInfo:
     read_only_value: bool
     hubspot_defined: bool
     options: tuple[str, ...] = ()
+    #: each option's (value, label)
+    option_labels: tuple[tuple[str, str], ...] = ()
 
 
 # --- time ------------------------------------------------------------------------------------
@@ -329,6 +331,9 @@ def property_info_of(item: Mapping[str, Any]) -> PropertyInfo:
         read_only_value=bool(_mapping(item.get("modificationMetadata")).get("readOnlyValue")),
         hubspot_defined=bool(item.get("hubspotDefined")),
         options=tuple(str(o.get("value")) for o in items_of(item.get("options"))),
+        option_labels=tuple(
+            (str(o.get("value")), str(o.get("label"))) for o in items_of(item.get("options"))
+        ),
     )
 
 

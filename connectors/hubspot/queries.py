@@ -14,6 +14,8 @@ CRM = "hubspot"
 
 DEALS = "deals"
 COMPANIES = "companies"
+#: the object types with a generated API package of their own (the others: crm.objects)
+OWN_APIS = (DEALS, COMPANIES)
 
 #: Score outputs whose default property name is not just "partner_" + the output's name.
 _PROPERTY_WORDS = {"drivers": "score_drivers"}

@@ -38,6 +38,7 @@ from hubspot.crm.associations.v4 import ApiException as AssociationsApiException
 from hubspot.crm.associations.v4.schema import ApiException as LabelsApiException
 from hubspot.crm.companies import ApiException as CompaniesApiException
 from hubspot.crm.deals import ApiException as DealsApiException
+from hubspot.crm.objects import ApiException as ObjectsApiException
 from hubspot.crm.pipelines import ApiException as PipelinesApiException
 from hubspot.crm.properties import ApiException as PropertiesApiException
 
@@ -60,6 +61,7 @@ API_EXCEPTIONS: tuple[type[Exception], ...] = (
     LabelsApiException,
     CompaniesApiException,
     DealsApiException,
+    ObjectsApiException,
     PipelinesApiException,
     PropertiesApiException,
 )

@@ -1,0 +1,204 @@
+"""The activity streams (leads, quotes, cases, calls, line items) read from a sandbox over
+HTTPS with the unmodified hubspot-api-client: a full read gives the seed's activity
+(in HubSpot's ids), an incremental one what changed and what was archived, a scope the
+private app lacks is named by ``activity_access``, and the calls stay within 1.1 × the
+API's minimum."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sandbox.server
+from connectors.seed import SeedDataset, read_seed
+from core.schema import ACTIVITY_ENTITIES, Call, CallOutcome
+from kpi_engine.frames import Activity
+from sandbox.server import RunningSandbox
+from tests.connectors.hubspot.conftest import (
+    connector_for,
+    drain,
+    hubspot_calls,
+    last_cursor,
+    reset_stats,
+)
+from tests.sandbox.conftest import control, hubspot_client
+from tests.sandbox.hubspot_activity import activity_for, seeding_activity, with_activity
+from tests.sandbox.test_hubspot_portal import write_seed
+
+__all__ = ["seeding_activity"]  # the fixture, used by name
+
+#: what each stream's record refers to, by field: the seed's ids become HubSpot's
+REFERENCES = {
+    "leads": {"partner_id": None, "converted_opportunity_id": None},
+    "quotes": {"opportunity_id": None},
+    "cases": {"account_id": None},
+    "calls": {"opportunity_id": None},
+    "line_items": {"opportunity_id": None},
+}
+#: fields whose words differ by CRM (a stage label, a quote status): not compared
+WORDS = {"leads": {"status"}, "quotes": {"status"}}
+
+
+@pytest.fixture
+def running(
+    fresh_sandbox: Callable[..., RunningSandbox], tmp_path: Path, seeding_activity: Any
+) -> RunningSandbox:
+    return fresh_sandbox(write_seed(tmp_path / "seed", 40, won=25))
+
+
+def expected(running: RunningSandbox, seed: Path, stream: str) -> list[dict[str, Any]]:
+    """The seed's records of a stream with HubSpot's ids, as the connector should give them."""
+    portal = running.app.hubspot
+    rows = getattr(activity_for(read_seed(seed)), stream)
+    ids = portal.activity_ids[stream]
+    out = []
+    for record in rows:
+        data = record.model_dump(exclude=WORDS.get(stream, set()))
+        data["id"] = ids[record.id]
+        for field in REFERENCES[stream]:
+            data[field] = None if data[field] is None else portal.id_map[data[field]]
+        out.append(data)
+    return sorted(out, key=lambda d: d["id"])
+
+
+def served(records: list[Any], stream: str) -> list[dict[str, Any]]:
+    return sorted(
+        (r.model_dump(exclude=WORDS.get(stream, set())) for r in records), key=lambda d: d["id"]
+    )
+
+
+@pytest.mark.parametrize("stream", list(ACTIVITY_ENTITIES))
+def test_full_read_equals_the_seeds_activity(
+    running: RunningSandbox, tmp_path: Path, stream: str
+) -> None:
+    records, deleted, cursors = drain(connector_for(running).fetch_activity(stream, None))
+    wanted = expected(running, tmp_path / "seed", stream)
+    assert served(records, stream) == wanted and last_cursor(cursors) is not None
+    # the calls logged on tickets are on no deal: no Call of the schema, never kept
+    support_calls = len(deleted) if stream == "calls" else 0
+    assert deleted[:support_calls] == deleted and not set(deleted) & {r["id"] for r in wanted}
+    assert support_calls == (4 if stream == "calls" else 0)
+
+
+def test_what_each_stream_derives(running: RunningSandbox) -> None:
+    """Hand-checked records of ``activity_for``: conversion, sending, reopening, contacts,
+    outcome and duration come from HubSpot's history, associations and GUIDs."""
+    connector = connector_for(running)
+    ids = running.app.hubspot.activity_ids
+    got = {
+        stream: {r.id: r for r in drain(connector.fetch_activity(stream, None))[0]}
+        for stream in ACTIVITY_ENTITIES
+    }
+    lead0 = got["leads"][ids["leads"]["L000"]]  # converted a day after its creation
+    assert lead0.converted_date == date(2017, 1, 3) and lead0.status == "Qualified"
+    assert got["leads"][ids["leads"]["L003"]].partner_id is None  # a lead with no partner
+    assert got["quotes"][ids["quotes"]["Q001"]].sent_date is None  # never sent
+    q0 = got["quotes"][ids["quotes"]["Q000"]]  # sent on its creation day
+    assert q0.sent_date == q0.created_date
+    case2 = got["cases"][ids["cases"]["C002"]]  # reopened, two contacts (an email, a call)
+    assert case2.reopened and case2.contact_count == 2 and case2.type == "Onboarding"
+    case4 = got["cases"][ids["cases"]["C004"]]  # still open
+    assert case4.closed_date is None and not case4.reopened
+    call2 = got["calls"][ids["calls"]["K002"]]
+    assert call2 == Call(
+        id=call2.id,
+        opportunity_id=call2.opportunity_id,
+        call_date=call2.call_date,
+        duration_seconds=120,
+        outcome=CallOutcome.VOICEMAIL,
+    )
+    # the calls logged on tickets are no calls on deals
+    assert len(got["calls"]) == 15
+
+
+def test_incremental_read_after_changes_and_an_archive(running: RunningSandbox) -> None:
+    connector = connector_for(running, overlap_seconds=0)
+    ids = running.app.hubspot.activity_ids
+    cursors = {
+        stream: last_cursor(drain(connector.fetch_activity(stream, None))[2])
+        for stream in ACTIVITY_ENTITIES
+    }
+    client = hubspot_client(running)
+    call = ids["calls"]["K005"]
+    closed_ticket = ids["cases"]["C000"]
+    client.crm.objects.batch_api.update(
+        "calls", {"inputs": [{"id": call, "properties": {"hs_call_duration": "45000"}}]}
+    )
+    client.crm.objects.batch_api.update(
+        "tickets",
+        {"inputs": [{"id": closed_ticket, "properties": {"hs_pipeline_stage": "3"}}]},
+    )
+    quote = ids["quotes"]["Q003"]
+    control(running, "hubspot/archive", {"object_type": "quotes", "ids": [quote]})
+
+    calls, _, _ = drain(connector.fetch_activity("calls", cursors["calls"]))
+    changed = {r.id: r for r in calls}
+    assert changed[call].duration_seconds == 45 and len(calls) < 15
+    cases, _, _ = drain(connector.fetch_activity("cases", cursors["cases"]))
+    reopened = {r.id: r for r in cases}[closed_ticket]
+    assert reopened.reopened and reopened.closed_date is None
+    quotes, deleted, _ = drain(connector.fetch_activity("quotes", cursors["quotes"]))
+    assert deleted == [quote] and quote not in {r.id for r in quotes}
+
+
+def test_a_missing_scope_is_named(running: RunningSandbox) -> None:
+    granted = control(running, "hubspot/scopes")["scopes"]
+    control(running, "hubspot/scopes", {"scopes": [s for s in granted if s != "tickets"]})
+    access = connector_for(running).activity_access()
+    assert access["cases"] is not None and "tickets" in access["cases"]
+    assert {s: a for s, a in access.items() if s != "cases"} == dict.fromkeys(
+        ["leads", "quotes", "calls", "line_items"]
+    )
+
+
+def test_calls_within_the_minimum(
+    fresh_sandbox: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """2,500 calls on deals: a full read lists them 100 a call and reads their deals 1,000
+    a call; an incremental one searches 200 a call."""
+
+    def read(folder: Path | str) -> SeedDataset:
+        dataset = read_seed(folder)
+        deals = sorted(dataset.records["id"].to_list())
+        calls = [
+            Call(id=f"K{n:05d}", opportunity_id=deals[n % len(deals)],
+                 call_date=date(2016, 6, 1) + timedelta(days=n % 365), duration_seconds=60,
+                 outcome=CallOutcome.CONNECTED)
+            for n in range(2_500)
+        ]  # fmt: skip
+        return with_activity(dataset, Activity(calls=calls))
+
+    monkeypatch.setattr(sandbox.server, "read_seed", read)
+    running = fresh_sandbox(write_seed(tmp_path / "seed", 40, won=25))
+    connector = connector_for(running, overlap_seconds=0)
+    reset_stats(running)
+    records, _, cursors = drain(connector.fetch_activity("calls", None))
+    full = sum(hubspot_calls(running).values())
+    # the archived listing, the list pages, the call→deal association reads
+    minimum = 1 + math.ceil(2_500 / 100) + math.ceil(2_500 / 1_000)
+    assert len(records) == 2_500 and full <= 1.1 * minimum
+    ids = running.app.hubspot.activity_ids["calls"]
+    changed = [ids[f"K{n:05d}"] for n in range(0, 2_500, 5)]  # 500 calls
+    client = hubspot_client(running)
+    for begin in range(0, len(changed), 100):
+        client.crm.objects.batch_api.update(
+            "calls",
+            {"inputs": [{"id": i, "properties": {"hs_call_duration": "90000"}}
+                        for i in changed[begin : begin + 100]]},
+        )  # fmt: skip
+    reset_stats(running)
+    again, _, _ = drain(connector.fetch_activity("calls", last_cursor(cursors)))
+    incremental = sum(hubspot_calls(running).values())
+    found = len(again)
+    minimum = 1 + (found // 200 + 1) + math.ceil(found / 1_000)
+    # the changed calls, and the few of the newest day the cursor stands on (read again)
+    assert set(changed) <= {r.id for r in again} and found < 510
+    assert incremental <= 1.1 * minimum
+    print(f"calls: full read {full} calls for 2,500; incremental {incremental} for {found}")

@@ -37,6 +37,7 @@ from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.deals import DealReader
 from connectors.hubspot.mapping import AssociatedCompany, HsRecord, StageCatalog
 from connectors.hubspot.queries import (
+    ACTIVITY_READ_SCOPES,
     ASSOCIATION_BATCH_SIZE,
     COMPANIES,
     CREATED,
@@ -66,31 +67,31 @@ class StreamPlan:
 
 
 def stream_plans(settings: HubSpotSettings) -> dict[str, StreamPlan]:
-    """Every activity stream's plan (the scopes as HubSpot's API reference names them)."""
+    """Every activity stream's plan."""
     first_contact = (settings.first_contact_property,) if settings.first_contact_property else ()
     return {
         "leads": StreamPlan(
-            "leads", "crm.objects.leads.read",
+            "leads", ACTIVITY_READ_SCOPES["leads"],
             (CREATED, MODIFIED, STAGE, "hs_pipeline", settings.lead_source_property),
             STAGE, (COMPANIES, DEALS),
         ),
         "quotes": StreamPlan(
-            "quotes", "crm.objects.quotes.read", (CREATED, MODIFIED, QUOTE_STATUS),
+            "quotes", ACTIVITY_READ_SCOPES["quotes"], (CREATED, MODIFIED, QUOTE_STATUS),
             QUOTE_STATUS, (DEALS,),
         ),
         "cases": StreamPlan(
-            "tickets", "tickets",
+            "tickets", ACTIVITY_READ_SCOPES["tickets"],
             (CREATED, MODIFIED, STAGE, "hs_pipeline", "closed_date",
              settings.ticket_type_property, *first_contact),
             STAGE, (COMPANIES, CALLS, EMAILS),
         ),
         "calls": StreamPlan(
-            "calls", "crm.objects.contacts.read",
+            "calls", ACTIVITY_READ_SCOPES["calls"],
             (CREATED, MODIFIED, "hs_timestamp", "hs_call_duration", "hs_call_disposition"),
             None, (DEALS,),
         ),
         "line_items": StreamPlan(
-            "line_items", "crm.objects.line_items.read",
+            "line_items", ACTIVITY_READ_SCOPES["line_items"],
             (CREATED, MODIFIED, settings.line_item_product_property, "quantity", "amount"),
             None, (DEALS,),
         ),

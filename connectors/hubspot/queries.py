@@ -81,6 +81,16 @@ SCOPES = (
     "crm.schemas.companies.read",
     "crm.schemas.deals.read",
 )
+#: The read scope of each activity object, as HubSpot's API reference names it (tickets:
+#: ``tickets``; calls and emails are engagements, read with the contacts scope).
+ACTIVITY_READ_SCOPES = {
+    "leads": "crm.objects.leads.read",
+    "quotes": "crm.objects.quotes.read",
+    "tickets": "tickets",
+    "calls": "crm.objects.contacts.read",
+    "emails": "crm.objects.contacts.read",
+    "line_items": "crm.objects.line_items.read",
+}
 #: Writing score values needs the first; making their properties (fields create) both.
 WRITE_SCOPES = ("crm.objects.companies.write", "crm.schemas.companies.write")
 

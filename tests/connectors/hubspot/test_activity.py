@@ -16,6 +16,7 @@ import pytest
 
 import sandbox.server
 from connectors.seed import SeedDataset, read_seed
+from core.errors import CrmApiError
 from core.schema import ACTIVITY_ENTITIES, Call, CallOutcome
 from kpi_engine.frames import Activity
 from sandbox.server import RunningSandbox
@@ -154,6 +155,11 @@ def test_a_missing_scope_is_named(running: RunningSandbox) -> None:
     assert {s: a for s, a in access.items() if s != "cases"} == dict.fromkeys(
         ["leads", "quotes", "calls", "line_items"]
     )
+    # a read that goes ahead anyway is refused with the scope to grant, not deals' scopes
+    with pytest.raises(CrmApiError) as excinfo:
+        drain(connector_for(running).fetch_activity("cases", None))
+    assert excinfo.value.http_status == 403
+    assert "; grant the private app the scopes tickets (HTTP 403" in str(excinfo.value)
 
 
 def test_calls_within_the_minimum(

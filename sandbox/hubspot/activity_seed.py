@@ -14,7 +14,7 @@ and service), as columns, the way a portal holds them:
 - a call (0-48) per call on its deal, at 14:00 of its day, ``hs_call_duration`` in
   milliseconds and the outcome's disposition GUID.
 - a line item (0-8) per line item on its deal (``name`` the product, ``price`` amount ÷
-  quantity), stamped with the portal's creation.
+  quantity), stamped a second apart from the portal's creation.
 
 Ids are numbered in seed-key order, each object type in a range of its own.
 """
@@ -306,6 +306,7 @@ def _tickets(
     last_contact = contacts.group_by("hs_object_id").agg(pl.col("__at").max().alias("__last"))
     frame = frame.join(last_contact, on="hs_object_id", how="left", maintain_order="left")
     reopen_at = pl.when(reopened).then(pl.col("__created") + 40 * _MINUTE)
+    categories = {kind: category_value(kind) for kind in frame["type"].drop_nulls().unique()}
     seeded.tables[TICKETS] = frame.select(
         "hs_object_id",
         pl.col("__created").alias("createdate"),
@@ -314,7 +315,7 @@ def _tickets(
         (pl.lit("Case ") + pl.col("id")).alias("subject"),
         pl.lit("0").alias("hs_pipeline"),
         pl.col("__stage").alias("hs_pipeline_stage"),
-        pl.col("type").map_elements(category_value, return_dtype=pl.String)
+        pl.col("type").replace_strict(categories, default=None, return_dtype=pl.String)
         .alias("hs_ticket_category"),
         pl.col("__closed").alias("closed_date"),
         pl.when(pl.col("first_contact_resolved")).then(pl.lit("true"))
@@ -371,10 +372,12 @@ def _line_items(
     frame = _numbered(seeded, "line_items", LINE_ITEMS, frame)
     products = {name: opaque_id(f"product:{name}") for name in frame["product"].unique().to_list()}
     quantity = pl.col("quantity")
+    # a second apart, in id order, from the portal's creation
+    stamp = pl.lit(created_at) + (pl.col("hs_object_id") - ID_STARTS[LINE_ITEMS]) * 1000
     seeded.tables[LINE_ITEMS] = frame.select(
         "hs_object_id",
-        pl.lit(created_at).alias("createdate"),
-        pl.lit(created_at).alias("hs_lastmodifieddate"),
+        stamp.alias("createdate"),
+        stamp.alias("hs_lastmodifieddate"),
         pl.col("product").alias("name"),
         lookup("product", products).cast(pl.Float64).alias("hs_product_id"),
         quantity,

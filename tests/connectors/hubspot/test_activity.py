@@ -208,3 +208,37 @@ def test_calls_within_the_minimum(
     assert set(changed) <= {r.id for r in again} and found < 510
     assert incremental <= 1.1 * minimum
     print(f"calls: full read {full} calls for 2,500; incremental {incremental} for {found}")
+
+
+#: per stream: the property read with history (so 50 a listed page), the association reads
+#: per batch, and the metadata reads (pipelines, labels, the type property's options)
+READS = {
+    "leads": (True, 2, 2),
+    "quotes": (True, 1, 0),
+    "cases": (True, 3, 3),
+    "calls": (False, 1, 0),
+    "line_items": (False, 1, 0),
+}
+
+
+@pytest.mark.parametrize("stream", list(ACTIVITY_ENTITIES))
+def test_every_stream_reads_at_the_minimum(running: RunningSandbox, stream: str) -> None:
+    """Full read: the archived listing, the list pages (50 with history, else 100), one
+    association read per associated type, the metadata; incremental: the archived listing,
+    one search page, the history batch read and the association reads of what it found."""
+    with_history, associated, metadata = READS[stream]
+    portal = running.app.hubspot
+    kind = {"cases": "tickets"}.get(stream, stream)
+    held = len(portal.list_objects(kind, limit=100).results)  # every seeded one (< 100)
+    connector = connector_for(running, overlap_seconds=0)
+    reset_stats(running)
+    _, _, cursors = drain(connector.fetch_activity(stream, None))
+    full = sum(hubspot_calls(running).values())
+    pages = math.ceil(held / (50 if with_history else 100))
+    assert full <= 1.1 * (1 + pages + associated + metadata)
+    reset_stats(running)
+    again, deleted, _ = drain(connector.fetch_activity(stream, last_cursor(cursors)))
+    incremental = sum(hubspot_calls(running).values())
+    found = len(again) + len(deleted)
+    assert 0 < found < held  # the newest records only
+    assert incremental <= 1.1 * (1 + 1 + int(with_history) + associated)

@@ -305,8 +305,12 @@ def size_label(opportunities: int) -> str:
 
 
 def generator_version() -> str:
-    """A hash of the generator's source: a changed generator writes the folders again."""
-    return hashlib.sha256((_HERE / "seed_folder.py").read_bytes()).hexdigest()[:16]
+    """A hash of the generators' sources (the folder's and the companion data's): a changed
+    generator writes the folders again."""
+    digest = hashlib.sha256()
+    for source in (_HERE / "seed_folder.py", _HERE.parent / "connectors/seed/companion.py"):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def seed_folder(work: Path, opportunities: int, *, timeout: float) -> tuple[Path, float]:

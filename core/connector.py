@@ -82,11 +82,16 @@ class ApiUsage:
 
 @dataclass(frozen=True)
 class CheckItem:
-    """One line of ``partner-kpi check``: what was checked, whether it is fine, and why."""
+    """One line of ``partner-kpi check``: what was checked, whether it is fine, and why.
+
+    A ``warning`` is fine for a sync (``ok``) but leaves something out: an activity object
+    the integration user cannot read, whose KPIs will be null.
+    """
 
     name: str
     ok: bool
     detail: str
+    warning: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import signal
 import sys
 import textwrap
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -271,11 +271,28 @@ def check(config_path: Path) -> None:
             raise
         except PartnerKpiError as exc:
             items.append(CheckItem("score fields", False, str(exc)))
+        items += activity_items(connector.activity_access())
     width = max((len(item.name) for item in items), default=0)
     for item in items:
-        mark = "ok " if item.ok else "MISSING"
+        mark = "WARN" if item.warning else "ok " if item.ok else "MISSING"
         click.echo(f"{mark:7} {item.name:<{width}}  {item.detail}")
     _ready_for_sync("check", items)
+
+
+def activity_items(access: Mapping[str, str | None]) -> list[CheckItem]:
+    """One line per activity object: readable, or a warning naming why not and the KPIs
+    that will be null for want of it (a sync goes on without them)."""
+    from kpi_engine import KPIS
+
+    items = []
+    for stream, reason in access.items():
+        if reason is None:
+            items.append(CheckItem(stream, True, "readable"))
+        else:
+            null = ", ".join(KPIS.needing(stream)) or "none"
+            detail = f"{reason}; null without it: {null}"
+            items.append(CheckItem(stream, True, detail, warning=True))
+    return items
 
 
 def _ready_for_sync(command: str, items: Sequence[CheckItem]) -> None:

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from core.connector import Connector, Cursor, Page
 from core.schema import Opportunity
@@ -52,6 +52,10 @@ class ExtractCounts:
     pages: dict[str, int] = field(default_factory=dict)
     #: per stream, the reconciliation made (why, records it marked deleted, calls it cost)
     reconciliations: dict[str, Reconciliation] = field(default_factory=dict)
+    #: per activity stream read, the records and deletions read
+    activity: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: per activity stream the CRM did not let us read, why (its KPIs are null)
+    activity_unavailable: dict[str, str] = field(default_factory=dict)
 
     @property
     def reconciled_deleted(self) -> int:
@@ -70,6 +74,8 @@ class ExtractCounts:
             "pages": dict(self.pages),
             "reconciled_deleted": self.reconciled_deleted,
             "reconciliations": {k: r.as_json() for k, r in self.reconciliations.items()},
+            "activity": {k: dict(v) for k, v in self.activity.items()},
+            "activity_unavailable": dict(self.activity_unavailable),
         }
 
 
@@ -158,8 +164,31 @@ def extract_into_store(
         store,
         counts,
     )
+    _extract_activity(connector, store, counts)
     log.info("extracted", extra={"counts": counts.as_json()})
     return counts
+
+
+def _extract_activity(connector: Connector, store: LocalStore, counts: ExtractCounts) -> None:
+    """Read each activity stream the CRM lets us read from its cursor; a stream it does not
+    is recorded as such (its KPIs are then null, not 0) and skipped, never a failure."""
+    from kpi_engine import KPIS  # the catalogue needs Polars: loaded only when a sync reads
+
+    access = connector.activity_access()
+    store.record_activity_access(access)
+    for stream, reason in access.items():
+        if reason is not None:
+            counts.activity_unavailable[stream] = reason
+            log.info("not read: %s (%s); null: %s", stream, reason, ", ".join(KPIS.needing(stream)))
+            continue
+
+        def save(page: Page[Any], stream: str = stream) -> None:
+            store.upsert_activity(stream, page.records, page.deleted_ids)
+
+        read, deleted = _drain(
+            stream, connector.fetch_activity(stream, store.get_cursor(stream)), save, store, counts
+        )
+        counts.activity[stream] = {"records": read, "deleted": deleted}
 
 
 def _reconcile(

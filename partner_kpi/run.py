@@ -23,7 +23,7 @@ from connectors.seed import read_seed
 from core.connector import Connector
 from core.errors import StoreError, TierGuardRefused
 from core.schema import OPPORTUNITY_ENTITY, StageDef
-from kpi_engine import ScoringResult, ScoringSettings, score_partners
+from kpi_engine import Activity, ScoringResult, ScoringSettings, score_partners
 from partner_kpi.config import AppConfig
 from partner_kpi.data_quality import checked_inputs, checked_seed, with_quality_notes
 from partner_kpi.extract import ExtractCounts, extract_into_store
@@ -155,6 +155,7 @@ def score(
     result = score_partners(
         store.partners_table(), inputs.opportunities, inputs.stage_events,
         as_of=as_of, settings=settings, stage_defs=store.stage_defs(),
+        activity=Activity(**store.activity_tables()),
     )  # fmt: skip
     return with_quality_notes(result, inputs.check), inputs.check
 
@@ -373,6 +374,7 @@ def run_seed_audit(
         as_of=as_of,
         settings=settings,
         stage_defs=dataset.stage_defs,
+        activity=dataset.activity,
     )
     result = with_quality_notes(result, inputs.check)
     files = write_reports(

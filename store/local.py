@@ -48,6 +48,7 @@ from store.models import (
     StoreCounts,
 )
 from store.pages import (
+    ACTIVITY_TABLES,
     OPPORTUNITIES,
     PARTNERS,
     STAGE_CHANGES,
@@ -66,9 +67,10 @@ _PAGE_VIEW = "_store_page"
 _IDS_VIEW = "_store_ids"
 _LIVE_TABLE = "_store_live_ids"
 #: the record tables read incrementally, by stream name (the name of their cursor)
-_RECORD_STREAMS: dict[str, RecordTable[Any]] = {
-    table.name: table for table in (PARTNERS, OPPORTUNITIES, STAGE_CHANGES)
-}
+_STREAM_TABLES: tuple[RecordTable[Any], ...] = (
+    PARTNERS, OPPORTUNITIES, STAGE_CHANGES, *ACTIVITY_TABLES.values()
+)  # fmt: skip
+_RECORD_STREAMS: dict[str, RecordTable[Any]] = {table.name: table for table in _STREAM_TABLES}
 
 
 def _live_records(table: RecordTable[Any], layout: pa.Schema) -> str:
@@ -290,6 +292,32 @@ class LocalStore:
     ) -> None:
         """Insert or update stage changes by their CRM id, then mark ``deleted_ids`` deleted."""
         self._upsert_records(STAGE_CHANGES, records, deleted_ids)
+
+    def upsert_activity(
+        self, stream: str, records: Iterable[Any], deleted_ids: Iterable[str] = ()
+    ) -> None:
+        """Insert or update the records of an activity stream (``ACTIVITY_TABLES``) by id,
+        then mark ``deleted_ids`` deleted, in one transaction."""
+        self._upsert_records(ACTIVITY_TABLES[stream], records, deleted_ids)
+
+    def record_activity_access(self, access: Mapping[str, str | None]) -> None:
+        """Record, per activity stream, whether the CRM let the last sync read it (None) or
+        why not: the engine then takes a stream it could not read for no data at all."""
+        unknown = set(access) - set(ACTIVITY_TABLES)
+        if unknown:
+            raise ValueError(f"unknown activity stream(s): {', '.join(sorted(unknown))}")
+        with self.transaction():
+            for stream, reason in access.items():
+                self._conn.execute(
+                    "INSERT INTO activity_access VALUES (?, ?, ?) ON CONFLICT (stream) "
+                    "DO UPDATE SET reason = excluded.reason, checked_at = excluded.checked_at",
+                    [stream, reason, self._now()],
+                )
+
+    def activity_access(self) -> dict[str, str | None]:
+        """Per activity stream the last sync asked about: None (readable) or why not."""
+        rows = self._conn.execute("SELECT stream, reason FROM activity_access").fetchall()
+        return {str(stream): reason for stream, reason in rows}
 
     def replace_stage_changes(
         self, opportunity_ids: Iterable[str], records: Iterable[StageChange]
@@ -646,6 +674,19 @@ class LocalStore:
         Rows come in no particular order.
         """
         return stage_events(_to_arrow(self._conn.sql(LIVE_CHANGES_SQL)), STAGE_EVENT_ARROW_SCHEMA)
+
+    def activity_tables(self) -> dict[str, pa.Table | None]:
+        """Per activity stream its records not deleted, in the entity's scored layout; None
+        for a stream the CRM did not let the last sync read, or that no sync asked about."""
+        access = self.activity_access()
+        tables: dict[str, pa.Table | None] = {}
+        for stream, table in ACTIVITY_TABLES.items():
+            if stream not in access or access[stream] is not None:
+                tables[stream] = None
+                continue
+            layout = table.entity.scored_layout
+            tables[stream] = self._arrow(_live_records(table, layout), layout)
+        return tables
 
     def stage_defs(self) -> list[StageDef]:
         """The stored pipeline stages, in their sort order."""

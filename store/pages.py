@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from core.entity import Entity, RecordT
 from core.schema import (
+    ACTIVITY_ENTITIES,
     OPPORTUNITY_ENTITY,
     PARTNER_ENTITY,
     STAGE_CHANGE_ENTITY,
@@ -86,8 +87,19 @@ STAGE_CHANGES = RecordTable("stage_changes", STAGE_CHANGE_ENTITY)
 #: the pipeline's stages are read whole each time, never incrementally
 STAGE_DEFS = RecordTable("stage_defs", STAGE_DEF_ENTITY, tracked=False)
 
+#: The activity objects' tables (leads, quotes, cases, calls, line items), by stream name.
+ACTIVITY_TABLES: dict[str, RecordTable[Any]] = {
+    stream: RecordTable(stream, entity) for stream, entity in ACTIVITY_ENTITIES.items()
+}
+
 #: Every store table that keeps CRM records.
-RECORD_TABLES: tuple[RecordTable[Any], ...] = (PARTNERS, OPPORTUNITIES, STAGE_CHANGES, STAGE_DEFS)
+RECORD_TABLES: tuple[RecordTable[Any], ...] = (
+    PARTNERS,
+    OPPORTUNITIES,
+    STAGE_CHANGES,
+    STAGE_DEFS,
+    *ACTIVITY_TABLES.values(),
+)
 
 
 def ids_page(ids: Iterable[str]) -> pa.Table:

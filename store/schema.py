@@ -191,8 +191,85 @@ _V4 = Migration(
     ),
 )
 
+_V5 = Migration(
+    version=5,
+    summary="the funnel, customers and service objects, and which of them the CRM let us read",
+    statements=(
+        """
+        CREATE TABLE leads (
+            id VARCHAR PRIMARY KEY,
+            partner_id VARCHAR,
+            created_date DATE NOT NULL,
+            status VARCHAR,
+            converted_date DATE,
+            converted_opportunity_id VARCHAR,
+            lead_source VARCHAR,
+            deleted BOOLEAN NOT NULL DEFAULT false,
+            fetched_at TIMESTAMP NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE quotes (
+            id VARCHAR PRIMARY KEY,
+            opportunity_id VARCHAR NOT NULL,
+            created_date DATE NOT NULL,
+            status VARCHAR,
+            sent_date DATE,
+            deleted BOOLEAN NOT NULL DEFAULT false,
+            fetched_at TIMESTAMP NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE cases (
+            id VARCHAR PRIMARY KEY,
+            account_id VARCHAR,
+            created_date DATE NOT NULL,
+            closed_date DATE,
+            type VARCHAR,
+            contact_count INTEGER NOT NULL,
+            reopened BOOLEAN NOT NULL,
+            first_contact_resolved BOOLEAN,
+            deleted BOOLEAN NOT NULL DEFAULT false,
+            fetched_at TIMESTAMP NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE calls (
+            id VARCHAR PRIMARY KEY,
+            opportunity_id VARCHAR,
+            call_date DATE NOT NULL,
+            duration_seconds INTEGER,
+            outcome VARCHAR
+                CHECK (outcome IN ('connected', 'no_answer', 'voicemail', 'other')),
+            deleted BOOLEAN NOT NULL DEFAULT false,
+            fetched_at TIMESTAMP NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE line_items (
+            id VARCHAR PRIMARY KEY,
+            opportunity_id VARCHAR NOT NULL,
+            product VARCHAR NOT NULL,
+            quantity DOUBLE,
+            amount DOUBLE,
+            deleted BOOLEAN NOT NULL DEFAULT false,
+            fetched_at TIMESTAMP NOT NULL
+        )
+        """,
+        # one row per activity stream, written by each sync: NULL reason = readable. A
+        # stream with no row was never asked about (a store synced before this version).
+        """
+        CREATE TABLE activity_access (
+            stream VARCHAR PRIMARY KEY,
+            reason VARCHAR,
+            checked_at TIMESTAMP NOT NULL
+        )
+        """,
+    ),
+)
+
 #: Every migration, in order.
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5)
 
 #: The version this partner-kpi writes and reads.
 SCHEMA_VERSION = MIGRATIONS[-1].version

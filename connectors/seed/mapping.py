@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import polars as pl
 
-from connectors.seed.table import ROW
+from connectors.seed.table import ROW, line_numbers
 from core.errors import SeedFormatError
 from core.schema import OpportunityStatus, Partner, StageDef
 
@@ -141,6 +142,25 @@ class BadValues(Exception):
     def __init__(self, found: list[BadValue]) -> None:
         super().__init__(f"{len(found)} values cannot be read")
         self.found = found
+
+
+#: bad values named in full in an error; the rest are counted
+NAMED_BAD_VALUES = 5
+
+
+def refuse_bad_values(path: Path, found: list[BadValue], noun: str) -> SeedFormatError:
+    """The error naming the first bad values of ``path`` (in file order) by line, record
+    (``noun`` and id) and column, and counting the rest."""
+    lines = line_numbers(path, (bad.row for bad in found[:NAMED_BAD_VALUES]))
+    named = "; ".join(
+        f"line {lines[bad.row]}: {noun} {bad.record_id!r}: {bad.column} {bad.value!r} "
+        f"is not {bad.expected}"
+        for bad in found[:NAMED_BAD_VALUES]
+    )
+    more = len(found) - NAMED_BAD_VALUES
+    tail = f" (and {more} more)" if more > 0 else ""
+    first = found[0].record_id or None
+    return SeedFormatError(f"{path}: {named}{tail}", record_id=first)
 
 
 def _each_distinct(

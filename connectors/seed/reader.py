@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
+from connectors.seed.activity import ActivityContext, read_activity
 from connectors.seed.mapping import (
     DEFAULT_CORPORATE_CURRENCY,
     REQUIRED_PIPELINE_COLUMNS,
@@ -29,11 +30,13 @@ from connectors.seed.mapping import (
     map_pipeline,
     partner_from_row,
     product_key,
+    refuse_bad_values,
     stage_events,
 )
 from connectors.seed.table import ROW, line_numbers, read_table
 from core.errors import SeedFormatError
 from core.schema import (
+    ACTIVITY_ENTITIES,
     OPPORTUNITY_ENTITY,
     STAGE_EVENT_ENTITY,
     Opportunity,
@@ -41,6 +44,7 @@ from core.schema import (
     StageDef,
     StageEvent,
 )
+from kpi_engine.frames import Activity
 
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "sales_pipeline.csv": REQUIRED_PIPELINE_COLUMNS,
@@ -51,8 +55,6 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 PIPELINE_FILE = "sales_pipeline.csv"
 CURRENCIES_FILE = "currencies.csv"
 CURRENCY_COLUMNS = ("iso_code", "conversion_rate")
-#: bad values named in full in an error; the rest are counted
-NAMED_BAD_VALUES = 5
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ class SeedDataset:
     """Everything a seed folder holds, mapped into the common schema.
 
     ``records`` holds the pipeline's records as columns (the Opportunity layout, the
-    seed's own columns a CRM record needs, and each row's place in the file).
+    seed's own columns a CRM record needs, and each row's place in the file);
+    ``activity_rows`` the activity files likewise (``connectors.seed.activity``).
     """
 
     folder: Path
@@ -94,6 +97,13 @@ class SeedDataset:
     #: rows whose stage is unknown, every one: never records, judged by data quality
     unknown_stages: tuple[UnknownStageRow, ...] = ()
     stage_defs: tuple[StageDef, ...] = field(default=SEED_STAGES)
+    #: each activity stream's rows (None: its file is absent), in the entity's whole layout,
+    #: then the seed's own columns and ``ROW`` (``connectors.seed.activity``)
+    activity_rows: dict[str, pl.DataFrame | None] = field(
+        default_factory=lambda: dict.fromkeys(ACTIVITY_ENTITIES)
+    )
+    #: products.csv's names by ``product_key``
+    product_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def pipeline_file(self) -> Path:
@@ -110,6 +120,19 @@ class SeedDataset:
         raise SeedFormatError(
             f"{self.pipeline_file}: {len(self.unknown_stages)} rows have a deal_stage that is "
             f"no seed stage (known: {', '.join(STAGES_BY_NAME)}): {rows}"
+        )
+
+    @cached_property
+    def activity(self) -> Activity:
+        """The leads, quotes, cases, calls and line items, each in its entity's whole layout
+        (None: the seed has no such file, so the CRM has none of that object)."""
+        return Activity(
+            **{
+                stream: None
+                if rows is None
+                else rows.select(ACTIVITY_ENTITIES[stream].layout.names)
+                for stream, rows in self.activity_rows.items()
+            }
         )
 
     def opportunities_table(self) -> pa.Table:
@@ -191,17 +214,21 @@ def _read_currencies(folder: Path) -> Currencies:
     return Currencies(corporate=corporate, rates=rates)
 
 
-def _read_prices(folder: Path) -> dict[str, float]:
+def _read_products(folder: Path) -> tuple[dict[str, float], dict[str, str]]:
+    """products.csv's prices and names, each by ``product_key``."""
     path = folder / "products.csv"
     prices: dict[str, float] = {}
+    names: dict[str, str] = {}
     for line, row in iter_rows(path, REQUIRED_COLUMNS["products.csv"]):
+        key = product_key(row["product"])
+        names[key] = row["product"].strip()
         try:
-            prices[product_key(row["product"])] = float(row["sales_price"])
+            prices[key] = float(row["sales_price"])
         except ValueError:
             raise SeedFormatError(
                 f"{path}, line {line}: sales_price {row['sales_price']!r} is not a number"
             ) from None
-    return prices
+    return prices, names
 
 
 def _customers(folder: Path) -> list[CustomerAccount]:
@@ -223,20 +250,6 @@ def _unknown_stages(path: Path, unknown: pl.DataFrame) -> tuple[UnknownStageRow,
     )
 
 
-def _refuse_bad_values(path: Path, error: BadValues) -> SeedFormatError:
-    found = error.found
-    lines = line_numbers(path, (bad.row for bad in found[:NAMED_BAD_VALUES]))
-    named = "; ".join(
-        f"line {lines[bad.row]}: opportunity {bad.record_id!r}: {bad.column} {bad.value!r} "
-        f"is not {bad.expected}"
-        for bad in found[:NAMED_BAD_VALUES]
-    )
-    more = len(found) - NAMED_BAD_VALUES
-    tail = f" (and {more} more)" if more > 0 else ""
-    first = found[0].record_id or None
-    return SeedFormatError(f"{path}: {named}{tail}", record_id=first)
-
-
 def read_seed(folder: Path | str) -> SeedDataset:
     """Read a seed folder: every file, the pipeline mapped into records as columns."""
     folder = Path(folder)
@@ -247,11 +260,18 @@ def read_seed(folder: Path | str) -> SeedDataset:
     path = folder / PIPELINE_FILE
     table = read_table(path, REQUIRED_COLUMNS[PIPELINE_FILE])
     rates = _read_currencies(folder)
-    prices = _read_prices(folder)
+    prices, product_names = _read_products(folder)
     try:
         mapped = map_pipeline(table, prices=prices, currencies=rates)
     except BadValues as error:
-        raise _refuse_bad_values(path, error) from None
+        raise refuse_bad_values(path, error.found, "opportunity") from None
+    context = ActivityContext(
+        records=mapped.records,
+        opportunity_ids=pl.concat([mapped.records["id"], mapped.unknown["id"]]),
+        customer_names=frozenset(customer.name for customer in customers),
+        product_names=product_names,
+        currencies=rates,
+    )
     return SeedDataset(
         folder=folder,
         partners=[partner_from_row(row) for _line, row in teams],
@@ -262,4 +282,6 @@ def read_seed(folder: Path | str) -> SeedDataset:
         opportunity_count=table.height,
         records=mapped.records,
         unknown_stages=_unknown_stages(path, mapped.unknown),
+        activity_rows=read_activity(folder, context),
+        product_names=product_names,
     )

@@ -29,6 +29,7 @@ from core.connector import (
 )
 from core.schema import (
     ACTIVITY_ENTITIES,
+    Lead,
     Opportunity,
     OpportunityStatus,
     Partner,
@@ -36,6 +37,7 @@ from core.schema import (
     StageDef,
 )
 from partner_kpi.cli import main
+from partner_kpi.extract import extract_into_store
 from store import LocalStore
 
 AS_OF = "2024-06-30"
@@ -56,6 +58,8 @@ class ToyCrm:
     opportunities: list[Opportunity]
     fields: dict[str, str] = field(default_factory=dict)  # name → kind
     write_calls: int = 0
+    #: the activity objects the toy has, by stream (a stream absent: no such object)
+    activity: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def _won(oid: str, partner: str, amount: float, closed: date) -> Opportunity:
@@ -126,10 +130,14 @@ class ToyConnector:
         yield [o.id for o in self.crm_data.opportunities]
 
     def activity_access(self) -> dict[str, str | None]:
-        return dict.fromkeys(ACTIVITY_ENTITIES, "no such object in this CRM")
+        return {
+            stream: None if stream in self.crm_data.activity else "no such object in the toy"
+            for stream in ACTIVITY_ENTITIES
+        }
 
     def fetch_activity(self, stream: str, since: Cursor | None) -> Iterator[Page[Any]]:
-        return iter(())
+        if since is None:
+            yield Page(list(self.crm_data.activity[stream]), cursor=Cursor(CHANGED_AT, "z"))
 
     def crm_time(self) -> datetime | None:
         return None  # the toy has no clock: the machine's stands in
@@ -280,3 +288,29 @@ def test_a_partner_the_crm_no_longer_returns_leaves_the_scores(
         assert sorted(row["partner_id"] for row in csv.DictReader(handle)) == ["alpha", "beta"]
     with LocalStore.open(tmp_path / "toy.db", holder="test") as store:
         assert store.list_runs(limit=1)[0].counts["partners_gone"] == 1
+
+
+def test_a_sync_reads_the_activity_objects_the_crm_has_and_records_those_it_lacks(
+    tmp_path: Path,
+) -> None:
+    crm = toy_crm()
+    crm.activity["leads"] = [
+        Lead(id="l1", partner_id="alpha", created_date=date(2024, 3, 1)),
+        Lead(id="l2", partner_id=None, created_date=date(2024, 4, 1)),
+    ]
+    crm.activity["calls"] = []  # the object exists and holds nothing
+    with LocalStore.open(tmp_path / "toy.duckdb", holder="pytest") as store:
+        first = extract_into_store(ToyConnector(crm), store)
+        again = extract_into_store(ToyConnector(crm), store)
+        tables = store.activity_tables()
+    assert first.activity == {
+        "leads": {"records": 2, "deleted": 0}, "calls": {"records": 0, "deleted": 0}
+    }  # fmt: skip
+    assert set(first.activity_unavailable) == {"quotes", "cases", "line_items"}
+    assert again.activity == {
+        "leads": {"records": 0, "deleted": 0}, "calls": {"records": 0, "deleted": 0}
+    }  # fmt: skip
+    leads, calls = tables["leads"], tables["calls"]
+    assert leads is not None and sorted(leads["id"].to_pylist()) == ["l1", "l2"]
+    assert calls is not None and calls.num_rows == 0
+    assert tables["quotes"] is None and tables["cases"] is None and tables["line_items"] is None

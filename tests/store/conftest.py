@@ -17,7 +17,7 @@ from store import LocalStore
 NOW = datetime(2026, 11, 26, 1, 2, 3, tzinfo=UTC)
 TABLES = (
     "partners", "opportunities", "stage_changes", "stage_defs", "cursors", "runs", "scores",
-    "writeback_journal",
+    "writeback_journal", "leads", "quotes", "cases", "calls", "line_items", "activity_access",
 )  # fmt: skip
 
 

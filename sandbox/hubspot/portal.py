@@ -126,7 +126,7 @@ class HubSpotPortal:
         self.tables = {kind: ObjectTable(store, kind, self.registry) for kind in OBJECT_TYPES}
         for table in self.tables.values():
             table.create()
-        self._seed(dataset, activity if activity is not None else _activity_of(dataset))
+        self._seed(dataset, activity if activity is not None else dataset.activity)
         for kind, table in self.tables.items():
             table.create_indexes(INDEXED[kind])
         self.history.create_indexes()
@@ -614,12 +614,6 @@ class HubSpotPortal:
 #: the object type of each activity stream's records
 _TYPE_OF_STREAM = {"leads": "leads", "quotes": "quotes", "cases": "tickets", "calls": "calls",
                    "line_items": "line_items"}  # fmt: skip
-
-
-def _activity_of(dataset: SeedDataset) -> Activity:
-    """The dataset's activity (none before the seed reader reads activity files)."""
-    activity = getattr(dataset, "activity", None)
-    return activity if isinstance(activity, Activity) else Activity()
 
 
 def _cursor(after: Any) -> int:

@@ -11,10 +11,13 @@ property's history (50 a page) and an incremental read batch-reads it for the re
 found (50 a call): the API's maximum either way. What each object, property and
 association means is ``activity_mapping``'s docstring.
 
+Leads come from the Leads object, or with ``crm.leads_from: contacts`` from the contacts
+that became leads (searched by their ``lastmodifieddate``: HubSpot's search finds no
+contact by ``hs_lastmodifieddate``).
+
 Known limits: a change of associations alone (a call logged on a ticket, a lead
 re-attributed) does not reliably move a record's ``hs_lastmodifieddate``, so it is seen
-at the next full read; the contacts-as-leads representation (lifecyclestage, hs_lead_status)
-is not read.
+at the next full read.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from connectors.hubspot.activity_mapping import (
     call_from,
     case_from,
     lead_from,
+    lead_from_contact,
     line_item_from,
     quote_from,
 )
@@ -40,6 +44,7 @@ from connectors.hubspot.queries import (
     ACTIVITY_READ_SCOPES,
     ASSOCIATION_BATCH_SIZE,
     COMPANIES,
+    CONTACT_MODIFIED,
     CREATED,
     DEALS,
     HISTORY_PAGE_SIZE,
@@ -51,7 +56,7 @@ from connectors.hubspot.wire import raise_unexpected
 from core.connector import Cursor, Page
 from core.errors import ConfigError
 
-CALLS, EMAILS = "calls", "emails"
+CALLS, EMAILS, CONTACTS = "calls", "emails", "contacts"
 
 
 @dataclass(frozen=True)
@@ -64,17 +69,38 @@ class StreamPlan:
     properties: tuple[str, ...]
     history: str | None
     associated: tuple[str, ...]
+    #: the property each change stamps (what incremental reads search by)
+    modified: str = MODIFIED
 
 
 def stream_plans(settings: HubSpotSettings) -> dict[str, StreamPlan]:
     """Every activity stream's plan."""
     first_contact = (settings.first_contact_property,) if settings.first_contact_property else ()
+    leads = StreamPlan(
+        "leads",
+        ACTIVITY_READ_SCOPES["leads"],
+        (CREATED, MODIFIED, STAGE, "hs_pipeline", settings.lead_source_property),
+        STAGE,
+        (COMPANIES, DEALS),
+    )
+    if settings.leads_from == "contacts":
+        leads = StreamPlan(
+            CONTACTS,
+            ACTIVITY_READ_SCOPES[CONTACTS],
+            (
+                CREATED,
+                CONTACT_MODIFIED,
+                "hs_lead_status",
+                "hs_lifecyclestage_lead_date",
+                "hs_lifecyclestage_opportunity_date",
+                settings.lead_source_property,
+            ),
+            None,
+            (COMPANIES, DEALS),
+            modified=CONTACT_MODIFIED,
+        )
     return {
-        "leads": StreamPlan(
-            "leads", ACTIVITY_READ_SCOPES["leads"],
-            (CREATED, MODIFIED, STAGE, "hs_pipeline", settings.lead_source_property),
-            STAGE, (COMPANIES, DEALS),
-        ),
+        "leads": leads,
         "quotes": StreamPlan(
             "quotes", ACTIVITY_READ_SCOPES["quotes"], (CREATED, MODIFIED, QUOTE_STATUS),
             QUOTE_STATUS, (DEALS,),
@@ -123,13 +149,15 @@ class ActivityReader:
         """The stream's records changed at or after ``since`` minus the overlap (all when
         None, the rest of a full read in progress), archived ones first as deleted ids."""
         plan = self.plans[stream]
-        mapper = self._mapper(stream)
+        # the metadata a mapping needs is read with the first records: none for an empty object
+        mappers: list[Callable[[HsRecord, Linked], Any]] = []
         reader = DealReader(
             self.client,
             self.settings,
             self._catalog,
             object_type=plan.object_type,
             history_property=plan.history or STAGE,
+            modified_property=plan.modified,
         )
         window = reader.window(since)
         deleted = reader.archived(window.start_ms)
@@ -145,11 +173,13 @@ class ActivityReader:
         )
         for batch in batches:
             records = batch.deals
+            if records and not mappers:
+                mappers.append(self._mapper(stream))
             if plan.history is not None and not full:
                 records = self._with_history(plan, records)
             ids = [record.id for record in records]
             linked = {to: self.associated(plan.object_type, to, ids) for to in plan.associated}
-            mapped = [(record, mapper(record, linked)) for record in records]
+            mapped = [(record, mappers[0](record, linked)) for record in records]
             yield Page(
                 records=[found for _, found in mapped if found is not None],
                 # a record that is no record of the schema (a call on no deal) is not kept
@@ -233,6 +263,19 @@ class ActivityReader:
         """The function that maps one record of the stream (None: not a record of the schema)."""
         s = self.settings
         zone = s.zone
+        if stream == "leads" and s.leads_from == "contacts":
+            label = self.label(CONTACTS, COMPANIES, s.lead_partner_label, "crm.lead_partner_label")
+
+            def contact(record: HsRecord, linked: Linked) -> Any:
+                return lead_from_contact(
+                    record,
+                    partner_id=_first(linked[COMPANIES].get(record.id, []), label),
+                    deal_id=_first(linked[DEALS].get(record.id, []), None),
+                    lead_source_property=s.lead_source_property,
+                    zone=zone,
+                )
+
+            return contact
         if stream == "leads":
             stages = self.stages("leads")
             converted = frozenset(

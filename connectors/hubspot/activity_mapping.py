@@ -17,6 +17,11 @@ without I/O (each record arrives as an ``HsRecord`` with its associated ids).
   is no Call of the schema); date ``hs_timestamp``, seconds of ``hs_call_duration`` (ms),
   outcome from ``hs_call_disposition`` by ``crm.call_dispositions``.
 - LineItem: on its deal; product ``crm.line_item_product_property``, quantity, amount.
+
+With ``crm.leads_from: contacts`` a lead is a contact that became one
+(``hs_lifecyclestage_lead_date``, its created date), converted on
+``hs_lifecyclestage_opportunity_date`` into the deal associated with it, its partner the
+company of the contact→company ``crm.lead_partner_label``, its status ``hs_lead_status``.
 """
 
 from __future__ import annotations
@@ -104,6 +109,30 @@ def lead_from(
         created_date=_created(record, zone, "lead"),
         status=stages.labels.get(stage or "", stage),
         converted_date=None if entered is None else local_date(entered, zone),
+        converted_opportunity_id=deal_id,
+        lead_source=record.get(lead_source_property),
+    )
+
+
+def lead_from_contact(
+    record: HsRecord,
+    *,
+    partner_id: str | None,
+    deal_id: str | None,
+    lead_source_property: str,
+    zone: ZoneInfo,
+) -> Lead | None:
+    """A contact that became a lead (``hs_lifecyclestage_lead_date``) as a Lead: created
+    then, converted when it became an opportunity; None for a contact that never was one."""
+    became = _date(record, "hs_lifecyclestage_lead_date", zone)
+    if became is None:
+        return None
+    return Lead(
+        id=record.id,
+        partner_id=partner_id,
+        created_date=became,
+        status=record.get("hs_lead_status"),
+        converted_date=_date(record, "hs_lifecyclestage_opportunity_date", zone),
         converted_opportunity_id=deal_id,
         lead_source=record.get(lead_source_property),
     )

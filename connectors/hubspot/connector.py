@@ -111,6 +111,8 @@ from core.schema import ACTIVITY_ENTITIES, Opportunity, Partner, StageChange, St
 
 logger = logging.getLogger(__name__)
 
+#: The activity objects some portals lack (the Leads object: Sales Hub Professional and up).
+OPTIONAL_OBJECTS = frozenset({"leads"})
 #: Deals ``check()`` samples to see how stage history will be read.
 CHECK_SAMPLE = 100
 
@@ -279,8 +281,9 @@ class HubSpotConnector:
     def activity_access(self) -> dict[str, str | None]:
         """Per activity stream, None when it can be read, else why not: a scope the private
         app lacks (from the token's own scopes, one call), or the object missing from the
-        portal (a one-record list of each object the scopes allow answers 400 or 404:
-        leads need Sales Hub Professional)."""
+        portal. Only the Leads object is missing from some portals (Sales Hub Professional
+        and up): a one-record list of it tells (400 or 404 when missing); quotes, tickets,
+        calls, line items and contacts exist in every portal."""
         scopes = self.client.token_scopes()
         access: dict[str, str | None] = {}
         for stream in ACTIVITY_ENTITIES:
@@ -291,6 +294,9 @@ class HubSpotConnector:
                     f"{plan.object_type} cannot be read; grant it (Settings → Integrations → "
                     "Private apps → Scopes)"
                 )
+                continue
+            if plan.object_type not in OPTIONAL_OBJECTS:
+                access[stream] = None
                 continue
             try:
                 self.client.list_page(plan.object_type, None, limit=1, properties=[ID])

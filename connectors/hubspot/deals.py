@@ -95,12 +95,14 @@ class DealReader:
         *,
         object_type: str = DEALS,
         history_property: str = DEAL_STAGE,
+        modified_property: str = MODIFIED,
     ) -> None:
         self.client = client
         self.settings = settings
         self._catalog = catalog
         self.object_type = object_type
         self.history_property = history_property
+        self.modified_property = modified_property
         #: batch reads of dealstage history made (the deals whose stage dates were not enough)
         self.history_reads = 0
 
@@ -192,6 +194,7 @@ class DealReader:
             partial(self.client.search, self.object_type),
             key=lambda record: record.key,
             properties=properties,
+            modified=self.modified_property,
         )
         buffer: list[HsRecord] = []
         for records in newest_only(search.pages(window.start_ms)):

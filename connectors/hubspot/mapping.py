@@ -27,6 +27,7 @@ from connectors.hubspot.queries import (
     AMOUNT,
     AMOUNT_HOME,
     CLOSE_DATE,
+    CONTACT_MODIFIED,
     CREATED,
     CURRENCY,
     DEAL_NAME,
@@ -65,8 +66,9 @@ class HsRecord:
 
     @property
     def modified_ms(self) -> int:
-        """hs_lastmodifieddate in epoch ms (0 if HubSpot left it out)."""
-        return parse_ms(self.get(MODIFIED)) or 0
+        """hs_lastmodifieddate (a contact's lastmodifieddate) in epoch ms (0 if HubSpot left
+        it out)."""
+        return parse_ms(self.get(MODIFIED)) or parse_ms(self.get(CONTACT_MODIFIED)) or 0
 
     @property
     def key(self) -> tuple[int, str]:

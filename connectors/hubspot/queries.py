@@ -52,6 +52,9 @@ MAX_QUERY_STRING_CHARS = 6_000
 
 ID = "hs_object_id"
 MODIFIED = "hs_lastmodifieddate"
+#: what contacts stamp each change in (search on their hs_lastmodifieddate finds nothing:
+#: https://community.hubspot.com/t5/APIs-Integrations/CRM-V3-API-Search-issue-with-Contacts-when-using-Filters/m-p/324617)
+CONTACT_MODIFIED = "lastmodifieddate"
 CREATED = "createdate"
 NAME = "name"
 DEAL_NAME = "dealname"
@@ -90,6 +93,7 @@ ACTIVITY_READ_SCOPES = {
     "calls": "crm.objects.contacts.read",
     "emails": "crm.objects.contacts.read",
     "line_items": "crm.objects.line_items.read",
+    "contacts": "crm.objects.contacts.read",
 }
 #: Writing score values needs the first; making their properties (fields create) both.
 WRITE_SCOPES = ("crm.objects.companies.write", "crm.schemas.companies.write")

@@ -101,6 +101,14 @@ class HubSpotSettings(RetrySettings):
         ),
     )
     # --- the activity objects (leads, quotes, tickets, calls, line items) -------------------
+    leads_from: Literal["leads", "contacts"] = Field(
+        default="leads",
+        description=(
+            "leads: the Leads object (Sales Hub Professional and up); contacts: contacts "
+            "that became leads (lifecyclestage, hs_lead_status), converted when they became "
+            "an opportunity"
+        ),
+    )
     lead_partner_label: str = Field(
         default=DEFAULT_PARTNER_LABEL,
         min_length=1,

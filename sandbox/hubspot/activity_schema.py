@@ -16,13 +16,26 @@ line items, with HubSpot's internal names, types and groups.
   (an outcome's GUID: ``CALL_DISPOSITIONS``).
 - Emails (0-49): ``hs_timestamp``, ``hs_email_subject``, ``hs_email_direction``.
 - Line items (0-8): ``name``, ``hs_product_id``, ``quantity``, ``price``, ``amount``.
+- Contacts (0-1), a lead's contact: ``email``, ``firstname``, ``lastname``,
+  ``lifecyclestage``, ``hs_lead_status``, ``hs_lifecyclestage_lead_date`` and
+  ``hs_lifecyclestage_opportunity_date`` (when it became a lead, an opportunity),
+  ``lastmodifieddate`` (what contacts search by) and the custom ``lead_source``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sandbox.hubspot.objects import CALLS, EMAILS, LEADS, LINE_ITEMS, QUOTES, TICKETS, ObjectType
+from sandbox.hubspot.objects import (
+    CALLS,
+    CONTACTS,
+    EMAILS,
+    LEADS,
+    LINE_ITEMS,
+    QUOTES,
+    TICKETS,
+    ObjectType,
+)
 from sandbox.hubspot.pipelines import Pipeline
 from sandbox.hubspot.properties import HsProperty, PropertyGroup
 from sandbox.hubspot.schema import CUSTOM_GROUP, PropertyDef, system_definitions, text_definition
@@ -62,6 +75,26 @@ TICKET_CATEGORIES = {
     "GENERAL_INQUIRY": "General inquiry",
 }
 FIRST_CONTACT_PROPERTY = "first_contact_resolution"
+LIFECYCLE_STAGES = {
+    "subscriber": "Subscriber",
+    "lead": "Lead",
+    "marketingqualifiedlead": "Marketing Qualified Lead",
+    "salesqualifiedlead": "Sales Qualified Lead",
+    "opportunity": "Opportunity",
+    "customer": "Customer",
+    "evangelist": "Evangelist",
+    "other": "Other",
+}
+LEAD_STATUSES = {
+    "NEW": "New",
+    "OPEN": "Open",
+    "IN_PROGRESS": "In Progress",
+    "OPEN_DEAL": "Open Deal",
+    "UNQUALIFIED": "Unqualified",
+    "ATTEMPTED_TO_CONTACT": "Attempted to Contact",
+    "CONNECTED": "Connected",
+    "BAD_TIMING": "Bad Timing",
+}
 
 
 def category_value(case_type: str) -> str:
@@ -162,6 +195,22 @@ def _definitions(
             _enum("hs_email_direction", "Email direction", info,
                   {"EMAIL": "Outgoing", "INCOMING_EMAIL": "Incoming",
                    "FORWARDED_EMAIL": "Forwarded"}),
+        ]  # fmt: skip
+    if kind is CONTACTS:
+        return [
+            PropertyDef("lastmodifieddate", "Last Modified Date", "datetime", "date", info,
+                        read_only=True, calculated=True),
+            text_definition("email", "Email", info),
+            text_definition("firstname", "First Name", info),
+            text_definition("lastname", "Last Name", info),
+            _enum("lifecyclestage", "Lifecycle Stage", info, LIFECYCLE_STAGES),
+            _enum("hs_lead_status", "Lead Status", info, LEAD_STATUSES),
+            PropertyDef("hs_lifecyclestage_lead_date", "Became a Lead Date", "datetime", "date",
+                        info, read_only=True, calculated=True),
+            PropertyDef("hs_lifecyclestage_opportunity_date", "Became an Opportunity Date",
+                        "datetime", "date", info, read_only=True, calculated=True),
+            _enum("lead_source", "Lead source", custom, {s: s for s in lead_sources},
+                  custom=True),
         ]  # fmt: skip
     if kind is LINE_ITEMS:
         return [

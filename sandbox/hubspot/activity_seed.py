@@ -3,7 +3,11 @@ and service), as columns, the way a portal holds them:
 
 - a lead (0-136) per lead, in the lead pipeline: New at creation; Qualified at its
   ``converted_date`` (10:00), associated with the deal it became; Disqualified an hour
-  after creation. Its partner is a lead→company association labelled ``Reseller``.
+  after creation. Its partner is a lead→company association labelled ``Reseller``. A lead
+  is associated with its contact (Primary), which holds the lead as portals without the
+  Leads object keep one: ``lifecyclestage`` lead (opportunity once converted, with
+  ``hs_lifecyclestage_opportunity_date``), ``hs_lead_status`` NEW, UNQUALIFIED or
+  OPEN_DEAL, the same ``Reseller`` label to the partner and an association to the deal.
 - a quote (0-14) per quote on its deal: ``hs_status`` DRAFT at creation, published
   (APPROVAL_NOT_NEEDED) on its ``sent_date`` (10:00), then ACCEPTED or DECLINED an hour
   later; a Presented quote with no sent date stays PENDING_APPROVAL (never published).
@@ -21,6 +25,7 @@ Ids are numbered in seed-key order, each object type in a range of its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +38,7 @@ from sandbox.hubspot.links import PAIRS, PRIMARY_LABEL, RESELLER_LABEL, Pair
 from sandbox.hubspot.objects import (
     CALLS,
     COMPANIES,
+    CONTACTS,
     DEALS,
     EMAILS,
     LEADS,
@@ -61,6 +67,7 @@ ID_STARTS = {
     CALLS: 60_000_000_001,
     EMAILS: 70_000_000_001,
     LINE_ITEMS: 80_000_000_001,
+    CONTACTS: 90_000_000_001,
 }
 #: who made the seeded changes (a user in HubSpot's UI)
 SOURCE = ("CRM_UI", "userId:45000000")
@@ -83,6 +90,41 @@ LINK_SCHEMA = {
 }
 
 
+@dataclass(frozen=True)
+class NumberedIds:
+    """Seed ids numbered in key order from ``start``, as their records' HubSpot ids: a
+    sorted column, not a dict (at a million records a dict of strings costs gigabytes)."""
+
+    keys: pl.Series
+    start: int
+
+    @classmethod
+    def of(cls, ids: pl.Series, start: int) -> NumberedIds:
+        return cls(ids.sort(), start)
+
+    def get(self, key: str) -> str | None:
+        at = int(self.keys.search_sorted(key))
+        if at < len(self.keys) and self.keys[at] == key:
+            return str(self.start + at)
+        return None
+
+    def __getitem__(self, key: str) -> str:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def items(self) -> Iterator[tuple[str, str]]:
+        for at, key in enumerate(self.keys):
+            yield key, str(self.start + at)
+
+
 @dataclass
 class SeededActivity:
     """The activity objects as tables (columns named as the portal's), their links and
@@ -92,7 +134,7 @@ class SeededActivity:
     links: list[pl.DataFrame] = field(default_factory=list)
     history: list[pl.DataFrame] = field(default_factory=list)
     #: per stream, seed id → HubSpot id
-    ids: dict[str, dict[str, str]] = field(default_factory=dict)
+    ids: dict[str, NumberedIds] = field(default_factory=dict)
     lead_sources: list[str] = field(default_factory=list)
     case_types: list[str] = field(default_factory=list)
 
@@ -149,7 +191,7 @@ def _numbered(
         .cast(pl.Int64)
         .alias("hs_object_id")
     )
-    seeded.ids[stream] = dict(zip(frame["id"], frame["hs_object_id"].cast(pl.String), strict=True))
+    seeded.ids[stream] = NumberedIds.of(frame["id"], ID_STARTS[kind])
     return frame
 
 
@@ -223,6 +265,37 @@ def _leads(seeded: SeededActivity, frame: pl.DataFrame, id_map: dict[str, str]) 
         _link(frame, LEADS, DEALS, _ids(id_map, "converted_opportunity_id")),
     ]
     seeded.lead_sources = sorted(set(frame["lead_source"].drop_nulls().to_list()))
+    _lead_contacts(seeded, frame, id_map)
+
+
+def _lead_contacts(seeded: SeededActivity, leads: pl.DataFrame, id_map: dict[str, str]) -> None:
+    """Each lead's contact, holding the lead as lifecycle stage and lead status."""
+    contact_id = (pl.col("hs_object_id") - ID_STARTS[LEADS] + ID_STARTS[CONTACTS]).cast(pl.Int64)
+    frame = leads.with_columns(contact_id.alias("__contact"))
+    seeded.ids["contacts"] = NumberedIds.of(frame["id"], ID_STARTS[CONTACTS])
+    converted = pl.col("__converted").is_not_null()
+    seeded.tables[CONTACTS] = frame.select(
+        pl.col("__contact").alias("hs_object_id"),
+        pl.col("__created").alias("createdate"),
+        (pl.max_horizontal("__created", "__moved") + _MINUTE).alias("lastmodifieddate"),
+        (pl.lit("lead-") + pl.col("id").str.to_lowercase() + pl.lit("@example.com")).alias("email"),
+        pl.lit("Lead").alias("firstname"),
+        pl.col("id").alias("lastname"),
+        pl.when(converted).then(pl.lit("opportunity")).otherwise(pl.lit("lead"))
+        .alias("lifecyclestage"),
+        pl.when(converted).then(pl.lit("OPEN_DEAL"))
+        .when(pl.col("__stage") == LEAD_DISQUALIFIED).then(pl.lit("UNQUALIFIED"))
+        .otherwise(pl.lit("NEW")).alias("hs_lead_status"),
+        pl.col("__created").alias("hs_lifecyclestage_lead_date"),
+        pl.col("__converted").alias("hs_lifecyclestage_opportunity_date"),
+        "lead_source",
+    )  # fmt: skip
+    contacts = frame.with_columns(pl.col("__contact").alias("hs_object_id"))
+    seeded.links += [
+        _link(frame, LEADS, CONTACTS, pl.col("__contact"), PRIMARY_LABEL),
+        _link(contacts, CONTACTS, COMPANIES, _ids(id_map, "partner_id"), RESELLER_LABEL),
+        _link(contacts, CONTACTS, DEALS, _ids(id_map, "converted_opportunity_id")),
+    ]
 
 
 def _quotes(seeded: SeededActivity, frame: pl.DataFrame, id_map: dict[str, str]) -> None:

@@ -9,8 +9,10 @@ The type ids are HubSpot's defaults where it publishes them (e.g. call→deal 20
 deal→call 205, line item→deal 20 / 19, quote→deal 64 / 63, ticket→company 339 / 340
 and Primary 26 / 25, ticket→call 219 / 220, ticket→email 223 / 224, lead→company 610);
 company→lead and lead↔deal are the sandbox's own numbers, and the partner label on
-leads (``Reseller``, USER_DEFINED) is the portal's, as a custom label is in every
-portal. The connector reads them from the labels endpoint, never from this list.
+leads and their contacts (``Reseller``, USER_DEFINED) is the portal's, as a custom label
+is in every portal. Lead→contact Primary is 578 (a lead "must be associated with an
+existing contact"), contact→company 279 / 280, contact→deal 4 / 3. The connector
+reads them from the labels endpoint, never from this list.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sandbox.hubspot.errors import validation_error
 from sandbox.hubspot.objects import (
     CALLS,
     COMPANIES,
+    CONTACTS,
     DEALS,
     EMAILS,
     LEADS,
@@ -89,6 +92,11 @@ PAIRS = (
     Pair(LEADS, COMPANIES, (_unlabeled(610, 611),
                             LinkLabel("USER_DEFINED", 317, 318, RESELLER_LABEL))),
     Pair(LEADS, DEALS, (_unlabeled(583, 584),)),
+    Pair(LEADS, CONTACTS, (_unlabeled(608, 609),
+                           LinkLabel("HUBSPOT_DEFINED", 578, 579, PRIMARY_LABEL))),
+    Pair(CONTACTS, COMPANIES, (_unlabeled(279, 280),
+                               LinkLabel("USER_DEFINED", 319, 320, RESELLER_LABEL))),
+    Pair(CONTACTS, DEALS, (_unlabeled(4, 3),)),
     Pair(QUOTES, DEALS, (_unlabeled(64, 63),)),
     Pair(TICKETS, COMPANIES, (_unlabeled(339, 340),
                               LinkLabel("HUBSPOT_DEFINED", 26, 25, PRIMARY_LABEL))),

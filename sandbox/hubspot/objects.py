@@ -3,7 +3,8 @@
 HubSpot accepts an object type by its plural name (``deals``), its singular
 (``deal``) or its type id (``0-3``); every name resolves to one ``ObjectType``.
 Type ids are HubSpot's (developers.hubspot.com, "object type IDs"): companies 0-2,
-deals 0-3, tickets 0-5, line items 0-8, quotes 0-14, calls 0-48, emails 0-49, leads 0-136.
+deals 0-3, tickets 0-5, line items 0-8, quotes 0-14, calls 0-48, emails 0-49, leads 0-136,
+contacts 0-1.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ class ObjectType:
     type_id: str
     default_properties: tuple[str, ...]
     query_properties: tuple[str, ...]
+    #: the property stamped with each change (contacts: lastmodifieddate; their
+    #: hs_lastmodifieddate exists but search on it finds nothing, as HubSpot's does)
+    modified_column: str = "hs_lastmodifieddate"
+
+    @property
+    def system_properties(self) -> tuple[str, ...]:
+        """What every read of this type returns besides the requested properties."""
+        return ("createdate", self.modified_column, "hs_object_id")
 
     @property
     def table(self) -> str:
@@ -113,9 +122,18 @@ LINE_ITEMS = ObjectType(
     default_properties=(*_SYSTEM, "amount", "hs_product_id", "name", "price", "quantity"),
     query_properties=("name",),
 )
+CONTACTS = ObjectType(
+    name="contacts",
+    singular="contact",
+    type_id="0-1",
+    default_properties=("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate",
+                        "lastname"),
+    query_properties=("firstname", "lastname", "email"),
+    modified_column="lastmodifieddate",
+)  # fmt: skip
 #: The objects of the partner's funnel, customers and service (and the emails logged on
-#: tickets), seeded from a dataset's activity.
-ACTIVITY_TYPES = (LEADS, QUOTES, TICKETS, CALLS, EMAILS, LINE_ITEMS)
+#: tickets, the contacts of leads), seeded from a dataset's activity.
+ACTIVITY_TYPES = (LEADS, QUOTES, TICKETS, CALLS, EMAILS, LINE_ITEMS, CONTACTS)
 OBJECT_TYPES = (COMPANIES, DEALS, *ACTIVITY_TYPES)
 _BY_NAME = {
     alias: object_type

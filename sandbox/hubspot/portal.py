@@ -15,7 +15,7 @@ from typing import Any
 from connectors.seed import SeedDataset
 from kpi_engine.frames import Activity
 from sandbox.hubspot.activity_schema import activity_groups, activity_properties
-from sandbox.hubspot.activity_seed import seed_activity
+from sandbox.hubspot.activity_seed import NumberedIds, seed_activity
 from sandbox.hubspot.associations import (
     BATCH_READ_LIMIT,
     LABELS,
@@ -38,7 +38,6 @@ from sandbox.hubspot.objects import (
     ID_COLUMN,
     LEADS,
     OBJECT_TYPES,
-    SYSTEM_PROPERTIES,
     TICKETS,
     ObjectType,
     resolve_object_type,
@@ -74,7 +73,7 @@ BATCH_READ_OBJECTS = 100
 INDEXED = {
     COMPANIES: ("hs_lastmodifieddate", "createdate", "type"),
     DEALS: ("hs_lastmodifieddate", "createdate", "closedate", "dealstage"),
-    **{kind: ("hs_lastmodifieddate", "createdate") for kind in ACTIVITY_TYPES},
+    **{kind: (kind.modified_column, "createdate") for kind in ACTIVITY_TYPES},
 }
 
 
@@ -105,7 +104,7 @@ class HubSpotPortal:
         dataset's own by default)."""
         self.store = store
         #: per activity stream, seed id → HubSpot id
-        self.activity_ids: dict[str, dict[str, str]] = {}
+        self.activity_ids: dict[str, NumberedIds] = {}
         self.clock = PortalClock()
         self.rates = dict(dataset.currencies.rates)
         self.id_map: dict[str, str] = {}
@@ -411,11 +410,12 @@ class HubSpotPortal:
         """The written records as HubSpot echoes them: each with the properties its input
         sent, plus the system ones."""
         names = [name for sent in written.values() for name in sent]
-        spec = table.spec(names or list(SYSTEM_PROPERTIES))
+        system = table.object_type.system_properties
+        spec = table.spec(names or list(system))
         rows = table.rows_by_id(spec, list(written), archived=False)
         results = table.render([rows[i] for i in written if i in rows], spec, self.history)
         for result, sent in zip(results, written.values(), strict=True):
-            keep = {*sent, *SYSTEM_PROPERTIES}
+            keep = {*sent, *system}
             result["properties"] = {k: v for k, v in result["properties"].items() if k in keep}
         return results
 
@@ -613,7 +613,7 @@ class HubSpotPortal:
 
 #: the object type of each activity stream's records
 _TYPE_OF_STREAM = {"leads": "leads", "quotes": "quotes", "cases": "tickets", "calls": "calls",
-                   "line_items": "line_items"}  # fmt: skip
+                   "line_items": "line_items", "contacts": "contacts"}  # fmt: skip
 
 
 def _cursor(after: Any) -> int:

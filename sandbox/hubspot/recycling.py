@@ -56,7 +56,7 @@ class RecyclingBin:
         with self.store.transaction() as db:
             changed = db.execute(
                 f"UPDATE {quote(kind.table)} SET {quote(ARCHIVED_COLUMN)} = 1, "
-                f"{quote(ARCHIVED_AT_COLUMN)} = ?, hs_lastmodifieddate = ? "
+                f"{quote(ARCHIVED_AT_COLUMN)} = ?, {quote(kind.modified_column)} = ? "
                 f"WHERE {quote(ID_COLUMN)} = ? AND {quote(ARCHIVED_COLUMN)} = 0",
                 (now, now, record_id),
             ).rowcount
@@ -80,7 +80,7 @@ class RecyclingBin:
         with self.store.transaction() as db:
             changed = db.execute(
                 f"UPDATE {quote(kind.table)} SET {quote(ARCHIVED_COLUMN)} = 0, "
-                f"{quote(ARCHIVED_AT_COLUMN)} = NULL, hs_lastmodifieddate = ? "
+                f"{quote(ARCHIVED_AT_COLUMN)} = NULL, {quote(kind.modified_column)} = ? "
                 f"WHERE {quote(ID_COLUMN)} = ? AND {quote(ARCHIVED_COLUMN)} = 1",
                 (now, record_id),
             ).rowcount

@@ -139,6 +139,7 @@ ACTIVITY_SCOPES = {
     "tickets": ("tickets", "tickets"),
     "calls": ("crm.objects.contacts.read", "crm.objects.contacts.write"),
     "emails": ("crm.objects.contacts.read", "crm.objects.contacts.write"),
+    "contacts": ("crm.objects.contacts.read", "crm.objects.contacts.write"),
 }
 #: Every scope the sandbox's routes ask for; a new token holds them all.
 SCOPES = tuple(

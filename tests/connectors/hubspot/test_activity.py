@@ -262,3 +262,24 @@ def test_bundled_activity_reads_back_as_the_seed_holds_it(
             data[field] = None if data[field] is None else portal.id_map[data[field]]
         wanted.append(data)
     assert served(records, stream) == sorted(wanted, key=lambda d: d["id"])
+
+
+def test_leads_from_contacts(running: RunningSandbox, tmp_path: Path) -> None:
+    """``crm.leads_from: contacts``: the contacts that became leads, searched by their
+    lastmodifieddate, give the same leads (in contact ids) as the Leads object."""
+    connector = connector_for(running, leads_from="contacts", overlap_seconds=0)
+    records, deleted, cursors = drain(connector.fetch_activity("leads", None))
+    contacts = running.app.hubspot.activity_ids["contacts"]
+    by_lead = {c: running.app.hubspot.activity_ids["leads"][seed] for seed, c in contacts.items()}
+    as_leads = [r.model_copy(update={"id": by_lead[r.id]}) for r in records]
+    assert served(as_leads, "leads") == expected(running, tmp_path / "seed", "leads")
+    assert deleted == []
+    statuses = {r.id: r.status for r in records}
+    assert statuses[contacts["L000"]] == "OPEN_DEAL" and statuses[contacts["L001"]] == "UNQUALIFIED"
+    # a contact edited by a user is found by an incremental read (its lastmodifieddate)
+    changed = contacts["L002"]
+    hubspot_client(running).crm.contacts.batch_api.update(
+        {"inputs": [{"id": changed, "properties": {"hs_lead_status": "CONNECTED"}}]}
+    )
+    again, _, _ = drain(connector.fetch_activity("leads", last_cursor(cursors)))
+    assert {r.id: r.status for r in again}[changed] == "CONNECTED" and len(again) < len(records)

@@ -76,6 +76,8 @@ class StreamPlan:
 def stream_plans(settings: HubSpotSettings) -> dict[str, StreamPlan]:
     """Every activity stream's plan."""
     first_contact = (settings.first_contact_property,) if settings.first_contact_property else ()
+    # a portal that stamps a sent date in a property needs no status history
+    sent = (settings.quote_sent_property,) if settings.quote_sent_property else ()
     leads = StreamPlan(
         "leads",
         ACTIVITY_READ_SCOPES["leads"],
@@ -102,8 +104,9 @@ def stream_plans(settings: HubSpotSettings) -> dict[str, StreamPlan]:
     return {
         "leads": leads,
         "quotes": StreamPlan(
-            "quotes", ACTIVITY_READ_SCOPES["quotes"], (CREATED, MODIFIED, QUOTE_STATUS),
-            QUOTE_STATUS, (DEALS,),
+            "quotes", ACTIVITY_READ_SCOPES["quotes"],
+            (CREATED, MODIFIED, QUOTE_STATUS, *sent),
+            None if sent else QUOTE_STATUS, (DEALS,),
         ),
         "cases": StreamPlan(
             "tickets", ACTIVITY_READ_SCOPES["tickets"],
@@ -326,7 +329,9 @@ class ActivityReader:
             if deal is None:
                 return None
             if stream == "quotes":
-                return quote_from(record, deal_id=deal, zone=zone)
+                return quote_from(
+                    record, deal_id=deal, sent_property=s.quote_sent_property, zone=zone
+                )
             if stream == "calls":
                 return call_from(record, deal_id=deal, dispositions=s.call_dispositions, zone=zone)
             return line_item_from(

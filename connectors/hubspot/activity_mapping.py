@@ -7,7 +7,8 @@ without I/O (each record arrives as an ``HsRecord`` with its associated ids).
   deal associated with it; status: its stage's label.
 - Quote: on the deal it is associated with; sent: the first time its ``hs_status``
   history holds a published status (APPROVAL_NOT_NEEDED or APPROVED: HubSpot publishes a
-  quote by setting one of them).
+  quote by setting one of them; HubSpot has no sent-date property of its own), or the
+  date property ``crm.quote_sent_property`` names (one a portal's workflow stamps).
 - Case: a ticket on its Primary company; closed: ``closed_date`` while its stage is closed
   (the stage metadata's ``isClosed``, or ``ticketState`` CLOSED); reopened: its
   ``hs_pipeline_stage`` history goes from a closed stage to an open one; contacts: the
@@ -138,17 +139,27 @@ def lead_from_contact(
     )
 
 
-def quote_from(record: HsRecord, *, deal_id: str, zone: ZoneInfo) -> Quote:
-    published = next(
-        (ms for value, ms in _oldest_first(record, QUOTE_STATUS) if value in PUBLISHED_STATUSES),
-        None,
-    )
+def quote_from(
+    record: HsRecord, *, deal_id: str, sent_property: str | None, zone: ZoneInfo
+) -> Quote:
+    if sent_property:
+        sent = _date(record, sent_property, zone)
+    else:
+        published = next(
+            (
+                ms
+                for value, ms in _oldest_first(record, QUOTE_STATUS)
+                if value in PUBLISHED_STATUSES
+            ),
+            None,
+        )
+        sent = None if published is None else local_date(published, zone)
     return Quote(
         id=record.id,
         opportunity_id=deal_id,
         created_date=_created(record, zone, "quote"),
         status=record.get(QUOTE_STATUS),
-        sent_date=None if published is None else local_date(published, zone),
+        sent_date=sent,
     )
 
 

@@ -119,6 +119,11 @@ class HubSpotSettings(RetrySettings):
         min_length=1,
         description="lead pipeline stages (labels) a lead enters when it is converted",
     )
+    quote_sent_property: str | None = Field(
+        default=None,
+        description="quote date property that holds when a quote was sent, or null (then: "
+        "when its hs_status history first shows it published)",
+    )
     ticket_type_property: str = Field(
         default="hs_ticket_category",
         description="ticket property holding the case type (its option label is the type)",
@@ -155,6 +160,7 @@ class HubSpotSettings(RetrySettings):
         "lead_source_property",
         "ticket_type_property",
         "first_contact_property",
+        "quote_sent_property",
         "line_item_product_property",
         "partner_region_property",
         "partner_channel_manager_property",

@@ -64,6 +64,9 @@ def test_every_object_deserializes(running: RunningSandbox) -> None:
     )  # fmt: skip
     # K002, K003, K006, K007, K010, K011, K014 on deals; the 4 calls logged on tickets (300 s)
     assert calls.total == 11
+    contacts = crm.contacts.basic_api.get_page(limit=2, properties=["lifecyclestage"])
+    assert [c.properties["lifecyclestage"] for c in contacts.results] == ["opportunity", "lead"]
+    assert contacts.results[0].updated_at.year == 2017  # lastmodifieddate, as contacts stamp
     pipeline = crm.pipelines.pipelines_api.get_all("tickets").results[0]
     assert [(s.id, s.metadata["ticketState"]) for s in pipeline.stages][-1] == ("4", "CLOSED")
     labels = crm.associations.v4.schema.definitions_api.get_all("leads", "companies").results

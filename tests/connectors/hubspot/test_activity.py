@@ -283,3 +283,27 @@ def test_leads_from_contacts(running: RunningSandbox, tmp_path: Path) -> None:
     )
     again, _, _ = drain(connector.fetch_activity("leads", last_cursor(cursors)))
     assert {r.id: r.status for r in again}[changed] == "CONNECTED" and len(again) < len(records)
+
+
+def test_a_quote_sent_date_property(running: RunningSandbox) -> None:
+    """``crm.quote_sent_property``: a date a portal stamps on its quotes (made here over the
+    API, as an admin makes one) is the sent date, with no status history read."""
+    crm = hubspot_client(running).crm
+    crm.properties.core_api.create(
+        "quotes",
+        {"name": "quote_sent_on", "label": "Quote sent on", "type": "datetime",
+         "fieldType": "date", "groupName": "quoteinformation"},
+    )  # fmt: skip
+    ids = running.app.hubspot.activity_ids["quotes"]
+    stamped = ids["Q001"]  # a draft whose sending the portal's workflow recorded
+    crm.objects.batch_api.update(
+        "quotes",
+        {"inputs": [{"id": stamped, "properties": {"quote_sent_on": "2017-02-03T15:00:00Z"}}]},
+    )
+    connector = connector_for(running, quote_sent_property="quote_sent_on")
+    reset_stats(running)
+    quotes = {r.id: r for r in drain(connector.fetch_activity("quotes", None))[0]}
+    assert quotes[stamped].sent_date == date(2017, 2, 3)
+    assert quotes[ids["Q000"]].sent_date is None  # nothing stamped: not sent, by the property
+    # listed 100 a page (no history): the archived listing, one page, one association read
+    assert sum(hubspot_calls(running).values()) == 3

@@ -10,7 +10,7 @@ adding a KPI is one entry plus its expression.
 An expression is one of three things:
 
 - a Polars expression over the per-partner sums of ``kpis.aggregate_by_partner``
-  (and the KPI columns above it in this table);
+  and ``activity.aggregate_activity`` (and the KPI columns above it in this table);
 - ``FromRecords(function)``: a function of the flagged opportunities, their stage
   changes and channel figures (``kpis.Facts``) giving one row per partner;
 - ``AcrossPartners(function)``: a figure that ranks every scored partner against
@@ -43,19 +43,15 @@ class Kind:
     def numeric(self) -> bool:
         return self.decimals is not None
 
-    @property
-    def zero(self) -> int | float:
-        """Nothing counted or summed: 0 for a count, 0.0 for an amount."""
-        return 0 if self.decimals == 0 else 0.0
-
 
 COUNT = Kind("count", decimals=0)  # a whole number of opportunities
 MONEY = Kind("money", decimals=2)  # in the reporting currency
 MONEY_PER_DAY = Kind("money_per_day", decimals=2)
-RATE = Kind("rate", decimals=4)  # a share, 0..1
+RATE = Kind("rate", decimals=4)  # a share, 0..1 (revenue_retention: above 1 is expansion)
 GROWTH = Kind("growth", decimals=4)  # a change against the prior window, −1..∞
 DAYS = Kind("days", decimals=2)
 SCORE = Kind("score", decimals=2)  # 0..100
+AVERAGE = Kind("average", decimals=2)  # a mean count: tickets per customer, calls per deal
 TEXT = Kind("text", decimals=None)
 #: days per stage name; written as 'Prospecting=0.0; Engaging=45.8' where text is needed
 PER_STAGE = Kind("per_stage", decimals=None)
@@ -271,5 +267,114 @@ KPIS = Catalogue(
         "over the deals closed in the window (repeat visits added up).",
         expression=FromRecords(_stage_days),
         null_note="the stage was never left",
+    ),
+    # --- the partner's funnel, customers and service ---
+    Kpi(
+        "lead_count", COUNT, "higher", "no lead data",
+        label="Leads",
+        meaning="Leads attributed to the partner, created in the window.",
+        expression=pl.col("leads_created_w"),
+        null_note="the CRM has no leads partner-kpi can read",
+        sources=("leads",),
+    ),
+    Kpi(
+        "lead_conversion_rate", RATE, "higher", "none created in W",
+        label="Lead conversion rate",
+        meaning="Of the partner's leads created in the window, the share converted "
+        "by the as-of date.",
+        expression=ratio(pl.col("leads_converted"), pl.col("leads_created_w")),
+        null_note="no lead created in the window, or no lead data",
+        sources=("leads",),
+    ),
+    Kpi(
+        "referral_count", COUNT, "higher", NEVER_ZERO,
+        label="Referral deals",
+        meaning="Opportunities created in the window whose lead source is a referral "
+        "(scoring.referral_sources).",
+        expression=pl.col("referral_w_count"),
+    ),
+    Kpi(
+        "customer_count", COUNT, "higher", NEVER_ZERO,
+        label="Customers",
+        meaning="Distinct customers of the deals won in the window.",
+        expression=pl.col("customers_w"),
+    ),
+    Kpi(
+        "customer_growth", GROWTH, "higher", "no customer of p in P",
+        label="Customer growth",
+        meaning="Change of the number of customers against the window before this one.",
+        expression=ratio(pl.col("customers_w") - pl.col("customers_p"), pl.col("customers_p")),
+        null_note="no customer won in the window before",
+    ),
+    Kpi(
+        "account_retention", RATE, "higher", "no customer of p in P",
+        label="Account retention",
+        meaning="Of the customers won in the window before, the share that bought "
+        "from the partner again in this window.",
+        expression=ratio(pl.col("customers_retained"), pl.col("customers_p")),
+        null_note="no customer won in the window before",
+    ),
+    Kpi(
+        "revenue_retention", RATE, "higher", "that amount in P is 0",
+        label="Revenue retention",
+        meaning="Won amount in the window from the customers of the window before, divided "
+        "by the won amount of the window before (above 100% is expansion).",
+        expression=ratio(pl.col("retained_won_total"), pl.col("prior_won_total")),
+        null_note="nothing was won in the window before",
+    ),
+    Kpi(
+        "products_per_customer", AVERAGE, "higher", "no customer in W, or no line-item data",
+        label="Products per customer",
+        meaning="Per customer of the window, the distinct products on the deals won with it.",
+        expression=ratio(pl.col("customer_products"), pl.col("customers_w")),
+        null_note="no customer in the window, or no product lines partner-kpi can read",
+        sources=("line_items",),
+    ),
+    Kpi(
+        "tickets_per_customer", AVERAGE, "lower", "no customer at A, or no case data",
+        label="Tickets per customer",
+        meaning="Cases opened in the window by the partner's customers, per customer; "
+        "fewer is better.",
+        expression=ratio(pl.col("customer_cases_w"), pl.col("customers_at_a")),
+        null_note="no customer yet, or no cases partner-kpi can read",
+        sources=("cases",),
+    ),
+    Kpi(
+        "first_contact_resolution", RATE, "higher", "none closed in W",
+        label="First-contact resolution",
+        meaning="Of the customers' cases closed in the window, the share resolved at first "
+        "contact (one contact at most, never reopened).",
+        expression=ratio(
+            pl.col("customer_cases_first_contact"), pl.col("customer_cases_closed_w")
+        ),
+        null_note="no case of its customers closed in the window, or no case data",
+        sources=("cases",),
+    ),
+    Kpi(
+        "onboarding_days", DAYS, "lower", "no such opportunity",
+        label="Onboarding (days)",
+        meaning="Average days from a won deal's close to the close of its customer's first "
+        "onboarding case; shorter is better.",
+        expression=ratio(pl.col("onboarding_days_total"), pl.col("onboarded_count")),
+        null_note="no deal won in the window whose onboarding case is closed, or no case data",
+        sources=("cases",),
+    ),
+    Kpi(
+        "quote_turnaround_days", DAYS, "lower", "none in W",
+        label="Quote turnaround (days)",
+        meaning="Average days from a deal's creation to its first quote sent, over the deals "
+        "first quoted in the window; shorter is better.",
+        expression=ratio(pl.col("quote_days_total"), pl.col("quoted_w_count")),
+        null_note="no first quote sent in the window, or no quote data",
+        sources=("quotes",),
+    ),
+    Kpi(
+        "value_added_calls", AVERAGE, "higher", "no call data, or no such opportunity",
+        label="Value-added calls per deal",
+        meaning="Connected calls of at least scoring.value_call_seconds logged in the window, "
+        "per deal open at any time in the window.",
+        expression=ratio(pl.col("value_calls_w"), pl.col("open_in_w_count")),
+        null_note="no deal open in the window, or no call data",
+        sources=("calls",),
     ),
 )  # fmt: skip

@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from core.schema import StageDef
+from kpi_engine.activity import aggregate_activity
 from kpi_engine.catalogue import KPIS, PER_STAGE, AcrossPartners, Catalogue, FromRecords
 from kpi_engine.frames import (
     Activity,
@@ -46,7 +47,7 @@ from kpi_engine.scoring import (
     settings_weights,
     tier_counts,
 )
-from kpi_engine.settings import CHANNEL_GROUPS, ScoringSettings
+from kpi_engine.settings import CHANNEL_GROUPS, ScoringSettings, component_directions
 
 Key = str | None
 
@@ -77,7 +78,7 @@ def score_partners(
     service KPIs read (None, or None for one object: the CRM has none of it).
     """
     settings = settings or ScoringSettings()
-    activity_frames = (activity or Activity()).frames()  # noqa: F841  (issue 12: the KPIs)
+    activity_frames = (activity or Activity()).frames()
     partner_rows = partners_frame(partners)
     records = opportunities_frame(opportunities)
     events = stage_events_frame(stage_events)
@@ -87,7 +88,11 @@ def score_partners(
     channels = channel_figures(flagged)
     facts = Facts(flagged, events, channels)
 
-    sums = aggregate_by_partner(flagged)
+    sums = partner_sums(
+        partner_rows["id"],
+        aggregate_by_partner(flagged),
+        aggregate_activity(flagged, activity_frames, as_of, settings),
+    )
     # group_by yields rows in any order; sorted, the portfolio totals sum the same every run
     kpis = derive_kpis(sums, KPIS).sort("partner_id", nulls_last=True)
     per_stage: dict[str, dict[Key, dict[str, float]]] = {}
@@ -100,17 +105,16 @@ def score_partners(
         else:
             found = found.rename({"value": kpi.name})
             kpis = kpis.join(found, on="partner_id", how="left", nulls_equal=True)
+    # KPIS.md: a CRM with none of an object gives null for the KPIs that need it, never 0
+    kpis = kpis.with_columns(
+        pl.lit(None, dtype=kpis.schema[kpi.name]).alias(kpi.name)
+        for kpi in KPIS
+        if kpi.name in kpis.columns and any(activity_frames[s] is None for s in kpi.sources)
+    )
     channels_by_key = _channels_by_key(channels)
 
-    # a partner account without opportunities has 0 of every sum and of every KPI never null
-    sum_columns = [c for c in sums.columns if c != "partner_id"]
-    zeros = [
-        *sum_columns,
-        *(kpi.name for kpi in KPIS if isinstance(kpi.expression, pl.Expr) and not kpi.nullable),
-    ]
     listed = (
         partner_rows.join(kpis, left_on="id", right_on="partner_id", how="left")
-        .with_columns(pl.col(c).fill_null(0) for c in zeros)
         .sort("id")
         .to_dicts()
     )
@@ -126,11 +130,12 @@ def score_partners(
     deal_success_m = portfolio_rate(
         [r["created_w_won"] for r in listed], [r["created_w_count"] for r in listed]
     )
-    components = [
-        component_values(r, close_rate_m, deal_success_m, settings.prior_strength) for r in listed
-    ]
     weights = settings_weights(settings)
-    ranks = component_ranks(components)
+    components = [
+        component_values(r, close_rate_m, deal_success_m, settings.prior_strength, list(weights))
+        for r in listed
+    ]
+    ranks = component_ranks(components, component_directions(weights))
     whole_weights = integer_weights(weights)
     scores = []
     for i, (row, values) in enumerate(zip(listed, components, strict=True)):
@@ -154,8 +159,7 @@ def score_partners(
     unlisted = kpis.filter(
         pl.col("partner_id").is_not_null() & ~pl.col("partner_id").is_in(list(listed_ids))
     )
-    no_partner_rows = kpis.filter(pl.col("partner_id").is_null()).to_dicts()
-    no_partner = no_partner_rows[0] if no_partner_rows else _empty_row(sum_columns, KPIS)
+    (no_partner,) = kpis.filter(pl.col("partner_id").is_null()).to_dicts()
     for kpi in KPIS:
         if isinstance(kpi.expression, AcrossPartners):
             no_partner[kpi.name] = None  # "(no partner)" is not ranked among the partners
@@ -190,11 +194,18 @@ def derive_kpis(sums: pl.DataFrame, catalogue: Catalogue) -> pl.DataFrame:
     return kpis
 
 
-def _empty_row(sum_columns: list[str], catalogue: Catalogue) -> dict[str, Any]:
-    """The row of a bucket without opportunities: every sum 0, each KPI 0 or null."""
-    row: dict[str, Any] = dict.fromkeys(sum_columns, 0)
-    row.update({kpi.name: None if kpi.nullable else kpi.kind.zero for kpi in catalogue})
-    return row
+def partner_sums(partner_ids: pl.Series, *sums: pl.DataFrame) -> pl.DataFrame:
+    """One row of sums per partner account, per other partner id the records name and for
+    "(no partner)" (the null id): every sum 0 where a partner has nothing to count."""
+    keys = pl.DataFrame({"partner_id": partner_ids}).vstack(
+        pl.DataFrame({"partner_id": [None]}, schema={"partner_id": pl.String})
+    )
+    # each key is in each frame of sums at most once, so a float sum adds one value to 0s
+    return (
+        pl.concat([keys, *sums], how="diagonal")
+        .group_by("partner_id")
+        .agg(pl.exclude("partner_id").sum())
+    )
 
 
 def _channels_by_key(channels: pl.DataFrame) -> dict[Key, dict[str, ChannelFigures]]:

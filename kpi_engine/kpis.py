@@ -10,7 +10,9 @@ Three steps, all columnar:
    expression) or from the records (``Facts``: ``top_channels``, ``stage_days``).
 
 Window W is ``as_of − L < date ≤ as_of`` and the prior window P is
-``as_of − 2L < date ≤ as_of − L``.
+``as_of − 2L < date ≤ as_of − L``. The sums of the partner's funnel, customers
+and service that read other objects than opportunities are in
+``kpi_engine.activity``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,21 @@ def _first_win_dates(opportunities: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def stage_entries(events: pl.DataFrame, opportunity: str = "opportunity_id") -> pl.DataFrame:
+    """The stage changes of each opportunity in the order they happened, a row that repeats
+    the stage before it dropped (KPIS.md "Inputs": it is not an entry).
+
+    Changes are ordered by ``entered_date`` then ``sequence`` (its place within a day);
+    ``opportunity`` names the column that tells opportunities apart. The stage name breaks
+    a tie of both, so that any input order gives the same entries.
+    """
+    same_opportunity = pl.col(opportunity) == pl.col(opportunity).shift(1)
+    repeat = same_opportunity & (pl.col("stage") == pl.col("stage").shift(1))
+    return events.sort(opportunity, "entered_date", "sequence", "stage").filter(
+        ~repeat.fill_null(False)
+    )
+
+
 def status_at(
     opportunities: pl.DataFrame,
     events: pl.DataFrame,
@@ -63,11 +80,15 @@ def status_at(
     # only an opportunity open at A reads its history, and only with probabilities to read
     open_at_a = existing.filter(~closed_by_a)["id"]
     entered = (
-        events.filter(
-            (pl.col("entered_date") <= as_of) & pl.col("opportunity_id").is_in(open_at_a.implode())
+        stage_entries(
+            events.filter(
+                (pl.col("entered_date") <= as_of)
+                & pl.col("opportunity_id").is_in(open_at_a.implode())
+            )
         )
+        # within a group, rows keep the order stage_entries gave them
         .group_by("opportunity_id")
-        .agg(pl.col("stage").sort_by("entered_date", "sequence").last().alias("stage_at"))
+        .agg(pl.col("stage").last().alias("stage_at"))
         if stage_probability and not open_at_a.is_empty()
         else pl.DataFrame(schema={"opportunity_id": pl.String, "stage_at": pl.String})
     )
@@ -111,7 +132,9 @@ def flag_opportunities(
         )
     )
     first_win = pl.col("close_date") == pl.col("first_win_date")
-    return opportunities.join(
+    created_w = _in_window("created_date", w_start, as_of)
+    closed_by_w = (status != "open") & (pl.col("close_date") <= w_start)
+    flagged = opportunities.join(
         _first_win_dates(opportunities), on="account_id", how="left", maintain_order="left"
     ).with_columns(
         won_w=(status == "won") & closed_in_w,
@@ -119,11 +142,43 @@ def flag_opportunities(
         won_p=(status == "won") & _in_window("close_date", p_start, w_start),
         # the open pipeline: open at as_of (``status_at`` left only those that exist)
         pipeline=(status == "open") & (pl.col("created_date") <= as_of),
-        created_w=_in_window("created_date", w_start, as_of),
+        created_w=created_w,
         first_won=((status == "won") & first_win).fill_null(False),
         cycle_days=(pl.col("close_date") - pl.col("created_date")).dt.total_days(),
         channel=channel,
+        referral_w=created_w & lead_source.is_in(settings.referral_sources).fill_null(False),
+        # KPIS.md: created on or before A (all that exist) and not closed on or before A − L
+        open_in_w=~closed_by_w.fill_null(False),
     )
+    # retained: won in W from a customer the same partner (or no partner) won in P
+    in_p = _customers_in_p(flagged)
+    return (
+        flagged.join(
+            in_p,
+            on=["partner_id", "account_id"],
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        )
+        .with_columns(retained=WON_W & pl.col("customer_in_p").fill_null(False))
+        .drop("customer_in_p")
+    )
+
+
+def _customers_in_p(flagged: pl.DataFrame) -> pl.DataFrame:
+    """Each pair of a partner (null: no partner) and a customer of it in P."""
+    return (
+        flagged.filter(pl.col("won_p") & pl.col("account_id").is_not_null())
+        .select("partner_id", "account_id")
+        .unique()
+        .with_columns(customer_in_p=pl.lit(True))
+    )
+
+
+def _customers(condition: pl.Expr) -> pl.Expr:
+    """How many distinct customers (accounts) the opportunities meeting ``condition`` have."""
+    account = pl.col("account_id")
+    return account.filter(condition & account.is_not_null()).n_unique().cast(pl.Int64)
 
 
 def aggregate_by_partner(flagged: pl.DataFrame) -> pl.DataFrame:
@@ -149,6 +204,16 @@ def aggregate_by_partner(flagged: pl.DataFrame) -> pl.DataFrame:
         first_win_total=AMOUNT.filter(WON_W & pl.col("first_won")).sum(),
         # won in the prior window P
         prior_won_total=AMOUNT.filter(pl.col("won_p")).sum(),
+        # created in W from a referral
+        referral_w_count=pl.col("referral_w").sum(),
+        # customers: of W, of P, at A; those of P that bought again in W, and what they spent
+        customers_w=_customers(WON_W),
+        customers_p=_customers(pl.col("won_p")),
+        customers_at_a=_customers(pl.col("status") == "won"),
+        customers_retained=_customers(pl.col("retained")),
+        retained_won_total=AMOUNT.filter(pl.col("retained")).sum(),
+        # open at any time in W
+        open_in_w_count=pl.col("open_in_w").sum(),
     )
 
 
@@ -206,11 +271,9 @@ def stage_days(flagged: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
         .filter(WON_W | LOST_W)
         .select("row", pl.col("id").alias("opportunity_id"), "partner_id")
     )
-    # in history order (row is the opportunity's place in id order), the next row of the
-    # same opportunity is the next stage entered
-    visits = events.join(closed, on="opportunity_id", how="inner").sort(
-        ["row", "entered_date", "sequence", "stage"]
-    )
+    # in entry order (row is the opportunity's place in id order: a number sorts faster than
+    # an id), the next row of the same opportunity is the next stage entered
+    visits = stage_entries(events.join(closed, on="opportunity_id", how="inner"), "row")
     same_opportunity = pl.col("row") == pl.col("row").shift(-1)
     days_in_stage = pl.when(same_opportunity).then(
         (pl.col("entered_date").shift(-1) - pl.col("entered_date")).dt.total_days()
@@ -232,5 +295,6 @@ __all__ = [
     "flag_opportunities",
     "ratio",
     "stage_days",
+    "stage_entries",
     "top_channels",
 ]

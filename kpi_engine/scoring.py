@@ -41,11 +41,23 @@ def quality_scores(rows: Sequence[Mapping[str, Any]]) -> list[float]:
 
 
 def component_values(
+    row: Mapping[str, Any],
+    close_rate_m: float | None,
+    deal_success_m: float | None,
+    k: float,
+    components: Sequence[str] = tuple(COMPONENTS),
+) -> dict[str, float | None]:
+    """The components of one partner: the eight of KPIS.md, then each other KPI given a
+    weight (its own value); a partner without opportunities at A has none of them."""
+    if row["opportunity_count"] == 0:
+        return dict.fromkeys(components)
+    values = _default_components(row, close_rate_m, deal_success_m, k)
+    return {name: values[name] if name in values else row[name] for name in components}
+
+
+def _default_components(
     row: Mapping[str, Any], close_rate_m: float | None, deal_success_m: float | None, k: float
 ) -> dict[str, float | None]:
-    """The eight components of one partner; a partner without opportunities has none."""
-    if row["opportunity_count"] == 0:
-        return dict.fromkeys(COMPONENTS)
     closed = row["won_count"] + row["lost_count"]
     return {
         "avg_deal_size": row["avg_deal_size"],
@@ -61,22 +73,24 @@ def component_values(
     }
 
 
-def component_ranks(components: Sequence[Mapping[str, float | None]]) -> dict[str, HalfRanks]:
+def component_ranks(
+    components: Sequence[Mapping[str, float | None]], directions: Mapping[str, str]
+) -> dict[str, HalfRanks]:
     """pct() of every component over all partners (lower-is-better ones negated)."""
     return {
         name: half_ranks([c[name] for c in components], lower_is_better=direction == "lower")
-        for name, direction in COMPONENTS.items()
+        for name, direction in directions.items()
     }
 
 
 def percentiles_of(ranks: Mapping[str, HalfRanks], i: int) -> dict[str, float]:
     """Partner i's pct() of each component, as floats for reports and drivers."""
-    return {name: ranks[name].pct(i) for name in COMPONENTS}
+    return {name: rank.pct(i) for name, rank in ranks.items()}
 
 
 def integer_weights(weights: Mapping[str, float]) -> dict[str, int]:
     """The weights scaled to whole numbers with the same ratios (every float is a rational)."""
-    exact = {name: Fraction(weights[name]) for name in COMPONENTS}
+    exact = {name: Fraction(weight) for name, weight in weights.items()}
     scale = lcm(*(w.denominator for w in exact.values()))
     return {name: int(w * scale) for name, w in exact.items()}
 
@@ -88,7 +102,8 @@ def composite_score(ranks: Mapping[str, HalfRanks], i: int, weights: Mapping[str
     so the score is the exact fraction 100·Σ wᵢhᵢ / (2(n − 1)·Σ wᵢ): rounding a half
     is decided on the true value, never on float noise.
     """
-    numerator = 1000 * sum(weights[name] * ranks[name].numerators[i] for name in COMPONENTS)
+    numerator = 1000 * sum(weight * ranks[name].numerators[i] for name, weight in weights.items())
+    # every component's pct() shares the denominator 2(n − 1)
     denominator = ranks["deal_count"].denominator * sum(weights.values())
     tenths = (2 * numerator + denominator) // (2 * denominator)  # floor(x + 1/2)
     return tenths / 10
@@ -97,9 +112,9 @@ def composite_score(ranks: Mapping[str, HalfRanks], i: int, weights: Mapping[str
 def drivers(percentiles: Mapping[str, float], weights: Mapping[str, float]) -> Drivers:
     """The two components with the highest wᵢ·pct and the two with the lowest."""
     contributions = [
-        (weights[name] * percentiles[name], position, name)
-        for position, name in enumerate(COMPONENTS)
-        if weights[name] > 0
+        (weight * percentiles[name], position, name)
+        for position, (name, weight) in enumerate(weights.items())
+        if weight > 0
     ]
     strong = [name for _, _, name in sorted(contributions, key=lambda c: (-c[0], c[1]))[:2]]
     weak = [
@@ -116,5 +131,9 @@ def tier_counts(tiers: Sequence[str]) -> dict[str, int]:
 
 
 def settings_weights(settings: ScoringSettings) -> dict[str, float]:
-    """The full weight map (every component present)."""
-    return {name: settings.weights.get(name, 1.0) for name in COMPONENTS}
+    """The full weight map: the eight components of KPIS.md (1 unless given), then every
+    other KPI given a weight."""
+    return {
+        **{name: settings.weights.get(name, 1.0) for name in COMPONENTS},
+        **{name: w for name, w in settings.weights.items() if name not in COMPONENTS},
+    }

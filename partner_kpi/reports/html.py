@@ -1,10 +1,12 @@
 """report.html: one self-contained page for a channel manager, readable offline.
 
-The page holds a summary (window, tier counts, portfolio totals, the "(no partner)"
-bucket, score distribution, tiers, channel mix), the trend against earlier runs when
-the store has them, the ranked table of every partner (searchable, sortable, filtered
-by tier), and a scorecard per partner (KPIs against the portfolio median, drivers in
-plain words, score components, channel mix, stage durations, score run by run).
+The page holds a summary (window, tier counts, portfolio totals, the funnel, customers
+and service KPIs over the portfolio, the "(no partner)" bucket, score distribution,
+tiers, channel mix), the trend against earlier runs when the store has them, the ranked
+table of every partner (searchable, sortable, filtered by tier, any KPI as an added
+column), and a scorecard per partner (KPIs against the portfolio median, then the
+funnel, customers and service KPIs likewise, drivers in plain words, score components,
+channel mix, stage durations, score run by run).
 
 Size: every partner's figures sit in one compact JSON data block (``partner_data``);
 the page's script builds the table from it a page of rows at a time, and a scorecard
@@ -37,7 +39,6 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
 from kpi_engine import (
-    COMPONENTS,
     KPIS,
     NO_PARTNER,
     TIERS,
@@ -47,6 +48,7 @@ from kpi_engine import (
 )
 from kpi_engine.settings import CHANNEL_GROUPS
 from partner_kpi.reports import charts
+from partner_kpi.reports.funnel import FunnelFigure, MissingObject, objects_in_words
 from partner_kpi.reports.html_page import STYLE, TEMPLATE
 from partner_kpi.reports.html_script import SCRIPT
 from partner_kpi.reports.kpi_text import (
@@ -59,7 +61,7 @@ from partner_kpi.reports.kpi_text import (
     format_rate,
     format_score,
 )
-from partner_kpi.reports.partner_data import KEY_COLUMNS, RunScores, partner_data
+from partner_kpi.reports.partner_data import KEY_COLUMNS, RunScores, numeric_kpis, partner_data
 from quality import RULES, QualityCheck
 
 #: Scorecards listed (collapsed) by default, best partners first; any other partner's
@@ -211,8 +213,18 @@ class Run:
 
 @dataclass(frozen=True)
 class ColumnHead:
+    #: the KPI's place in the data block's ``kpis``
+    index: int
     label: str
     meaning: str
+
+
+@dataclass(frozen=True)
+class ColumnGroup:
+    """KPIs the ranked table can add as a column, under one heading of its menu."""
+
+    label: str
+    columns: tuple[ColumnHead, ...]
 
 
 @dataclass(frozen=True)
@@ -221,6 +233,8 @@ class GlossaryItem:
     label: str
     meaning: str
     null_when: str = ""
+    #: the CRM objects beyond opportunities it reads, in words ("" for none)
+    reads: str = ""
 
 
 @dataclass(frozen=True)
@@ -280,6 +294,7 @@ class Page:
     trend: Trend | None
     trend_note: str
     key_columns: tuple[ColumnHead, ...]
+    column_choice: tuple[ColumnGroup, ...]
     tier_names: tuple[str, ...]
     scorecard_note: str
     #: the data block: every partner's figures and every chart's figure (partner_data)
@@ -290,6 +305,12 @@ class Page:
     weights: tuple[WeightItem, ...]
     glossary: tuple[GlossaryItem, ...]
     channel_groups: tuple[GlossaryItem, ...]
+    #: the funnel, customers and service KPIs over the portfolio, and the objects the
+    #: CRM lacks (both empty when the catalogue has no such KPI)
+    funnel: tuple[FunnelFigure, ...] = ()
+    funnel_missing: tuple[MissingObject, ...] = ()
+    #: the objects they read, in words: "leads, cases and line items"
+    funnel_objects: str = ""
     quality: QualitySection | None = None
 
 
@@ -322,13 +343,14 @@ def _page(
         ),
     )
     trend = _trend(result, runs, tiers)
-    data = partner_data(
+    built = partner_data(
         result,
         settings=settings,
         stage_order=stage_order,
         runs=[RunScores(run.label, run.points) for run in runs],
         scorecard_limit=scorecard_limit,
     )
+    data = built.block
     shown = [overview.distribution, overview.tiers, overview.channels]
     if trend is not None:
         shown.append(trend.chart)
@@ -366,23 +388,51 @@ def _page(
             "The trend appears after the second run: the store holds no earlier run to "
             "compare this one with."
         ),
-        key_columns=tuple(ColumnHead(KPIS[name].label, KPIS[name].meaning) for name in KEY_COLUMNS),
+        key_columns=_columns(KEY_COLUMNS),
+        column_choice=_column_choice(built.funnel.missing_names),
         tier_names=tuple(tiers),
         scorecard_note=scorecard_note,
         data=data,
-        component_count=len(COMPONENTS),
+        component_count=len(settings.weights),
         prior_strength=f"{settings.prior_strength:g}",
         tier_rules="; ".join(f"{tier} {rules[tier]}" for tier in rules),
         weights=tuple(
-            WeightItem(component_label(name), f"{settings.weights.get(name, 0.0):g}")
-            for name in COMPONENTS
+            WeightItem(component_label(name), f"{weight:g}")
+            for name, weight in settings.weights.items()
         ),
         glossary=tuple(
-            GlossaryItem(kpi.name, kpi.label, kpi.meaning, kpi.null_note) for kpi in KPIS
+            GlossaryItem(
+                kpi.name,
+                kpi.label,
+                kpi.meaning,
+                kpi.null_note,
+                objects_in_words(kpi.sources),
+            )
+            for kpi in KPIS
         ),
         channel_groups=_channel_groups(settings),
+        funnel=built.funnel.figures,
+        funnel_missing=built.funnel.missing,
+        funnel_objects=objects_in_words(built.funnel.streams),
         quality=quality,
     )
+
+
+def _columns(names: Sequence[str]) -> tuple[ColumnHead, ...]:
+    """The ranked table's heads of these numeric KPIs."""
+    index = {kpi.name: i for i, kpi in enumerate(numeric_kpis())}
+    return tuple(ColumnHead(index[n], KPIS[n].label, KPIS[n].meaning) for n in names)
+
+
+def _column_choice(missing: frozenset[str]) -> tuple[ColumnGroup, ...]:
+    """Every numeric KPI the table does not show (nor one of an object the CRM lacks),
+    opportunity KPIs first, then those of the funnel, customers and service."""
+    rest = [k for k in numeric_kpis() if k.name not in KEY_COLUMNS and k.name not in missing]
+    groups = (
+        ColumnGroup("Opportunities", _columns([k.name for k in rest if not k.sources])),
+        ColumnGroup("Funnel, customers and service", _columns([k.name for k in rest if k.sources])),
+    )
+    return tuple(group for group in groups if group.columns)
 
 
 def _quality(check: QualityCheck, result: ScoringResult) -> QualitySection:

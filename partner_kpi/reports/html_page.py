@@ -73,6 +73,10 @@ details.scorecard > .body { padding: 0 12px 12px; }
 .track .tick { position: absolute; top: -3px; bottom: -3px; width: 2px; margin-left: -1px;
   background: var(--ink); }
 .kpis .meaning { display: block; font-size: 12px; color: var(--muted); }
+.kpis .lower, .funnel .lower { font-size: 11px; color: var(--muted); margin-left: 6px; }
+.kpis .empty { font-size: 12px; color: var(--muted); }
+tr.missing td.note { font-style: italic; }
+table.funnel { width: auto; min-width: 60%; }
 dl.glossary dt { font-weight: 600; margin-top: 8px; }
 dl.glossary dd { margin: 0 0 0 16px; }
 code { font-size: 12px; }
@@ -130,6 +134,27 @@ TEMPLATE = """<!DOCTYPE html>
 <div class="label">{{ tile.label }}</div></div>
 {%- endfor %}
 </div>
+{%- if page.funnel or page.funnel_missing %}
+<h3>Funnel, customers and service</h3>
+<p class="note">KPIs from the CRM's {{ page.funnel_objects }}: the median partner (of
+those with a value) and how many partners have a value. Each scorecard shows its
+partner's against the median. A KPI that reads an object the CRM lacks is empty for every
+partner; the page says so once for that object.</p>
+<table class="funnel" id="portfolio-funnel">
+<thead><tr><th>KPI</th><th class="num">Portfolio median</th>
+<th class="num">Partners with a value</th></tr></thead>
+<tbody>
+{%- for f in page.funnel %}
+<tr data-kpi="{{ f.kpi.name }}"><td title="{{ f.kpi.meaning }}">{{ f.kpi.label }}
+{%- if f.lower_is_better %}<span class="lower">lower is better</span>{% endif %}</td>
+<td class="num median">{{ f.median_text }}</td><td class="num share">{{ f.share_text }}</td></tr>
+{%- endfor %}
+{%- for m in page.funnel_missing %}
+<tr class="missing" data-object="{{ m.stream }}"><td>{{ m.labels }}</td>
+<td class="note" colspan="2">{{ m.note }}</td></tr>
+{%- endfor %}
+</tbody></table>
+{%- endif %}
 <h3>Opportunities with no partner</h3>
 <p class="note">Deals without a sourcing partner are counted under
 <strong>{{ page.no_partner_name }}</strong> and are not scored.
@@ -223,6 +248,13 @@ allow it, or read every partner in scores.csv beside this file.</p></noscript>
 <select id="ranking-tier" aria-label="Filter by tier"><option value="">All tiers</option>
 {%- for tier in page.tier_names %}<option value="{{ tier }}">{{ tier }}</option>{% endfor -%}
 </select>
+{%- if page.column_choice %}
+<select id="ranking-column" aria-label="Add a KPI column"><option value="">Add a column…</option>
+{%- for group in page.column_choice %}<optgroup label="{{ group.label }}">
+{%- for column in group.columns %}<option value="{{ column.index }}">{{ column.label }}</option>
+{%- endfor %}</optgroup>{% endfor -%}
+</select>
+{%- endif %}
 <span class="muted"><span id="ranking-count">{{ page.partner_count }}</span> shown</span>
 <div class="table-wrap" id="ranking-wrap">
 <table id="ranking-table">
@@ -231,7 +263,7 @@ allow it, or read every partner in scores.csv beside this file.</p></noscript>
 <th class="num" data-sort="score">Score</th><th data-sort="tier">Tier</th>
 <th>Top drivers</th>
 {%- for column in page.key_columns %}
-<th class="num" data-sort="kpi" data-key="{{ loop.index0 }}" title="{{ column.meaning }}">
+<th class="num" data-sort="kpi" data-kpi="{{ column.index }}" title="{{ column.meaning }}">
 {{- column.label }}</th>
 {%- endfor %}
 </tr></thead>
@@ -267,7 +299,8 @@ means better than the median, red worse.</p>
 <dl class="glossary">
 {%- for item in page.glossary %}
 <dt>{{ item.label }} <code>{{ item.name }}</code></dt>
-<dd>{{ item.meaning }}{% if item.null_when %} Empty when {{ item.null_when }}.{% endif %}</dd>
+<dd>{{ item.meaning }}{% if item.null_when %} Empty when {{ item.null_when }}.{% endif %}
+{%- if item.reads %} Reads the CRM's {{ item.reads }}.{% endif %}</dd>
 {%- endfor %}
 </dl>
 <h3>Channel groups</h3>

@@ -4,11 +4,13 @@ data block (``partner_data``), and every chart drawn as it nears the screen.
 It runs before plotly.js (which follows it in the page), so the table is up before the
 browser has read plotly.js, and charts wait until plotly.js has run. The table shows a
 page of rows at a time (more on scrolling to its end or on "Show more"), so a page of
-50,000 partners opens about as fast as one of 50; search, the tier filter and sorting
-work on the data, not on DOM rows. A scorecard, and its charts, is built only when it
-is opened. Every string from the data goes into the page as text (``textContent``,
-attributes, CSS custom properties), never as HTML. Its hash is in the page's
-Content-Security-Policy, which is computed from this constant.
+50,000 partners opens about as fast as one of 50; search, the tier filter, sorting and
+the added KPI column work on the data, not on DOM rows. A scorecard, and its charts, is
+built only when it is opened; its KPIs against the median come in two tables, the
+opportunity KPIs and the funnel, customers and service ones (``kpi.funnel``), with one
+line for each object the CRM lacks (``data.missing``). Every string from the data goes
+into the page as text (``textContent``, attributes, CSS custom properties), never as HTML.
+Its hash is in the page's Content-Security-Policy, which is computed from this constant.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ SCRIPT = """
   var order = everyone;
   var shown = order;
   var rowsDrawn = 0;
+  var extra = -1;  // the KPI of the column added from the menu (-1: none)
 
   function row(i) {
     var tr = make("tr");
@@ -115,6 +118,7 @@ SCRIPT = """
       add(make("td", "partner"), link, make("span", "id", P.id[i])),
       make("td", "num score", P.score[i]), add(make("td"), badge(P.tier[i])), cues);
     data.key.forEach(function (k) { tr.appendChild(make("td", "num", P.text[k][i])); });
+    if (extra >= 0) { tr.appendChild(make("td", "num added", P.text[extra][i])); }
     return tr;
   }
   function showMore() {
@@ -153,30 +157,51 @@ SCRIPT = """
     if (kind === "rank") { return P.rank; }
     if (kind === "score") { return P.rank.map(function (r) { return -r; }); }
     if (kind === "tier") { return P.tier.map(function (t) { return -t; }); }
-    var k = data.key[Number(th.getAttribute("data-key"))];
+    var k = Number(th.getAttribute("data-kpi"));
     return P.value[k].map(function (value) { return value === null ? -Infinity : value; });
   }
-  table.querySelectorAll("th[data-sort]").forEach(function (th) {
-    th.addEventListener("click", function () {
-      var descending = th.getAttribute("aria-sort") !== "descending";
-      table.querySelectorAll("th[aria-sort]").forEach(function (other) {
-        other.removeAttribute("aria-sort");
-      });
-      th.setAttribute("aria-sort", descending ? "descending" : "ascending");
-      var compare;
-      if (th.getAttribute("data-sort") === "name") {
-        compare = function (a, b) { return collator.compare(P.name[a], P.name[b]); };
-      } else {
-        var keys = sortKeys(th);
-        compare = function (a, b) { return keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0; };
+  // one listener on the head, so the added column sorts like the others
+  table.tHead.addEventListener("click", function (event) {
+    var th = event.target.closest("th[data-sort]");
+    if (!th) { return; }
+    var descending = th.getAttribute("aria-sort") !== "descending";
+    table.querySelectorAll("th[aria-sort]").forEach(function (other) {
+      other.removeAttribute("aria-sort");
+    });
+    th.setAttribute("aria-sort", descending ? "descending" : "ascending");
+    var compare;
+    if (th.getAttribute("data-sort") === "name") {
+      compare = function (a, b) { return collator.compare(P.name[a], P.name[b]); };
+    } else {
+      var keys = sortKeys(th);
+      compare = function (a, b) { return keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0; };
+    }
+    order = everyone.slice().sort(function (a, b) {
+      var found = compare(a, b);
+      return (descending ? -found : found) || a - b;
+    });
+    refresh();
+  });
+
+  // any other KPI as one more column, from the menu
+  var columnChoice = document.getElementById("ranking-column");
+  if (columnChoice) {
+    columnChoice.addEventListener("change", function () {
+      var head = table.tHead.rows[0];
+      var old = head.querySelector("th.added");
+      if (old) { head.removeChild(old); }
+      extra = columnChoice.value === "" ? -1 : Number(columnChoice.value);
+      if (extra >= 0) {
+        var kpi = data.kpis[extra];
+        var th = make("th", "num added", kpi.label);
+        th.setAttribute("data-sort", "kpi");
+        th.setAttribute("data-kpi", String(extra));
+        th.title = kpi.meaning;
+        head.appendChild(th);
       }
-      order = everyone.slice().sort(function (a, b) {
-        var found = compare(a, b);
-        return (descending ? -found : found) || a - b;
-      });
       refresh();
     });
-  });
+  }
 
   // a scorecard's charts: the page's templates with this partner's arrays
   function componentsSpec(i) {
@@ -225,36 +250,67 @@ SCRIPT = """
     var span = scale[1] - scale[0];
     return span > 0 ? round2(100 * (value - scale[0]) / span) : 0;
   }
-  function kpiTable(i) {
+  function kpiRow(i, k) {
+    var kpi = data.kpis[k];
+    var raw = P.value[k][i];
+    var verdict = data.verdicts[P.verdict[k].charAt(i)];
+    var value = make("td", "num value", P.text[k][i]);
+    var bar = make("td", "bar");
+    var track = make("div", "track");
+    track.title = verdict[1];
+    if (raw !== null) {
+      var zero = position(0, kpi.scale);
+      var mine = position(raw, kpi.scale);
+      var fill = make("div", "fill " + verdict[0]);
+      fill.style.left = Math.min(zero, mine) + "%";
+      fill.style.width = round2(Math.abs(mine - zero)) + "%";
+      track.appendChild(fill);
+    } else if (kpi.empty) {
+      value.title = kpi.empty;
+      bar.appendChild(make("span", "empty", kpi.empty));
+    }
+    if (kpi.tick !== null) {
+      var tick = make("div", "tick");
+      tick.style.left = kpi.tick + "%";
+      track.appendChild(tick);
+    }
+    var label = add(make("td"), kpi.label);
+    if (kpi.lower) { label.appendChild(make("span", "lower", "lower is better")); }
+    var tr = add(make("tr"), add(label, make("span", "meaning", kpi.meaning)),
+      value, make("td", "num median", kpi.median), add(bar, track));
+    tr.setAttribute("data-kpi", kpi.name);
+    return tr;
+  }
+  function missingRow(missing) {
+    var tr = add(make("tr", "missing"), make("td", "", missing[2].map(function (k) {
+      return data.kpis[k].label;
+    }).join(", ")));
+    var note = make("td", "note", missing[1]);
+    note.colSpan = 3;
+    tr.appendChild(note);
+    tr.setAttribute("data-object", missing[0]);
+    return tr;
+  }
+  var absent = {};
+  data.missing.forEach(function (m) { m[2].forEach(function (k) { absent[k] = true; }); });
+  var opportunityKpis = [];
+  var funnelKpis = [];
+  data.kpis.forEach(function (kpi, k) {
+    if (!kpi.funnel) { opportunityKpis.push(k); } else if (!absent[k]) { funnelKpis.push(k); }
+  });
+  function kpiTable(i, kpis, missing) {
     var rows = make("tbody");
-    data.kpis.forEach(function (kpi, k) {
-      var raw = P.value[k][i];
-      var verdict = data.verdicts[P.verdict[k].charAt(i)];
-      var value = make("td", "num value", P.text[k][i]);
-      if (raw === null && kpi.empty) { value.title = kpi.empty; }
-      var track = make("div", "track");
-      track.title = verdict[1];
-      if (raw !== null) {
-        var zero = position(0, kpi.scale);
-        var mine = position(raw, kpi.scale);
-        var fill = make("div", "fill " + verdict[0]);
-        fill.style.left = Math.min(zero, mine) + "%";
-        fill.style.width = round2(Math.abs(mine - zero)) + "%";
-        track.appendChild(fill);
-      }
-      if (kpi.tick !== null) {
-        var tick = make("div", "tick");
-        tick.style.left = kpi.tick + "%";
-        track.appendChild(tick);
-      }
-      var tr = add(make("tr"), add(make("td", "", kpi.label), make("span", "meaning", kpi.meaning)),
-        value, make("td", "num median", kpi.median), add(make("td", "bar"), track));
-      tr.setAttribute("data-kpi", kpi.name);
-      rows.appendChild(tr);
-    });
+    kpis.forEach(function (k) { rows.appendChild(kpiRow(i, k)); });
+    missing.forEach(function (m) { rows.appendChild(missingRow(m)); });
     var head = add(make("tr"), make("th", "", "KPI"), make("th", "num", "Partner"),
       make("th", "num", "Portfolio median"), make("th", "", "Partner against the median"));
     return add(make("table", "kpis"), add(make("thead"), head), rows);
+  }
+  function funnelPart(i) {
+    var part = make("div", "funnel-kpis");
+    if (!funnelKpis.length && !data.missing.length) { return part; }
+    return add(part, make("h3", "", "Funnel, customers and service"),
+      kpiTable(i, funnelKpis, data.missing));
   }
   function chartCell(i, kind, spec, note, holders) {
     var cell = make("div");
@@ -281,7 +337,8 @@ SCRIPT = """
       chartCell(i, "channels", P.mix[i] && channelsSpec(i), data.notes.no_mix, holders),
       chartCell(i, "stages", P.days[i] && stagesSpec(i), data.notes.no_stages, holders),
       chartCell(i, "trend", P.trend[i] && trendSpec(i), data.notes.trend, holders));
-    details.appendChild(add(make("div", "body"), words, kpiTable(i), grid));
+    details.appendChild(add(make("div", "body"), words, kpiTable(i, opportunityKpis, []),
+      funnelPart(i), grid));
     holders.forEach(watch);
   }
 

@@ -7,7 +7,7 @@ channel groups and the tiers' colours in plain words.
 
 from __future__ import annotations
 
-from kpi_engine import TIERS, Kind
+from kpi_engine import KPIS, TIERS, Kind
 
 #: Score components (settings.COMPONENTS) in plain words.
 COMPONENT_LABELS: dict[str, str] = {
@@ -48,8 +48,14 @@ NONE_TEXT = "—"
 
 
 def component_label(name: str, *, short: bool = False) -> str:
-    """A score component in plain words (its own name when unknown)."""
-    return (COMPONENT_SHORT_LABELS if short else COMPONENT_LABELS).get(name, name)
+    """A score component in plain words: a KPI given a weight (scoring.weights) by its
+    catalogue label, said lower-is-better where it is; its own name when unknown."""
+    labels = COMPONENT_SHORT_LABELS if short else COMPONENT_LABELS
+    if name in labels or name not in KPIS:
+        return labels.get(name, name)
+    kpi = KPIS[name]
+    label = kpi.label[:1].lower() + kpi.label[1:]
+    return label if short or kpi.direction != "lower" else f"{label} (lower is better)"
 
 
 def channel_label(group: str) -> str:
@@ -104,6 +110,6 @@ def format_kpi(kind: Kind, value: float | None) -> str:
             return format_rate(value)
         case "growth":
             return format_growth(value)
-        case "days" | "score":
+        case "days" | "score" | "average":
             return format_days(value)
     raise ValueError(f"no number format for a KPI of kind {kind.name!r}")

@@ -4,7 +4,9 @@ page's script builds the ranked table and, when one is opened, a scorecard and i
 Python formats every number a reader sees (``kpi_text``), so the table and scorecards
 show the same text as the summary; raw values travel only where the page computes with
 them (sorting the key columns, placing a KPI bar, plotting). Repeated strings (tiers,
-top channels, stages, runs) are sent once and referred to by index.
+top channels, stages, runs) are sent once and referred to by index. A KPI that is null
+for every partner because the CRM lacks its object (``funnel.Funnel``) sends no
+per-partner values at all, only the object's note.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kpi_engine import COMPONENTS, KPIS, Kpi, PartnerScore, ScoringResult, ScoringSettings
-from kpi_engine.result import FLOAT_DIGITS
+from kpi_engine import KPIS, Kpi, PartnerScore, ScoringResult, ScoringSettings
 from kpi_engine.settings import CHANNEL_GROUPS
 from partner_kpi.reports import charts
+from partner_kpi.reports.funnel import Funnel
 from partner_kpi.reports.kpi_text import (
     NONE_TEXT,
     channel_label,
@@ -182,6 +184,15 @@ def _mix(score: PartnerScore) -> list[Any] | None:
     return [shares, pieces]
 
 
+@dataclass(frozen=True)
+class PartnerData:
+    """The data block, and the funnel section's portfolio figures it was built with (the
+    page shows those in its summary too)."""
+
+    block: dict[str, Any]
+    funnel: Funnel
+
+
 def partner_data(
     result: ScoringResult,
     *,
@@ -189,16 +200,20 @@ def partner_data(
     stage_order: Sequence[str],
     runs: Sequence[RunScores],
     scorecard_limit: int,
-) -> dict[str, Any]:
+) -> PartnerData:
     """Everything the page's script needs for the table and the scorecards."""
     partners = result.partners
     kpis = numeric_kpis()
     values = kpi_columns(result)
     portfolio = Portfolio.of(result, stage_order, values)
+    funnel = Funnel.of(values, portfolio.medians)
+    missing = funnel.missing_names
+    index = {k.name: i for i, k in enumerate(kpis)}
     tiers = _Codes(list(result.portfolio.tier_counts))
     tops = _Codes()
     stage_index = {stage: i for i, stage in enumerate(portfolio.stages)}
-    component_index = {name: i for i, name in enumerate(COMPONENTS)}
+    components = list(settings.weights)  # the eight of KPIS.md, then any KPI given a weight
+    component_index = {name: i for i, name in enumerate(components)}
     trended = len(runs) >= 2
     columns: dict[str, list[Any]] = {
         key: []
@@ -218,7 +233,7 @@ def partner_data(
         columns["name"].append(score.partner_name)
         columns["score"].append(format_score(score.score))
         columns["tier"].append(tiers.code(score.tier))
-        columns["pct"].append([round(100 * score.percentiles.get(c, 0.0)) for c in COMPONENTS])
+        columns["pct"].append([round(100 * score.percentiles.get(c, 0.0)) for c in components])
         columns["strong"].append([component_index[c] for c in score.drivers.strong])
         columns["weak"].append([component_index[c] for c in score.drivers.weak])
         columns["notes"].append(list(score.notes))
@@ -232,16 +247,27 @@ def partner_data(
             if trended and len(points) >= 2
             else None
         )
-    # per numeric KPI (catalogue order), over the partners: the text shown, the value
-    # (to the 6 decimals of scores.csv: enough to sort by and place a bar) and the verdict
-    columns["text"] = [[format_kpi(k.kind, v) for v in values[k.name]] for k in kpis]
+    # per numeric KPI (catalogue order), over the partners: the text shown, the value and
+    # the verdict; null, null and "" for a KPI of an object the CRM lacks. The value keeps
+    # the decimals its kind says carry meaning (never fewer than the text shows): enough
+    # to sort by and place a bar, and 27 KPIs at 5,000 partners stay within 3 MB
+    columns["text"] = [
+        [format_kpi(k.kind, v) for v in values[k.name]] if k.name not in missing else None
+        for k in kpis
+    ]
     columns["value"] = [
-        [None if v is None else round(v, FLOAT_DIGITS) for v in values[k.name]] for k in kpis
+        [None if v is None else round(v, k.kind.decimals or 0) for v in values[k.name]]
+        if k.name not in missing
+        else None
+        for k in kpis
     ]
     columns["verdict"] = [
-        "".join(_verdict(k, v, portfolio.medians[k.name]) for v in values[k.name]) for k in kpis
+        "".join(_verdict(k, v, portfolio.medians[k.name]) for v in values[k.name])
+        if k.name not in missing
+        else ""
+        for k in kpis
     ]
-    return {
+    block = {
         "partners": columns,
         "listed": min(scorecard_limit, len(partners)),
         "tiers": [[t, charts.tier_colour(t), charts.plot_text(t)] for t in tiers.values],
@@ -258,12 +284,16 @@ def partner_data(
                     else _position(m, portfolio.scales[k.name])
                 ),
                 "scale": list(portfolio.scales[k.name]),
+                "lower": k.direction == "lower",
+                "funnel": bool(k.sources),
             }
             for k in kpis
         ],
+        # the objects the CRM lacks: [stream, note, the KPIs it leaves empty]
+        "missing": [[m.stream, m.note, [index[k.name] for k in m.kpis]] for m in funnel.missing],
         "key": [[k.name for k in kpis].index(name) for name in KEY_COLUMNS],
         "components": [
-            [name, component_label(name), component_label(name, short=True)] for name in COMPONENTS
+            [name, component_label(name), component_label(name, short=True)] for name in components
         ],
         "colours": {
             "strong": charts.STRONG_COLOUR,
@@ -277,9 +307,10 @@ def partner_data(
         "runs": [charts.plot_text(run.label) for run in runs],
         "notes": {**NOTES, "trend": TREND_NOTE_ONE_RUN if trended else TREND_NOTE_FIRST_RUN},
         "charts": {
-            "components": charts.component_template(settings.weights, list(COMPONENTS)),
+            "components": charts.component_template(settings.weights, components),
             "channels": charts.channel_template(CHANNEL_GROUPS, portfolio.channel_shares),
             "stages": charts.stage_template(),
             "trend": charts.trend_template(settings.tiers),
         },
     }
+    return PartnerData(block, funnel)

@@ -14,8 +14,21 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from core.schema import Opportunity, OpportunityStatus, Partner, StageEvent
+from core.schema import (
+    Call,
+    CallOutcome,
+    Case,
+    Lead,
+    LineItem,
+    Opportunity,
+    OpportunityStatus,
+    Partner,
+    Quote,
+    StageDef,
+    StageEvent,
+)
 from kpi_engine import (
+    Activity,
     ChannelFigures,
     Drivers,
     PartnerKpis,
@@ -135,12 +148,68 @@ def event(opp_id: str, stage: str, entered: date, sequence: int = 0) -> StageEve
     return StageEvent(opportunity_id=opp_id, stage=stage, entered_date=entered, sequence=sequence)
 
 
+def lead(
+    lead_id: str, partner_id: str | None, *, created: date, converted: date | None = None
+) -> Lead:
+    """A lead, converted on ``converted`` (None: never)."""
+    return Lead(id=lead_id, partner_id=partner_id, created_date=created, converted_date=converted)
+
+
+def quote(quote_id: str, opp_id: str, *, created: date, sent: date | None = None) -> Quote:
+    """A quote on an opportunity, sent on ``sent`` (None: never)."""
+    return Quote(id=quote_id, opportunity_id=opp_id, created_date=created, sent_date=sent)
+
+
+def case(
+    case_id: str,
+    account: str | None,
+    *,
+    created: date,
+    closed: date | None = None,
+    type: str | None = "Support",
+    contacts: int = 1,
+    reopened: bool = False,
+    first_contact: bool | None = None,
+) -> Case:
+    """A case on a customer account; one contact, never reopened unless given."""
+    return Case(
+        id=case_id,
+        account_id=account,
+        created_date=created,
+        closed_date=closed,
+        type=type,
+        contact_count=contacts,
+        reopened=reopened,
+        first_contact_resolved=first_contact,
+    )
+
+
+def call(
+    call_id: str,
+    opp_id: str | None,
+    on: date,
+    seconds: int | None,
+    outcome: CallOutcome | None = CallOutcome.CONNECTED,
+) -> Call:
+    """A logged call on an opportunity; connected unless given."""
+    return Call(
+        id=call_id, opportunity_id=opp_id, call_date=on, duration_seconds=seconds, outcome=outcome
+    )
+
+
+def line_item(item_id: str, opp_id: str, product: str) -> LineItem:
+    """A product line of an opportunity."""
+    return LineItem(id=item_id, opportunity_id=opp_id, product=product)
+
+
 def run(
     partners: Sequence[Partner],
     opportunities: Sequence[Opportunity],
     events: Sequence[StageEvent] = (),
     *,
     as_of: date = AS_OF,
+    activity: Activity | None = None,
+    stage_defs: Sequence[StageDef] | None = None,
     **settings: Any,
 ) -> ScoringResult:
     """score_partners with ScoringSettings(**settings) (KPIS.md defaults when none given)."""
@@ -150,6 +219,8 @@ def run(
         list(events),
         as_of=as_of,
         settings=ScoringSettings(**settings),
+        stage_defs=stage_defs,
+        activity=activity,
     )
 
 

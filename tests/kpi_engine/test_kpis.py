@@ -381,6 +381,52 @@ def test_stage_days() -> None:
     }  # C never left; D only on opportunities not closed in W
 
 
+def test_a_row_that_repeats_the_stage_before_it_is_not_an_entry() -> None:
+    """KPIS.md "Inputs": entries ordered by when they happened, whatever order the rows
+    come in; a history row that repeats the stage before it is not an entry."""
+    opportunities = [
+        won("r1", "R", 10.0, created=date(2017, 6, 1), closed=date(2017, 6, 12)),
+        lost("r2", "R", created=date(2017, 6, 20), closed=date(2017, 7, 1)),
+    ]
+    events = [
+        # r1 in time order: A 06-01, A 06-03 (repeat), B 06-05, C 06-10, C 06-12 (repeat)
+        #     entries A → B → C: A = 4, B = 5, C never left (the repeat is no second entry)
+        event("r1", "C", date(2017, 6, 12), 4),
+        event("r1", "B", date(2017, 6, 5), 2),
+        event("r1", "A", date(2017, 6, 3), 1),
+        event("r1", "C", date(2017, 6, 10), 3),
+        event("r1", "A", date(2017, 6, 1), 0),
+        # r2, one day ordered by sequence: A (0), B (1), B (2, repeat); C 07-01
+        #     entries A → B → C: A = 0, B = 11, C never left
+        event("r2", "B", date(2017, 6, 20), 2),
+        event("r2", "C", date(2017, 7, 1), 3),
+        event("r2", "A", date(2017, 6, 20), 0),
+        event("r2", "B", date(2017, 6, 20), 1),
+    ]
+    stage_days = by_id(run([partner("R")], opportunities, events), "R").kpis.stage_days
+    assert stage_days == {"A": approx(2.0), "B": approx(8.0)}  # (4 + 0) / 2, (5 + 11) / 2
+
+
+def test_the_stage_at_a_is_the_last_entry_in_time_order_whatever_the_row_order() -> None:
+    opportunities = [
+        # won after A; on A it stood in Engaging (entered twice the same day, the second
+        # time after Prospecting: sequence orders the day)
+        won("t1", "T", 1000.0, created=date(2017, 3, 1), closed=date(2017, 9, 1)),
+    ]
+    events = [
+        event("t1", "Won", date(2017, 9, 1), 4),
+        event("t1", "Engaging", date(2017, 4, 1), 2),
+        event("t1", "Engaging", date(2017, 4, 2), 3),  # a repeat: not an entry
+        event("t1", "Prospecting", date(2017, 4, 1), 1),
+        event("t1", "Engaging", date(2017, 4, 1), 0),
+    ]
+    result = score_partners(
+        [partner("T")], opportunities, events,
+        as_of=PAST, settings=ScoringSettings(), stage_defs=STAGES,
+    )  # fmt: skip
+    assert by_id(result, "T").kpis.weighted_pipeline == approx(500.0)  # 1000 × Engaging 0.5
+
+
 # ---------------------------------------------------------------------------
 # (no partner), unlisted partners, partner without opportunities
 # ---------------------------------------------------------------------------
@@ -451,6 +497,29 @@ def test_partner_without_opportunities_ranks_last_everywhere() -> None:
     assert d.percentiles == dict.fromkeys(COMPONENTS, 0.0)  # strictly lowest of 4 everywhere
     assert d.score == 0.0
     assert d.tier == "Bronze"
+
+
+def test_a_partner_whose_opportunities_are_all_created_after_a_ranks_last_everywhere() -> None:
+    """KPIS.md "Composite score": no opportunity that exists at A → every component null,
+    last on each; its quality_score column is still computed, ties included."""
+    opportunities = [
+        won("x1", "X", 9000.0, created=date(2018, 1, 2), closed=date(2018, 1, 5)),  # after A
+        lost("y1", "Y", created=date(2017, 3, 1), closed=date(2017, 4, 1)),
+        won("z1", "Z", 100.0, created=date(2017, 3, 1), closed=date(2017, 5, 1)),
+    ]
+    result = run([partner("X"), partner("Y"), partner("Z")], opportunities)
+    x, y, z = (by_id(result, pid) for pid in ("X", "Y", "Z"))
+    assert all(value is None for value in x.components.values())
+    for name in COMPONENTS:
+        for other in (y, z):
+            assert x.percentiles[name] <= other.percentiles[name], name
+            if other.components[name] is not None:
+                assert x.percentiles[name] < other.percentiles[name], (name, other.partner_id)
+    # deal_count (0, 0, 1) and won_amount (0, 0, 100): X and Y tie below Z at
+    # (0 + 0.5 × (2 − 1)) / 2 = 0.25 each → 100 × 0.25
+    assert x.kpis.quality_score == approx(25.0)
+    assert y.kpis.quality_score == approx(25.0)
+    assert x.score < y.score < z.score
 
 
 # ---------------------------------------------------------------------------

@@ -19,10 +19,11 @@ from the dataset's README, not from either implementation, anchor both.
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 import duckdb
@@ -30,8 +31,19 @@ import pyarrow as pa
 import pytest
 
 from connectors.seed import SeedDataset, read_seed
-from core.schema import opportunities_to_arrow, partners_to_arrow, stage_events_to_arrow
-from kpi_engine import ScoringSettings, score_partners
+from core.schema import (
+    ACTIVITY_ENTITIES,
+    Call,
+    CallOutcome,
+    Lead,
+    LineItem,
+    Quote,
+    opportunities_to_arrow,
+    partners_to_arrow,
+    stage_events_to_arrow,
+)
+from core.schema import Case as CaseRecord
+from kpi_engine import Activity, ScoringSettings, score_partners
 from sandbox.data import BUNDLED_DATASET
 
 # The Maven CRM dataset as the package ships it.
@@ -262,22 +274,32 @@ WHERE won_count > 0
 GROUP BY partner_id
 """
 
-# Over opportunities closed in W: events ordered by (entered_date, sequence); the time in a stage
-# runs to the next event; visits of one stage are summed per opportunity, then averaged over the
-# opportunities of the partner. A stage that is never left has no next event and so no value.
+# Over opportunities closed in W: events ordered by (entered_date, sequence); a row that repeats
+# the stage before it is no entry; the time in a stage runs to the next entry; visits of one stage
+# are summed per opportunity, then averaged over the opportunities of the partner. A stage that is
+# never left has no next entry and so no value.
 STAGE_DAYS_SQL = """
 WITH closed AS (
     SELECT id, partner_id FROM flagged WHERE won_w OR lost_w
 ),
-timed AS (
+ordered AS (
     SELECT
-        e.opportunity_id,
-        e.stage,
-        lead(e.entered_date) OVER (
-            PARTITION BY e.opportunity_id ORDER BY e.entered_date, e.sequence
-        ) - e.entered_date AS days
+        e.*,
+        lag(e.stage) OVER (
+            PARTITION BY e.opportunity_id ORDER BY e.entered_date, e.sequence, e.stage
+        ) AS stage_before
     FROM events e
     WHERE e.opportunity_id IN (SELECT id FROM closed)
+),
+timed AS (
+    SELECT
+        opportunity_id,
+        stage,
+        lead(entered_date) OVER (
+            PARTITION BY opportunity_id ORDER BY entered_date, sequence, stage
+        ) - entered_date AS days
+    FROM ordered
+    WHERE stage_before IS DISTINCT FROM stage
 ),
 per_opportunity AS (
     SELECT opportunity_id, stage, sum(days) AS days
@@ -613,3 +635,312 @@ def test_bundled_dataset_facts(bundled: Bundled) -> None:
     assert sum(row["pipeline_count"] for row in rows) == 1589 + 500
     # Some agents sourced nothing, so the rule "no opportunities ranks last" is exercised.
     assert any(row["opportunity_count"] == 0 for row in rows)
+
+
+# --- the partner's funnel, customers and service --------------------------------------------------
+
+# Defaults of KPIS.md, restated here so that the oracle does not read them from the engine.
+REFERRAL_SOURCES = ("Referral", "Partner Referral", "Customer Referral", "Word of mouth")
+ONBOARDING_CASE_TYPES = ("Onboarding",)
+VALUE_CALL_SECONDS = 120
+FUNNEL_KPIS = (
+    "lead_count", "lead_conversion_rate", "referral_count", "customer_count", "customer_growth",
+    "account_retention", "revenue_retention", "products_per_customer", "tickets_per_customer",
+    "first_contact_resolution", "onboarding_days", "quote_turnaround_days", "value_added_calls",
+)  # fmt: skip
+FUNNEL_CASES = (
+    Case(date(2017, 12, 31), 365, prior_has_wins=False),
+    Case(date(2017, 9, 30), 180, prior_has_wins=True),
+    Case(date(2017, 6, 30), 90, prior_has_wins=True),
+    Case(date(2018, 1, 31), 120, prior_has_wins=True),
+)
+
+
+@dataclass(frozen=True)
+class Companion:
+    """Leads, quotes, cases, calls and line items made up for the bundled opportunities."""
+
+    records: dict[str, list[Any]]
+    tables: dict[str, pa.Table]
+
+
+def generate_companion(data: SeedDataset, seed: int = 12) -> Companion:
+    """Deterministic made-up activity around the bundled deals, with the quirks KPIS.md names:
+    leads with no partner and converted after A, quotes never sent or sent on the creation
+    day, cases on accounts no partner sold to, reopened and checkbox-judged, calls of exactly
+    the threshold and on deals that closed later, the same product twice on a deal."""
+    rng = random.Random(seed)
+    start = date(2016, 6, 1)
+
+    def day(span: int = 640) -> date:
+        return start + timedelta(days=rng.randrange(span))
+
+    partner_ids: list[str | None] = [p.id for p in data.partners] + [None]
+    opportunities = list(data.opportunities)
+    accounts = [*sorted({o.account_id for o in opportunities if o.account_id}), "acct-nobody"]
+    leads = []
+    for i in range(3000):
+        created = day()
+        converted = None if rng.random() < 0.5 else created + timedelta(days=rng.randrange(150))
+        leads.append(
+            Lead(id=f"L{i:05d}", partner_id=rng.choice(partner_ids), created_date=created,
+                 converted_date=converted)
+        )  # fmt: skip
+    quotes = []
+    for o in opportunities:
+        for j in range(rng.choice((0, 0, 1, 1, 2, 3))):
+            created = o.created_date + timedelta(days=rng.randrange(0, 40))
+            sent = None if rng.random() < 0.25 else created + timedelta(days=rng.choice(
+                (0, 0, 1, 3, 7, 21, 60)))  # fmt: skip
+            quotes.append(
+                Quote(id=f"Q{o.id}-{j}", opportunity_id=o.id, created_date=created, sent_date=sent)
+            )
+    cases = []
+    for i in range(4000):
+        created = day()
+        closed = None if rng.random() < 0.15 else created + timedelta(days=rng.randrange(90))
+        cases.append(
+            CaseRecord(
+                id=f"C{i:05d}", account_id=rng.choice([*accounts, None]), created_date=created,
+                closed_date=closed, type=rng.choice(("Onboarding", "Onboarding", "Support",
+                                                     "Billing", None)),
+                contact_count=rng.randrange(4), reopened=rng.random() < 0.15,
+                first_contact_resolved=rng.choice((None, None, None, True, False)),
+            )
+        )  # fmt: skip
+    calls = []
+    for i in range(6000):
+        calls.append(
+            Call(
+                id=f"K{i:05d}", opportunity_id=rng.choice(opportunities).id if rng.random() < 0.97
+                else None, call_date=day(), duration_seconds=rng.choice(
+                    (None, 0, 45, 119, 120, 121, 300, 1200)),
+                outcome=rng.choice((None, *CallOutcome, CallOutcome.CONNECTED)),
+            )
+        )  # fmt: skip
+    line_items = []
+    for o in opportunities:
+        # the Maven product (the name's part after the dash) as one line, sometimes more
+        product = (o.name or "").split(" – ")[-1]
+        line_items.append(LineItem(id=f"I{o.id}-0", opportunity_id=o.id, product=product))
+        for j in range(rng.choice((0, 0, 0, 1, 2))):
+            extra = rng.choice((product, "GTX Pro", "MG Special", "GTK 500"))
+            line_items.append(LineItem(id=f"I{o.id}-{j + 1}", opportunity_id=o.id, product=extra))
+    records: dict[str, list[Any]] = {
+        "leads": leads, "quotes": quotes, "cases": cases, "calls": calls,
+        "line_items": line_items,
+    }  # fmt: skip
+    tables = {
+        stream: ACTIVITY_ENTITIES[stream].to_arrow(rows, ACTIVITY_ENTITIES[stream].scored_layout)
+        for stream, rows in records.items()
+    }
+    return Companion(records=records, tables=tables)
+
+
+@pytest.fixture(scope="module")
+def companion(bundled: Bundled) -> Companion:
+    return generate_companion(bundled.records)
+
+
+# Every partner account and the "(no partner)" bucket (a null key), matched with IS NOT
+# DISTINCT FROM so that the null key finds the records that have no partner.
+FUNNEL_SQL = """
+WITH keys AS (
+    SELECT id AS partner_id FROM partners UNION ALL SELECT NULL
+),
+cust_w AS (SELECT DISTINCT partner_id, account_id FROM flagged
+           WHERE won_w AND account_id IS NOT NULL),
+cust_p AS (SELECT DISTINCT partner_id, account_id FROM flagged
+           WHERE won_p AND account_id IS NOT NULL),
+cust_a AS (SELECT DISTINCT partner_id, account_id FROM flagged
+           WHERE status = 'won' AND account_id IS NOT NULL),
+lead_figures AS (
+    SELECT l.partner_id, count(*) AS n,
+           count(*) FILTER (WHERE l.converted_date <= p.a) AS converted
+    FROM leads l CROSS JOIN params p
+    WHERE l.created_date > p.a - p.l AND l.created_date <= p.a
+    GROUP BY l.partner_id
+),
+products AS (
+    -- per customer of p in W: distinct products on p's won-in-W deals with it (0 when none)
+    SELECT c.partner_id, c.account_id, count(DISTINCT li.product) AS n
+    FROM cust_w c
+    JOIN flagged f ON f.won_w AND f.partner_id IS NOT DISTINCT FROM c.partner_id
+        AND f.account_id = c.account_id
+    LEFT JOIN line_items li ON li.opportunity_id = f.id
+    GROUP BY c.partner_id, c.account_id
+),
+customer_cases AS (
+    SELECT ca.partner_id, c.*
+    FROM cust_a ca
+    JOIN cases c ON c.account_id = ca.account_id
+    CROSS JOIN params p
+    WHERE c.created_date <= p.a
+),
+onboarding_candidates AS (
+    SELECT f.id, f.partner_id, f.close_date, c.created_date,
+           CASE WHEN c.closed_date <= p.a THEN c.closed_date END AS closed_at_a
+    FROM flagged f
+    JOIN cases c ON c.account_id = f.account_id
+    CROSS JOIN params p
+    WHERE f.won_w AND c.type IN (SELECT type FROM onboarding_types)
+      AND c.created_date >= f.close_date AND c.created_date <= p.a
+),
+onboarding AS (
+    -- the first case by created date; of several that day, the one closed first
+    SELECT id, any_value(partner_id) AS partner_id, any_value(close_date) AS close_date,
+           min(closed_at_a) FILTER (WHERE created_date = first_created) AS closed_at_a
+    FROM (SELECT *, min(created_date) OVER (PARTITION BY id) AS first_created
+          FROM onboarding_candidates)
+    GROUP BY id
+),
+first_quotes AS (
+    SELECT q.opportunity_id, min(q.sent_date) AS first_sent
+    FROM quotes q CROSS JOIN params p
+    WHERE q.sent_date <= p.a AND q.created_date <= p.a
+    GROUP BY q.opportunity_id
+)
+SELECT
+    k.partner_id,
+    lf.n AS lead_count,
+    lf.converted / nullif(lf.n, 0) AS lead_conversion_rate,
+    (SELECT count(*) FROM flagged f WHERE f.partner_id IS NOT DISTINCT FROM k.partner_id
+        AND f.created_w AND f.lead_source IN (SELECT source FROM referral_sources))
+        AS referral_count,
+    (SELECT count(*) FROM cust_w c WHERE c.partner_id IS NOT DISTINCT FROM k.partner_id)
+        AS customer_count,
+    (SELECT count(*) FROM cust_p c WHERE c.partner_id IS NOT DISTINCT FROM k.partner_id)
+        AS prior_customer_count,
+    (SELECT count(*) FROM cust_p c JOIN cust_w w ON w.account_id = c.account_id
+        AND w.partner_id IS NOT DISTINCT FROM c.partner_id
+        WHERE c.partner_id IS NOT DISTINCT FROM k.partner_id) AS kept_customers,
+    (SELECT sum(f.amount) FROM flagged f JOIN cust_p c ON c.account_id = f.account_id
+        AND c.partner_id IS NOT DISTINCT FROM f.partner_id
+        WHERE f.won_w AND f.partner_id IS NOT DISTINCT FROM k.partner_id) AS kept_amount,
+    (SELECT sum(f.amount) FROM flagged f
+        WHERE f.won_p AND f.partner_id IS NOT DISTINCT FROM k.partner_id) AS prior_amount,
+    (SELECT avg(n) FROM products x WHERE x.partner_id IS NOT DISTINCT FROM k.partner_id)
+        AS products_per_customer,
+    (SELECT count(*) FROM customer_cases c CROSS JOIN params p
+        WHERE c.partner_id IS NOT DISTINCT FROM k.partner_id
+        AND c.created_date > p.a - p.l)
+        / nullif((SELECT count(*) FROM cust_a c
+                  WHERE c.partner_id IS NOT DISTINCT FROM k.partner_id), 0)
+        AS tickets_per_customer,
+    (SELECT avg(CASE WHEN coalesce(c.first_contact_resolved,
+                                   c.contact_count <= 1 AND NOT c.reopened)
+                     THEN 1.0 ELSE 0.0 END)
+        FROM customer_cases c CROSS JOIN params p
+        WHERE c.partner_id IS NOT DISTINCT FROM k.partner_id
+        AND c.closed_date > p.a - p.l AND c.closed_date <= p.a) AS first_contact_resolution,
+    (SELECT avg(o.closed_at_a - o.close_date) FROM onboarding o
+        WHERE o.partner_id IS NOT DISTINCT FROM k.partner_id AND o.closed_at_a IS NOT NULL)
+        AS onboarding_days,
+    (SELECT avg(q.first_sent - f.created_date) FROM flagged f
+        JOIN first_quotes q ON q.opportunity_id = f.id CROSS JOIN params p
+        WHERE f.partner_id IS NOT DISTINCT FROM k.partner_id
+        AND q.first_sent > p.a - p.l AND q.first_sent <= p.a) AS quote_turnaround_days,
+    (SELECT count(*) FROM calls c JOIN flagged f ON f.id = c.opportunity_id CROSS JOIN params p
+        WHERE f.partner_id IS NOT DISTINCT FROM k.partner_id
+        AND c.call_date > p.a - p.l AND c.call_date <= p.a
+        AND c.outcome = 'connected' AND c.duration_seconds >= p.call_seconds)
+        / nullif((SELECT count(*) FROM flagged f CROSS JOIN params p
+                  WHERE f.partner_id IS NOT DISTINCT FROM k.partner_id
+                  AND NOT (f.status IN ('won', 'lost') AND f.close_date <= p.a - p.l)), 0)
+        AS value_added_calls
+FROM keys k
+LEFT JOIN lead_figures lf ON lf.partner_id IS NOT DISTINCT FROM k.partner_id
+"""
+
+
+def run_funnel_oracle(
+    bundled: Bundled, companion: Companion, as_of: date, window_days: int
+) -> dict[str | None, dict[str, Any]]:
+    """The 13 KPIs per partner id (None: no partner), from KPIS.md alone."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("partners", bundled.partners)
+        con.register("opps", bundled.opportunities)
+        con.register("events", bundled.stage_events)
+        for stream, table in companion.tables.items():
+            con.register(stream, table)
+        con.execute(
+            "CREATE TEMP TABLE params AS SELECT $a::DATE AS a, $l::INTEGER AS l, "
+            "$s::INTEGER AS call_seconds",
+            {"a": as_of, "l": window_days, "s": VALUE_CALL_SECONDS},
+        )
+        con.execute("CREATE TEMP TABLE stage_probability (stage VARCHAR, probability DOUBLE)")
+        con.executemany(
+            "INSERT INTO stage_probability VALUES (?, ?)",
+            [[stage.name, stage.probability] for stage in bundled.records.stage_defs],
+        )
+        con.execute("CREATE TEMP TABLE channel_map (lead_source VARCHAR, grp VARCHAR)")
+        con.execute("CREATE TEMP TABLE referral_sources (source VARCHAR)")
+        con.executemany("INSERT INTO referral_sources VALUES (?)", [[s] for s in REFERRAL_SOURCES])
+        con.execute("CREATE TEMP TABLE onboarding_types (type VARCHAR)")
+        con.executemany(
+            "INSERT INTO onboarding_types VALUES (?)", [[t] for t in ONBOARDING_CASE_TYPES]
+        )
+        con.execute(FLAGGED_SQL)
+        rows = _rows(con, FUNNEL_SQL)
+    finally:
+        con.close()
+    found: dict[str | None, dict[str, Any]] = {}
+    for row in rows:
+        prior_customers, prior_amount = row["prior_customer_count"], row["prior_amount"] or 0.0
+        customers = row["customer_count"]
+        found[row["partner_id"]] = {
+            "lead_count": row["lead_count"] or 0,
+            "lead_conversion_rate": row["lead_conversion_rate"],
+            "referral_count": row["referral_count"],
+            "customer_count": customers,
+            "customer_growth": (customers - prior_customers) / prior_customers
+            if prior_customers else None,
+            "account_retention": row["kept_customers"] / prior_customers
+            if prior_customers else None,
+            "revenue_retention": (row["kept_amount"] or 0.0) / prior_amount
+            if prior_amount else None,
+            "products_per_customer": row["products_per_customer"],
+            "tickets_per_customer": row["tickets_per_customer"],
+            "first_contact_resolution": row["first_contact_resolution"],
+            "onboarding_days": row["onboarding_days"],
+            "quote_turnaround_days": row["quote_turnaround_days"],
+            "value_added_calls": row["value_added_calls"],
+        }  # fmt: skip
+    return found
+
+
+@pytest.mark.parametrize("case", FUNNEL_CASES, ids=lambda c: f"{c.as_of}-{c.window_days}d")
+def test_funnel_kpis_match_the_oracle_and_leave_the_default_score_alone(
+    bundled: Bundled, companion: Companion, case: Case
+) -> None:
+    result = score_partners(
+        bundled.records.partners,
+        bundled.records.opportunities,
+        bundled.records.stage_events,
+        as_of=case.as_of,
+        settings=ScoringSettings(window_days=case.window_days),
+        stage_defs=bundled.records.stage_defs,
+        activity=Activity(**companion.records),
+    )
+    oracle = run_funnel_oracle(bundled, companion, case.as_of, case.window_days)
+    diff = Mismatches()
+    got: dict[str | None, Any] = {p.partner_id: p.kpis for p in result.partners}
+    got[None] = result.portfolio.no_partner
+    diff.check_keys("partners", [str(k) for k in got], [str(k) for k in oracle])
+    for key, kpis in got.items():
+        for name in FUNNEL_KPIS:
+            diff.check(f"{key} {name}", kpis.values[name], oracle[key][name])
+    # every KPI has values and nulls somewhere, so no column passes by being empty
+    for name in FUNNEL_KPIS:
+        values = [row[name] for row in oracle.values()]
+        if name not in ("customer_growth", "account_retention", "revenue_retention"):
+            assert any(v not in (None, 0) for v in values), name
+        elif case.prior_has_wins:
+            assert any(v is not None for v in values), name
+    # the default score reads none of them: the oracle's scores, computed without activity
+    scores = run_oracle(bundled, case.as_of, case.window_days).scores
+    for partner in result.partners:
+        diff.check(f"{partner.partner_id} score", partner.score, scores[partner.partner_id])
+    if diff.found:
+        pytest.fail(f"{len(diff.found)} mismatches:\n" + "\n".join(diff.found), pytrace=False)

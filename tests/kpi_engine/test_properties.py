@@ -12,15 +12,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.schema import (
+    ACTIVITY_ENTITIES,
+    Call,
+    CallOutcome,
+    Case,
+    Lead,
+    LineItem,
     Opportunity,
     OpportunityStatus,
     Partner,
+    Quote,
     StageEvent,
     opportunities_to_arrow,
     partners_to_arrow,
     stage_events_to_arrow,
 )
-from kpi_engine import COMPONENTS, ScoringResult, ScoringSettings, score_partners
+from kpi_engine import COMPONENTS, Activity, ScoringResult, ScoringSettings, score_partners
 from tests.kpi_engine.builders import AS_OF, partner, won
 
 Dataset = tuple[list[Partner], list[Opportunity], list[StageEvent]]
@@ -179,3 +186,128 @@ def _polars(table: pa.Table) -> pl.DataFrame:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+# --- the partner's funnel, customers and service ---------------------------------------------
+
+CASE_TYPES = (None, "Onboarding", "Support")
+OUTCOMES = (None, *CallOutcome)
+PRODUCTS = ("GTX Basic", "GTX Pro", "MG Special")
+
+
+@st.composite
+def activities(draw: st.DrawFn, data: Dataset) -> dict[str, list[Any]]:
+    """Leads, quotes, cases, calls and line items on the dataset's partners, opportunities
+    and customers; each object sometimes absent (None), dates around A."""
+    partners, opportunities, _ = data
+    partner_ids = [p.id for p in partners] + [None, "ghost"]
+    opp_ids = [o.id for o in opportunities] + ["o-unknown"]
+    day = st.integers(-2 * 365, 30).map(lambda d: AS_OF + timedelta(days=d))
+    maybe_day = st.one_of(st.none(), day)
+    n = st.integers(0, 12)
+    objects: dict[str, list[Any]] = {
+        "leads": [
+            Lead(id=f"l{i}", partner_id=draw(st.sampled_from(partner_ids)),
+                 created_date=draw(day), converted_date=draw(maybe_day))
+            for i in range(draw(n))
+        ],
+        "quotes": [
+            Quote(id=f"q{i}", opportunity_id=draw(st.sampled_from(opp_ids)),
+                  created_date=draw(day), sent_date=draw(maybe_day))
+            for i in range(draw(n))
+        ],
+        "cases": [
+            Case(id=f"k{i}", account_id=draw(st.sampled_from(ACCOUNTS)), created_date=draw(day),
+                 closed_date=draw(maybe_day), type=draw(st.sampled_from(CASE_TYPES)),
+                 contact_count=draw(st.integers(0, 3)), reopened=draw(st.booleans()),
+                 first_contact_resolved=draw(st.sampled_from((None, True, False))))
+            for i in range(draw(n))
+        ],
+        "calls": [
+            Call(id=f"a{i}", opportunity_id=draw(st.sampled_from([*opp_ids, None])),
+                 call_date=draw(day), duration_seconds=draw(st.sampled_from((None, 0, 119, 120,
+                                                                              121, 600))),
+                 outcome=draw(st.sampled_from(OUTCOMES)))
+            for i in range(draw(n))
+        ],
+        "line_items": [
+            LineItem(id=f"li{i}", opportunity_id=draw(st.sampled_from(opp_ids)),
+                     product=draw(st.sampled_from(PRODUCTS)))
+            for i in range(draw(n))
+        ],
+    }  # fmt: skip
+    return objects
+
+
+def _with_activity(data: Dataset, activity: Activity, scoring: ScoringSettings) -> ScoringResult:
+    partners, opportunities, events = data
+    return score_partners(
+        partners, opportunities, events, as_of=AS_OF, settings=scoring, activity=activity
+    )
+
+
+@PROPERTY_SETTINGS
+@given(
+    dataset=st.shared(datasets(), key="funnel"),
+    objects=st.shared(datasets(), key="funnel").flatmap(activities),
+    absent=st.sets(st.sampled_from(tuple(ACTIVITY_ENTITIES))),
+    scoring=scoring_settings,
+    shuffle=st.randoms(use_true_random=False),
+)
+def test_the_order_of_activity_rows_never_changes_the_result(
+    dataset: Dataset,
+    objects: dict[str, list[Any]],
+    absent: set[str],
+    scoring: ScoringSettings,
+    shuffle: random.Random,
+) -> None:
+    given = {stream: None if stream in absent else rows for stream, rows in objects.items()}
+    expected = _dump(_with_activity(dataset, Activity(**given), scoring))
+    shuffled = {}
+    for stream, rows in given.items():
+        if rows is not None:
+            rows = list(rows)
+            shuffle.shuffle(rows)
+        shuffled[stream] = rows
+    assert _dump(_with_activity(dataset, Activity(**shuffled), scoring)) == expected
+
+
+@PROPERTY_SETTINGS
+@given(
+    dataset=st.shared(datasets(), key="forms"),
+    objects=st.shared(datasets(), key="forms").flatmap(activities),
+    scoring=scoring_settings,
+)
+def test_activity_as_records_arrow_tables_or_polars_frames_gives_the_same_result(
+    dataset: Dataset, objects: dict[str, list[Any]], scoring: ScoringSettings
+) -> None:
+    from_records = _dump(_with_activity(dataset, Activity(**objects), scoring))
+    tables = {
+        stream: ACTIVITY_ENTITIES[stream].to_arrow(rows, ACTIVITY_ENTITIES[stream].scored_layout)
+        for stream, rows in objects.items()
+    }
+    assert _dump(_with_activity(dataset, Activity(**tables), scoring)) == from_records
+    frames = {stream: _polars(table) for stream, table in tables.items()}
+    assert _dump(_with_activity(dataset, Activity(**frames), scoring)) == from_records
+
+
+@PROPERTY_SETTINGS
+@given(
+    dataset=st.shared(datasets(), key="bounds"),
+    objects=st.shared(datasets(), key="bounds").flatmap(activities),
+    scoring=scoring_settings,
+)
+def test_funnel_rates_are_shares_and_counts_are_whole(
+    dataset: Dataset, objects: dict[str, list[Any]], scoring: ScoringSettings
+) -> None:
+    result = _with_activity(dataset, Activity(**objects), scoring)
+    for kpis in [p.kpis for p in result.partners] + [result.portfolio.no_partner]:
+        for name in ("lead_conversion_rate", "account_retention", "first_contact_resolution"):
+            value = kpis.number(name)
+            assert value is None or 0.0 <= value <= 1.0, (name, value)
+        for name in ("lead_count", "referral_count", "customer_count"):
+            count = kpis.values[name]
+            assert isinstance(count, int) and count >= 0, (name, count)
+        for name in ("products_per_customer", "tickets_per_customer", "value_added_calls"):
+            value = kpis.number(name)
+            assert value is None or value >= 0.0, (name, value)

@@ -1,5 +1,6 @@
-"""What the report tests share: the hostile report input and its report.html, and one
-headless Chromium for the tests that open report.html in a browser."""
+"""What the report tests share: the hostile report input and its report.html (also with
+toy funnel KPIs), and one headless Chromium for the tests that open report.html in a
+browser."""
 
 from __future__ import annotations
 
@@ -18,7 +19,13 @@ from tests.reports.browser import (
     open_visit,
     unavailable,
 )
-from tests.reports.report_data import ReportInput, hostile_input
+from tests.reports.report_data import (
+    TOY_ACTIVITY,
+    TOY_FUNNEL,
+    ReportInput,
+    catalogue_of,
+    hostile_input,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -35,6 +42,22 @@ def hostile_report(data: ReportInput, tmp_path_factory: pytest.TempPathFactory) 
     """report.html of ``data``."""
     path = tmp_path_factory.mktemp("hostile") / "report.html"
     write_report_html(data.result, path, **data.kwargs())
+    return path
+
+
+@pytest.fixture(scope="module")
+def funnel_data() -> ReportInput:
+    """The hostile input scored with the toy funnel KPIs (report_data.TOY_FUNNEL)."""
+    with catalogue_of(*TOY_FUNNEL):
+        return hostile_input(TOY_ACTIVITY)
+
+
+@pytest.fixture(scope="module")
+def funnel_report(funnel_data: ReportInput, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """report.html of ``funnel_data``, written with the toy funnel KPIs in the catalogue."""
+    path = tmp_path_factory.mktemp("funnel") / "report.html"
+    with catalogue_of(*TOY_FUNNEL):
+        write_report_html(funnel_data.result, path, **funnel_data.kwargs())
     return path
 
 

@@ -6,11 +6,17 @@ AS_OF = 2017-12-31 and the default window, so W is the calendar year 2017
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from kpi_engine import ScoringResult, ScoringSettings, score_partners
+import polars as pl
+import pytest
+
+from kpi_engine import KPIS, Activity, Kpi, ScoringResult, ScoringSettings, score_partners
+from kpi_engine.catalogue import COUNT, DAYS, NEVER_ZERO, RATE
 from kpi_engine.settings import DEFAULT_CHANNEL_MAP
 from partner_kpi.reports.html import ScorePoint
 from tests.kpi_engine.builders import AS_OF, event, lost, open_opp, partner, won
@@ -56,9 +62,10 @@ class ReportInput:
         return base
 
 
-def hostile_input() -> ReportInput:
+def hostile_input(activity: Activity | None = None) -> ReportInput:
     """Four partners (two with hostile names, one with no deals), a deal with no
-    partner, a hostile stage and lead source, and one earlier run in the history."""
+    partner, a hostile stage and lead source, and one earlier run in the history;
+    ``activity`` as given (default: the CRM has none of those objects)."""
     settings = ScoringSettings(channel_map={**DEFAULT_CHANNEL_MAP, HOSTILE_SOURCE: "earned"})
     partners = [
         partner("p1", "Acme Resellers"),
@@ -118,7 +125,9 @@ def hostile_input() -> ReportInput:
         event("o6", HOSTILE_STAGE, date(2017, 8, 1)),
         event("o6", "Closed Won", date(2017, 9, 10), 1),
     ]
-    result = score_partners(partners, opportunities, events, as_of=AS_OF, settings=settings)
+    result = score_partners(
+        partners, opportunities, events, as_of=AS_OF, settings=settings, activity=activity
+    )
     earlier = date(2017, 6, 30)
     history = (
         ScorePoint("run-1", earlier, "p1", 60.0, "Gold"),
@@ -133,3 +142,64 @@ def hostile_input() -> ReportInput:
         history=history,
         stage_order=STAGE_ORDER,
     )
+
+
+# -- the funnel, customers and service section, on a catalogue of toy KPIs ----------------
+#
+# The report lists whatever KPIs the catalogue marks with ``sources``; these toys stand in
+# for KPIS.md's (they replace any real ones, so the figures below hold whatever the
+# engine's catalogue holds). Over the hostile input's partners (deals won: Acme 3, the
+# script-named partner 1, p3 and p4 none):
+
+#: 3 × deals won: leads exist, every partner has a count (9, 3, 0, 0; median 1.5)
+TOY_LEADS = Kpi(
+    "toy_lead_count", COUNT, "higher", NEVER_ZERO,
+    label="Leads (toy)", meaning="Three leads per deal won: a toy.",
+    expression=3 * pl.col("deal_count"), sources=("leads",),
+)  # fmt: skip
+#: 2.5 days per deal won, null without one, lower is better (7.5, 2.5, null, null)
+TOY_QUOTE_DAYS = Kpi(
+    "toy_quote_days", DAYS, "lower", "none in W",
+    label="Quote turnaround (toy)", meaning="2.5 days per deal won: a toy.",
+    expression=pl.when(pl.col("deal_count") > 0).then(2.5 * pl.col("deal_count")),
+    null_note="no quote sent in the window", sources=("quotes",),
+)  # fmt: skip
+#: null for every partner although leads exist: listed, each partner empty with its note
+TOY_LEAD_CONVERSION = Kpi(
+    "toy_lead_conversion", RATE, "higher", "none created in W",
+    label="Lead conversion (toy)", meaning="Never known: a toy.",
+    expression=pl.lit(None, dtype=pl.Float64), null_note="no lead created in the window",
+    sources=("leads",),
+)  # fmt: skip
+#: null for every partner, and so is every other KPI of calls: the CRM has no calls
+TOY_CALLS = Kpi(
+    "toy_value_calls", RATE, "higher", "no call data",
+    label="Value-added calls (toy)", meaning="Calls: a toy.",
+    expression=pl.lit(None, dtype=pl.Float64), null_note="no call data",
+    sources=("calls",),
+)  # fmt: skip
+#: reads calls and leads: empty with the calls (leads exist)
+TOY_CALLS_PER_LEAD = Kpi(
+    "toy_calls_per_lead", RATE, "higher", "no call data",
+    label="Calls per lead (toy)", meaning="Calls over leads: a toy.",
+    expression=pl.lit(None, dtype=pl.Float64), null_note="no call data",
+    sources=("calls", "leads"),
+)  # fmt: skip
+
+TOY_FUNNEL = (TOY_LEADS, TOY_QUOTE_DAYS, TOY_LEAD_CONVERSION, TOY_CALLS, TOY_CALLS_PER_LEAD)
+#: The CRM of the toys: it has leads and quotes (none of either: the toys compute from
+#: the deals), and no calls, so the engine leaves the KPIs that read calls null.
+TOY_ACTIVITY = Activity(leads=[], quotes=[])
+
+
+def opportunity_kpis() -> tuple[Kpi, ...]:
+    """The catalogue's KPIs that read opportunities alone."""
+    return tuple(kpi for kpi in KPIS.kpis if not kpi.sources)
+
+
+@contextmanager
+def catalogue_of(*funnel: Kpi) -> Iterator[None]:
+    """The production catalogue with ``funnel`` as its only KPIs that read other objects."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(KPIS, "kpis", (*opportunity_kpis(), *funnel))
+        yield

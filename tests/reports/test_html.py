@@ -18,7 +18,7 @@ import pytest
 from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
 from connectors.seed import read_seed
-from kpi_engine import ScoringResult, ScoringSettings, score_partners
+from kpi_engine import KPIS, ScoringResult, ScoringSettings, score_partners
 from partner_kpi.reports import charts
 from partner_kpi.reports.html import ScorePoint, render_report_html, write_report_html
 from partner_kpi.reports.partner_data import KEY_COLUMNS, numeric_kpis
@@ -178,11 +178,14 @@ def test_the_data_block_lists_every_partner_in_rank_order_with_its_numbers(
     ]
     # the table's KPI columns, in the order of its heads, point at the data's KPIs
     assert [block["kpis"][k]["name"] for k in block["key"]] == list(KEY_COLUMNS)
+    # each value to the decimals its kind keeps (the sales cycle's 36.666… days as 36.67)
     for name in KEY_COLUMNS:
+        decimals = KPIS[name].kind.decimals
         expected = [getattr(p.kpis, name) for p in data.result.partners]
         assert column(block, "value", name) == [
-            None if v is None else pytest.approx(v, abs=1e-6) for v in expected
+            None if v is None else pytest.approx(round(v, decimals), abs=1e-9) for v in expected
         ]
+    assert column(block, "value", "sales_cycle_days")[0] == 36.67
 
 
 def test_the_data_block_holds_money_rates_and_empty_values_as_the_page_shows_them(
@@ -236,6 +239,19 @@ def test_the_data_block_holds_each_kpi_against_the_portfolio_median(
         "quality_score",
         "new_revenue",
         "won_amount_growth",
+        "lead_count",
+        "lead_conversion_rate",
+        "referral_count",
+        "customer_count",
+        "customer_growth",
+        "account_retention",
+        "revenue_retention",
+        "products_per_customer",
+        "tickets_per_customer",
+        "first_contact_resolution",
+        "onboarding_days",
+        "quote_turnaround_days",
+        "value_added_calls",
     ]
     assert [k.name for k in numeric_kpis()] == list(kpis)
     # won amounts 6000, 500, 0, 0: the median is 250, the bar runs from 0 to 6000

@@ -51,7 +51,9 @@ def test_the_new_kpi_is_a_scores_csv_column(audit_out: Path) -> None:
         reader = csv.DictReader(handle)
         rows = list(reader)
     assert reader.fieldnames is not None
-    assert reader.fieldnames[-5:] == ["stage_days", "won_count_x2", "score", "tier", "drivers"]
+    assert reader.fieldnames[-5:] == [
+        "value_added_calls", "won_count_x2", "score", "tier", "drivers",
+    ]  # fmt: skip
     assert len(rows) == 35
     assert all(int(row["won_count_x2"]) == 2 * int(row["deal_count"]) for row in rows)
     assert any(int(row["won_count_x2"]) > 0 for row in rows)
@@ -64,10 +66,8 @@ def test_the_new_kpi_is_in_scores_json_for_partners_and_the_no_partner_bucket(
     for partner in document["partners"]:
         assert partner["won_count_x2"] == 2 * partner["deal_count"]
         keys = list(partner)
-        assert keys[keys.index("stage_days") + 1 : keys.index("stage_days") + 3] == [
-            "won_count_x2",
-            "channels",
-        ]
+        last = keys.index("value_added_calls")  # the catalogue's last KPI before the toy
+        assert keys[last + 1 : last + 3] == ["won_count_x2", "channels"]
     no_partner = document["portfolio"]["no_partner"]
     assert no_partner["won_count_x2"] == 2 * no_partner["deal_count"]
 

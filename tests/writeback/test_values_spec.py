@@ -98,6 +98,19 @@ def test_each_kpi_is_an_output_typed_by_its_kind() -> None:
         "won_amount_growth": ("number", 4),
         "top_channel": ("text", 0),
         "stage_days": ("text", 0),
+        "lead_count": ("number", 0),
+        "lead_conversion_rate": ("number", 4),
+        "referral_count": ("number", 0),
+        "customer_count": ("number", 0),
+        "customer_growth": ("number", 4),
+        "account_retention": ("number", 4),
+        "revenue_retention": ("number", 4),
+        "products_per_customer": ("number", 2),
+        "tickets_per_customer": ("number", 2),
+        "first_contact_resolution": ("number", 4),
+        "onboarding_days": ("number", 2),
+        "quote_turnaround_days": ("number", 2),
+        "value_added_calls": ("number", 2),
     }
     assert list(OUTPUTS) == ["score", "tier", "drivers", "scored_at", *KPIS.names]
     assert OUTPUTS["stage_days"].kinds == ("text",)

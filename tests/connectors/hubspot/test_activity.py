@@ -16,7 +16,7 @@ import pytest
 
 import sandbox.server
 from connectors.seed import SeedDataset, read_seed
-from core.errors import CrmApiError
+from core.errors import CrmApiError, RateLimitExhausted
 from core.schema import ACTIVITY_ENTITIES, Call, CallOutcome
 from kpi_engine.frames import Activity
 from sandbox.server import RunningSandbox
@@ -27,7 +27,7 @@ from tests.connectors.hubspot.conftest import (
     last_cursor,
     reset_stats,
 )
-from tests.sandbox.conftest import control, hubspot_client
+from tests.sandbox.conftest import control, hubspot_client, set_faults
 from tests.sandbox.hubspot_activity import activity_for, seeding_activity, with_activity
 from tests.sandbox.test_hubspot_portal import write_seed
 
@@ -162,13 +162,13 @@ def test_a_missing_scope_is_named(running: RunningSandbox) -> None:
     assert "; grant the private app the scopes tickets (HTTP 403" in str(excinfo.value)
 
 
-def test_calls_within_the_minimum(
+@pytest.fixture
+def many_calls(
     fresh_sandbox: Callable[..., RunningSandbox],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """2,500 calls on deals: a full read lists them 100 a call and reads their deals 1,000
-    a call; an incremental one searches 200 a call."""
+) -> RunningSandbox:
+    """A sandbox whose portal holds 2,500 calls on its deals, a day apart by turns."""
 
     def read(folder: Path | str) -> SeedDataset:
         dataset = read_seed(folder)
@@ -182,7 +182,13 @@ def test_calls_within_the_minimum(
         return with_activity(dataset, Activity(calls=calls))
 
     monkeypatch.setattr(sandbox.server, "read_seed", read)
-    running = fresh_sandbox(write_seed(tmp_path / "seed", 40, won=25))
+    return fresh_sandbox(write_seed(tmp_path / "seed", 40, won=25))
+
+
+def test_calls_within_the_minimum(many_calls: RunningSandbox) -> None:
+    """2,500 calls on deals: a full read lists them 100 a call and reads their deals 1,000
+    a call; an incremental one searches 200 a call."""
+    running = many_calls
     connector = connector_for(running, overlap_seconds=0)
     reset_stats(running)
     records, _, cursors = drain(connector.fetch_activity("calls", None))
@@ -307,3 +313,28 @@ def test_a_quote_sent_date_property(running: RunningSandbox) -> None:
     assert quotes[ids["Q000"]].sent_date is None  # nothing stamped: not sent, by the property
     # listed 100 a page (no history): the archived listing, one page, one association read
     assert sum(hubspot_calls(running).values()) == 3
+
+
+def test_a_full_read_stopped_by_the_quota_resumes_where_it_stopped(
+    many_calls: RunningSandbox,
+) -> None:
+    """The quota's share ends a day's full read of calls mid-listing; the pages read are
+    kept with the listing's position, and the next day reads only the rest."""
+    running = many_calls
+    set_faults(running, "daily_limit=30")  # 15 calls a day: about half of the 29 a read costs
+    kept: list[Any] = []
+    cursor = None
+    with pytest.raises(RateLimitExhausted):
+        for page in connector_for(running).fetch_activity("calls", None):
+            kept += page.records
+            cursor = page.cursor or cursor
+    assert cursor is not None and cursor.in_full_read and 0 < len(kept) < 2_500
+    control(running, "hubspot/clock", {"advance_ms": 86_400_000})
+    set_faults(running, "daily_limit=100000")  # the next day
+    reset_stats(running)
+    rest, _, _ = drain(connector_for(running).fetch_activity("calls", cursor))
+    seeded = {crm_id for _, crm_id in running.app.hubspot.activity_ids["calls"].items()}
+    assert {r.id for r in kept} | {r.id for r in rest} == seeded and len(seeded) == 2_500
+    # only the rest is listed again (a page re-read at most), not the whole listing
+    listed = hubspot_calls(running).get("hubspot GET /crm/v3/objects/<object_type>", 0)
+    assert listed <= 1 + math.ceil((2_500 - len(kept)) / 100) + 1

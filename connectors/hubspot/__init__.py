@@ -1,7 +1,8 @@
 """The HubSpot adapter, on hubspot-api-client (CRM API v3, associations v4).
 
-Reads partner companies, deals, deal pipelines and deal stage history into the
-common schema, and writes scores back to partner companies. API reference:
+Reads partner companies, deals, deal pipelines and deal stage history, and the
+activity objects (leads, quotes, tickets, calls, line items), into the common schema,
+and writes scores back to partner companies. API reference:
 https://developers.hubspot.com/docs/api/crm/understanding-the-crm
 
     settings      the ``crm:`` section (``type: hubspot``): connection and read policy
@@ -14,6 +15,8 @@ https://developers.hubspot.com/docs/api/crm/understanding-the-crm
     stages        stage metadata and each deal's stage visits
     mapping       HubSpot's JSON → plain values → Partner, Opportunity, StageDef, StageChange
     carry         the stage changes an opportunities read keeps for the stage-change read
+    activity      the reads of the activity streams: objects, associations, history
+    activity_mapping  those objects → Lead, Quote, Case, Call, LineItem
     writes        score values to partner companies, and reads of the values written
     provisioning  the score properties those writes need, and the token's scopes
     connector     ``HubSpotConnector``: the Connector protocol

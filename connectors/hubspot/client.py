@@ -29,7 +29,7 @@ from connectors.hubspot.mapping import (
     records_of,
 )
 from connectors.hubspot.paging import SearchPage
-from connectors.hubspot.queries import COMPANIES, DEALS
+from connectors.hubspot.queries import COMPANIES, DEALS, OWN_APIS
 from connectors.hubspot.wire import TOKEN_INFO_PATH, HubSpotWire
 
 
@@ -59,20 +59,20 @@ class HubSpotClient(HubSpotWire):
         if properties_with_history:
             kwargs["properties_with_history"] = list(properties_with_history)
         state = "archived " if archived else ""
+        path, args = _api(object_type, "basic_api")
         body = self.ask(
-            f"list {state}{object_type}",
-            f"{object_type}.basic_api",
-            "get_page_with_http_info",
-            **kwargs,
+            f"list {state}{object_type}", path, "get_page_with_http_info", *args, **kwargs
         )
         return records_of(body), next_after(body)
 
     def search(self, object_type: str, request: dict[str, Any]) -> SearchPage[HsRecord]:
         """One search page (POST /crm/v3/objects/{type}/search)."""
+        path, args = _api(object_type, "search_api")
         body = self.ask(
             f"search {object_type}",
-            f"{object_type}.search_api",
+            path,
             "do_search_with_http_info",
+            *args,
             public_object_search_request=request,
         )
         return SearchPage(records_of(body), int(body.get("total") or 0))
@@ -92,10 +92,12 @@ class HubSpotClient(HubSpotWire):
         }
         if properties_with_history:
             request["propertiesWithHistory"] = list(properties_with_history)
+        path, args = _api(object_type, "batch_api")
         body = self.ask(
             f"batch read {len(ids)} {object_type}",
-            f"{object_type}.batch_api",
+            path,
             "read_with_http_info",
+            *args,
             batch_read_input_simple_public_object_id=request,
         )
         return records_of(body), batch_errors_of(body)
@@ -119,18 +121,23 @@ class HubSpotClient(HubSpotWire):
         self, deal_inputs: Sequence[tuple[str, str | None]]
     ) -> tuple[list[AssociationPage], list[BatchError]]:
         """v4 batch read of deal→company associations for (deal id, after) inputs."""
+        return self.associated(DEALS, COMPANIES, deal_inputs)
+
+    def associated(
+        self, from_type: str, to_type: str, inputs: Sequence[tuple[str, str | None]]
+    ) -> tuple[list[AssociationPage], list[BatchError]]:
+        """v4 batch read of from→to associations for (from id, after) inputs."""
         request = {
             "inputs": [
-                {"id": deal_id, **({"after": after} if after else {})}
-                for deal_id, after in deal_inputs
+                {"id": from_id, **({"after": after} if after else {})} for from_id, after in inputs
             ]
         }
         body = self.ask(
-            f"read the companies of {len(deal_inputs)} deals",
+            f"read the {to_type} of {len(inputs)} {from_type}",
             "associations.v4.batch_api",
             "get_page_with_http_info",
-            DEALS,
-            COMPANIES,
+            from_type,
+            to_type,
             batch_input_public_fetch_associations_batch_request=request,
         )
         return association_pages_of(body), batch_errors_of(body)
@@ -224,3 +231,12 @@ class HubSpotClient(HubSpotWire):
             dict(request),
         )
         return property_info_of(body)
+
+
+def _api(object_type: str, api: str) -> tuple[str, tuple[str, ...]]:
+    """The generated API of an object type and the arguments it takes first: companies and
+    deals have their own packages; every other object goes through the generic objects
+    API, which takes the object type as its first argument."""
+    if object_type in OWN_APIS:
+        return f"{object_type}.{api}", ()
+    return f"objects.{api}", (object_type,)

@@ -65,6 +65,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from connectors.hubspot.activity import ActivityReader
 from connectors.hubspot.associations import Attribution, attribution
 from connectors.hubspot.carry import Carry
 from connectors.hubspot.client import HubSpotClient
@@ -105,11 +106,13 @@ from connectors.hubspot.stages import (
 )
 from connectors.hubspot.writes import CompanyWrites
 from core.connector import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
-from core.errors import ENDS_A_CHECK, ConfigError, PartnerKpiError, SchemaError
+from core.errors import ENDS_A_CHECK, ConfigError, CrmApiError, PartnerKpiError, SchemaError
 from core.schema import ACTIVITY_ENTITIES, Opportunity, Partner, StageChange, StageDef
 
 logger = logging.getLogger(__name__)
 
+#: The activity objects some portals lack (the Leads object: Sales Hub Professional and up).
+OPTIONAL_OBJECTS = frozenset({"leads"})
 #: Deals ``check()`` samples to see how stage history will be read.
 CHECK_SAMPLE = 100
 
@@ -137,6 +140,7 @@ class HubSpotConnector:
         self._writes = CompanyWrites(self.client, self._company_properties)
         self._score_properties = ScoreProperties(self.client, settings, self._company_properties)
         self._deals = DealReader(self.client, settings, self.catalog)
+        self._activity = ActivityReader(self.client, settings, self.catalog)
 
     # --- metadata ----------------------------------------------------------------------
 
@@ -275,12 +279,53 @@ class HubSpotConnector:
             yield [record.id for record in records if catalog.includes(record)]
 
     def activity_access(self) -> dict[str, str | None]:
-        """No activity object is read from HubSpot yet: each stream says so."""
-        return dict.fromkeys(ACTIVITY_ENTITIES, "not read from HubSpot by this partner-kpi")
+        """Per activity stream, None when it can be read, else why not: a scope the private
+        app lacks (from the token's own scopes, one call), or the object missing from the
+        portal. Only the Leads object is missing from some portals (Sales Hub Professional
+        and up): a one-record list of it tells (400 or 404 when missing); quotes, tickets,
+        calls, line items and contacts exist in every portal."""
+        scopes = self.client.token_scopes()
+        access: dict[str, str | None] = {}
+        for stream in ACTIVITY_ENTITIES:
+            plan = self._activity.plans[stream]
+            if scopes is not None and plan.scope not in scopes:
+                access[stream] = (
+                    f"the private app lacks the scope {plan.scope}: HubSpot's "
+                    f"{plan.object_type} cannot be read; grant it (Settings → Integrations → "
+                    "Private apps → Scopes)"
+                )
+                continue
+            if plan.object_type not in OPTIONAL_OBJECTS:
+                access[stream] = None
+                continue
+            try:
+                self.client.list_page(plan.object_type, None, limit=1, properties=[ID])
+            except CrmApiError as exc:
+                if exc.http_status == 403:
+                    access[stream] = (
+                        f"HubSpot refused to list {plan.object_type} ({exc.error_code}); grant "
+                        f"the private app the scope {plan.scope}"
+                    )
+                elif exc.http_status in (400, 404):
+                    access[stream] = (
+                        f"this HubSpot account has no {plan.object_type} object "
+                        f"({exc.error_code}: {exc})"
+                    )
+                else:
+                    raise
+                continue
+            access[stream] = None
+        return access
 
     def fetch_activity(self, stream: str, since: Cursor | None) -> Iterator[Page[Any]]:
-        """No activity object is read from HubSpot yet (see ``activity_access``)."""
-        return iter(())
+        """One activity stream's records modified at or after ``since`` minus the overlap
+        (all when None, the rest of a full read in progress), archived ones first as
+        deleted ids (``connectors.hubspot.activity``)."""
+        if stream not in ACTIVITY_ENTITIES:
+            raise ValueError(
+                f"no activity stream {stream!r} (streams: {', '.join(ACTIVITY_ENTITIES)})"
+            )
+        return self._activity.fetch(stream, since)
 
     def crm_time(self) -> datetime | None:
         """The portal's clock at its last answer (HTTP ``Date``)."""

@@ -80,17 +80,29 @@ class DealBatch:
 
 
 class DealReader:
-    """Deal reads of one connector: its client, settings and stage catalog."""
+    """Deal reads of one connector: its client, settings and stage catalog.
+
+    The listing, search windows, batches and cursors serve any object type: the activity
+    reads (``activity``) make one with their ``object_type`` and the property whose history
+    a full read lists with the records (``history_property``).
+    """
 
     def __init__(
         self,
         client: HubSpotClient,
         settings: HubSpotSettings,
         catalog: Callable[[], StageCatalog],
+        *,
+        object_type: str = DEALS,
+        history_property: str = DEAL_STAGE,
+        modified_property: str = MODIFIED,
     ) -> None:
         self.client = client
         self.settings = settings
         self._catalog = catalog
+        self.object_type = object_type
+        self.history_property = history_property
+        self.modified_property = modified_property
         #: batch reads of dealstage history made (the deals whose stage dates were not enough)
         self.history_reads = 0
 
@@ -143,8 +155,13 @@ class DealReader:
 
     def archived(self, start: int | None) -> list[str]:
         """Ids of deals archived at or after ``start`` (all archived ones when None)."""
+        probe = PIPELINE if self.object_type == DEALS else ID
         fetch = partial(
-            self.client.list_page, DEALS, limit=LIST_PAGE_SIZE, properties=[PIPELINE], archived=True
+            self.client.list_page,
+            self.object_type,
+            limit=LIST_PAGE_SIZE,
+            properties=[probe],
+            archived=True,
         )
         return [
             r.id
@@ -174,9 +191,10 @@ class DealReader:
             return
         cap_ms = ms_of(now) if now is not None else None
         search = ModifiedSinceSearch(
-            partial(self.client.search, DEALS),
+            partial(self.client.search, self.object_type),
             key=lambda record: record.key,
             properties=properties,
+            modified=self.modified_property,
         )
         buffer: list[HsRecord] = []
         for records in newest_only(search.pages(window.start_ms)):
@@ -216,10 +234,10 @@ class DealReader:
         pages = listed_pages(
             partial(
                 self.client.list_page,
-                DEALS,
+                self.object_type,
                 limit=HISTORY_PAGE_SIZE if with_history else LIST_PAGE_SIZE,
                 properties=properties,
-                properties_with_history=[DEAL_STAGE] if with_history else [],
+                properties_with_history=[self.history_property] if with_history else [],
             ),
             window.after,
             on_stale=lambda exc: logger.warning(

@@ -27,6 +27,7 @@ from connectors.hubspot.queries import (
     AMOUNT,
     AMOUNT_HOME,
     CLOSE_DATE,
+    CONTACT_MODIFIED,
     CREATED,
     CURRENCY,
     DEAL_NAME,
@@ -65,8 +66,9 @@ class HsRecord:
 
     @property
     def modified_ms(self) -> int:
-        """hs_lastmodifieddate in epoch ms (0 if HubSpot left it out)."""
-        return parse_ms(self.get(MODIFIED)) or 0
+        """hs_lastmodifieddate (a contact's lastmodifieddate) in epoch ms (0 if HubSpot left
+        it out)."""
+        return parse_ms(self.get(MODIFIED)) or parse_ms(self.get(CONTACT_MODIFIED)) or 0
 
     @property
     def key(self) -> tuple[int, str]:
@@ -145,6 +147,8 @@ class PropertyInfo:
     read_only_value: bool
     hubspot_defined: bool
     options: tuple[str, ...] = ()
+    #: each option's (value, label)
+    option_labels: tuple[tuple[str, str], ...] = ()
 
 
 # --- time ------------------------------------------------------------------------------------
@@ -329,6 +333,9 @@ def property_info_of(item: Mapping[str, Any]) -> PropertyInfo:
         read_only_value=bool(_mapping(item.get("modificationMetadata")).get("readOnlyValue")),
         hubspot_defined=bool(item.get("hubspotDefined")),
         options=tuple(str(o.get("value")) for o in items_of(item.get("options"))),
+        option_labels=tuple(
+            (str(o.get("value")), str(o.get("label"))) for o in items_of(item.get("options"))
+        ),
     )
 
 

@@ -123,8 +123,12 @@ class ModifiedSinceSearch(Generic[T]):
         filters: Sequence[dict[str, Any]] = (),
         page_size: int = SEARCH_PAGE_SIZE,
         max_body_chars: int = SEARCH_MAX_BODY_CHARS,
+        modified: str = MODIFIED,
     ) -> None:
+        """``modified``: the property the object stamps each change in (contacts:
+        ``lastmodifieddate``; a search on their ``hs_lastmodifieddate`` finds nothing)."""
         _check_filters(filters, 3)
+        self.modified = modified
         self.search = search
         self.max_body_chars = max_body_chars
         self.key = key
@@ -155,8 +159,8 @@ class ModifiedSinceSearch(Generic[T]):
         seen: set[str] = set()  # ids already given whose modification time is ``lower``
         while True:
             results = self._ask(
-                [condition(MODIFIED, "GT" if strict else "GTE", lower)],
-                MODIFIED,
+                [condition(self.modified, "GT" if strict else "GTE", lower)],
+                self.modified,
                 set() if strict else seen,
             )
             keys = [self.key(record) for record in results]
@@ -188,7 +192,7 @@ class ModifiedSinceSearch(Generic[T]):
         """Every record modified exactly at ``moment``, by id (keyset on hs_object_id)."""
         after_id: str | None = None
         while True:
-            extra = [condition(MODIFIED, "EQ", moment)]
+            extra = [condition(self.modified, "EQ", moment)]
             if after_id is not None:
                 extra.append(condition(ID, "GT", after_id))
             results = self._ask(extra, ID, seen)

@@ -14,6 +14,8 @@ CRM = "hubspot"
 
 DEALS = "deals"
 COMPANIES = "companies"
+#: the object types with a generated API package of their own (the others: crm.objects)
+OWN_APIS = (DEALS, COMPANIES)
 
 #: Score outputs whose default property name is not just "partner_" + the output's name.
 _PROPERTY_WORDS = {"drivers": "score_drivers"}
@@ -50,6 +52,9 @@ MAX_QUERY_STRING_CHARS = 6_000
 
 ID = "hs_object_id"
 MODIFIED = "hs_lastmodifieddate"
+#: what contacts stamp each change in (search on their hs_lastmodifieddate finds nothing:
+#: https://community.hubspot.com/t5/APIs-Integrations/CRM-V3-API-Search-issue-with-Contacts-when-using-Filters/m-p/324617)
+CONTACT_MODIFIED = "lastmodifieddate"
 CREATED = "createdate"
 NAME = "name"
 DEAL_NAME = "dealname"
@@ -79,6 +84,17 @@ SCOPES = (
     "crm.schemas.companies.read",
     "crm.schemas.deals.read",
 )
+#: The read scope of each activity object, as HubSpot's API reference names it (tickets:
+#: ``tickets``; calls and emails are engagements, read with the contacts scope).
+ACTIVITY_READ_SCOPES = {
+    "leads": "crm.objects.leads.read",
+    "quotes": "crm.objects.quotes.read",
+    "tickets": "tickets",
+    "calls": "crm.objects.contacts.read",
+    "emails": "crm.objects.contacts.read",
+    "line_items": "crm.objects.line_items.read",
+    "contacts": "crm.objects.contacts.read",
+}
 #: Writing score values needs the first; making their properties (fields create) both.
 WRITE_SCOPES = ("crm.objects.companies.write", "crm.schemas.companies.write")
 

@@ -24,6 +24,16 @@ DEFAULT_PARTNER_VALUE = "PARTNER"
 DEFAULT_PARTNER_LABEL = "Reseller"
 DEFAULT_LEAD_SOURCE_PROPERTY = "lead_source"
 
+#: HubSpot's default call outcomes (hs_call_disposition GUIDs; developers.hubspot.com,
+#: calls API): Connected, No answer and Left voicemail; Busy, Wrong number and Left live
+#: message are other outcomes.
+CallOutcomeName = Literal["connected", "no_answer", "voicemail"]
+DEFAULT_CALL_DISPOSITIONS: dict[str, CallOutcomeName] = {
+    "f240bbac-87c9-4f6e-bf70-924b57d47db7": "connected",
+    "73a0d17f-1163-4015-bdd5-ec830791da20": "no_answer",
+    "b2cf5968-551e-4856-9783-52b3da59a7d0": "voicemail",
+}
+
 #: HubSpot property internal names: lowercase letters, digits and underscores.
 PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -90,6 +100,47 @@ class HubSpotSettings(RetrySettings):
             "read every deal's dealstage history (50 deals a call)"
         ),
     )
+    # --- the activity objects (leads, quotes, tickets, calls, line items) -------------------
+    leads_from: Literal["leads", "contacts"] = Field(
+        default="leads",
+        description=(
+            "leads: the Leads object (Sales Hub Professional and up); contacts: contacts "
+            "that became leads (lifecyclestage, hs_lead_status), converted when they became "
+            "an opportunity"
+        ),
+    )
+    lead_partner_label: str = Field(
+        default=DEFAULT_PARTNER_LABEL,
+        min_length=1,
+        description="lead→company association label that attributes a lead to its partner",
+    )
+    lead_converted_stages: tuple[str, ...] = Field(
+        default=("Qualified",),
+        min_length=1,
+        description="lead pipeline stages (labels) a lead enters when it is converted",
+    )
+    quote_sent_property: str | None = Field(
+        default=None,
+        description="quote date property that holds when a quote was sent, or null (then: "
+        "when its hs_status history first shows it published)",
+    )
+    ticket_type_property: str = Field(
+        default="hs_ticket_category",
+        description="ticket property holding the case type (its option label is the type)",
+    )
+    first_contact_property: str | None = Field(
+        default=None,
+        description="ticket checkbox that says a ticket was resolved at first contact, or null "
+        "(then: at most one logged call or email and never reopened)",
+    )
+    line_item_product_property: str = Field(
+        default="name",
+        description="line item property naming its product (name, or hs_product_id)",
+    )
+    call_dispositions: dict[str, CallOutcomeName] = Field(
+        default_factory=lambda: dict(DEFAULT_CALL_DISPOSITIONS),
+        description="hs_call_disposition GUID → call outcome (others are 'other')",
+    )
     timezone: str = Field(
         default="UTC",
         description="the account's time zone: create and close datetimes become its dates",
@@ -107,6 +158,10 @@ class HubSpotSettings(RetrySettings):
     @field_validator(
         "partner_property",
         "lead_source_property",
+        "ticket_type_property",
+        "first_contact_property",
+        "quote_sent_property",
+        "line_item_product_property",
         "partner_region_property",
         "partner_channel_manager_property",
         "partner_tier_property",

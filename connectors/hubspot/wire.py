@@ -38,6 +38,7 @@ from hubspot.crm.associations.v4 import ApiException as AssociationsApiException
 from hubspot.crm.associations.v4.schema import ApiException as LabelsApiException
 from hubspot.crm.companies import ApiException as CompaniesApiException
 from hubspot.crm.deals import ApiException as DealsApiException
+from hubspot.crm.objects import ApiException as ObjectsApiException
 from hubspot.crm.pipelines import ApiException as PipelinesApiException
 from hubspot.crm.properties import ApiException as PropertiesApiException
 
@@ -45,7 +46,7 @@ from connectors.http import ca_bundle_file
 from connectors.hubspot.mapping import (
     BatchError,
 )
-from connectors.hubspot.queries import CRM, SCOPES, WRITE_SCOPES
+from connectors.hubspot.queries import ACTIVITY_READ_SCOPES, CRM, SCOPES, WRITE_SCOPES
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.reach import lost_connection
 from connectors.retry import NoAnswer, parse_retry_after
@@ -60,6 +61,7 @@ API_EXCEPTIONS: tuple[type[Exception], ...] = (
     LabelsApiException,
     CompaniesApiException,
     DealsApiException,
+    ObjectsApiException,
     PipelinesApiException,
     PropertiesApiException,
 )
@@ -349,7 +351,10 @@ class HubSpotWire(Wire[HubSpotSettings]):
         if answer.status == 403:
             writing = what.startswith(("batch update", "create"))
             scopes = (*SCOPES, *WRITE_SCOPES) if writing else SCOPES
-            message += f"; grant the private app the scopes {', '.join(scopes)}"
+            # a read of an activity object names that object's scope
+            words = what.replace("→", " ").split()
+            named = [s for name, s in ACTIVITY_READ_SCOPES.items() if name in words]
+            message += f"; grant the private app the scopes {', '.join(named or scopes)}"
         return message
 
     def request(self, path: str, method: str, *args: Any, **kwargs: Any) -> Callable[[], Any]:

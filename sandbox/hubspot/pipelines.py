@@ -37,16 +37,19 @@ class Stage:
     is_won: bool
     probability: float
     created_at: int
+    #: the metadata of a ticket or lead stage (a deal stage's is isClosed and probability)
+    metadata: tuple[tuple[str, str], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
+        metadata = dict(self.metadata) or {
+            "isClosed": "true" if self.is_closed else "false",
+            "probability": str(float(self.probability)),
+        }
         return {
             "id": self.id,
             "label": self.label,
             "displayOrder": self.display_order,
-            "metadata": {
-                "isClosed": "true" if self.is_closed else "false",
-                "probability": str(float(self.probability)),
-            },
+            "metadata": metadata,
             "createdAt": iso_ms(self.created_at),
             "updatedAt": iso_ms(self.created_at),
             "archived": False,
@@ -99,3 +102,49 @@ def partner_pipeline(stage_defs: Sequence[StageDef], created_at: int) -> Pipelin
         stages=stages,
         created_at=created_at,
     )
+
+
+#: HubSpot's default ticket pipeline ("Support Pipeline", id "0") and its stages: id, label,
+#: ticketState (HubSpot's stage metadata: OPEN or CLOSED, with isClosed beside it).
+TICKET_STAGES = (
+    ("1", "New", "OPEN"),
+    ("2", "Waiting on contact", "OPEN"),
+    ("3", "Waiting on us", "OPEN"),
+    ("4", "Closed", "CLOSED"),
+)
+TICKET_NEW, TICKET_REOPENED, TICKET_CLOSED = "1", "3", "4"
+#: HubSpot's default lead pipeline (Sales Hub Professional): id "lead-pipeline-id", its
+#: stages' ids as HubSpot names them.
+LEAD_STAGES = (
+    ("new-stage-id", "New", "false"),
+    ("attempting-stage-id", "Attempting", "false"),
+    ("connected-stage-id", "Connected", "false"),
+    ("qualified-stage-id", "Qualified", "true"),
+    ("unqualified-stage-id", "Disqualified", "true"),
+)
+LEAD_NEW, LEAD_QUALIFIED, LEAD_DISQUALIFIED = (
+    "new-stage-id",
+    "qualified-stage-id",
+    "unqualified-stage-id",
+)
+
+
+def ticket_pipeline(created_at: int) -> Pipeline:
+    """The portal's ticket pipeline: HubSpot's default Support Pipeline."""
+    stages = tuple(
+        Stage(stage_id, label, order, state == "CLOSED", False, 0.0, created_at,
+              (("ticketState", state), ("isClosed", "true" if state == "CLOSED" else "false")))
+        for order, (stage_id, label, state) in enumerate(TICKET_STAGES)
+    )  # fmt: skip
+    return Pipeline(id="0", label="Support Pipeline", stages=stages, created_at=created_at)
+
+
+def lead_pipeline(created_at: int) -> Pipeline:
+    """The portal's lead pipeline: HubSpot's default one."""
+    stages = tuple(
+        Stage(stage_id, label, order, closed == "true", stage_id == LEAD_QUALIFIED, 0.0,
+              created_at, (("isClosed", closed),))
+        for order, (stage_id, label, closed) in enumerate(LEAD_STAGES)
+    )  # fmt: skip
+    return Pipeline(id="lead-pipeline-id", label="Lead pipeline", stages=stages,
+                    created_at=created_at)  # fmt: skip

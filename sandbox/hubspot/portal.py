@@ -13,6 +13,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from connectors.seed import SeedDataset
+from kpi_engine.frames import Activity
+from sandbox.hubspot.activity_schema import activity_groups, activity_properties
+from sandbox.hubspot.activity_seed import NumberedIds, seed_activity
 from sandbox.hubspot.associations import (
     BATCH_READ_LIMIT,
     LABELS,
@@ -25,15 +28,21 @@ from sandbox.hubspot.clock import PortalClock
 from sandbox.hubspot.errors import HubSpotApiError, batch_error, not_found, validation_error
 from sandbox.hubspot.history import TABLE as HISTORY
 from sandbox.hubspot.history import HistoryStore
+from sandbox.hubspot.links import TABLE as LINKS
+from sandbox.hubspot.links import LinkStore, pair_of
 from sandbox.hubspot.objects import (
+    ACTIVITY_TYPES,
     ARCHIVED_COLUMN,
     COMPANIES,
     DEALS,
     ID_COLUMN,
-    SYSTEM_PROPERTIES,
+    LEADS,
+    OBJECT_TYPES,
+    TICKETS,
+    ObjectType,
     resolve_object_type,
 )
-from sandbox.hubspot.pipelines import Pipeline, partner_pipeline
+from sandbox.hubspot.pipelines import Pipeline, lead_pipeline, partner_pipeline, ticket_pipeline
 from sandbox.hubspot.properties import (
     HsProperty,
     PropertyRegistry,
@@ -64,6 +73,7 @@ BATCH_READ_OBJECTS = 100
 INDEXED = {
     COMPANIES: ("hs_lastmodifieddate", "createdate", "type"),
     DEALS: ("hs_lastmodifieddate", "createdate", "closedate", "dealstage"),
+    **{kind: (kind.modified_column, "createdate") for kind in ACTIVITY_TYPES},
 }
 
 
@@ -87,8 +97,14 @@ class BatchResult:
 class HubSpotPortal:
     """One HubSpot account, seeded from a dataset, stored in the sandbox's SQLite database."""
 
-    def __init__(self, store: SqlStore, dataset: SeedDataset) -> None:
+    def __init__(
+        self, store: SqlStore, dataset: SeedDataset, activity: Activity | None = None
+    ) -> None:
+        """``activity``: the leads, quotes, cases, calls and line items to seed (the
+        dataset's own by default)."""
         self.store = store
+        #: per activity stream, seed id → HubSpot id
+        self.activity_ids: dict[str, NumberedIds] = {}
         self.clock = PortalClock()
         self.rates = dict(dataset.currencies.rates)
         self.id_map: dict[str, str] = {}
@@ -96,30 +112,41 @@ class HubSpotPortal:
         # day, 08:00); until then, configuration carries a placeholder time
         self.created_at = 0
         self.pipeline: Pipeline = partner_pipeline(dataset.stage_defs, self.created_at)
+        self.activity_pipelines = self._activity_pipelines()
         self.registry = PropertyRegistry()
         self._configure(dataset)
         with store.lock:
             store.db.create_function("hs_contains_token", 2, contains_token, deterministic=True)
         self.history = HistoryStore(store)
         self.associations = AssociationStore(store)
-        self.recycling = RecyclingBin(store)
+        self.links = LinkStore(store)
+        self.recycling = RecyclingBin(store, self.links)
         self.search_index = SearchIndex(store)
-        self.tables = {kind: ObjectTable(store, kind, self.registry) for kind in (COMPANIES, DEALS)}
+        self.tables = {kind: ObjectTable(store, kind, self.registry) for kind in OBJECT_TYPES}
         for table in self.tables.values():
             table.create()
-        self._seed(dataset)
+        self._seed(dataset, activity if activity is not None else dataset.activity)
         for kind, table in self.tables.items():
             table.create_indexes(INDEXED[kind])
         self.history.create_indexes()
         self.associations.create_indexes()
+        self.links.create_indexes()
         self._search = {kind: SearchCompiler(kind, self.registry) for kind in self.tables}
         self._updaters = {
             kind: BatchUpdater(table, self.history, self.pipeline, self.rates)
             for kind, table in self.tables.items()
         }
 
+    def _activity_pipelines(self) -> dict[str, Pipeline]:
+        return {TICKETS.name: ticket_pipeline(self.created_at),
+                LEADS.name: lead_pipeline(self.created_at)}  # fmt: skip
+
     def _configure(
-        self, dataset: SeedDataset, deal_types: Sequence[str] = (), lead_sources: Sequence[str] = ()
+        self,
+        dataset: SeedDataset,
+        deal_types: Sequence[str] = (),
+        lead_sources: Sequence[str] = (),
+        case_types: Sequence[str] = (),
     ) -> None:
         """Property groups and definitions (again once the seeded values are known)."""
         self.registry.properties.clear()
@@ -139,8 +166,19 @@ class HubSpotPortal:
         )
         for prop in deal_props:
             self.registry.add(DEALS.name, prop)
+        for kind in ACTIVITY_TYPES:
+            for group in activity_groups(kind):
+                self.registry.add_group(kind.name, group)
+            for prop in activity_properties(
+                kind,
+                self.created_at,
+                pipelines=self.activity_pipelines,
+                lead_sources=lead_sources,
+                case_types=case_types,
+            ):
+                self.registry.add(kind.name, prop)
 
-    def _seed(self, dataset: SeedDataset) -> None:
+    def _seed(self, dataset: SeedDataset, seed_activity_of: Activity) -> None:
         """Deals first (as columns), then companies, stamped with the portal's time."""
         ids = SeedIds()
         allocate_company_ids(dataset, ids, self.id_map)
@@ -153,7 +191,15 @@ class HubSpotPortal:
         self.pipeline = replace(self.pipeline, created_at=self.created_at, stages=tuple(
             replace(stage, created_at=self.created_at) for stage in self.pipeline.stages
         ))  # fmt: skip
-        self._configure(dataset, sorted(deals.deal_types), sorted(deals.lead_sources))
+        self.activity_pipelines = self._activity_pipelines()
+        activity = seed_activity(seed_activity_of, self.id_map, self.created_at)
+        for kind, frame in activity.tables.items():
+            self.store.insert_frame(kind.table, frame)
+        self.store.insert_frame(LINKS, activity.links_frame())
+        self.store.insert_frame(HISTORY, activity.history_frame())
+        self.activity_ids = activity.ids
+        lead_sources = sorted({*deals.lead_sources, *activity.lead_sources})
+        self._configure(dataset, sorted(deals.deal_types), lead_sources, activity.case_types)
         columns, rows = company_rows(dataset, self.id_map, self.created_at)
         self.tables[COMPANIES].insert(columns, rows)
 
@@ -163,8 +209,12 @@ class HubSpotPortal:
         """The table of the object type a URL names (400 for an unknown one)."""
         return self.tables[resolve_object_type(name)]
 
-    def record_id(self, key: str) -> int:
-        """A record id from a seed key (partner, customer or opportunity id) or an id."""
+    def record_id(self, key: str, kind: ObjectType | None = None) -> int:
+        """A record id from a seed key (partner, customer or opportunity id; of an activity
+        record, its stream's id) or an id."""
+        for stream, ids in self.activity_ids.items():
+            if kind is not None and kind.name == _TYPE_OF_STREAM[stream] and key in ids:
+                return int(ids[key])
         return int(self.id_map.get(key, key))
 
     # --- reads ---------------------------------------------------------------------------------
@@ -336,14 +386,14 @@ class HubSpotPortal:
     def archive(self, object_type: str, key: str) -> bool:
         """Archive (delete) a record by id or seed key; False when no live record has it.
         Its associations go with it into the recycling bin, as in HubSpot."""
-        table = self.table(object_type)
-        return self.recycling.archive(table.object_type, self.record_id(key), self.clock.now())
+        kind = self.table(object_type).object_type
+        return self.recycling.archive(kind, self.record_id(key, kind), self.clock.now())
 
     def restore(self, object_type: str, key: str, *, search_lag_ms: float = 0) -> bool:
         """Restore an archived record with its associations, as a user does from HubSpot's
         recycling bin; False when the bin does not hold it (never archived, or purged)."""
         kind = self.table(object_type).object_type
-        record_id, now = self.record_id(key), self.clock.now()
+        record_id, now = self.record_id(key, kind), self.clock.now()
         with self.store.transaction():
             restored = self.recycling.restore(kind, record_id, now)
             if restored:
@@ -360,11 +410,12 @@ class HubSpotPortal:
         """The written records as HubSpot echoes them: each with the properties its input
         sent, plus the system ones."""
         names = [name for sent in written.values() for name in sent]
-        spec = table.spec(names or list(SYSTEM_PROPERTIES))
+        system = table.object_type.system_properties
+        spec = table.spec(names or list(system))
         rows = table.rows_by_id(spec, list(written), archived=False)
         results = table.render([rows[i] for i in written if i in rows], spec, self.history)
         for result, sent in zip(results, written.values(), strict=True):
-            keep = {*sent, *SYSTEM_PROPERTIES}
+            keep = {*sent, *system}
             result["properties"] = {k: v for k, v in result["properties"].items() if k in keep}
         return results
 
@@ -452,15 +503,18 @@ class HubSpotPortal:
 
     # --- pipelines ------------------------------------------------------------------------------
 
+    def _pipeline_of(self, kind: ObjectType) -> Pipeline | None:
+        return self.pipeline if kind is DEALS else self.activity_pipelines.get(kind.name)
+
     def pipelines(self, object_type: str) -> list[dict[str, Any]]:
-        kind = resolve_object_type(object_type)
-        return [self.pipeline.as_json()] if kind is DEALS else []
+        pipeline = self._pipeline_of(resolve_object_type(object_type))
+        return [] if pipeline is None else [pipeline.as_json()]
 
     def pipeline_json(self, object_type: str, pipeline_id: str) -> dict[str, Any]:
-        kind = resolve_object_type(object_type)
-        if kind is not DEALS or pipeline_id != self.pipeline.id:
+        pipeline = self._pipeline_of(resolve_object_type(object_type))
+        if pipeline is None or pipeline_id != pipeline.id:
             raise not_found(f"Unable to find pipeline {pipeline_id}")
-        return self.pipeline.as_json()
+        return pipeline.as_json()
 
     def stages(self, object_type: str, pipeline_id: str) -> list[dict[str, Any]]:
         pipeline = self.pipeline_json(object_type, pipeline_id)
@@ -477,6 +531,9 @@ class HubSpotPortal:
 
     def association_labels(self, from_type: str, to_type: str) -> list[dict[str, Any]]:
         source, target = resolve_object_type(from_type), resolve_object_type(to_type)
+        if (found := pair_of(source, target)) is not None:
+            pair, forward = found
+            return [label.spec(forward) for label in pair.labels]
         pair_types(source, target)
         return [label.spec(source) for label in LABELS]
 
@@ -484,7 +541,8 @@ class HubSpotPortal:
         """v4 batch read: per input id, its associated ids with their labels (207 for ids
         that do not exist or have no association)."""
         source, target = resolve_object_type(from_type), resolve_object_type(to_type)
-        pair_types(source, target)
+        if pair_of(source, target) is None:
+            pair_types(source, target)
         inputs = parse_inputs(body, limit=BATCH_READ_LIMIT, need_properties=False, unique=False)
         started = self.clock.now()
         results: list[dict[str, Any]] = []
@@ -497,12 +555,7 @@ class HubSpotPortal:
                     continue  # one answer per id
                 answered.add(sent)
                 after = _cursor(item.get("after"))
-                found = (
-                    self.associations.associated(source, [int(sent)], after=after)
-                    if sent.isdigit()
-                    else {}
-                )
-                entries = found.get(int(sent), []) if sent.isdigit() else []
+                entries = self._associated(source, target, sent, after, PAGE_SIZE)
                 if not entries:
                     errors.append(
                         batch_error(
@@ -515,7 +568,7 @@ class HubSpotPortal:
                     continue
                 result: dict[str, Any] = {
                     "from": {"id": sent},
-                    "to": self.associations.to_json(source, entries[:PAGE_SIZE]),
+                    "to": self._associations_json(source, target, entries[:PAGE_SIZE]),
                 }
                 if len(entries) > PAGE_SIZE:
                     result["paging"] = {"next": {"after": str(entries[PAGE_SIZE][0])}}
@@ -527,18 +580,40 @@ class HubSpotPortal:
     ) -> Page:
         """v4 list of one record's associations, in id order."""
         source, target = resolve_object_type(from_type), resolve_object_type(to_type)
-        pair_types(source, target)
+        if pair_of(source, target) is None:
+            pair_types(source, target)
         if not 1 <= limit <= PAGE_SIZE:
             raise validation_error(f"limit must be between 1 and {PAGE_SIZE} (got {limit})")
         if not object_id.isdigit():
             raise not_found()
         with self.store.lock:
-            found = self.associations.associated(
-                source, [int(object_id)], after=_cursor(after), limit=limit
-            )
-        entries = found.get(int(object_id), [])
+            entries = self._associated(source, target, object_id, _cursor(after), limit)
         next_after = str(entries[limit][0]) if len(entries) > limit else None
-        return Page(self.associations.to_json(source, entries[:limit]), next_after)
+        return Page(self._associations_json(source, target, entries[:limit]), next_after)
+
+    def _associated(
+        self, source: ObjectType, target: ObjectType, sent: str, after: int, limit: int
+    ) -> list[Any]:
+        """One record's associated records of ``target`` (up to ``limit`` + 1), by id."""
+        if not sent.isdigit():
+            return []
+        if pair_of(source, target) is not None:
+            return self.links.associated(source, target, int(sent), after=after, limit=limit)
+        found = self.associations.associated(source, [int(sent)], after=after, limit=limit)
+        return found.get(int(sent), [])
+
+    def _associations_json(
+        self, source: ObjectType, target: ObjectType, entries: Sequence[Any]
+    ) -> list[dict[str, Any]]:
+        if (found := pair_of(source, target)) is not None:
+            pair, forward = found
+            return self.links.to_json(pair, forward, entries)
+        return self.associations.to_json(source, entries)
+
+
+#: the object type of each activity stream's records
+_TYPE_OF_STREAM = {"leads": "leads", "quotes": "quotes", "cases": "tickets", "calls": "calls",
+                   "line_items": "line_items", "contacts": "contacts"}  # fmt: skip
 
 
 def _cursor(after: Any) -> int:

@@ -18,9 +18,9 @@ from sandbox.hubspot.history import IMPORT_SOURCE, HistoryStore, entry
 from sandbox.hubspot.objects import (
     ARCHIVED_AT_COLUMN,
     ARCHIVED_COLUMN,
+    COMPANIES,
+    DEALS,
     ID_COLUMN,
-    OBJECT_TYPES,
-    SYSTEM_PROPERTIES,
     ObjectType,
     resolve_object_type,
 )
@@ -28,8 +28,6 @@ from sandbox.hubspot.properties import HsProperty, PropertyRegistry
 from sandbox.hubspot.values import iso_ms, to_wire
 from sandbox.store import SqlStore, quote
 
-#: Leading columns of every read, before the requested properties.
-_LEAD = (ID_COLUMN, "createdate", "hs_lastmodifieddate", ARCHIVED_COLUMN, ARCHIVED_AT_COLUMN)
 Row = tuple[Any, ...]
 
 
@@ -52,6 +50,9 @@ class ObjectTable:
         self.object_type = object_type
         self.registry = registry
         self.table = quote(object_type.table)
+        #: the leading columns of every read, before the requested properties
+        self.lead = (ID_COLUMN, "createdate", object_type.modified_column, ARCHIVED_COLUMN,
+                     ARCHIVED_AT_COLUMN)  # fmt: skip
 
     def create(self) -> None:
         """The table, with a column per registered property."""
@@ -89,7 +90,9 @@ class ObjectTable:
         ignored, as HubSpot does) plus the system ones; the defaults when none are asked."""
         name = self.object_type.name
         wanted = (
-            [*properties, *SYSTEM_PROPERTIES] if properties else self.object_type.default_properties
+            [*properties, *self.object_type.system_properties]
+            if properties
+            else self.object_type.default_properties
         )
         chosen = [p for n in dict.fromkeys(wanted) if (p := self.registry.get(name, n))]
         with_history = [p for n in dict.fromkeys(history) if (p := self.registry.get(name, n))]
@@ -99,14 +102,16 @@ class ObjectTable:
                 kind = resolve_object_type(other)
             except HubSpotApiError:
                 continue  # unknown association types are ignored, as HubSpot documents
-            if kind is not self.object_type and kind in OBJECT_TYPES:
+            # the v3 ``associations`` of a read: deals↔companies (the objects of the
+            # activity pairs are read through the v4 API, see ``links``)
+            if {kind, self.object_type} == {DEALS, COMPANIES}:
                 associated.append(kind)
         return ReadSpec(chosen, with_history, associated)
 
     def select(self, spec: ReadSpec) -> str:
         """SELECT of the lead columns and the spec's properties (history ones included)."""
         names = [p.name for p in self._columns(spec)]
-        return f"SELECT {', '.join(quote(c) for c in (*_LEAD, *names))} FROM {self.table}"
+        return f"SELECT {', '.join(quote(c) for c in (*self.lead, *names))} FROM {self.table}"
 
     @staticmethod
     def _columns(spec: ReadSpec) -> list[HsProperty]:
@@ -153,7 +158,7 @@ class ObjectTable:
     ) -> list[dict[str, Any]]:
         """SimplePublicObject(WithAssociations) JSON for rows selected with ``select(spec)``."""
         columns = self._columns(spec)
-        position = {p.name: i for i, p in enumerate(columns, start=len(_LEAD))}
+        position = {p.name: i for i, p in enumerate(columns, start=len(self.lead))}
         ids = [row[0] for row in rows]
         past = history.entries(ids, [p.name for p in spec.history]) if spec.history else {}
         linked = {

@@ -5,22 +5,26 @@ HubSpot's API reference for deleting a record: "Deleted contacts can be restored
 companies and deals. Until then an archived record is listed with ``archived=true``
 and a restore brings it back with its associations; after that it is deleted for good
 and no read returns it. The associations an archive takes away are kept here, each
-restored once both its records are live again.
+restored once both its records are live again; so are the links of the activity objects
+(``links``), whichever side is archived.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sandbox.http import DAY_MS
 from sandbox.hubspot.associations import TABLE as ASSOCIATIONS_TABLE
 from sandbox.hubspot.history import TABLE as HISTORY_TABLE
+from sandbox.hubspot.links import LinkStore
 from sandbox.hubspot.objects import (
     ARCHIVED_AT_COLUMN,
     ARCHIVED_COLUMN,
     COMPANIES,
     DEALS,
     ID_COLUMN,
+    OBJECT_TYPES,
     ObjectType,
 )
 from sandbox.store import SqlStore, quote
@@ -38,8 +42,9 @@ def _columns(kind: ObjectType) -> tuple[str, str]:
 class RecyclingBin:
     """Archive, restore and purge on the object tables, keeping associations aside."""
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: SqlStore, links: LinkStore) -> None:
         self.store = store
+        self.links = links
         store.execute(
             f"CREATE TABLE {KEPT} (deal_id INTEGER NOT NULL, company_id INTEGER NOT NULL, "
             "types TEXT NOT NULL, PRIMARY KEY (deal_id, company_id)) WITHOUT ROWID"
@@ -51,17 +56,19 @@ class RecyclingBin:
         with self.store.transaction() as db:
             changed = db.execute(
                 f"UPDATE {quote(kind.table)} SET {quote(ARCHIVED_COLUMN)} = 1, "
-                f"{quote(ARCHIVED_AT_COLUMN)} = ?, hs_lastmodifieddate = ? "
+                f"{quote(ARCHIVED_AT_COLUMN)} = ?, {quote(kind.modified_column)} = ? "
                 f"WHERE {quote(ID_COLUMN)} = ? AND {quote(ARCHIVED_COLUMN)} = 0",
                 (now, now, record_id),
             ).rowcount
-            if changed:
+            if changed and kind in (DEALS, COMPANIES):
                 db.execute(
                     f"INSERT OR REPLACE INTO {KEPT} SELECT deal_id, company_id, types "
                     f"FROM {ASSOCIATIONS_TABLE} WHERE {mine} = ?",
                     (record_id,),
                 )
                 db.execute(f"DELETE FROM {ASSOCIATIONS_TABLE} WHERE {mine} = ?", (record_id,))
+            if changed:
+                self.links.archive(kind, record_id, db)
         return bool(changed)
 
     def restore(self, kind: ObjectType, record_id: int, now: int) -> bool:
@@ -73,11 +80,11 @@ class RecyclingBin:
         with self.store.transaction() as db:
             changed = db.execute(
                 f"UPDATE {quote(kind.table)} SET {quote(ARCHIVED_COLUMN)} = 0, "
-                f"{quote(ARCHIVED_AT_COLUMN)} = NULL, hs_lastmodifieddate = ? "
+                f"{quote(ARCHIVED_AT_COLUMN)} = NULL, {quote(kind.modified_column)} = ? "
                 f"WHERE {quote(ID_COLUMN)} = ? AND {quote(ARCHIVED_COLUMN)} = 1",
                 (now, record_id),
             ).rowcount
-            if changed:
+            if changed and kind in (DEALS, COMPANIES):
                 live = (
                     f"{mine} = ? AND {theirs} IN (SELECT {quote(ID_COLUMN)} FROM "
                     f"{quote(other.table)} WHERE {quote(ARCHIVED_COLUMN)} = 0)"
@@ -88,6 +95,10 @@ class RecyclingBin:
                     (record_id,),
                 )
                 db.execute(f"DELETE FROM {KEPT} WHERE {live}", (record_id,))
+            if changed:
+                self.links.restore(
+                    kind, record_id, db, lambda name, other_id: _live(db, name, other_id)
+                )
         return bool(changed)
 
     def purge(self, kinds: Sequence[ObjectType], now: int) -> int:
@@ -102,11 +113,24 @@ class RecyclingBin:
                     f"{quote(ARCHIVED_COLUMN)} = 1 AND {quote(ARCHIVED_AT_COLUMN)} < ?"
                 )
                 cutoff = (now - RETENTION_MS,)
-                db.execute(f"DELETE FROM {KEPT} WHERE {mine} IN ({expired})", cutoff)
-                # deal and company ids come from separate ranges: an id names one record
+                if kind in (DEALS, COMPANIES):
+                    db.execute(f"DELETE FROM {KEPT} WHERE {mine} IN ({expired})", cutoff)
+                self.links.purge(kind, expired, cutoff, db)
+                # every object type's ids come from a range of its own: an id names one record
                 db.execute(f"DELETE FROM {HISTORY_TABLE} WHERE object_id IN ({expired})", cutoff)
                 gone += db.execute(
                     f"DELETE FROM {quote(kind.table)} WHERE {quote(ID_COLUMN)} IN ({expired})",
                     cutoff,
                 ).rowcount
         return gone
+
+
+def _live(db: Any, type_name: str, record_id: int) -> bool:
+    """Whether a record of the named type exists and is not archived."""
+    kind = next(k for k in OBJECT_TYPES if k.name == type_name)
+    row = db.execute(
+        f"SELECT 1 FROM {quote(kind.table)} WHERE {quote(ID_COLUMN)} = ? "
+        f"AND {quote(ARCHIVED_COLUMN)} = 0",
+        (record_id,),
+    ).fetchone()
+    return row is not None

@@ -12,10 +12,14 @@ answers 401 as HubSpot does for a deleted or rotated token, until ``{"restore":
 true}`` (the sandbox's stand-in for installing a new token).
 
 The token holds every scope the routes need unless ``POST /__sandbox/hubspot/scopes``
-(``{"scopes": [...]}``) narrows it: a call then needs its scope
-(``crm.objects.<object>.read`` / ``.write`` for records and associations,
-``crm.schemas.<object>.read`` / ``.write`` for properties) or answers 403
-MISSING_SCOPES, as HubSpot does for a private app not granted it.
+(``{"scopes": [...]}``) narrows it: a call then needs its scope or answers 403
+MISSING_SCOPES, as HubSpot does for a private app not granted it. Companies and deals:
+``crm.objects.<object>.read`` / ``.write`` for records, associations and pipelines,
+``crm.schemas.<object>.read`` / ``.write`` for properties. The other objects need their
+object's scope for all of it, as HubSpot's API reference names them: leads
+``crm.objects.leads.*``, quotes ``crm.objects.quotes.*``, line items
+``crm.objects.line_items.*``, tickets ``tickets``, and calls and emails (engagements)
+``crm.objects.contacts.*``. An association read needs the scope of its from-object.
 
 Another user's deletions: ``POST /__sandbox/hubspot/archive`` and ``…/restore``
 (``{"object_type": "deals", "ids": [...]}``, ids or seed keys) archive records into the
@@ -125,12 +129,31 @@ class TokenRevocation:
 TOKEN_INFO = "/oauth/v2/private-apps/get/access-token-info"
 PORTAL_ID, PRIVATE_APP_ID, PRIVATE_APP_USER_ID = 24_681_357, 3_120_001, 71_000_001
 
+#: The scope of each activity object's records (and its properties and pipelines), by
+#: read/write: HubSpot's API reference (tickets: "tickets"; calls and emails, engagements:
+#: the contacts scopes).
+ACTIVITY_SCOPES = {
+    "leads": ("crm.objects.leads.read", "crm.objects.leads.write"),
+    "quotes": ("crm.objects.quotes.read", "crm.objects.quotes.write"),
+    "line_items": ("crm.objects.line_items.read", "crm.objects.line_items.write"),
+    "tickets": ("tickets", "tickets"),
+    "calls": ("crm.objects.contacts.read", "crm.objects.contacts.write"),
+    "emails": ("crm.objects.contacts.read", "crm.objects.contacts.write"),
+    "contacts": ("crm.objects.contacts.read", "crm.objects.contacts.write"),
+}
 #: Every scope the sandbox's routes ask for; a new token holds them all.
 SCOPES = tuple(
-    f"crm.{kind}.{name}.{access}"
-    for kind in ("objects", "schemas")
-    for name in ("companies", "deals")
-    for access in ("read", "write")
+    dict.fromkeys(
+        [
+            *(
+                f"crm.{kind}.{name}.{access}"
+                for kind in ("objects", "schemas")
+                for name in ("companies", "deals")
+                for access in ("read", "write")
+            ),
+            *(scope for pair in ACTIVITY_SCOPES.values() for scope in pair),
+        ]
+    )
 )
 
 
@@ -143,8 +166,10 @@ def required_scope(rule: str, method: str, arguments: dict[str, str]) -> str | N
         object_name = resolve_object_type(named).name
     except HubSpotApiError:
         return None
-    kind = "schemas" if rule.startswith(PROPERTIES) else "objects"
     reading = method == "GET" or rule.endswith(("/batch/read", "/search"))
+    if object_name in ACTIVITY_SCOPES:
+        return ACTIVITY_SCOPES[object_name][0 if reading else 1]
+    kind = "schemas" if rule.startswith(PROPERTIES) else "objects"
     return f"crm.{kind}.{object_name}.{'read' if reading else 'write'}"
 
 
@@ -238,7 +263,7 @@ def hubspot_routes(app: HubSpotHost) -> list[Route]:
         ids = body.get("ids")
         if not isinstance(ids, list) or not ids:
             return json_response(
-                {"error": 'post {"object_type": "deals" or "companies", "ids": [...]}'},
+                {"error": 'post {"object_type": "deals", "companies" or another, "ids": [...]}'},
                 400,
             )
         object_type = str(body.get("object_type", "deals"))

@@ -55,7 +55,7 @@ ACCOUNT_COLUMNS = {
 
 
 @dataclass(frozen=True)
-class _Def:
+class PropertyDef:
     """A compact property definition; ``build`` turns it into an HsProperty."""
 
     name: str
@@ -94,16 +94,16 @@ class _Def:
         )
 
 
-def _text(name: str, label: str, group: str, **kwargs: object) -> _Def:
-    return _Def(name, label, "string", "text", group, **kwargs)  # type: ignore[arg-type]
+def text_definition(name: str, label: str, group: str, **kwargs: object) -> PropertyDef:
+    return PropertyDef(name, label, "string", "text", group, **kwargs)  # type: ignore[arg-type]
 
 
-def _system(group: str) -> list[_Def]:
+def system_definitions(group: str) -> list[PropertyDef]:
     return [
-        _Def("createdate", "Create Date", "datetime", "date", group, read_only=True),
-        _Def("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", group,
+        PropertyDef("createdate", "Create Date", "datetime", "date", group, read_only=True),
+        PropertyDef("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", group,
              read_only=True, calculated=True),
-        _Def("hs_object_id", "Record ID", "number", "number", group, read_only=True,
+        PropertyDef("hs_object_id", "Record ID", "number", "number", group, read_only=True,
              calculated=True),
     ]  # fmt: skip
 
@@ -125,26 +125,28 @@ def company_properties(dataset: SeedDataset, created_at: int) -> list[HsProperty
     info = "companyinformation"
     industries = sorted({c.fields.get("sector", "") for c in dataset.customers} - {""})
     definitions = [
-        *_system(info),
-        _text("name", "Company name", info),
-        _text("domain", "Company Domain Name", info),
-        _text("website", "Website URL", info),
-        _Def("phone", "Phone Number", "string", "phonenumber", info),
-        _text("city", "City", info),
-        _text("country", "Country/Region", info),
-        _Def("industry", "Industry", "enumeration", "select", info, options=tuple(industries)),
-        _Def("type", "Type", "enumeration", "select", info, options=tuple(COMPANY_TYPES),
+        *system_definitions(info),
+        text_definition("name", "Company name", info),
+        text_definition("domain", "Company Domain Name", info),
+        text_definition("website", "Website URL", info),
+        PropertyDef("phone", "Phone Number", "string", "phonenumber", info),
+        text_definition("city", "City", info),
+        text_definition("country", "Country/Region", info),
+        PropertyDef("industry", "Industry", "enumeration", "select", info,
+                    options=tuple(industries)),
+        PropertyDef("type", "Type", "enumeration", "select", info, options=tuple(COMPANY_TYPES),
              labels=tuple(COMPANY_TYPES.items())),
-        _Def("annualrevenue", "Annual Revenue", "number", "number", info, currency=True),
-        _Def("numberofemployees", "Number of Employees", "number", "number", info),
-        _text("founded_year", "Year Founded", info),
-        _Def("description", "Description", "string", "textarea", info),
-        _Def("hs_parent_company_id", "Parent Company", "number", "number", info,
+        PropertyDef("annualrevenue", "Annual Revenue", "number", "number", info, currency=True),
+        PropertyDef("numberofemployees", "Number of Employees", "number", "number", info),
+        text_definition("founded_year", "Year Founded", info),
+        PropertyDef("description", "Description", "string", "textarea", info),
+        PropertyDef("hs_parent_company_id", "Parent Company", "number", "number", info,
              read_only=True, calculated=True),
-        _text("region", "Region", CUSTOM_GROUP.name, custom=True),
-        _text("channel_manager", "Channel manager", CUSTOM_GROUP.name, custom=True),
+        text_definition("region", "Region", CUSTOM_GROUP.name, custom=True),
+        text_definition("channel_manager", "Channel manager", CUSTOM_GROUP.name, custom=True),
         *(
-            _text(name, column.replace("_", " ").capitalize(), CUSTOM_GROUP.name, custom=True)
+            text_definition(name, column.replace("_", " ").capitalize(), CUSTOM_GROUP.name,
+                            custom=True)
             for column, name in extra_account_columns(dataset).items()
         ),
     ]  # fmt: skip
@@ -172,41 +174,45 @@ def deal_properties(
     ]
     stage_labels = tuple((stage.id, stage.label) for stage in pipeline.stages)
     definitions = [
-        *_system(info),
-        _text("dealname", "Deal Name", info),
-        _Def("amount", "Amount", "number", "number", info, currency=True),
-        _Def("deal_currency_code", "Currency", "enumeration", "select", info,
+        *system_definitions(info),
+        text_definition("dealname", "Deal Name", info),
+        PropertyDef("amount", "Amount", "number", "number", info, currency=True),
+        PropertyDef("deal_currency_code", "Currency", "enumeration", "select", info,
              options=tuple(dataset.currencies.rates)),
-        _Def("amount_in_home_currency", "Amount in company currency", "number", "number", info,
+        PropertyDef("amount_in_home_currency", "Amount in company currency", "number", "number",
+                    info,
              read_only=True, calculated=True, currency=True),
-        _Def("pipeline", "Pipeline", "enumeration", "select", info, options=(pipeline.id,),
+        PropertyDef("pipeline", "Pipeline", "enumeration", "select", info, options=(pipeline.id,),
              labels=((pipeline.id, pipeline.label),)),
-        _Def("dealstage", "Deal Stage", "enumeration", "radio", info,
+        PropertyDef("dealstage", "Deal Stage", "enumeration", "radio", info,
              options=tuple(stage.id for stage in pipeline.stages), labels=stage_labels),
-        _Def("closedate", "Close Date", "datetime", "date", info),
-        _Def("dealtype", "Deal Type", "enumeration", "radio", info, options=tuple(deal_type_values),
+        PropertyDef("closedate", "Close Date", "datetime", "date", info),
+        PropertyDef("dealtype", "Deal Type", "enumeration", "radio", info,
+                    options=tuple(deal_type_values),
              labels=tuple(DEAL_TYPES.items())),
-        _Def("description", "Deal Description", "string", "textarea", info),
-        _Def("hs_is_closed", "Is Deal Closed?", "bool", "booleancheckbox", info,
+        PropertyDef("description", "Deal Description", "string", "textarea", info),
+        PropertyDef("hs_is_closed", "Is Deal Closed?", "bool", "booleancheckbox", info,
              read_only=True, calculated=True),
-        _Def("hs_is_closed_won", "Is Closed Won", "bool", "booleancheckbox", info,
+        PropertyDef("hs_is_closed_won", "Is Closed Won", "bool", "booleancheckbox", info,
              read_only=True, calculated=True),
-        _Def("hs_is_closed_lost", "Is closed lost", "bool", "booleancheckbox", info,
+        PropertyDef("hs_is_closed_lost", "Is closed lost", "bool", "booleancheckbox", info,
              read_only=True, calculated=True),
-        _Def("hs_deal_stage_probability", "Deal probability", "number", "number", info,
+        PropertyDef("hs_deal_stage_probability", "Deal probability", "number", "number", info,
              read_only=True, calculated=True),
-        _Def("lead_source", "Lead source", "enumeration", "select", CUSTOM_GROUP.name,
+        PropertyDef("lead_source", "Lead source", "enumeration", "select", CUSTOM_GROUP.name,
              custom=True, options=tuple(lead_source_values)),
         *stage_date_definitions(pipeline),
     ]  # fmt: skip
     return [d.build(order, created_at) for order, d in enumerate(definitions)]
 
 
-def stage_date_definitions(pipeline: Pipeline) -> Iterable[_Def]:
+def stage_date_definitions(pipeline: Pipeline) -> Iterable[PropertyDef]:
     """hs_v2_date_entered_<stageId> / hs_v2_date_exited_<stageId> for every stage."""
     for stage in pipeline.stages:
         where = f'"{stage.label} ({pipeline.label})"'
-        yield _Def(f"hs_v2_date_entered_{stage.id}", f"Date entered {where}", "datetime", "date",
+        yield PropertyDef(f"hs_v2_date_entered_{stage.id}", f"Date entered {where}", "datetime",
+                          "date",
                    "dealstages", read_only=True, calculated=True)  # fmt: skip
-        yield _Def(f"hs_v2_date_exited_{stage.id}", f"Date exited {where}", "datetime", "date",
+        yield PropertyDef(f"hs_v2_date_exited_{stage.id}", f"Date exited {where}", "datetime",
+                          "date",
                    "dealstages", read_only=True, calculated=True)  # fmt: skip

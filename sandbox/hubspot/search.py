@@ -292,7 +292,7 @@ class SearchCompiler:
             return f"{column} {order}"
         # ties follow the sort's direction, so an index on the column serves the whole order
         tie = f"{quote(ID_COLUMN)} {order}"
-        if prop.name in SYSTEM_PROPERTIES:
+        if prop.name in (*SYSTEM_PROPERTIES, self.object_type.modified_column):
             return f"{column} {order}, {tie}"
         # missing values last either way, as HubSpot's search index sorts them
         return f"{column} IS NULL, {column} {order}, {tie}"

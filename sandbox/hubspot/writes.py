@@ -214,7 +214,7 @@ class BatchUpdater:
         source_type, source_id = API_SOURCE
         with table.store.transaction() as db:
             for record_id, values, old in updates:
-                assignments = {**values, "hs_lastmodifieddate": now}
+                assignments = {**values, table.object_type.modified_column: now}
                 sql = (
                     f"UPDATE {table.table} SET "
                     + ", ".join(f"{quote(name)} = ?" for name in assignments)

@@ -594,7 +594,13 @@ def stage_breakdown(dataset: Dataset, settings: ScoringSettings) -> dict[str, fl
     with _stopwatch(stages, "opportunities_frame (cast, sort, checks)"):
         opportunities = frames.opportunities_frame(dataset.opportunities)
     with _stopwatch(stages, "flag_opportunities (incl. first won)"):
-        flagged = kpis.flag_opportunities(opportunities, AS_OF, settings)
+        flagged = kpis.flag_opportunities(
+            opportunities,
+            AS_OF,
+            window_days=settings.window_days,
+            channel_map=settings.channel_map,
+            referral_sources=settings.referral_sources,
+        )
     with _stopwatch(stages, "stage_events_frame (cast, sort)"):
         events = frames.stage_events_frame(dataset.stage_events)
     with _stopwatch(stages, "aggregate_by_partner + derive_kpis"):

@@ -10,6 +10,7 @@ from core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from kpi_engine.catalogue import KPIS, PER_STAGE, Catalogue, Kind, Kpi
+    from kpi_engine.components import COMPONENTS
     from kpi_engine.engine import score_partners
     from kpi_engine.frames import Activity
     from kpi_engine.result import (
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
         float_text,
         stage_days_text,
     )
-    from kpi_engine.settings import COMPONENTS, ScoringSettings, TierThresholds
+    from kpi_engine.settings import ScoringSettings, TierThresholds
 
 __all__ = [
     "COMPONENTS",
@@ -58,6 +59,7 @@ if not TYPE_CHECKING:
         __all__,
         (
             "kpi_engine.result",
+            "kpi_engine.components",
             "kpi_engine.settings",
             "kpi_engine.catalogue",
             "kpi_engine.engine",

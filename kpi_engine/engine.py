@@ -12,6 +12,7 @@ import polars as pl
 from core.schema import StageDef
 from kpi_engine.activity import aggregate_activity
 from kpi_engine.catalogue import KPIS, PER_STAGE, AcrossPartners, Catalogue, FromRecords
+from kpi_engine.components import CHANNEL_GROUPS
 from kpi_engine.frames import (
     Activity,
     OpportunitiesInput,
@@ -47,7 +48,7 @@ from kpi_engine.scoring import (
     settings_weights,
     tier_counts,
 )
-from kpi_engine.settings import CHANNEL_GROUPS, ScoringSettings, component_directions
+from kpi_engine.settings import ScoringSettings, component_directions
 
 Key = str | None
 
@@ -84,7 +85,13 @@ def score_partners(
     events = stage_events_frame(stage_events)
     probabilities = {stage.name: stage.probability for stage in stage_defs or ()}
     at_a = status_at(records, events, as_of, probabilities)
-    flagged = flag_opportunities(at_a, as_of, settings)
+    flagged = flag_opportunities(
+        at_a,
+        as_of,
+        window_days=settings.window_days,
+        channel_map=settings.channel_map,
+        referral_sources=settings.referral_sources,
+    )
     channels = channel_figures(flagged)
     facts = Facts(flagged, events, channels)
 
@@ -130,7 +137,7 @@ def score_partners(
     deal_success_m = portfolio_rate(
         [r["created_w_won"] for r in listed], [r["created_w_count"] for r in listed]
     )
-    weights = settings_weights(settings)
+    weights = settings_weights(settings.weights)
     components = [
         component_values(r, close_rate_m, deal_success_m, settings.prior_strength, list(weights))
         for r in listed

@@ -17,13 +17,13 @@ and service that read other objects than opportunities are in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import polars as pl
 
-from kpi_engine.settings import CHANNEL_GROUPS, ScoringSettings
+from kpi_engine.components import CHANNEL_GROUPS
 
 AMOUNT = pl.col("amount")
 WON_W = pl.col("won_w")
@@ -114,10 +114,16 @@ def status_at(
 
 
 def flag_opportunities(
-    opportunities: pl.DataFrame, as_of: date, settings: ScoringSettings
+    opportunities: pl.DataFrame,
+    as_of: date,
+    *,
+    window_days: int,
+    channel_map: Mapping[str, str],
+    referral_sources: Sequence[str],
 ) -> pl.DataFrame:
-    """Each opportunity with the facts that the KPIs count."""
-    length = timedelta(days=settings.window_days)
+    """Each opportunity with the facts that the KPIs count (the settings' window, channel
+    map and referral sources)."""
+    length = timedelta(days=window_days)
     w_start, p_start = as_of - length, as_of - 2 * length
     status = pl.col("status")
     closed_in_w = _in_window("close_date", w_start, as_of)
@@ -125,11 +131,7 @@ def flag_opportunities(
     channel = (
         pl.when(lead_source.is_null())
         .then(pl.lit("unknown"))
-        .otherwise(
-            lead_source.replace_strict(
-                settings.channel_map, default="other", return_dtype=pl.String
-            )
-        )
+        .otherwise(lead_source.replace_strict(channel_map, default="other", return_dtype=pl.String))
     )
     first_win = pl.col("close_date") == pl.col("first_win_date")
     created_w = _in_window("created_date", w_start, as_of)
@@ -146,7 +148,7 @@ def flag_opportunities(
         first_won=((status == "won") & first_win).fill_null(False),
         cycle_days=(pl.col("close_date") - pl.col("created_date")).dt.total_days(),
         channel=channel,
-        referral_w=created_w & lead_source.is_in(settings.referral_sources).fill_null(False),
+        referral_w=created_w & lead_source.is_in(referral_sources).fill_null(False),
         # KPIS.md: created on or before A (all that exist) and not closed on or before A − L
         open_in_w=~closed_by_w.fill_null(False),
     )

@@ -11,9 +11,9 @@ from fractions import Fraction
 from math import lcm
 from typing import Any
 
+from kpi_engine.components import COMPONENTS
 from kpi_engine.ranking import HalfRanks, half_ranks
 from kpi_engine.result import TIERS, Drivers
-from kpi_engine.settings import COMPONENTS, ScoringSettings
 
 
 def shrunk_rate(successes: int, trials: int, prior_rate: float | None, k: float) -> float | None:
@@ -130,10 +130,10 @@ def tier_counts(tiers: Sequence[str]) -> dict[str, int]:
     return {name: tiers.count(name) for name in TIERS}
 
 
-def settings_weights(settings: ScoringSettings) -> dict[str, float]:
-    """The full weight map: the eight components of KPIS.md (1 unless given), then every
-    other KPI given a weight."""
+def settings_weights(weights: Mapping[str, float]) -> dict[str, float]:
+    """The full weight map of the settings' ``weights``: the eight components of KPIS.md (1
+    unless given), then every other KPI given a weight."""
     return {
-        **{name: settings.weights.get(name, 1.0) for name in COMPONENTS},
-        **{name: w for name, w in settings.weights.items() if name not in COMPONENTS},
+        **{name: weights.get(name, 1.0) for name in COMPONENTS},
+        **{name: w for name, w in weights.items() if name not in COMPONENTS},
     }

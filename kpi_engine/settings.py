@@ -15,21 +15,8 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.config_values import Number, WholeNumber
+from kpi_engine.components import CHANNEL_GROUPS, COMPONENTS
 from kpi_engine.result import TIERS
-
-#: Components of the composite score, in KPIS.md order, with their direction.
-COMPONENTS: dict[str, str] = {
-    "avg_deal_size": "higher",
-    "deal_count": "higher",
-    "pipeline_value": "higher",
-    "close_rate_adj": "higher",
-    "deal_velocity": "higher",
-    "quality_score": "higher",
-    "deal_success_adj": "higher",
-    "sales_cycle_days": "lower",
-}
-
-CHANNEL_GROUPS = ("paid", "owned", "earned", "other", "unknown")
 
 DEFAULT_CHANNEL_MAP: dict[str, str] = {
     "Paid Search": "paid",

@@ -46,7 +46,7 @@ from kpi_engine import (
     ScoringResult,
     ScoringSettings,
 )
-from kpi_engine.settings import CHANNEL_GROUPS
+from kpi_engine.components import CHANNEL_GROUPS
 from partner_kpi.reports import charts
 from partner_kpi.reports.funnel import FunnelFigure, MissingObject, objects_in_words
 from partner_kpi.reports.html_page import STYLE, TEMPLATE

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kpi_engine import KPIS, Kpi, PartnerScore, ScoringResult, ScoringSettings
-from kpi_engine.settings import CHANNEL_GROUPS
+from kpi_engine.components import CHANNEL_GROUPS
 from partner_kpi.reports import charts
 from partner_kpi.reports.funnel import Funnel
 from partner_kpi.reports.kpi_text import (

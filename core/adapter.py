@@ -31,6 +31,15 @@ class CrmSettings(BaseModel):
     deleted_visible_days: WholeNumber | None = Field(default=None, ge=1)
 
 
+@dataclass(frozen=True)
+class ScoringFields:
+    """CRM fields the ``scoring:`` section names, that a connector must read for the KPIs
+    (KPIS.md settings, declared once there, not again in each CRM's section)."""
+
+    #: the case / ticket checkbox "resolved at first contact" (``first_contact_resolution``)
+    first_contact_field: str | None = None
+
+
 class CrmWritebackSettings(BaseModel):
     """Base of an adapter's own ``writeback:`` keys (none unless the adapter adds some)."""
 
@@ -60,8 +69,9 @@ class CrmAdapter(Generic[SettingsT]):
     name: str
     #: the ``crm:`` section's model (its ``type`` field is ``Literal[name]``)
     settings_model: type[SettingsT]
-    #: the connector for validated settings; secrets are read from the mapping given
-    connect: Callable[[SettingsT, Mapping[str, str]], Connector]
+    #: the connector for validated settings; secrets are read from the mapping given, and
+    #: the fields the scoring settings name are read where the CRM keeps them
+    connect: Callable[[SettingsT, Mapping[str, str], ScoringFields], Connector]
     #: the default field name of a score output (``score`` → ``Partner_Score__c``)
     field_name: Callable[[str], str]
     #: records the connector's ``update_records`` takes in one call

@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
 
 from connectors.registry import adapter_named
-from core.adapter import CrmAdapter, CrmSettings, CrmWritebackSettings
+from core.adapter import CrmAdapter, CrmSettings, CrmWritebackSettings, ScoringFields
 from core.config_values import shown
 from core.connector import Connector
 from core.errors import ConfigError
@@ -66,7 +66,8 @@ class AppConfig(BaseModel):
     def connector(self, environ: Mapping[str, str] | None = None) -> Connector:
         """The configured CRM's connector; secrets come from ``environ`` (default: os.environ)."""
         adapter = self.adapter
-        return adapter.connect(self.crm, os.environ if environ is None else environ)
+        fields = ScoringFields(first_contact_field=self.scoring.first_contact_field)
+        return adapter.connect(self.crm, os.environ if environ is None else environ, fields)
 
 
 def _key_of(location: tuple[int | str, ...]) -> str:

@@ -38,14 +38,16 @@ from connectors.hubspot.queries import (
     score_property_name,
 )
 from connectors.hubspot.settings import HubSpotSettings
-from core.adapter import CrmAdapter
+from core.adapter import CrmAdapter, ScoringFields
 from core.connector import Connector
 
 
-def _connect(settings: HubSpotSettings, environ: Mapping[str, str]) -> Connector:
+def _connect(
+    settings: HubSpotSettings, environ: Mapping[str, str], scoring: ScoringFields
+) -> Connector:
     from connectors.hubspot.connector import HubSpotConnector
 
-    return HubSpotConnector(settings, environ=environ)
+    return HubSpotConnector(settings, environ=environ, scoring=scoring)
 
 
 def _sandbox_section(url: str, ca_bundle: Path) -> dict[str, Any]:

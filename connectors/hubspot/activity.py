@@ -73,9 +73,12 @@ class StreamPlan:
     modified: str = MODIFIED
 
 
-def stream_plans(settings: HubSpotSettings) -> dict[str, StreamPlan]:
-    """Every activity stream's plan."""
-    first_contact = (settings.first_contact_property,) if settings.first_contact_property else ()
+def stream_plans(
+    settings: HubSpotSettings, first_contact_property: str | None = None
+) -> dict[str, StreamPlan]:
+    """Every activity stream's plan (with the ticket checkbox ``scoring.first_contact_field``
+    names, if any)."""
+    first_contact = (first_contact_property,) if first_contact_property else ()
     # a portal that stamps a sent date in a property needs no status history
     sent = (settings.quote_sent_property,) if settings.quote_sent_property else ()
     leads = StreamPlan(
@@ -139,11 +142,14 @@ class ActivityReader:
         client: HubSpotClient,
         settings: HubSpotSettings,
         catalog: Callable[[], StageCatalog],
+        *,
+        first_contact_property: str | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
         self._catalog = catalog
-        self.plans = stream_plans(settings)
+        self.first_contact_property = first_contact_property
+        self.plans = stream_plans(settings, first_contact_property)
         self._stages: dict[str, StageSet] = {}
         self._labels: dict[tuple[str, str, str], tuple[str, int] | None] = {}
         self._type_labels: dict[str, str] | None = None
@@ -318,7 +324,7 @@ class ActivityReader:
                     stages=ticket_stages,
                     type_property=s.ticket_type_property,
                     type_labels=labels,
-                    first_contact_property=s.first_contact_property,
+                    first_contact_property=self.first_contact_property,
                     zone=zone,
                 )
 

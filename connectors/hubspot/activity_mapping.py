@@ -13,7 +13,8 @@ without I/O (each record arrives as an ``HsRecord`` with its associated ids).
   (the stage metadata's ``isClosed``, or ``ticketState`` CLOSED); reopened: its
   ``hs_pipeline_stage`` history goes from a closed stage to an open one; contacts: the
   calls and emails associated with it; type: the option label of
-  ``crm.ticket_type_property``; resolved at first contact: ``crm.first_contact_property``.
+  ``crm.ticket_type_property``; resolved at first contact: the property
+  ``scoring.first_contact_field`` names.
 - Call: on the deal it is associated with (a call on no deal, e.g. one logged on a ticket,
   is no Call of the schema); date ``hs_timestamp``, seconds of ``hs_call_duration`` (ms),
   outcome from ``hs_call_disposition`` by ``crm.call_dispositions``.

@@ -105,6 +105,7 @@ from connectors.hubspot.stages import (
     visits_from_stage_dates,
 )
 from connectors.hubspot.writes import CompanyWrites
+from core.adapter import ScoringFields
 from core.connector import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
 from core.errors import ENDS_A_CHECK, ConfigError, CrmApiError, PartnerKpiError, SchemaError
 from core.schema import ACTIVITY_ENTITIES, Opportunity, Partner, StageChange, StageDef
@@ -129,8 +130,10 @@ class HubSpotConnector:
         environ: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         client: HubSpotClient | None = None,
+        scoring: ScoringFields | None = None,
     ) -> None:
-        """Reads the token at once (a missing variable is a ConfigError now); connects lazily."""
+        """Reads the token at once (a missing variable is a ConfigError now); connects lazily.
+        ``scoring``: the CRM fields the scoring settings name (a ticket's first-contact box)."""
         self.settings = settings
         self.client = client or HubSpotClient(settings, environ=environ, sleep=sleep)
         self._catalog: StageCatalog | None = None
@@ -140,7 +143,12 @@ class HubSpotConnector:
         self._writes = CompanyWrites(self.client, self._company_properties)
         self._score_properties = ScoreProperties(self.client, settings, self._company_properties)
         self._deals = DealReader(self.client, settings, self.catalog)
-        self._activity = ActivityReader(self.client, settings, self.catalog)
+        self._activity = ActivityReader(
+            self.client,
+            settings,
+            self.catalog,
+            first_contact_property=(scoring or ScoringFields()).first_contact_field,
+        )
 
     # --- metadata ----------------------------------------------------------------------
 

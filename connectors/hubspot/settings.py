@@ -128,11 +128,6 @@ class HubSpotSettings(RetrySettings):
         default="hs_ticket_category",
         description="ticket property holding the case type (its option label is the type)",
     )
-    first_contact_property: str | None = Field(
-        default=None,
-        description="ticket checkbox that says a ticket was resolved at first contact, or null "
-        "(then: at most one logged call or email and never reopened)",
-    )
     line_item_product_property: str = Field(
         default="name",
         description="line item property naming its product (name, or hs_product_id)",
@@ -159,7 +154,6 @@ class HubSpotSettings(RetrySettings):
         "partner_property",
         "lead_source_property",
         "ticket_type_property",
-        "first_contact_property",
         "quote_sent_property",
         "line_item_product_property",
         "partner_region_property",

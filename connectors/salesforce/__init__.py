@@ -37,14 +37,16 @@ from connectors.salesforce.queries import (
     score_field_name,
 )
 from connectors.salesforce.settings import SalesforceSettings, SalesforceWritebackSettings
-from core.adapter import CrmAdapter
+from core.adapter import CrmAdapter, ScoringFields
 from core.connector import Connector
 
 
-def _connect(settings: SalesforceSettings, environ: Mapping[str, str]) -> Connector:
+def _connect(
+    settings: SalesforceSettings, environ: Mapping[str, str], scoring: ScoringFields
+) -> Connector:
     from connectors.salesforce.connector import SalesforceConnector
 
-    return SalesforceConnector(settings, environ=environ)
+    return SalesforceConnector(settings, environ=environ, scoring=scoring)
 
 
 def _sandbox_section(url: str, ca_bundle: Path) -> dict[str, Any]:

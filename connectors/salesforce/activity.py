@@ -68,9 +68,13 @@ class ActivityReader:
         describe: Callable[[str], dict[str, Any]],
         currencies: Callable[[], CurrencyTable],
         describe_all: Callable[[Sequence[str]], None],
+        *,
+        first_contact_field: str | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
+        #: the Case checkbox scoring.first_contact_field names, read into the cases
+        self.first_contact_field = first_contact_field
         self.reads = reads
         self.describe = describe
         self.currencies = currencies
@@ -78,7 +82,9 @@ class ActivityReader:
         self._closed: frozenset[str] | None = None
 
     def _read(self, stream: str) -> StreamRead:
-        return stream_read(stream, self.settings, self.currencies().multi_currency)
+        return stream_read(
+            stream, self.settings, self.currencies().multi_currency, self.first_contact_field
+        )
 
     # --- access ------------------------------------------------------------------------
 
@@ -192,7 +198,7 @@ class ActivityReader:
             )
         if stream == "cases":
             closed = self._closed_statuses()
-            field = settings.first_contact_field
+            field = self.first_contact_field
             return lambda row: case_from_row(
                 row,
                 len(children(row[TASKS], self._more)),

@@ -125,8 +125,14 @@ def _names(selected: tuple[SoqlField, ...]) -> tuple[str, ...]:
     return tuple(f.name for f in selected if f.kind is not Kind.CHILDREN)
 
 
-def stream_read(stream: str, settings: SalesforceSettings, multi_currency: bool) -> StreamRead:
-    """How ``stream`` is read from an org with these settings."""
+def stream_read(
+    stream: str,
+    settings: SalesforceSettings,
+    multi_currency: bool,
+    first_contact_field: str | None = None,
+) -> StreamRead:
+    """How ``stream`` is read from an org with these settings (and the Case checkbox that
+    ``scoring.first_contact_field`` names, if any)."""
     if stream == "leads":
         return StreamRead(Select(LEAD, LEAD_FIELDS), True, {LEAD: _names(LEAD_FIELDS)})
     if stream == "quotes":
@@ -142,11 +148,7 @@ def stream_read(stream: str, settings: SalesforceSettings, multi_currency: bool)
             touched_by=(QUOTE_DOCUMENT, "QuoteId", None),
         )
     if stream == "cases":
-        extra = (
-            fields((settings.first_contact_field, Kind.BOOLEAN))
-            if settings.first_contact_field
-            else ()
-        )
+        extra = fields((first_contact_field, Kind.BOOLEAN)) if first_contact_field else ()
         selected = (*CASE_FIELDS, *extra, CASE_TASKS, CASE_STATUS_HISTORY)
         return StreamRead(
             Select(CASE, selected),

@@ -59,6 +59,7 @@ from connectors.salesforce.queries import (
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.wire import SalesforceClient
 from connectors.salesforce.writes import AccountWriter
+from core.adapter import ScoringFields
 from core.connector import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
 from core.errors import ENDS_A_CHECK, CrmApiError, PartnerKpiError, SchemaError
 from core.schema import Opportunity, Partner, StageChange, StageDef
@@ -76,8 +77,10 @@ class SalesforceConnector:
         environ: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         client: SalesforceClient | None = None,
+        scoring: ScoringFields | None = None,
     ) -> None:
-        """Reads the secrets at once (a missing variable is a ConfigError now); connects lazily."""
+        """Reads the secrets at once (a missing variable is a ConfigError now); connects lazily.
+        ``scoring``: the CRM fields the scoring settings name (a case's first-contact box)."""
         self.settings = settings
         self.client = client or SalesforceClient(settings, environ=environ, sleep=sleep)
         self._describes: dict[str, dict[str, Any]] = {}
@@ -87,7 +90,13 @@ class SalesforceConnector:
         self._currencies: CurrencyTable | None = None
         self._reads = ChangeReader(self.client, settings)
         self._activity = ActivityReader(
-            self.client, settings, self._reads, self.describe, self.currencies, self.describe_all
+            self.client,
+            settings,
+            self._reads,
+            self.describe,
+            self.currencies,
+            self.describe_all,
+            first_contact_field=(scoring or ScoringFields()).first_contact_field,
         )
 
     # --- metadata ----------------------------------------------------------------------

@@ -157,11 +157,6 @@ class SalesforceSettings(RetrySettings):
     quote_sent_field: str | None = Field(
         default=None, description="Quote date/datetime field holding the sent date"
     )
-    first_contact_field: str | None = Field(
-        default=None,
-        description="Case checkbox saying the case was resolved at first contact (KPIS.md "
-        "scoring.first_contact_field; read here until scoring passes it on)",
-    )
     call_dispositions: dict[str, CallOutcomeName] = Field(
         default_factory=lambda: dict(_DEFAULT_DISPOSITIONS),
         description="Task.CallDisposition (any case) → call outcome; others are 'other'",
@@ -185,9 +180,7 @@ class SalesforceSettings(RetrySettings):
     def _filter_is_one_condition(cls, value: str) -> str:
         return check_soql_condition(value)
 
-    @field_validator(
-        "partner_region_field", "partner_tier_field", "quote_sent_field", "first_contact_field"
-    )
+    @field_validator("partner_region_field", "partner_tier_field", "quote_sent_field")
     @classmethod
     def _is_field_name(cls, value: str | None) -> str | None:
         if value is not None and not _FIELD_NAME.match(value):

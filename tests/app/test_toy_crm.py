@@ -17,7 +17,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from connectors.registry import adapters, registered
-from core.adapter import CrmAdapter, CrmSettings
+from core.adapter import CrmAdapter, CrmSettings, ScoringFields
 from core.connector import (
     ApiUsage,
     CheckItem,
@@ -172,7 +172,9 @@ def toy(tmp_path: Path) -> Iterator[tuple[ToyCrm, Path]]:
     """The toy adapter registered for one test, and a config that selects it."""
     crm_data = toy_crm()
 
-    def connect(_settings: ToySettings, _environ: Mapping[str, str]) -> Connector:
+    def connect(
+        _settings: ToySettings, _environ: Mapping[str, str], _scoring: ScoringFields
+    ) -> Connector:
         return ToyConnector(crm_data)
 
     adapter = CrmAdapter(

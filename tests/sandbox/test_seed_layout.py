@@ -55,8 +55,6 @@ def _edge_seed(bundled: Path, folder: Path) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     (folder / "currencies.csv").write_text("iso_code,conversion_rate\nUSD,1\nEUR,0.9\nGBP,0.8\n")
-    for companion in ("leads.csv", "quotes.csv", "cases.csv", "calls.csv"):
-        (folder / companion).unlink()  # they name deals this cut of the pipeline lacks
     return folder
 
 

@@ -23,9 +23,10 @@ from core.connector import Cursor, Page
 from core.errors import SchemaError
 from core.schema import ACTIVITY_ENTITIES, CallOutcome
 from kpi_engine.frames import Activity
+from partner_kpi.config import parse_config
 from sandbox.clients import control
 from sandbox.server import RunningSandbox
-from tests.connectors.salesforce.conftest import api_calls, make_connector
+from tests.connectors.salesforce.conftest import api_calls, make_connector, sandbox_env
 from tests.sandbox.conftest import salesforce_client
 from tests.sandbox.salesforce_activity import (
     crm_ids,
@@ -239,10 +240,14 @@ def test_the_sent_date_and_first_contact_can_come_from_fields(running: RunningSa
     sf = salesforce_client(running)
     sf.Quote.update(ids["quotes:QT-2"], {"ExpirationDate": "2017-03-09"})
     sf.Case.update(ids["cases:CS-2"], {"First_Contact_Resolved__c": True})
-    connector = make_connector(
-        running, quote_sent_source="field", quote_sent_field="ExpirationDate",
-        first_contact_field="First_Contact_Resolved__c",
-    )  # fmt: skip
+    # the checkbox is a scoring: key (KPIS.md), handed to the connector by the app's config
+    config = parse_config({
+        "crm": {"type": "salesforce", "login_url": running.url,
+                "ca_bundle": str(running.ca_bundle), "quote_sent_source": "field",
+                "quote_sent_field": "ExpirationDate"},
+        "scoring": {"first_contact_field": "First_Contact_Resolved__c"},
+    })  # fmt: skip
+    connector = config.connector(sandbox_env(running))
     quotes = {q.id: q.sent_date for q in _records(list(connector.fetch_activity("quotes", None)))}
     assert quotes[ids["quotes:QT-2"]] == date(2017, 3, 9)
     assert quotes[ids["quotes:QT-1"]] is None
@@ -355,7 +360,13 @@ def test_a_sent_date_from_a_field_needs_the_field_named() -> None:
     with pytest.raises(ValueError, match="not a Salesforce field API name"):
         SalesforceSettings.model_validate(
             {"type": "salesforce", "login_url": "https://login.salesforce.com",
-             "first_contact_field": "First Contact"}
+             "quote_sent_source": "field", "quote_sent_field": "Sent Date"}
+        )  # fmt: skip
+    # the first-contact checkbox is scoring's, not the crm section's: declared once
+    with pytest.raises(ValueError, match="first_contact_field"):
+        SalesforceSettings.model_validate(
+            {"type": "salesforce", "login_url": "https://login.salesforce.com",
+             "first_contact_field": "First_Contact_Resolved__c"}
         )  # fmt: skip
 
 

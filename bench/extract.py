@@ -29,10 +29,22 @@ count it against the API quota). The minimum per read is:
   200⌉ company search pages; stage history comes from the stage-date properties
   of the listed deals at no extra call;
 
+* the activity objects (leads, quotes, cases, calls, line items; the seed folder
+  carries the companion files): Salesforce ⌈rows ÷ 2,000⌉ pages per object (leads,
+  calls and line items through Bulk like the rest; quotes and cases with their child
+  rows in subqueries, REST only), an incremental read one page per object plus the
+  changed children of quotes and cases; HubSpot ⌈rows ÷ 100⌉ list pages (50 for the
+  objects read with property history: leads, quotes, tickets) plus one association
+  batch read per 1,000 records and associated type, an incremental read one search
+  page, the history read and the association reads per object;
+
 plus a constant for metadata: Salesforce the OpportunityStage query and the
-Opportunity describe (and CurrencyType in a multi-currency org); HubSpot the
-pipelines, the association labels and one list each of archived companies and
-archived deals. The target is calls ≤ 1.1 × data minimum + that constant.
+Opportunity describe (and CurrencyType in a multi-currency org), one Composite
+describe of the activity objects and the CaseStatus query; HubSpot the pipelines,
+the association labels and one list each of archived companies and archived deals,
+the token's scopes and the Leads probe, and per activity object its archived listing
+and its metadata (lead and ticket pipelines, labels, ticket categories). The target
+is calls ≤ 1.1 × data minimum + that constant.
 
 Peak memory is flat in the number of records if a full sync's peak RSS is the
 same at ``--small-opportunities`` (default 50,000; 0 skips it) as at the full size.
@@ -197,6 +209,81 @@ def salesforce_minimum(
     )
 
 
+#: Salesforce activity streams read with parent-child subqueries (a case's Tasks and Status
+#: history, a quote's QuoteDocuments): REST only (Bulk refuses subqueries), and an
+#: incremental read also asks for the children changed since (a child leaves its parent
+#: untouched)
+SF_PARENT_STREAMS = ("quotes", "cases")
+#: per HubSpot activity stream: a property read with history (50 a list page, else 100),
+#: the associated object types read per 1,000 records, the metadata reads (lead pipeline
+#: and label; ticket pipeline, label and category options)
+HS_ACTIVITY_READS = {
+    "leads": (True, 2, 2),
+    "quotes": (True, 1, 0),
+    "cases": (True, 3, 3),
+    "calls": (False, 1, 0),
+    "line_items": (False, 1, 0),
+}
+
+
+def plus(first: Minimum, second: Minimum) -> Minimum:
+    """Both minimums in one: the opportunity streams' and the activity streams'."""
+    return Minimum(
+        first.data + second.data,
+        first.constant + second.constant,
+        f"{first.formula}; activity: {second.formula}",
+    )
+
+
+def salesforce_activity_minimum(
+    rows: Mapping[str, int], bulk_threshold: int, *, full: bool
+) -> Minimum:
+    """A full read: each stream's pages (Bulk past the threshold where no subquery is
+    asked); an incremental one: a page per stream (the few records of its window), plus
+    the changed children of quotes and cases. Constant: one Composite describe of every
+    object (the access check) and the CaseStatus query."""
+    parts = []
+    for stream, count in rows.items():
+        if not full:
+            calls = 1 + (stream in SF_PARENT_STREAMS)
+            parts.append((calls, f"{stream} {calls}"))
+        elif stream in SF_PARENT_STREAMS:
+            calls = pages(count, SF_PAGE)
+            parts.append((calls, f"{stream} ⌈{count:,}÷2,000⌉={calls}"))
+        else:
+            parts.append(salesforce_read_minimum(stream, count, bulk_threshold))
+    return Minimum(
+        data=sum(calls for calls, _ in parts),
+        constant=2,
+        formula=" + ".join(text for _, text in parts) + "; 2 (Composite describe, CaseStatus)",
+    )
+
+
+def hubspot_activity_minimum(rows: Mapping[str, int], *, full: bool) -> Minimum:
+    """A full read: per stream its list pages and association batch reads; an incremental
+    one: a search page, the history batch read and the association reads of its window.
+    Constant: the token's scopes and the Leads probe, per stream the archived listing and
+    its metadata."""
+    data, constant, texts = 0, 2, []
+    for stream, count in rows.items():
+        with_history, associated, metadata = HS_ACTIVITY_READS[stream]
+        constant += 1 + metadata
+        if full:
+            size = 50 if with_history else 100
+            listed, batches = pages(count, size), pages(count, HS_ASSOCIATION_BATCH)
+            data += listed + batches * associated
+            texts.append(f"{stream} ⌈{count:,}÷{size}⌉={listed} + {associated}×{batches}")
+        else:
+            calls = 1 + int(with_history) + associated
+            data += calls
+            texts.append(f"{stream} {calls}")
+    return Minimum(
+        data=data,
+        constant=constant,
+        formula=" + ".join(texts) + f"; {constant} (scopes, Leads probe, archived, metadata)",
+    )
+
+
 def hubspot_minimum(partners: int, deals: int, *, full: bool) -> Minimum:
     partner_pages = pages(partners, HS_SEARCH_PAGE)
     if full:
@@ -228,6 +315,8 @@ class Bench:
     environ: dict[str, str]
     configs: dict[str, Path]
     work: Path
+    #: per activity stream, the records the sandbox was seeded with
+    activity: dict[str, int] = field(default_factory=dict)
     stores: dict[str, Path] = field(default_factory=dict)
     _sf: Any = None
     _hs: Any = None
@@ -345,7 +434,13 @@ def measure(bench: Bench, run: str, store: Path, minimum: Minimum) -> dict[str, 
     routes, tokens = crm_calls(stats, crm)
     calls = sum(routes.values())
     counts = result.counts
-    records = int(counts["opportunities"]) + int(counts["stage_changes"]) + int(counts["partners"])
+    activity = {stream: int(read["records"]) for stream, read in counts["activity"].items()}
+    records = (
+        int(counts["opportunities"])
+        + int(counts["stage_changes"])
+        + int(counts["partners"])
+        + sum(activity.values())
+    )
     seconds = result.seconds
     return {
         "calls": calls,
@@ -364,6 +459,7 @@ def measure(bench: Bench, run: str, store: Path, minimum: Minimum) -> dict[str, 
         "opportunities_deleted": int(counts["opportunities_deleted"]),
         "stage_changes": int(counts["stage_changes"]),
         "partners": int(counts["partners"]),
+        "activity": activity,
         "records": records,
         "pages": counts["pages"],
         "history_reads": result.history_reads,
@@ -434,9 +530,12 @@ def salesforce_org(bench: Bench) -> dict[str, int]:
 
 def salesforce_full(bench: Bench, run: str, org: Mapping[str, int]) -> dict[str, Any]:
     threshold = REST_ONLY_THRESHOLD if run == SF_REST else DEFAULT_BULK_THRESHOLD
-    minimum = salesforce_minimum(
-        org["partners"], org["opportunities"], org["history"], threshold,
-        bool(org["multi_currency"]),
+    minimum = plus(
+        salesforce_minimum(
+            org["partners"], org["opportunities"], org["history"], threshold,
+            bool(org["multi_currency"]),
+        ),
+        salesforce_activity_minimum(bench.activity, threshold, full=True),
     )  # fmt: skip
     store = bench.work / f"{run}-store.db"
     bench.stores[run] = store
@@ -452,8 +551,11 @@ def salesforce_incremental(bench: Bench, run: str, org: Mapping[str, int]) -> di
     store = bench.stores[run]
     opportunities, history = salesforce_window_counts(bench, store, overlap_seconds=300)
     threshold = REST_ONLY_THRESHOLD if run == SF_REST else DEFAULT_BULK_THRESHOLD
-    minimum = salesforce_minimum(
-        org["partners"], opportunities, history, threshold, bool(org["multi_currency"])
+    minimum = plus(
+        salesforce_minimum(
+            org["partners"], opportunities, history, threshold, bool(org["multi_currency"])
+        ),
+        salesforce_activity_minimum(bench.activity, threshold, full=False),
     )
     figures = measure(bench, run, store, minimum)
     figures["window"] = {"opportunities": opportunities, "history_rows": history}
@@ -536,7 +638,20 @@ def seeded(opportunities: int, partners: int, say: Callable[[str], None]) -> tup
     say(f"seeding {opportunities:,} opportunities over {partners:,} partners …")
     write_seed_folder(folder, opportunities, partners)
     bench = Bench.start(folder)
+    bench.activity = activity_rows(folder)
     return bench, bench.running.seconds_to_start
+
+
+def activity_rows(folder: Path) -> dict[str, int]:
+    """Per activity stream, the records of the seed folder (what the sandbox holds)."""
+    from connectors.seed import read_seed
+    from core.schema import ACTIVITY_ENTITIES
+
+    activity = read_seed(folder).activity
+    return {
+        stream: 0 if (frame := getattr(activity, stream)) is None else len(frame)
+        for stream in ACTIVITY_ENTITIES
+    }
 
 
 def bench_size(
@@ -597,12 +712,18 @@ def hubspot_runs(
     say("hubspot: full sync …")
     store = bench.work / "hubspot-store.db"
     bench.stores[HUBSPOT] = store
-    minimum = hubspot_minimum(portal["partners"], portal["deals"], full=True)
+    minimum = plus(
+        hubspot_minimum(portal["partners"], portal["deals"], full=True),
+        hubspot_activity_minimum(bench.activity, full=True),
+    )
     out[HUBSPOT] = {"full": measure(bench, HUBSPOT, store, minimum)}
 
     def incremental() -> dict[str, Any]:
         window = hubspot_window_count(bench, store, overlap_seconds=300)
-        minimum = hubspot_minimum(portal["partners"], window, full=False)
+        minimum = plus(
+            hubspot_minimum(portal["partners"], window, full=False),
+            hubspot_activity_minimum(bench.activity, full=False),
+        )
         figures = measure(bench, HUBSPOT, store, minimum)
         figures["window"] = {"deals": window}
         return figures
@@ -645,7 +766,11 @@ def _calls_line(figures: Mapping[str, Any]) -> str:
 def _records_line(figures: Mapping[str, Any]) -> str:
     line = (
         f"{figures['opportunities']:,} opportunities + {figures['stage_changes']:,} stage "
-        f"changes + {figures['partners']:,} partners in {figures['seconds']:.1f} s"
+        f"changes + {figures['partners']:,} partners + "
+        + " + ".join(
+            f"{n:,} {stream.replace('_', ' ')}" for stream, n in figures["activity"].items()
+        )
+        + f" in {figures['seconds']:.1f} s"
     )
     if figures["seconds"] >= 1 and figures["records"] >= 1000:
         line += (

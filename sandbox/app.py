@@ -45,6 +45,23 @@ CONTROL_REFUSED = (
 )
 
 
+#: HubSpot's record-changing batch routes end so; every other POST reads (search, batch read)
+_HUBSPOT_BATCH_WRITES = ("/batch/create", "/batch/update", "/batch/upsert", "/batch/archive")
+
+
+def writes_records(method: str, rule: str) -> bool:
+    """Whether a call changes records (``write_latency_ms`` slows only these): a PATCH, PUT
+    or DELETE, a Salesforce sObject or sObject Collections POST (not a Composite of
+    describes), a HubSpot batch write."""
+    if method in ("PATCH", "PUT", "DELETE"):
+        return True
+    if method != "POST":
+        return False
+    if rule.startswith("/services/"):
+        return rule.endswith("/composite/sobjects") or "/sobjects/" in rule
+    return rule.endswith(_HUBSPOT_BATCH_WRITES)
+
+
 class DropConnection(Exception):
     """Raised to close the client's connection without an answer (the ``drop`` fault, and
     ``lost_response`` after the request was applied)."""
@@ -166,7 +183,7 @@ class SandboxApp:
             if not self.credentials.opens_control(bearer_token(request)):
                 return json_response({"error": CONTROL_REFUSED}, 401)
             return route.handler(request, **arguments)
-        fault = self._inject_faults(route.crm)
+        fault = self._inject_faults(route.crm, writes_records(request.method, route.rule))
         if fault is not None:
             self.stats.status(route.crm, fault.status_code)
             return fault
@@ -213,10 +230,12 @@ class SandboxApp:
             return token == self.credentials.hubspot_access_token
         return self.sessions.use(token, self.faults.spec.token_expiry_after)
 
-    def _inject_faults(self, crm: str) -> Response | None:
+    def _inject_faults(self, crm: str, writes: bool) -> Response | None:
         spec = self.faults.spec
         if spec.latency_ms:
             time.sleep(spec.latency_ms / 1000)
+        if writes and spec.write_latency_ms:
+            time.sleep(spec.write_latency_ms / 1000)
         if self.faults.fires("drop"):
             raise DropConnection
         if self.faults.fires("rate_limit"):

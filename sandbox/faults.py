@@ -6,6 +6,8 @@ as JSON to ``/__sandbox/faults``::
     rate_limit=0.2              20 % of calls answer 429 (HubSpot) / 403 REQUEST_LIMIT_EXCEEDED
     server_error=every:7        every 7th call answers 503 (server_error_status=500 for 500s)
     latency_ms=50               every call waits 50 ms first
+    write_latency_ms=250        every call that changes records waits 250 ms first (a write
+                                in flight long enough to be caught, reads at full speed)
     drop=0.05                   5 % of calls lose the connection without an answer
     token_expiry=after:100      a session expires after 100 calls (INVALID_SESSION_ID / 401)
     reject_records=0.05         5 % of the records of a batch write are rejected
@@ -115,6 +117,7 @@ class FaultSpec:
 
     triggers: dict[str, Trigger] = field(default_factory=dict)
     latency_ms: float = 0.0
+    write_latency_ms: float = 0.0
     token_expiry_after: int | None = None
     daily_limit: int = 100_000
     retry_after: int = 1
@@ -150,8 +153,8 @@ class FaultSpec:
             try:
                 if name in TRIGGERED_FAULTS:
                     triggers[name] = Trigger.parse(name, value)
-                elif name == "latency_ms":
-                    options["latency_ms"] = float(value)
+                elif name in ("latency_ms", "write_latency_ms"):
+                    options[name] = float(value)
                 elif name == "token_expiry":
                     options["token_expiry_after"] = int(value.removeprefix("after:"))
                 elif name in _WHOLE_OPTIONS:
@@ -163,7 +166,8 @@ class FaultSpec:
                     if options[name] < 0:
                         raise FaultSpecError(f"{name}={value!r}: a lag is 0 or more")
                 else:
-                    known = ", ".join((*TRIGGERED_FAULTS, "latency_ms", "token_expiry",
+                    known = ", ".join((*TRIGGERED_FAULTS, "latency_ms", "write_latency_ms",
+                                       "token_expiry",
                                        *_WHOLE_OPTIONS, *HUBSPOT_OPTIONS))  # fmt: skip
                     raise FaultSpecError(f"unknown fault {name!r}; known: {known}")
             except ValueError as exc:
@@ -176,6 +180,7 @@ class FaultSpec:
         return {
             **{name: trigger.describe() for name, trigger in self.triggers.items()},
             "latency_ms": self.latency_ms,
+            "write_latency_ms": self.write_latency_ms,
             "token_expiry": self.token_expiry_after,
             **{name: getattr(self, name) for name in (*_WHOLE_OPTIONS, *HUBSPOT_OPTIONS)},
         }

@@ -1,9 +1,10 @@
 """A sync killed with SIGKILL is completed by the next run: nothing written twice or lost.
 
-The sync runs as a real process against the sandbox, slowed by a latency fault
-so the test can kill it at a chosen point: during the extract, or while its
-write call is in flight (the sandbox still applies that write, so the killed
-run's journal is left pending and the next run must settle it, not repeat it).
+The sync runs as a real process against the sandbox, slowed by a latency fault (on its
+writes only, to kill one in flight) so the test can kill it at a chosen point: during
+the extract, or while its write call is in flight (the sandbox still applies that
+write, so the killed run's journal is left pending and the next run must settle it, not
+repeat it).
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ def test_a_killed_sync_is_completed_by_the_next_run(
 ) -> None:
     target = Crm(fresh_sandbox(), crm, tmp_path)
     assert target.cli("fields", "create", "--config", target.config).exit_code == 0
-    set_faults(target.running, "latency_ms=250")
+    # slowed so the kill lands at its point: every call for the extract, the write alone
+    # for the write (a full read of the activity objects is hundreds of calls)
+    set_faults(target.running, "write_latency_ms=250" if point == "write" else "latency_ms=250")
     target.reset_stats()
     process = subprocess.Popen(
         [sys.executable, "-m", "partner_kpi", "sync", "--config", str(target.config),

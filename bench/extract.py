@@ -238,15 +238,16 @@ def plus(first: Minimum, second: Minimum) -> Minimum:
 def salesforce_activity_minimum(
     rows: Mapping[str, int], bulk_threshold: int, *, full: bool
 ) -> Minimum:
-    """A full read: each stream's pages (Bulk past the threshold where no subquery is
-    asked); an incremental one: a page per stream (the few records of its window), plus
-    the changed children of quotes and cases. Constant: one Composite describe of every
-    object (the access check) and the CaseStatus query."""
+    """``rows``: per stream, the records it holds (a full read) or those of its window (an
+    incremental one). A full read: each stream's pages (Bulk past the threshold where no
+    subquery is asked); an incremental one: the window's pages, plus the changed children
+    of quotes and cases. Constant: one Composite describe of every object (the access
+    check) and the CaseStatus query."""
     parts = []
     for stream, count in rows.items():
         if not full:
-            calls = 1 + (stream in SF_PARENT_STREAMS)
-            parts.append((calls, f"{stream} {calls}"))
+            calls = pages(count, SF_PAGE) + (stream in SF_PARENT_STREAMS)
+            parts.append((calls, f"{stream} ⌈{count:,}÷2,000⌉{'+1' * (calls > 1)}={calls}"))
         elif stream in SF_PARENT_STREAMS:
             calls = pages(count, SF_PAGE)
             parts.append((calls, f"{stream} ⌈{count:,}÷2,000⌉={calls}"))
@@ -260,10 +261,11 @@ def salesforce_activity_minimum(
 
 
 def hubspot_activity_minimum(rows: Mapping[str, int], *, full: bool) -> Minimum:
-    """A full read: per stream its list pages and association batch reads; an incremental
-    one: a search page, the history batch read and the association reads of its window.
-    Constant: the token's scopes and the Leads probe, per stream the archived listing and
-    its metadata."""
+    """``rows``: per stream, the records it holds (a full read) or those of its window (an
+    incremental one). A full read: per stream its list pages and association batch reads;
+    an incremental one: its window's search pages (200), history batch reads (50) and
+    association reads. Constant: the token's scopes and the Leads probe, per stream the
+    archived listing and its metadata."""
     data, constant, texts = 0, 2, []
     for stream, count in rows.items():
         with_history, associated, metadata = HS_ACTIVITY_READS[stream]
@@ -274,9 +276,11 @@ def hubspot_activity_minimum(rows: Mapping[str, int], *, full: bool) -> Minimum:
             data += listed + batches * associated
             texts.append(f"{stream} ⌈{count:,}÷{size}⌉={listed} + {associated}×{batches}")
         else:
-            calls = 1 + int(with_history) + associated
-            data += calls
-            texts.append(f"{stream} {calls}")
+            found = pages(count, HS_SEARCH_PAGE)
+            history = pages(count, 50, at_least=0) if with_history else 0
+            batches = pages(count, HS_ASSOCIATION_BATCH, at_least=0)
+            data += found + history + batches * associated
+            texts.append(f"{stream} ⌈{count:,}÷200⌉={found} + {history} + {associated}×{batches}")
     return Minimum(
         data=data,
         constant=constant,
@@ -422,8 +426,18 @@ def crm_calls(stats: Mapping[str, Any], crm: str) -> tuple[dict[str, int], int]:
     return dict(sorted(calls.items())), tokens
 
 
-def measure(bench: Bench, run: str, store: Path, minimum: Minimum) -> dict[str, Any]:
-    """One sync in a child process, with the CRM's calls counted around it."""
+def measure(
+    bench: Bench,
+    run: str,
+    store: Path,
+    minimum: Minimum,
+    activity_minimum: Callable[[Mapping[str, int]], Minimum],
+    *,
+    full: bool,
+) -> dict[str, Any]:
+    """One sync in a child process, with the CRM's calls counted around it. The activity
+    streams' minimum is of the records the CRM holds (a full read) or of those the read
+    found in its window (an incremental one: what its searches returned)."""
     crm = HUBSPOT if run == HUBSPOT else SALESFORCE
     bench.control("reset-stats", {})
     job = SyncJob(str(bench.configs[run]), str(store), bench.environ)
@@ -435,6 +449,7 @@ def measure(bench: Bench, run: str, store: Path, minimum: Minimum) -> dict[str, 
     calls = sum(routes.values())
     counts = result.counts
     activity = {stream: int(read["records"]) for stream, read in counts["activity"].items()}
+    minimum = plus(minimum, activity_minimum(bench.activity if full else activity))
     records = (
         int(counts["opportunities"])
         + int(counts["stage_changes"])
@@ -530,16 +545,16 @@ def salesforce_org(bench: Bench) -> dict[str, int]:
 
 def salesforce_full(bench: Bench, run: str, org: Mapping[str, int]) -> dict[str, Any]:
     threshold = REST_ONLY_THRESHOLD if run == SF_REST else DEFAULT_BULK_THRESHOLD
-    minimum = plus(
-        salesforce_minimum(
-            org["partners"], org["opportunities"], org["history"], threshold,
-            bool(org["multi_currency"]),
-        ),
-        salesforce_activity_minimum(bench.activity, threshold, full=True),
+    minimum = salesforce_minimum(
+        org["partners"], org["opportunities"], org["history"], threshold,
+        bool(org["multi_currency"]),
     )  # fmt: skip
     store = bench.work / f"{run}-store.db"
     bench.stores[run] = store
-    figures = measure(bench, run, store, minimum)
+    figures = measure(
+        bench, run, store, minimum,
+        lambda rows: salesforce_activity_minimum(rows, threshold, full=True), full=True,
+    )  # fmt: skip
     # what the Bulk switch costs beyond the minimum: the first REST page of each Bulk read
     figures["bulk_reads"] = sum(
         count for route, count in figures["routes"].items() if route == "POST jobs/query"
@@ -551,13 +566,13 @@ def salesforce_incremental(bench: Bench, run: str, org: Mapping[str, int]) -> di
     store = bench.stores[run]
     opportunities, history = salesforce_window_counts(bench, store, overlap_seconds=300)
     threshold = REST_ONLY_THRESHOLD if run == SF_REST else DEFAULT_BULK_THRESHOLD
-    minimum = plus(
-        salesforce_minimum(
-            org["partners"], opportunities, history, threshold, bool(org["multi_currency"])
-        ),
-        salesforce_activity_minimum(bench.activity, threshold, full=False),
+    minimum = salesforce_minimum(
+        org["partners"], opportunities, history, threshold, bool(org["multi_currency"])
     )
-    figures = measure(bench, run, store, minimum)
+    figures = measure(
+        bench, run, store, minimum,
+        lambda rows: salesforce_activity_minimum(rows, threshold, full=False), full=False,
+    )  # fmt: skip
     figures["window"] = {"opportunities": opportunities, "history_rows": history}
     return figures
 
@@ -712,19 +727,25 @@ def hubspot_runs(
     say("hubspot: full sync …")
     store = bench.work / "hubspot-store.db"
     bench.stores[HUBSPOT] = store
-    minimum = plus(
-        hubspot_minimum(portal["partners"], portal["deals"], full=True),
-        hubspot_activity_minimum(bench.activity, full=True),
-    )
-    out[HUBSPOT] = {"full": measure(bench, HUBSPOT, store, minimum)}
+    minimum = hubspot_minimum(portal["partners"], portal["deals"], full=True)
+    out[HUBSPOT] = {
+        "full": measure(
+            bench,
+            HUBSPOT,
+            store,
+            minimum,
+            lambda rows: hubspot_activity_minimum(rows, full=True),
+            full=True,
+        )
+    }
 
     def incremental() -> dict[str, Any]:
         window = hubspot_window_count(bench, store, overlap_seconds=300)
-        minimum = plus(
-            hubspot_minimum(portal["partners"], window, full=False),
-            hubspot_activity_minimum(bench.activity, full=False),
-        )
-        figures = measure(bench, HUBSPOT, store, minimum)
+        minimum = hubspot_minimum(portal["partners"], window, full=False)
+        figures = measure(
+            bench, HUBSPOT, store, minimum,
+            lambda rows: hubspot_activity_minimum(rows, full=False), full=False,
+        )  # fmt: skip
         figures["window"] = {"deals": window}
         return figures
 

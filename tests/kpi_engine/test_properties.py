@@ -153,7 +153,10 @@ def test_adding_a_won_deal_in_w_never_lowers_won_amount(
     # close date in W: A − L < close ≤ A
     closed = AS_OF - timedelta(days=days_back % scoring.window_days)
     extra = won("zz-added", target, amount, closed=closed, account=account)
-    extra = extra.model_copy(update={"created_date": closed - timedelta(days=cycle)})
+    # created on or before A: one created later does not exist at A (KPIS.md "Status as
+    # of A"), so it adds nothing; a negative cycle (created after its close) still may
+    created = min(closed - timedelta(days=cycle), AS_OF)
+    extra = extra.model_copy(update={"created_date": created})
     before = _score(data, scoring)
     after = _score((partners, [*opportunities, extra], events), scoring)
     old = next(p for p in before.partners if p.partner_id == target).kpis

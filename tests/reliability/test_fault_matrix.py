@@ -18,7 +18,7 @@ from tests.reliability.matrix import CRMS, FAULT_MATRIX, FaultCase
 
 
 def _marks(case: FaultCase, crm: str) -> list[pytest.MarkDecorator]:
-    marks = [] if case.ci else [pytest.mark.reliability_long]
+    marks = [] if case.in_ci(crm) else [pytest.mark.reliability_long]
     issue = case.known_issue_for(crm)
     if issue is not None:
         # strict: the day the finding is fixed, the mark must go

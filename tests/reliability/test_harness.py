@@ -123,8 +123,11 @@ def test_the_matrix_covers_every_fault_of_the_sandbox_and_a_kill() -> None:
     for fault in (*TRIGGERED_FAULTS, "latency_ms", "token_expiry", "daily_limit"):
         assert f"{fault}=" in specs, fault
     assert {case.kill for case in FAULT_MATRIX} >= {"write", "extract"}
-    ci = [case for case in FAULT_MATRIX if case.ci]
     # the CI subset takes each path once: retries and rejections, quota, a kill at the write,
-    # and a write whose answer was lost (read back, the run completes: 0)
+    # and a write whose answer was lost (read back, the run completes: 0); HubSpot's
+    # rejections and lost answers run in CI as tests of their own (tests/writeback), its
+    # full read being the slowest
+    paths = {"salesforce": {0, 4, 9, KILLED}, "hubspot": {4, KILLED}}
     for crm in CRMS:
-        assert {case.first_exit_for(crm) for case in ci} == {0, 4, 9, KILLED}
+        ci = [case for case in FAULT_MATRIX if case.in_ci(crm)]
+        assert {case.first_exit_for(crm) for case in ci} == paths[crm]

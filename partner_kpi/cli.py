@@ -282,17 +282,14 @@ def check(config_path: Path) -> None:
 def activity_items(access: Mapping[str, str | None]) -> list[CheckItem]:
     """One line per activity object: readable, or a warning naming why not and the KPIs
     that will be null for want of it (a sync goes on without them)."""
-    from kpi_engine import KPIS
+    from partner_kpi.extract import unreadable
 
-    items = []
-    for stream, reason in access.items():
-        if reason is None:
-            items.append(CheckItem(stream, True, "readable"))
-        else:
-            null = ", ".join(KPIS.needing(stream)) or "none"
-            detail = f"{reason}; null without it: {null}"
-            items.append(CheckItem(stream, True, detail, warning=True))
-    return items
+    return [
+        CheckItem(stream, True, "readable")
+        if reason is None
+        else CheckItem(stream, True, unreadable(stream, reason), warning=True)
+        for stream, reason in access.items()
+    ]
 
 
 def _ready_for_sync(command: str, items: Sequence[CheckItem]) -> None:

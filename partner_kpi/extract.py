@@ -169,17 +169,23 @@ def extract_into_store(
     return counts
 
 
+def unreadable(stream: str, reason: str) -> str:
+    """Why an activity stream is not read, and the KPIs that are null for want of it: the
+    words of ``check``'s warning and of a sync's log line."""
+    from kpi_engine import KPIS  # the catalogue needs Polars: loaded only when asked
+
+    return f"{reason}; null without it: {', '.join(KPIS.needing(stream)) or 'none'}"
+
+
 def _extract_activity(connector: Connector, store: LocalStore, counts: ExtractCounts) -> None:
     """Read each activity stream the CRM lets us read from its cursor; a stream it does not
     is recorded as such (its KPIs are then null, not 0) and skipped, never a failure."""
-    from kpi_engine import KPIS  # the catalogue needs Polars: loaded only when a sync reads
-
     access = connector.activity_access()
     store.record_activity_access(access)
     for stream, reason in access.items():
         if reason is not None:
             counts.activity_unavailable[stream] = reason
-            log.info("not read: %s (%s); null: %s", stream, reason, ", ".join(KPIS.needing(stream)))
+            log.info("not read: %s: %s", stream, unreadable(stream, reason))
             continue
 
         def save(page: Page[Any], stream: str = stream) -> None:

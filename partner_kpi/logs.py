@@ -25,7 +25,7 @@ LEVELS = ("debug", "info", "warning", "error")
 FORMAT_ENV, LEVEL_ENV = "PARTNER_KPI_LOG_FORMAT", "PARTNER_KPI_LOG_LEVEL"
 #: third-party loggers kept at WARNING unless the level asked for is debug (each CRM
 #: adapter adds its client library's)
-QUIET_LIBRARIES = ("urllib3", "requests", "werkzeug")
+QUIET_LIBRARIES = ("urllib3", "requests", "cheroot")
 
 _installed: dict[str, logging.Handler] = {}
 

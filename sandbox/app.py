@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -25,7 +26,16 @@ from connectors.seed import SeedDataset
 from sandbox.credentials import SandboxCredentials, SessionRegistry
 from sandbox.faults import FaultInjector, FaultSpec, FaultSpecError
 from sandbox.gate import RequestGate
-from sandbox.http import CONTROL, HUBSPOT, SALESFORCE, Route, bearer_token, json_body, json_response
+from sandbox.http import (
+    CONNECTION_KEY,
+    CONTROL,
+    HUBSPOT,
+    SALESFORCE,
+    Route,
+    bearer_token,
+    json_body,
+    json_response,
+)
 from sandbox.hubspot.portal import HubSpotPortal
 from sandbox.hubspot.routes import hubspot_routes
 from sandbox.salesforce.org import SalesforceOrg
@@ -156,13 +166,21 @@ class SandboxApp:
             with self._gate.request():
                 response = self.dispatch(request)
         except DropConnection:
-            connection = environ.get("werkzeug.socket")
+            connection = environ.get(CONNECTION_KEY)
             if isinstance(connection, socket.socket):
+                # the client sees the connection end; the server closes the socket itself
                 with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_RDWR)
-                connection.close()
             response = Response(status=500)
+        # the answering CRM's clock, which tests move forward (the server would stamp its own)
+        response.headers["Date"] = http_date(self._clock_of(self._crm_of(request.path)))
         return response(environ, start_response)
+
+    def _clock_of(self, crm: str) -> float:
+        """Now by the org's clock on Salesforce routes, else by the portal's (epoch s)."""
+        if crm == SALESFORCE:
+            return self.salesforce.clock.now().timestamp()
+        return self.hubspot.clock.now() / 1000
 
     def dispatch(self, request: Request) -> Response:
         crm = self._crm_of(request.path)

@@ -15,6 +15,9 @@ Handler = Callable[..., Response]
 #: who owns a route: one CRM, or the sandbox itself (its ``/__sandbox/`` control endpoints)
 SALESFORCE, HUBSPOT, CONTROL = "salesforce", "hubspot", "sandbox"
 
+#: the WSGI environ key of the request's socket (a dropped-connection fault closes it)
+CONNECTION_KEY = "sandbox.socket"
+
 
 @dataclass(frozen=True)
 class Route:

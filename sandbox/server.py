@@ -3,6 +3,10 @@
 At start a throw-away CA (trustme) signs a certificate for 127.0.0.1 and
 localhost; clients trust the CA file named in the ready line. The server binds
 to loopback only and also refuses any non-loopback peer in the app.
+
+The server is cheroot's: it keeps HTTP/1.1 connections alive, as Salesforce and HubSpot
+do. (werkzeug's development server closes every connection, so each call paid a TLS
+handshake on both sides: a third of a HubSpot sync's time.)
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from typing import Any
 
 import trustme
 import yaml
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from cheroot.ssl.builtin import BuiltinSSLAdapter
+from cheroot.wsgi import Gateway_10
+from cheroot.wsgi import Server as WsgiServer
 
 from connectors.registry import adapters
 from connectors.seed import read_seed
@@ -28,10 +34,11 @@ from sandbox.app import SandboxApp
 from sandbox.credentials import SandboxCredentials
 from sandbox.data import BUNDLED_DATASET
 from sandbox.faults import FaultSpec
+from sandbox.http import CONNECTION_KEY
 
 HOST = "127.0.0.1"
-#: the paths the Salesforce org answers (its ``Date`` follows the org's clock)
-SALESFORCE_PATHS = ("/services/",)
+#: worker threads: the reliability tests' storms send a few dozen calls at once
+SERVER_THREADS = 16
 
 #: environment variables that carry the sandbox's secrets into the written configs
 SALESFORCE_ENV = {
@@ -50,22 +57,32 @@ JWT_KEY_FILE = "salesforce-jwt-key.pem"
 JWT_KEY_ENV = "PARTNER_KPI_SF_PRIVATE_KEY_FILE"
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log: a request line can carry record ids and a log is not ours to fill."""
+class _TlsAdapter(BuiltinSSLAdapter):
+    """cheroot's TLS adapter around a context made in memory (its own reads key files)."""
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self.certificate = self.private_key = self.certificate_chain = None
+        self.ciphers = self.private_key_password = None
+        self.context = context
+        self._server_env: dict[str, Any] = {}
 
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        """The ``Date`` header by the answering CRM's clock (the Salesforce org's on its
-        ``/services/`` routes, else the HubSpot portal's), which tests move forward."""
-        app = getattr(self.server, "app", None)
-        if timestamp is None and isinstance(app, SandboxApp):
-            if str(getattr(self, "path", "")).startswith(SALESFORCE_PATHS):
-                timestamp = app.salesforce.clock.now().timestamp()
-            else:
-                timestamp = app.hubspot.clock.now() / 1000
-        return super().date_time_string(timestamp)
+
+class _Gateway(Gateway_10):
+    """WSGI 1.0 with the request's socket in the environ, for the dropped-connection fault."""
+
+    # cheroot's stubs give Gateway.get_environ no return; WSGI 1.0's returns the environ
+    def get_environ(self) -> dict[str, Any]:  # type: ignore[override]
+        environ: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
+        environ[CONNECTION_KEY] = self.req.conn.socket
+        return environ
+
+
+class SandboxServer(WsgiServer):
+    """cheroot's WSGI server, quiet: a client that hangs up is not news, and the sandbox
+    prints nothing but its ready line."""
+
+    def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
+        logging.getLogger("partner_kpi.sandbox").debug(msg, exc_info=traceback)
 
 
 @dataclass
@@ -76,7 +93,7 @@ class RunningSandbox:
     ca_bundle: Path
     state_dir: Path
     app: SandboxApp
-    server: BaseWSGIServer
+    server: SandboxServer
     thread: threading.Thread
     seconds_to_start: float
     #: the state folder was made for this sandbox (no --state-dir): removed when it stops
@@ -87,8 +104,7 @@ class RunningSandbox:
         return self.app.credentials
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
         self.thread.join(timeout=10)
         if self.owns_state_dir:  # it holds the connected app's private key
             shutil.rmtree(self.state_dir, ignore_errors=True)
@@ -116,7 +132,6 @@ def start_sandbox(
     """Seed a sandbox from ``data_dir`` (the bundled data by default) and serve it;
     ``resettable`` keeps a copy of the seeded state for ``POST /__sandbox/reset``."""
     started = time.perf_counter()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     app = SandboxApp(
         read_seed(data_dir or BUNDLED_DATASET),
         faults=faults,
@@ -128,17 +143,18 @@ def start_sandbox(
     state.mkdir(parents=True, exist_ok=True)
     try:
         context, ca_path = _tls_context(state)
-        server = make_server(
-            HOST, port, app, threaded=True, ssl_context=context, request_handler=_QuietHandler
-        )
+        server = SandboxServer((HOST, port), app, numthreads=SERVER_THREADS)
+        server.gateway = _Gateway
+        server.ssl_adapter = _TlsAdapter(context)
+        server.prepare()  # binds now: a port in use is an error here, not in the thread
     except BaseException:
         if state_dir is None:
             shutil.rmtree(state, ignore_errors=True)
         raise
-    thread = threading.Thread(target=server.serve_forever, name="sandbox", daemon=True)
+    thread = threading.Thread(target=server.serve, name="sandbox", daemon=True)
     thread.start()
     return RunningSandbox(
-        url=f"https://{HOST}:{server.server_port}",
+        url=f"https://{HOST}:{server.bind_addr[1]}",
         ca_bundle=ca_path,
         state_dir=state,
         app=app,

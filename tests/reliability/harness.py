@@ -282,10 +282,10 @@ def run_sync(target: Crm, kill: str | None = None) -> RunResult:
     command = [sys.executable, "-m", "partner_kpi", "sync", "--config", str(target.config),
                "--as-of", AS_OF]  # fmt: skip
     server = target.running.server
-    original = server.app
+    original = server.wsgi_app
     killer = None if kill is None else KillAt(original, target.crm, kill)
     if killer is not None:
-        server.app = killer
+        server.wsgi_app = killer
     try:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -297,7 +297,7 @@ def run_sync(target: Crm, kill: str | None = None) -> RunResult:
         stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_SECONDS)
         seconds = time.perf_counter() - started
     finally:
-        server.app = original
+        server.wsgi_app = original
     return RunResult(process.returncode, stdout, stderr, seconds)
 
 

@@ -118,7 +118,7 @@ def test_bound_to_loopback_only(sandbox: RunningSandbox) -> None:
     address = _non_loopback_address()
     if address is None:
         return  # this machine has no other interface to try; the bind address was checked
-    port = sandbox.server.server_port
+    port = sandbox.server.bind_addr[1]
     with pytest.raises(OSError), socket.create_connection((address, port), timeout=3):
         pass
 

@@ -6,19 +6,28 @@ one reset between all tests: module-scoped clients and full reads of the read-on
 sandbox (``sf``, ``hs``, ``full_read``…) would lose their sessions and see other tests'
 writes if a writing test reset or changed the sandbox under them. The second seeding
 costs one start per worker; a reset costs milliseconds.
+
+Tests about what a sync writes start from a store one sync of the read-only sandbox
+filled (``synced_store``), as every run of a scheduled job after its first does: an
+incremental read, where a full read through HubSpot is some 800 calls per test.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
 from sandbox.data import BUNDLED_DATASET
-from sandbox.server import RunningSandbox, start_sandbox
+from sandbox.server import RunningSandbox, ready_line, start_sandbox, write_configs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,6 +49,47 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox
     assert running.app.store.db.total_changes == rows_written, (
         "a test wrote to the read-only shared sandbox: tests that write use fresh_sandbox()"
     )
+
+
+@pytest.fixture(scope="session")
+def synced_store(
+    sandbox: RunningSandbox, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str, Path], None]:
+    """Copies of a store filled by one audit of the read-only sandbox per CRM (made
+    at first use): ``synced_store(crm, path)`` puts one at ``path``.
+
+    The writable sandbox holds the same records under the same ids when reset, and the
+    store's cursors stand at the moment of the sync: a sync from the copy reads only what
+    the test changed.
+    """
+    from partner_kpi.cli import main  # the CLI loads the app: only for tests that use it
+
+    made: dict[str, Path] = {}
+    lock = threading.Lock()
+
+    def copy_to(crm: str, path: Path) -> None:
+        with lock:
+            if crm not in made:
+                folder = tmp_path_factory.mktemp(f"synced-{crm}")
+                configs = write_configs(sandbox)
+                document = yaml.safe_load(configs[crm].read_text())
+                document["store"]["path"] = str(folder / "store.db")
+                config = folder / "config.yaml"
+                config.write_text(yaml.safe_dump(document))
+                env = json.loads(ready_line(sandbox, configs))["env"]
+                done = CliRunner().invoke(
+                    main,
+                    ["audit", "--config", str(config), "--as-of", "2017-12-31",
+                     "--out", str(folder / "out")],
+                    env=env,
+                    catch_exceptions=False,
+                )  # fmt: skip
+                assert done.exit_code == 0, done.output
+                made[crm] = folder / "store.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(made[crm], path)
+
+    return copy_to
 
 
 @pytest.fixture(scope="session")

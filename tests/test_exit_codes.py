@@ -127,10 +127,14 @@ class Setting:
         self._request = request
         self.folder = folder
 
-    def target(self, crm: str, **crm_keys: Any) -> Crm:
-        """The sandbox through ``crm``, with a config (fast backoff) and store in the folder."""
+    def target(self, crm: str, *, synced: bool = False, **crm_keys: Any) -> Crm:
+        """The sandbox through ``crm``, with a config (fast backoff) and store in the folder;
+        ``synced``: the store filled by an earlier sync, as a scheduled job's is."""
         start: Callable[..., RunningSandbox] = self._request.getfixturevalue("fresh_sandbox")
-        return target_for(start(), crm, self.folder, **crm_keys)
+        target = target_for(start(), crm, self.folder, **crm_keys)
+        if synced:
+            self._request.getfixturevalue("synced_store")(crm, target.store)
+        return target
 
 
 def run_cli(invocation: Invocation) -> tuple[subprocess.CompletedProcess[str], float]:
@@ -375,7 +379,7 @@ def no_store(command: str) -> Callable[[Setting], Invocation]:
 
 def tier_guard(s: Setting) -> Invocation:
     """Every partner's tier set to Bronze by hand: most would change at once."""
-    target = fields_created(s.target("salesforce"))
+    target = fields_created(s.target("salesforce", synced=True))
     target.write({partner: {"tier": "Bronze"} for partner in target.partner_ids()})
     target.reset_stats()
 
@@ -393,19 +397,20 @@ def tier_guard(s: Setting) -> Invocation:
 def rejected_records(s: Setting) -> Invocation:
     """Every fifth record of a write rejected: the others written, the run stored partial
     and shown so by ``history``."""
-    target = fields_created(s.target("salesforce"))
+    target = fields_created(s.target("salesforce", synced=True))
     set_faults(target.running, "reject_records=every:5")
 
     def stored_partial(done: subprocess.CompletedProcess[str]) -> None:
         assert 0 < target.records_written() < PARTNERS
         with LocalStore.open(s.folder / "salesforce-store.db", holder="pytest") as store:
-            (run,) = store.list_runs()
+            (run,) = [run for run in store.list_runs() if run.kind == "sync"]
         assert run.status is RunStatus.PARTIAL
         rejected = run.counts["records_rejected"]
         assert run.error == f"{rejected} records rejected; the next sync retries them"
         history, _seconds = run_cli(Invocation(["history", "--config", target.config]))
         assert history.returncode == 0, history.stderr
-        assert "partial" in history.stdout and "succeeded" not in history.stdout
+        (sync_row,) = [row for row in history.stdout.splitlines() if "│ sync " in row]
+        assert "partial" in sync_row and "succeeded" not in sync_row, history.stdout
 
     return Invocation(
         sync_args(target),

@@ -138,6 +138,7 @@ def writes_per_partner(target: Crm) -> Counter[int]:
 )
 def test_a_sync_whose_write_answer_is_lost_writes_each_record_once(
     fresh_sandbox: Callable[..., RunningSandbox],
+    synced_store: Callable[[str, Path], None],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     crm: str,
@@ -146,6 +147,7 @@ def test_a_sync_whose_write_answer_is_lost_writes_each_record_once(
 ) -> None:
     running = fresh_sandbox()
     target = Crm(running, crm, tmp_path)
+    synced_store(crm, target.store)  # a scheduled job's store: its runs read what changed
     assert target.cli("fields", "create", "--config", target.config).exit_code == 0
     target.reset_stats()
     sent = fault_the_first_write(monkeypatch, running, crm, spec)

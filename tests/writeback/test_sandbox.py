@@ -71,7 +71,8 @@ class Crm:
         self.env: dict[str, str] = json.loads(ready_line(running, paths))["env"]
         document = yaml.safe_load(paths[crm].read_text())
         document["crm"] |= {"backoff_initial_seconds": 0, "backoff_max_seconds": 0}
-        document["store"]["path"] = str(folder / f"{crm}-store.db")
+        self.store = folder / f"{crm}-store.db"
+        document["store"]["path"] = str(self.store)
         document["writeback"] = {"fields": EXTRA_FIELDS}
         for key, value in sections.items():
             document[key] = value
@@ -168,9 +169,13 @@ def read_scores(path: Path) -> list[dict[str, str]]:
 
 @CRMS
 def test_fields_then_sync_writes_the_scores_once_and_rollback_restores(
-    fresh_sandbox: Callable[..., RunningSandbox], tmp_path: Path, crm: str
+    fresh_sandbox: Callable[..., RunningSandbox],
+    synced_store: Callable[[str, Path], None],
+    tmp_path: Path,
+    crm: str,
 ) -> None:
     target = Crm(fresh_sandbox(), crm, tmp_path)
+    synced_store(crm, target.store)  # a scheduled job's store: its runs read what changed
 
     planned = target.cli("fields", "plan", "--config", target.config)
     assert planned.exit_code == 1, planned.output
@@ -261,9 +266,13 @@ def test_fields_then_sync_writes_the_scores_once_and_rollback_restores(
 
 @CRMS
 def test_rejected_records_fail_the_run_and_the_next_run_writes_the_rest(
-    fresh_sandbox: Callable[..., RunningSandbox], tmp_path: Path, crm: str
+    fresh_sandbox: Callable[..., RunningSandbox],
+    synced_store: Callable[[str, Path], None],
+    tmp_path: Path,
+    crm: str,
 ) -> None:
     target = Crm(fresh_sandbox(), crm, tmp_path)
+    synced_store(crm, target.store)  # a scheduled job's store: its runs read what changed
     assert target.cli("fields", "create", "--config", target.config).exit_code == 0
     # 5 % of records rejected, 429s and 503s on the way (seed 4 rejects a few records of 35)
     set_faults(target.running, "reject_records=0.05,rate_limit=0.05,server_error=every:9,"
@@ -299,9 +308,13 @@ def test_rejected_records_fail_the_run_and_the_next_run_writes_the_rest(
 
 @CRMS
 def test_the_tier_guard_refuses_a_mass_tier_change_unless_forced(
-    fresh_sandbox: Callable[..., RunningSandbox], tmp_path: Path, crm: str
+    fresh_sandbox: Callable[..., RunningSandbox],
+    synced_store: Callable[[str, Path], None],
+    tmp_path: Path,
+    crm: str,
 ) -> None:
     target = Crm(fresh_sandbox(), crm, tmp_path)
+    synced_store(crm, target.store)  # a scheduled job's store: its runs read what changed
     assert target.cli("fields", "create", "--config", target.config).exit_code == 0
     assert target.sync().exit_code == 0  # first fill: no tier changes from one tier to another
 

@@ -69,10 +69,13 @@ def test_the_error_that_ends_a_run_is_a_json_record_too(tmp_path: Path) -> None:
 
 
 def test_text_is_the_default_and_warnings_only(
-    fresh_sandbox: Callable[..., RunningSandbox], tmp_path: Path
+    fresh_sandbox: Callable[..., RunningSandbox],
+    synced_store: Callable[[str, Path], None],
+    tmp_path: Path,
 ) -> None:
     running = fresh_sandbox()
     target = target_for(running, "hubspot", tmp_path)
+    synced_store("hubspot", target.store)  # a scheduled job's store: its runs read what changed
     assert target.cli("fields", "create", "--config", target.config).exit_code == 0
     done = sync_process(target, "-q")
     assert done.returncode == 0, done.stderr

@@ -1,15 +1,19 @@
 """What the report tests share: the hostile report input and its report.html (also with
-toy funnel KPIs), and one headless Chromium for the tests that open report.html in a
-browser."""
+toy funnel KPIs), the bundled data's deals alone scored and written as report.html, and one
+headless Chromium for the tests that open report.html in a browser."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from connectors.seed import read_seed
+from kpi_engine import ScoringResult, ScoringSettings, score_partners
 from partner_kpi.reports.html import write_report_html
 from tests.reports.browser import (
     CHROMIUM_FLAGS,
@@ -29,6 +33,37 @@ from tests.reports.report_data import (
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
+
+
+@dataclass(frozen=True)
+class BundledReport:
+    """A scoring of the bundled data and the report.html written from it."""
+
+    result: ScoringResult
+    path: Path
+
+
+@pytest.fixture(scope="session")
+def deals_only_report(
+    bundled_seed: Path, tmp_path_factory: pytest.TempPathFactory
+) -> BundledReport:
+    """The bundled data's partners, opportunities and stage history alone (what a CRM with
+    none of the other objects gives), scored as of 2017-12-31 with the default settings."""
+    dataset = read_seed(bundled_seed)
+    settings = ScoringSettings()
+    result = score_partners(
+        dataset.partners,
+        dataset.opportunities,
+        dataset.stage_events,
+        as_of=date(2017, 12, 31),
+        settings=settings,
+    )
+    stage_order = [s.name for s in sorted(dataset.stage_defs, key=lambda s: s.sort_order)]
+    path = tmp_path_factory.mktemp("deals-only") / "report.html"
+    write_report_html(
+        result, path, settings=settings, source={"kind": "seed"}, stage_order=stage_order
+    )
+    return BundledReport(result, path)
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from connectors.seed import read_seed
-from kpi_engine import KPIS, ScoringSettings, score_partners
-from partner_kpi.reports.html import write_report_html
+from kpi_engine import KPIS, ScoringSettings
 from partner_kpi.run import run_seed_audit
 from tests.reports.browser import (
     OpenReport,
@@ -23,6 +21,7 @@ from tests.reports.browser import (
     table_cells,
     wait_open,
 )
+from tests.reports.conftest import BundledReport
 from tests.reports.report_data import HOSTILE_ID, ReportInput
 
 if TYPE_CHECKING:
@@ -192,20 +191,10 @@ def test_the_bundled_audit_shows_every_funnel_kpi_of_the_catalogue(
 
 
 def test_without_the_objects_each_is_said_missing_once_in_every_scorecard(
-    open_report: OpenReport, bundled_seed: Path, tmp_path: Path
+    open_report: OpenReport, deals_only_report: BundledReport
 ) -> None:
-    dataset = read_seed(bundled_seed)
-    settings = ScoringSettings()
     # opportunities alone, as a CRM with none of the other objects gives them
-    result = score_partners(
-        dataset.partners,
-        dataset.opportunities,
-        dataset.stage_events,
-        as_of=date(2017, 12, 31),
-        settings=settings,
-    )
-    path = tmp_path / "report.html"
-    write_report_html(result, path, settings=settings, source={"kind": "seed"})
+    path = deals_only_report.path
     streams = list(dict.fromkeys(s for kpi in KPIS if kpi.kind.numeric for s in kpi.sources))
     visit = open_report(path)
     page = visit.page

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
-from connectors.seed import read_seed
 from kpi_engine import KPIS, ScoringResult, ScoringSettings, score_partners
 from partner_kpi.reports import charts
 from partner_kpi.reports.html import ScorePoint, render_report_html, write_report_html
 from partner_kpi.reports.partner_data import KEY_COLUMNS, numeric_kpis
 from tests.kpi_engine.builders import AS_OF, partner, won
+from tests.reports.conftest import BundledReport
 from tests.reports.page_tree import Node, parse
 from tests.reports.report_data import (
     AMPERSAND_NAME,
@@ -408,21 +408,8 @@ def test_scorecards_listed_are_capped_with_a_note(data: ReportInput) -> None:
     assert len(report_data(page)["partners"]["id"]) == 4
 
 
-def test_bundled_dataset_report(bundled_seed: Path, tmp_path: Path) -> None:
-    dataset = read_seed(bundled_seed)
-    settings = ScoringSettings()
-    result = score_partners(
-        dataset.partners,
-        dataset.opportunities,
-        dataset.stage_events,
-        as_of=date(2017, 12, 31),
-        settings=settings,
-    )
-    stage_order = [s.name for s in sorted(dataset.stage_defs, key=lambda s: s.sort_order)]
-    path = tmp_path / "report.html"
-    write_report_html(
-        result, path, settings=settings, source={"kind": "seed"}, stage_order=stage_order
-    )
+def test_bundled_dataset_report(deals_only_report: BundledReport) -> None:
+    result, path = deals_only_report.result, deals_only_report.path
     size = path.stat().st_size
     assert size < 6 * MB, size
     page = parse(path.read_text(encoding="utf-8"))

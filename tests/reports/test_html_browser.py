@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from connectors.seed import read_seed
 from kpi_engine import ScoringSettings, score_partners
 from partner_kpi.reports.html import write_report_html
 from tests.kpi_engine.builders import AS_OF, partner, won
 from tests.reports.browser import OpenReport, assert_clean, chart_ids, wait_drawn, wait_open
+from tests.reports.conftest import BundledReport
 from tests.reports.report_data import (
     AMPERSAND_NAME,
     BREAKOUT_NAME,
@@ -97,22 +97,9 @@ def test_hostile_partner_names_show_as_text_and_run_nothing(
 
 
 def test_bundled_dataset_page_works(
-    open_report: OpenReport, bundled_seed: Path, tmp_path: Path
+    open_report: OpenReport, deals_only_report: BundledReport
 ) -> None:
-    dataset = read_seed(bundled_seed)
-    settings = ScoringSettings()
-    result = score_partners(
-        dataset.partners,
-        dataset.opportunities,
-        dataset.stage_events,
-        as_of=date(2017, 12, 31),
-        settings=settings,
-    )
-    path = tmp_path / "report.html"
-    stage_order = [s.name for s in sorted(dataset.stage_defs, key=lambda s: s.sort_order)]
-    write_report_html(
-        result, path, settings=settings, source={"kind": "seed"}, stage_order=stage_order
-    )
+    result, path = deals_only_report.result, deals_only_report.path
     visit = open_report(path)
     page = visit.page
     for chart_id in ("chart-distribution", "chart-tiers", "chart-channels"):

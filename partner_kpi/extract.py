@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from core.connector import Connector, Cursor, Page
+from core.connector import OPPORTUNITIES, Connector, Cursor, Page
 from core.schema import Opportunity
 from partner_kpi.deletions import (
     NO_CURSOR,
@@ -31,7 +31,6 @@ from store import LocalStore
 log = logging.getLogger("partner_kpi.extract")
 
 PARTNERS = "partners"
-OPPORTUNITIES = "opportunities"
 STAGE_CHANGES = "stage_changes"
 
 RecordT = TypeVar("RecordT")
@@ -206,7 +205,7 @@ def _reconcile(
     it (the store joins them to live opportunities), and partners are read whole.
     """
     calls_before = connector.usage().calls_made
-    live = [sorted(listed)] if listed is not None else connector.fetch_live_opportunity_ids()
+    live = [sorted(listed)] if listed is not None else connector.fetch_live_ids(OPPORTUNITIES)
     marked = store.mark_missing_deleted(OPPORTUNITIES, live)
     done = Reconciliation(reason, tuple(marked), connector.usage().calls_made - calls_before)
     if marked or listed is None:

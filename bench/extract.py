@@ -489,7 +489,8 @@ def measure(
 
 def store_cursors(store: Path) -> dict[str, Any]:
     """The cursors a sync saved (read after the child has let go of the store)."""
-    from partner_kpi.extract import OPPORTUNITIES, STAGE_CHANGES
+    from core.connector import OPPORTUNITIES
+    from partner_kpi.extract import STAGE_CHANGES
     from store import LocalStore
 
     with LocalStore.open(store, holder="bench/extract.py (cursors)") as opened:
@@ -518,7 +519,8 @@ def picked_up(store: Path, ids: Sequence[str]) -> int:
 def salesforce_window_counts(bench: Bench, store: Path, overlap_seconds: int) -> tuple[int, int]:
     """Opportunities and history rows an incremental read from the store's cursors must see."""
     from connectors.salesforce.queries import soql_datetime
-    from partner_kpi.extract import OPPORTUNITIES, STAGE_CHANGES
+    from core.connector import OPPORTUNITIES
+    from partner_kpi.extract import STAGE_CHANGES
 
     cursors = store_cursors(store)
     found = []
@@ -597,7 +599,7 @@ def salesforce_updates(bench: Bench, count: int) -> tuple[list[str], float]:
 
 
 def hubspot_window_count(bench: Bench, store: Path, overlap_seconds: int) -> int:
-    from partner_kpi.extract import OPPORTUNITIES
+    from core.connector import OPPORTUNITIES
 
     cursor = store_cursors(store)[OPPORTUNITIES]
     if cursor is None:

@@ -17,6 +17,9 @@ if TYPE_CHECKING:  # only named in signatures: the schema needs PyArrow, the pro
 
 RecordT = TypeVar("RecordT")
 
+#: The opportunities' stream: its cursor, its reconciliation and ``fetch_live_ids`` name it so.
+OPPORTUNITIES = "opportunities"
+
 
 @dataclass(frozen=True, order=True)
 class Cursor:
@@ -154,9 +157,11 @@ class Connector(Protocol):
         full read ``since`` is in)."""
         ...
 
-    def fetch_live_opportunity_ids(self) -> Iterator[list[str]]:
-        """Pages of the ids of every opportunity the CRM holds now (deleted ones left out),
-        read as cheaply as the API allows: what a reconciliation compares the store with."""
+    def fetch_live_ids(self, stream: str) -> Iterator[list[str]]:
+        """Pages of the ids of every record of ``stream`` (``OPPORTUNITIES`` or an activity
+        stream) the CRM holds now, deleted ones left out, read as cheaply as the API allows:
+        what a reconciliation compares the store with. It may hold ids the store does not
+        keep (a call on no deal); only streams ``activity_access`` lets us read are asked."""
         ...
 
     def activity_access(self) -> dict[str, str | None]:

@@ -15,7 +15,11 @@ https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resourc
 So a run whose last complete read began longer ago than that window may have missed a
 deletion for good, and one with no record of a complete read cannot tell: either one
 lists the ids the CRM holds now and marks every stored record not among them deleted.
-A read with no cursor is a whole listing already, and reconciles at no extra call.
+A read with no cursor is a whole listing already, and reconciles at no extra call; the
+rest of a full read a quota stopped lists every record it has left, and a listing then
+would spend the quota the rest needs, run after run, so it does not reconcile. The rule
+is the same for every stream that keeps deleted records (opportunities and each activity
+stream), each with its own cursor and its own last complete read.
 
 The gap is measured by the CRM's clock (its HTTP ``Date``), since the CRM counts the
 window by its own clock from the moment of deletion: a machine whose clock is off, or a
@@ -29,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from core.connector import Connector
+from core.connector import Connector, Cursor
 
 #: Why a run reconciles (the words of the log and the counts).
 NO_CURSOR = "no cursor: the read lists every record"
@@ -56,6 +60,19 @@ class Reconciliation:
 def crm_now(connector: Connector, clock: Callable[[], datetime] = machine_now) -> datetime:
     """Now by the CRM's clock as its last answer gave it, else by ``clock``."""
     return connector.crm_time() or clock()
+
+
+def why_reconcile(
+    since: Cursor | None, read_through: datetime | None, now: datetime, window_days: int | None
+) -> str | None:
+    """Why a read of a stream from ``since`` (its stored cursor) must reconcile, or None:
+    no cursor lists every record (free); the rest of a full read never does; an incremental
+    read does when its deletions may have left the CRM's listing (``reason_to_reconcile``)."""
+    if since is None:
+        return NO_CURSOR
+    if since.in_full_read:
+        return None
+    return reason_to_reconcile(read_through, now, window_days)
 
 
 def reason_to_reconcile(

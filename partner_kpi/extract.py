@@ -4,9 +4,10 @@ Each stream resumes from its stored cursor; every page is upserted and its
 cursor saved before the next page is asked for, so a run that dies at any
 point is completed by the next one with nothing lost and nothing duplicated.
 
-Deletions the CRM has stopped listing are found by a reconciliation (``deletions``):
-after a read with no cursor (at no call), or after an incremental read when the last
-complete one began longer ago than the CRM's window (a listing of the live ids).
+Deletions the CRM has stopped listing are found by a reconciliation (``deletions``), the
+same for opportunities and every activity stream (``_read_reconciled``): after a read with
+no cursor (at no call), or after an incremental read when the stream's last complete read
+began longer ago than the CRM's window (a listing of its live ids).
 """
 
 from __future__ import annotations
@@ -15,23 +16,16 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
-from core.connector import Connector, Cursor, Page
-from core.schema import Opportunity
-from partner_kpi.deletions import (
-    NO_CURSOR,
-    Reconciliation,
-    crm_now,
-    machine_now,
-    reason_to_reconcile,
-)
+from core.connector import OPPORTUNITIES, Connector, Cursor, Page
+from partner_kpi.deletions import Reconciliation, crm_now, machine_now, why_reconcile
 from store import LocalStore
 
 log = logging.getLogger("partner_kpi.extract")
 
 PARTNERS = "partners"
-OPPORTUNITIES = "opportunities"
 STAGE_CHANGES = "stage_changes"
 
 RecordT = TypeVar("RecordT")
@@ -112,6 +106,7 @@ def extract_into_store(
     long as it matters); ``clock`` stands in for the CRM's when it sent no ``Date``.
     """
     counts = ExtractCounts()
+    deletions = _Deletions(deleted_visible_days, clock)
     stage_defs = connector.fetch_stage_defs()
     store.replace_stage_defs(stage_defs)
     counts.stage_defs = len(stage_defs)
@@ -127,33 +122,14 @@ def extract_into_store(
         counts.pages["partners"] = counts.pages.get("partners", 0) + 1
     counts.partners_gone = len(store.mark_missing_deleted(PARTNERS, partner_ids))
 
-    since: Cursor | None = store.get_cursor(OPPORTUNITIES)
-    began = crm_now(connector, clock)
-    resuming = since is not None and since.in_full_read
-    if since is None:
-        reason: str | None = NO_CURSOR
-    elif resuming:
-        # the rest of a full read a quota stopped: it lists every record it has left, and
-        # a listing of live ids now would spend the quota the rest needs, run after run
-        reason = None
-    else:
-        reason = reason_to_reconcile(store.read_through(OPPORTUNITIES), began, deleted_visible_days)
-    # a read with no cursor lists every live record: its ids are the reconciliation's
-    listed: set[str] | None = set() if since is None else None
-
-    def save(page: Page[Opportunity]) -> None:
-        store.upsert_opportunities(page.records, page.deleted_ids)
-        if listed is not None:
-            listed.update(record.id for record in page.records)
-
-    counts.opportunities, counts.opportunities_deleted = _drain(
-        OPPORTUNITIES, connector.fetch_opportunities(since), save, store, counts
-    )
-    if reason is not None:
-        counts.reconciliations[OPPORTUNITIES] = _reconcile(connector, store, reason, listed)
-    # a full read spread over runs is complete as of the moment its first part began
-    store.set_read_through(
-        OPPORTUNITIES, since.modified_at if since is not None and resuming else began
+    counts.opportunities, counts.opportunities_deleted = _read_reconciled(
+        OPPORTUNITIES,
+        connector.fetch_opportunities,
+        lambda page: store.upsert_opportunities(page.records, page.deleted_ids),
+        connector,
+        store,
+        counts,
+        deletions,
     )
 
     since = store.get_cursor(STAGE_CHANGES)
@@ -164,7 +140,7 @@ def extract_into_store(
         store,
         counts,
     )
-    _extract_activity(connector, store, counts)
+    _extract_activity(connector, store, counts, deletions)
     log.info("extracted", extra={"counts": counts.as_json()})
     return counts
 
@@ -177,9 +153,12 @@ def unreadable(stream: str, reason: str) -> str:
     return f"{reason}; null without it: {', '.join(KPIS.needing(stream)) or 'none'}"
 
 
-def _extract_activity(connector: Connector, store: LocalStore, counts: ExtractCounts) -> None:
-    """Read each activity stream the CRM lets us read from its cursor; a stream it does not
-    is recorded as such (its KPIs are then null, not 0) and skipped, never a failure."""
+def _extract_activity(
+    connector: Connector, store: LocalStore, counts: ExtractCounts, deletions: _Deletions
+) -> None:
+    """Read each activity stream the CRM lets us read from its cursor, reconciled as
+    opportunities are; a stream it does not is recorded as such (its KPIs are then null,
+    not 0) and skipped, never a failure, and never reconciled."""
     access = connector.activity_access()
     store.record_activity_access(access)
     for stream, reason in access.items():
@@ -191,28 +170,73 @@ def _extract_activity(connector: Connector, store: LocalStore, counts: ExtractCo
         def save(page: Page[Any], stream: str = stream) -> None:
             store.upsert_activity(stream, page.records, page.deleted_ids)
 
-        read, deleted = _drain(
-            stream, connector.fetch_activity(stream, store.get_cursor(stream)), save, store, counts
-        )
+        read, deleted = _read_reconciled(
+            stream, partial(connector.fetch_activity, stream), save, connector, store, counts,
+            deletions,
+        )  # fmt: skip
         counts.activity[stream] = {"records": read, "deleted": deleted}
 
 
-def _reconcile(
-    connector: Connector, store: LocalStore, reason: str, listed: set[str] | None
-) -> Reconciliation:
-    """Mark deleted the stored opportunities the CRM no longer holds.
+@dataclass(frozen=True)
+class _Deletions:
+    """How long the CRM lists deleted records (None: for as long as it matters), and the
+    clock that stands in for the CRM's when it sent no ``Date``."""
 
-    Only opportunities: the stage changes of a deleted opportunity leave every KPI with
-    it (the store joins them to live opportunities), and partners are read whole.
+    visible_days: int | None
+    clock: Callable[[], datetime]
+
+
+def _read_reconciled(
+    stream: str,
+    fetch: Callable[[Cursor | None], Iterator[Page[Any]]],
+    save: Callable[[Page[Any]], None],
+    connector: Connector,
+    store: LocalStore,
+    counts: ExtractCounts,
+    deletions: _Deletions,
+) -> tuple[int, int]:
+    """Read ``stream`` from its stored cursor into the store, reconcile it when
+    ``why_reconcile`` says so, and record the read complete; the records and deletions read.
+
+    A read with no cursor hands the ids it read to the reconciliation, at no call.
+    """
+    since = store.get_cursor(stream)
+    began = crm_now(connector, deletions.clock)
+    reason = why_reconcile(since, store.read_through(stream), began, deletions.visible_days)
+    listed: set[str] | None = set() if since is None else None
+
+    def save_listed(page: Page[Any]) -> None:
+        save(page)
+        if listed is not None:
+            listed.update(record.id for record in page.records)
+
+    read = _drain(stream, fetch(since), save_listed, store, counts)
+    if reason is not None:
+        counts.reconciliations[stream] = _reconcile(connector, store, stream, reason, listed)
+    # a full read spread over runs is complete as of the moment its first part began
+    store.set_read_through(
+        stream, since.modified_at if since is not None and since.in_full_read else began
+    )
+    return read
+
+
+def _reconcile(
+    connector: Connector, store: LocalStore, stream: str, reason: str, listed: set[str] | None
+) -> Reconciliation:
+    """Mark deleted the stored records of ``stream`` the CRM no longer holds: those not
+    among ``listed`` (the ids a read with no cursor read), else not among its live ids.
+
+    Not stage changes: those of a deleted opportunity leave every KPI with it (the store
+    joins them to live opportunities); partners are read whole.
     """
     calls_before = connector.usage().calls_made
-    live = [sorted(listed)] if listed is not None else connector.fetch_live_opportunity_ids()
-    marked = store.mark_missing_deleted(OPPORTUNITIES, live)
+    live = [sorted(listed)] if listed is not None else connector.fetch_live_ids(stream)
+    marked = store.mark_missing_deleted(stream, live)
     done = Reconciliation(reason, tuple(marked), connector.usage().calls_made - calls_before)
     if marked or listed is None:
         log.info(
             "reconciled %s: %d marked deleted (%s; %d calls)",
-            OPPORTUNITIES, len(marked), reason, done.calls,
-            extra={"reconciliation": {OPPORTUNITIES: done.as_json()}},
+            stream, len(marked), reason, done.calls,
+            extra={"reconciliation": {stream: done.as_json()}},
         )  # fmt: skip
     return done

@@ -15,6 +15,10 @@ Leads come from the Leads object, or with ``crm.leads_from: contacts`` from the 
 that became leads (searched by their ``lastmodifieddate``: HubSpot's search finds no
 contact by ``hs_lastmodifieddate``).
 
+Deletions HubSpot purged (90 days after archiving) are found by a listing of the
+object's live ids (``live_ids``: the list, 100 a page, no property), which the extract
+asks for only when a run comes later than that after the stream's last complete read.
+
 Known limits: a change of associations alone (a call logged on a ticket, a lead
 re-attributed) does not reliably move a record's ``hs_lastmodifieddate``, so it is seen
 at the next full read.
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from connectors.hubspot.activity_mapping import (
@@ -40,6 +45,7 @@ from connectors.hubspot.activity_mapping import (
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.deals import DealReader
 from connectors.hubspot.mapping import AssociatedCompany, HsRecord, StageCatalog
+from connectors.hubspot.paging import list_pages
 from connectors.hubspot.queries import (
     ACTIVITY_READ_SCOPES,
     ASSOCIATION_BATCH_SIZE,
@@ -48,6 +54,7 @@ from connectors.hubspot.queries import (
     CREATED,
     DEALS,
     HISTORY_PAGE_SIZE,
+    LIST_PAGE_SIZE,
     MODIFIED,
     PRIMARY_LABEL,
 )
@@ -195,6 +202,16 @@ class ActivityReader:
                 deleted_ids=[record.id for record, found in mapped if found is None],
                 cursor=batch.cursor,
             )
+
+    def live_ids(self, stream: str) -> Iterator[list[str]]:
+        """Pages of the ids of the stream's object the portal holds now (archived ones are
+        not listed): its list at the API's maximum of 100 a page, asking for no property."""
+        fetch = partial(
+            self.client.list_page, self.plans[stream].object_type, limit=LIST_PAGE_SIZE,
+            properties=[],
+        )  # fmt: skip
+        for records in list_pages(fetch):
+            yield [record.id for record in records]
 
     # --- reads -----------------------------------------------------------------------------
 

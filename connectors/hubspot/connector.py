@@ -47,8 +47,8 @@ Writes (issue 5) are ``writes``, and the score properties they need
 Known limits: HubSpot purges an archived deal 90 days after its deletion, and no
 read returns it then. The extract keeps when the last complete read began (by the
 portal's ``Date``), and a run more than ``deleted_visible_days`` (90, or
-``crm.deleted_visible_days``) after it lists every live deal id
-(``fetch_live_opportunity_ids``, 100 a call) to mark what was purged meanwhile; between
+``crm.deleted_visible_days``) after it lists every live deal id, and every live id of
+each activity object (``fetch_live_ids``, 100 a call), to mark what was purged meanwhile; between
 two runs closer than that nothing is missed and nothing extra is read. A change of a
 deal's associations alone does not reliably move its ``hs_lastmodifieddate``, and
 HubSpot offers no feed of association changes, so a partner re-attributed without any
@@ -106,7 +106,15 @@ from connectors.hubspot.stages import (
 )
 from connectors.hubspot.writes import CompanyWrites
 from core.adapter import ScoringFields
-from core.connector import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
+from core.connector import (
+    OPPORTUNITIES,
+    ApiUsage,
+    CheckItem,
+    Cursor,
+    FieldSpec,
+    Page,
+    WriteResult,
+)
 from core.errors import ENDS_A_CHECK, ConfigError, CrmApiError, PartnerKpiError, SchemaError
 from core.schema import ACTIVITY_ENTITIES, Opportunity, Partner, StageChange, StageDef
 
@@ -278,9 +286,13 @@ class HubSpotConnector:
             ]
             yield Page(records=records, cursor=batch.cursor)
 
-    def fetch_live_opportunity_ids(self) -> Iterator[list[str]]:
-        """Ids of every live deal in the configured pipelines: the deal list, 100 a page,
-        with only ``pipeline`` (a deal moved out of them is stored deleted too)."""
+    def fetch_live_ids(self, stream: str) -> Iterator[list[str]]:
+        """Ids of every live record of ``stream``: deals in the configured pipelines (the deal
+        list, 100 a page, with only ``pipeline``: a deal moved out of them is stored deleted
+        too), or the activity stream's object listed 100 a page with no property."""
+        if stream != OPPORTUNITIES:
+            yield from self._activity.live_ids(stream)
+            return
         catalog = self.catalog()
         fetch = partial(self.client.list_page, DEALS, limit=LIST_PAGE_SIZE, properties=[PIPELINE])
         for records in list_pages(fetch):

@@ -11,6 +11,10 @@ allows it). A child added to a parent without touching it (a Task logged on a ca
 QuoteDocument made for a quote) is found by one more query of the children changed
 since the cursor; their parents not already read are read again by Id, as
 OpportunityPartner changes send their opportunities (``changes``).
+
+``live_ids`` lists the ids of a stream's live records (``SELECT Id`` with the read's own
+filter, over query: the Recycle Bin left out), for the extract's reconciliation of what
+the org purged after its 15 days.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from connectors.salesforce.activity_queries import (
     QUOTE_DOCUMENTS,
     TASKS,
     StreamRead,
+    live_ids_select,
     stream_read,
     touched_select,
     with_deleted,
@@ -161,6 +166,14 @@ class ActivityReader:
                 cursor=last,
             )
             yield self._page(changes, to_record, last)
+
+    def live_ids(self, stream: str) -> Iterator[list[str]]:
+        """Pages of the ids of ``stream``'s records the org holds now (query, not queryAll)."""
+        reason = self.why_not(stream)
+        if reason is not None:
+            raise SchemaError(f"cannot list {stream} from Salesforce: {reason}")
+        select = live_ids_select(stream, self.settings)
+        yield from paging.ids(self.client, select, bulk_threshold=self.settings.bulk_threshold)
 
     @staticmethod
     def _page(

@@ -178,6 +178,13 @@ def stream_read(
     raise ValueError(f"no activity stream {stream!r}")
 
 
+def live_ids_select(stream: str, settings: SalesforceSettings) -> Select:
+    """The ids of ``stream``'s live records: its object with the read's own filter (a call is
+    a Task of subtype Call), ``Id`` alone, no subquery, so the Bulk API can run it too."""
+    read = stream_read(stream, settings, multi_currency=False).select
+    return Select(read.sobject, fields("Id"), where=read.where)
+
+
 def touched_select(read: StreamRead, since_start: object) -> Select:
     """The child rows changed (or deleted) since the read's start: their parent's id."""
     assert read.touched_by is not None

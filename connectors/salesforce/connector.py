@@ -60,7 +60,15 @@ from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.wire import SalesforceClient
 from connectors.salesforce.writes import AccountWriter
 from core.adapter import ScoringFields
-from core.connector import ApiUsage, CheckItem, Cursor, FieldSpec, Page, WriteResult
+from core.connector import (
+    OPPORTUNITIES,
+    ApiUsage,
+    CheckItem,
+    Cursor,
+    FieldSpec,
+    Page,
+    WriteResult,
+)
 from core.errors import ENDS_A_CHECK, CrmApiError, PartnerKpiError, SchemaError
 from core.schema import Opportunity, Partner, StageChange, StageDef
 
@@ -246,12 +254,14 @@ class SalesforceConnector:
                 cursor=changes.cursor,
             )
 
-    def fetch_live_opportunity_ids(self) -> Iterator[list[str]]:
-        """Ids of every Opportunity not deleted: ``SELECT Id FROM Opportunity`` (query, not
-        queryAll), REST pages of 2,000, or one Bulk API 2.0 job past ``crm.bulk_threshold``."""
+    def fetch_live_ids(self, stream: str) -> Iterator[list[str]]:
+        """Ids of every record of ``stream`` not deleted: ``SELECT Id FROM Opportunity``, or
+        the activity stream's object with its read's own filter (query, not queryAll), REST
+        pages of 2,000, or one Bulk API 2.0 job past ``crm.bulk_threshold``."""
+        if stream != OPPORTUNITIES:
+            return self._activity.live_ids(stream)
         select = Select(OPPORTUNITY, (SoqlField("Id"),))
-        for page in paging.pages(self.client, select, bulk_threshold=self.settings.bulk_threshold):
-            yield [str(row["Id"]) for row in page.rows]
+        return paging.ids(self.client, select, bulk_threshold=self.settings.bulk_threshold)
 
     def activity_access(self) -> dict[str, str | None]:
         """Per activity stream: None when the integration user can read its objects and

@@ -166,6 +166,13 @@ def rows_by_ids(
             yield from page.rows
 
 
+def ids(client: SalesforceClient, select: Select, *, bulk_threshold: int) -> Iterator[list[str]]:
+    """Pages of the ``Id`` of every row ``select`` matches (REST pages of 2,000, or one Bulk
+    API 2.0 job past ``bulk_threshold``): a listing of live ids."""
+    for page in pages(client, select, bulk_threshold=bulk_threshold):
+        yield [str(row["Id"]) for row in page.rows]
+
+
 def _query_more(next_url: str, headers: Mapping[str, str], sf: Any) -> Any:
     return sf.query_more(next_url, identifier_is_url=True, headers=dict(headers))
 

@@ -19,6 +19,7 @@ from click.testing import CliRunner, Result
 from connectors.registry import adapters, registered
 from core.adapter import CrmAdapter, CrmSettings, ScoringFields
 from core.connector import (
+    OPPORTUNITIES,
     ApiUsage,
     CheckItem,
     Connector,
@@ -126,8 +127,11 @@ class ToyConnector:
             ]  # fmt: skip
             yield Page(changes, cursor=Cursor(CHANGED_AT, "h-o5"))
 
-    def fetch_live_opportunity_ids(self) -> Iterator[list[str]]:
-        yield [o.id for o in self.crm_data.opportunities]
+    def fetch_live_ids(self, stream: str) -> Iterator[list[str]]:
+        if stream == OPPORTUNITIES:
+            yield [o.id for o in self.crm_data.opportunities]
+        else:
+            yield [record.id for record in self.crm_data.activity[stream]]
 
     def activity_access(self) -> dict[str, str | None]:
         return {

@@ -3,12 +3,13 @@ read back as None when the CRM did not let the last sync read them (no data, not
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from core.connector import Cursor
 from core.schema import ACTIVITY_ENTITIES, Call, CallOutcome, Case, Lead
 from store import LocalStore
 from store.schema import MIGRATIONS, migrate
@@ -68,6 +69,25 @@ def test_activity_records_are_upserted_by_id_and_deletions_leave_the_reads(
     ]  # fmt: skip
     assert calls.to_pylist()[0]["outcome"] == "connected"
     assert cases.to_pylist()[0]["reopened"] is True
+
+
+def test_activity_records_missing_from_the_live_ids_are_marked_deleted_per_stream(
+    store: LocalStore,
+) -> None:
+    store.record_activity_access(dict.fromkeys(ACTIVITY_ENTITIES))
+    store.upsert_activity("leads", [_lead("L1"), _lead("L2"), _lead("L3")], ["L3"])
+    # a listing may hold ids the store does not keep (L9); L3 was deleted already
+    assert store.mark_missing_deleted("leads", [["L1"], ["L9"]]) == ["L2"]
+    leads = store.activity_tables()["leads"]
+    assert leads is not None and leads.column("id").to_pylist() == ["L1"]
+    assert store.mark_missing_deleted("cases", [[]]) == []  # nothing stored, nothing marked
+
+    began = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    store.set_cursor("leads", Cursor(began))
+    store.set_cursor("calls", Cursor(began))
+    store.set_read_through("leads", began)
+    assert store.read_through("leads") == began
+    assert store.read_through("calls") is None  # its own, not the leads'
 
 
 def test_an_unknown_stream_is_refused(store: LocalStore) -> None:

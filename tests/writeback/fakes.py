@@ -100,7 +100,7 @@ class FakeCrm:
     def fetch_stage_changes(self, since: Cursor | None) -> Iterator[Page[StageChange]]:
         return iter(())
 
-    def fetch_live_opportunity_ids(self) -> Iterator[list[str]]:
+    def fetch_live_ids(self, stream: str) -> Iterator[list[str]]:
         return iter(())
 
     def activity_access(self) -> dict[str, str | None]:

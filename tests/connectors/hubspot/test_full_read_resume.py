@@ -20,9 +20,9 @@ from connectors.hubspot.deals import DealReader, Window
 from connectors.hubspot.mapping import HsRecord, StageCatalog
 from connectors.hubspot.queries import ASSOCIATION_BATCH_SIZE, LIST_PAGE_SIZE, MODIFIED
 from connectors.hubspot.settings import HubSpotSettings
-from core.connector import Cursor
+from core.connector import OPPORTUNITIES, Cursor
 from core.errors import RateLimitExhausted
-from partner_kpi.extract import OPPORTUNITIES, STAGE_CHANGES, extract_into_store
+from partner_kpi.extract import STAGE_CHANGES, extract_into_store
 from sandbox.server import RunningSandbox
 from store.local import LocalStore
 from tests.connectors.hubspot.conftest import connector_for, hubspot_calls, reset_stats

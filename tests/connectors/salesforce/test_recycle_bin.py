@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from core.connector import OPPORTUNITIES
 from sandbox.server import RunningSandbox
 from tests.connectors.salesforce.conftest import make_connector
 from tests.sandbox.conftest import control, salesforce_client
@@ -39,7 +40,7 @@ def test_a_deleted_record_leaves_query_all_after_15_days_by_the_orgs_clock(
     assert _seen_by_query_all(running, record_id) == []
 
     connector = make_connector(running)
-    ids = {i for page in connector.fetch_live_opportunity_ids() for i in page}
+    ids = {i for page in connector.fetch_live_ids(OPPORTUNITIES) for i in page}
     assert record_id not in ids
     assert (
         len(ids)
@@ -69,10 +70,10 @@ def test_live_ids_past_the_bulk_threshold_come_from_one_bulk_query_job(
     fresh_sandbox: Callable[..., RunningSandbox],
 ) -> None:
     running = fresh_sandbox()
-    rest = {i for page in make_connector(running).fetch_live_opportunity_ids() for i in page}
+    rest = {i for page in make_connector(running).fetch_live_ids(OPPORTUNITIES) for i in page}
     before = control(running, "stats")["requests"]
     bulk = make_connector(running, bulk_threshold=len(rest) // 2)
-    assert {i for page in bulk.fetch_live_opportunity_ids() for i in page} == rest
+    assert {i for page in bulk.fetch_live_ids(OPPORTUNITIES) for i in page} == rest
     after = control(running, "stats")["requests"]
     used = {route: after[route] - before.get(route, 0) for route in after}
     assert sum(n for route, n in used.items() if route.endswith("/jobs/query")) == 1

@@ -63,14 +63,20 @@ def crm_now(connector: Connector, clock: Callable[[], datetime] = machine_now) -
 
 
 def why_reconcile(
-    since: Cursor | None, read_through: datetime | None, now: datetime, window_days: int | None
+    since: Cursor | None,
+    read_through: datetime | None,
+    now: datetime,
+    window_days: int | None,
+    *,
+    resuming: datetime | None = None,
 ) -> str | None:
     """Why a read of a stream from ``since`` (its stored cursor) must reconcile, or None:
-    no cursor lists every record (free); the rest of a full read never does; an incremental
-    read does when its deletions may have left the CRM's listing (``reason_to_reconcile``)."""
+    no cursor lists every record (free); the rest of a full read (``resuming``: when it
+    began) never does, as it lists every record it has left; an incremental read does when
+    its deletions may have left the CRM's listing (``reason_to_reconcile``)."""
     if since is None:
         return NO_CURSOR
-    if since.in_full_read:
+    if since.in_full_read or resuming is not None:
         return None
     return reason_to_reconcile(read_through, now, window_days)
 

@@ -79,7 +79,10 @@ def _drain(
     save: Callable[[Page[RecordT]], None],
     store: LocalStore,
     counts: ExtractCounts,
+    full_read_began: datetime | None = None,
 ) -> tuple[int, int]:
+    """Save every page and the cursor after it; ``full_read_began``: the pages are a full
+    read begun then, which each saved cursor says until the read ends."""
     records = deleted = 0
     for page in pages:
         # a page and the cursor after it commit together: a crash re-reads at most a page
@@ -87,6 +90,8 @@ def _drain(
             save(page)
             if page.cursor is not None:
                 store.set_cursor(stream, page.cursor)
+                if full_read_began is not None:
+                    store.set_full_read_began(stream, full_read_began)
         records += len(page.records)
         deleted += len(page.deleted_ids)
         counts.pages[stream] = counts.pages.get(stream, 0) + 1
@@ -202,7 +207,14 @@ def _read_reconciled(
     """
     since = store.get_cursor(stream)
     began = crm_now(connector, deletions.clock)
-    reason = why_reconcile(since, store.read_through(stream), began, deletions.visible_days)
+    # when the full read this one continues began: HubSpot's cursor holds it (a listing in
+    # id order); a read in modification order (Salesforce's) continues as an incremental
+    # one, and the store remembers that it is the rest of a full read
+    resumed = since.modified_at if since is not None and since.in_full_read else None
+    resumed = resumed or store.full_read_began(stream)
+    reason = why_reconcile(
+        since, store.read_through(stream), began, deletions.visible_days, resuming=resumed
+    )
     listed: set[str] | None = set() if since is None else None
 
     def save_listed(page: Page[Any]) -> None:
@@ -210,13 +222,12 @@ def _read_reconciled(
         if listed is not None:
             listed.update(record.id for record in page.records)
 
-    read = _drain(stream, fetch(since), save_listed, store, counts)
+    full_read_began = began if since is None else resumed
+    read = _drain(stream, fetch(since), save_listed, store, counts, full_read_began)
     if reason is not None:
         counts.reconciliations[stream] = _reconcile(connector, store, stream, reason, listed)
     # a full read spread over runs is complete as of the moment its first part began
-    store.set_read_through(
-        stream, since.modified_at if since is not None and since.in_full_read else began
-    )
+    store.set_read_through(stream, full_read_began or began)
     return read
 
 

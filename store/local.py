@@ -379,11 +379,30 @@ class LocalStore:
         return None if row is None else _aware(row[0])
 
     def set_read_through(self, stream: str, moment: datetime) -> None:
-        """Record that a read of ``stream`` begun at ``moment`` went to its end; a stream with
-        no cursor (nothing read yet) has nothing to record it on, and is read whole anyway."""
+        """Record that a read of ``stream`` begun at ``moment`` went to its end (a full read
+        under way ends with it); a stream with no cursor (nothing read yet) has nothing to
+        record it on, and is read whole anyway."""
         with self.transaction():
             self._conn.execute(
-                "UPDATE cursors SET read_through = ? WHERE stream = ?", [as_utc(moment), stream]
+                "UPDATE cursors SET read_through = ?, full_read_began = NULL WHERE stream = ?",
+                [as_utc(moment), stream],
+            )
+
+    def full_read_began(self, stream: str) -> datetime | None:
+        """When the full read of ``stream`` still under way began (a run stopped before its
+        end), or None: none is."""
+        row = first_row(
+            self._conn, "SELECT full_read_began FROM cursors WHERE stream = ?", [stream]
+        )
+        return None if row is None else _aware(row[0])
+
+    def set_full_read_began(self, stream: str, moment: datetime) -> None:
+        """Record that the full read of ``stream`` whose pages are being saved began at
+        ``moment``; call it after the page's cursor is saved (it marks that cursor)."""
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE cursors SET full_read_began = ? WHERE stream = ?",
+                [as_utc(moment), stream],
             )
 
     def mark_missing_deleted(self, stream: str, live_ids: Iterable[Sequence[str]]) -> list[str]:

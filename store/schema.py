@@ -268,8 +268,18 @@ _V5 = Migration(
     ),
 )
 
+_V6 = Migration(
+    version=6,
+    summary="when a full read still under way began, for reads ordered by modification",
+    statements=(
+        # a Salesforce full read goes in SystemModstamp order, so its rest, after a quota
+        # stop, is an ordinary incremental read: this says it is the rest of a full read
+        "ALTER TABLE cursors ADD COLUMN full_read_began TIMESTAMP",
+    ),
+)
+
 #: Every migration, in order.
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 
 #: The version this partner-kpi writes and reads.
 SCHEMA_VERSION = MIGRATIONS[-1].version

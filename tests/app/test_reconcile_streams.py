@@ -9,13 +9,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from core.connector import OPPORTUNITIES, Cursor
+import pytest
+
+from core.connector import OPPORTUNITIES, Cursor, Page
+from core.errors import RateLimitExhausted
 from core.schema import Lead
 from partner_kpi.deletions import NO_CURSOR, reason_to_reconcile
 from partner_kpi.extract import ExtractCounts, extract_into_store
 from store.local import LocalStore
-from tests.app.test_toy_crm import ToyConnector, toy_crm
+from tests.app.test_toy_crm import CHANGED_AT, ToyConnector, toy_crm
 
 WINDOW = 15
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -91,3 +95,47 @@ def test_each_stream_reconciles_by_its_own_cursor_and_unreadable_ones_never(
         assert sorted(toy.listed) == sorted({OPPORTUNITIES, "calls"})
         assert store.read_through("leads") == began
         assert store.read_through("calls") == later
+
+
+@dataclass
+class StoppedToy(ListingToy):
+    """The toy whose leads are read in modification order two pages long (as Salesforce
+    reads every stream), the quota running out after the first page while ``stop`` holds."""
+
+    stop: bool = True
+
+    def fetch_activity(self, stream: str, since: Cursor | None) -> Iterator[Page[Any]]:
+        if stream != "leads":
+            yield from super().fetch_activity(stream, since)
+            return
+        first, second = self.crm_data.activity["leads"]
+        if since is None:
+            yield Page([first], cursor=Cursor(CHANGED_AT, first.id))
+            if self.stop:
+                raise RateLimitExhausted("the daily quota is spent")
+        yield Page([second], cursor=Cursor(CHANGED_AT + timedelta(hours=1), second.id))
+
+
+def test_the_rest_of_a_full_read_in_modification_order_lists_no_ids(tmp_path: Path) -> None:
+    """Its rest is an incremental read from the last page's cursor: without the store's
+    note that a full read is under way, it would list every live id (no complete read on
+    record), and a quota that stops a run there would stop every run there."""
+    crm = toy_crm()
+    crm.activity["leads"] = [_lead("l1"), _lead("l2")]
+    toy = StoppedToy(crm)
+    with LocalStore.open(tmp_path / "toy.duckdb", holder="pytest") as store:
+        with pytest.raises(RateLimitExhausted):
+            extract_into_store(toy, store, deleted_visible_days=WINDOW, clock=lambda: START)
+        assert store.full_read_began("leads") == START
+        assert store.read_through("leads") is None
+
+        toy.stop = False
+        later = START + timedelta(days=1)
+        rest = extract_into_store(toy, store, deleted_visible_days=WINDOW, clock=lambda: later)
+
+        assert "leads" not in toy.listed and "leads" not in rest.reconciliations
+        assert rest.activity["leads"] == {"records": 1, "deleted": 0}
+        assert _live_leads(store) == ["l1", "l2"]
+        # complete as of when the full read began, and no longer under way
+        assert store.read_through("leads") == START
+        assert store.full_read_began("leads") is None

@@ -36,7 +36,11 @@ count it against the API quota). The minimum per read is:
   changed children of quotes and cases; HubSpot ⌈rows ÷ 100⌉ list pages (50 for the
   objects read with property history: leads, quotes, tickets) plus one association
   batch read per 1,000 records and associated type, an incremental read one search
-  page, the history read and the association reads per object;
+  page, the history read and the association reads per object. HubSpot's rows are the
+  records of each object in the portal (the API's totals), not the seed's: its calls
+  object also holds the calls logged on tickets (a case's contacts), which a read of the
+  calls on deals lists too: a list has no association filter, and which deal a call is
+  on is only known from the association reads that follow;
 
 plus a constant for metadata: Salesforce the OpportunityStage query and the
 Opportunity describe (and CurrencyType in a multi-currency org), one Composite
@@ -403,8 +407,8 @@ class Bench:
             "properties": ["hs_object_id"],
             "limit": 1,
         }
-        api = getattr(self.hs.crm, object_type).search_api
-        return int(api.do_search(public_object_search_request=body).total)
+        api = self.hs.crm.objects.search_api
+        return int(api.do_search(object_type, public_object_search_request=body).total)
 
 
 # --- one measured sync ----------------------------------------------------------------------
@@ -434,10 +438,13 @@ def measure(
     activity_minimum: Callable[[Mapping[str, int]], Minimum],
     *,
     full: bool,
+    held: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """One sync in a child process, with the CRM's calls counted around it. The activity
-    streams' minimum is of the records the CRM holds (a full read) or of those the read
-    found in its window (an incremental one: what its searches returned)."""
+    streams' minimum is of the records the CRM holds (a full read: ``held``, by default
+    the seed's) or of those the read found in its window (an incremental one: what its
+    searches returned, kept or not: the bench archives nothing, so a deleted id is a
+    record of no schema, a call logged on a ticket)."""
     crm = HUBSPOT if run == HUBSPOT else SALESFORCE
     bench.control("reset-stats", {})
     job = SyncJob(str(bench.configs[run]), str(store), bench.environ)
@@ -449,7 +456,12 @@ def measure(
     calls = sum(routes.values())
     counts = result.counts
     activity = {stream: int(read["records"]) for stream, read in counts["activity"].items()}
-    minimum = plus(minimum, activity_minimum(bench.activity if full else activity))
+    found = {
+        stream: int(read["records"]) + int(read["deleted"])
+        for stream, read in counts["activity"].items()
+    }
+    held = bench.activity if held is None else held
+    minimum = plus(minimum, activity_minimum(held if full else found))
     records = (
         int(counts["opportunities"])
         + int(counts["stage_changes"])
@@ -609,11 +621,21 @@ def hubspot_window_count(bench: Bench, store: Path, overlap_seconds: int) -> int
     return bench.hs_total("deals", [condition])
 
 
-def hubspot_portal(bench: Bench) -> dict[str, int]:
+#: the portal's object of each activity stream
+HS_OBJECTS = {"leads": "leads", "quotes": "quotes", "cases": "tickets", "calls": "calls",
+              "line_items": "line_items"}  # fmt: skip
+
+
+def hubspot_portal(bench: Bench) -> dict[str, Any]:
+    """Partner companies and deals, and per activity stream the records of its object (the
+    calls object holds the calls logged on tickets as well as those on deals)."""
     partner = {"propertyName": "type", "operator": "EQ", "value": "PARTNER"}
     return {
         "partners": bench.hs_total("companies", [partner]),
         "deals": bench.hs_total("deals", []),
+        "activity": {
+            stream: bench.hs_total(object_type, []) for stream, object_type in HS_OBJECTS.items()
+        },
     }
 
 
@@ -738,6 +760,7 @@ def hubspot_runs(
             minimum,
             lambda rows: hubspot_activity_minimum(rows, full=True),
             full=True,
+            held=portal["activity"],
         )
     }
 
@@ -835,6 +858,10 @@ def report(args: argparse.Namespace, figures: Mapping[str, Any]) -> list[str]:
             portal = big["hubspot_portal"]
             lines.append(
                 f"  portal: {portal['deals']:,} deals · {portal['partners']:,} partner companies"
+                + "".join(
+                    f" · {n:,} {HS_OBJECTS[stream].replace('_', ' ')}"
+                    for stream, n in portal["activity"].items()
+                )
             )
         for label, title in (
             ("full", "full"),

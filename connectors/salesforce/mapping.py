@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -102,7 +101,9 @@ def _csv_cell(spec: SoqlField) -> Callable[[str], Any]:
 def rows_from_csv(text: str, selected: Iterable[SoqlField]) -> Iterator[Row]:
     """Bulk API 2.0 CSV results as rows (its header names the selected paths)."""
     specs = {spec.name.lower(): spec for spec in selected}
-    reader = csv.reader(io.StringIO(text))
+    # line by line from the text itself: io.StringIO would hold a second copy, four bytes
+    # a character (a 50,000-row result page of 10 MB held as 40 MB more while it is parsed)
+    reader = csv.reader(_lines(text))
     header = next(reader, None)
     if header is None:
         return
@@ -120,6 +121,17 @@ def rows_from_csv(text: str, selected: Iterable[SoqlField]) -> Iterator[Row]:
             if position < width:
                 row[name] = typed(cells[position])
         yield row
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text``, each with its line end, one at a time (the csv module joins
+    those of a quoted cell that holds a line break)."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        end = size if end < 0 else end + 1
+        yield text[start:end]
+        start = end
 
 
 # --- step 2: rows into the schema -----------------------------------------------------

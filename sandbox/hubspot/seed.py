@@ -84,12 +84,19 @@ def company_rows(
     """Partner and customer companies: the columns and one tuple per company."""
     extra = extra_account_columns(dataset)
     columns = (*COMPANY_COLUMNS, *extra.values())
+
+    def modified(seed_id: str) -> int:
+        # stamped to the millisecond, as a portal does: the id's milliseconds under a
+        # minute after creation, so that thousands of companies do not share one stamp
+        return created + int(id_map[seed_id]) % 60_000
+
     rows: list[tuple[object, ...]] = []
     blank_extra = (None,) * len(extra)
     for partner in dataset.partners:
         rows.append(
-            (int(id_map[partner.id]), created, created, partner.name, "PARTNER", None, None,
-             None, None, None, None, partner.region, partner.channel_manager, *blank_extra)
+            (int(id_map[partner.id]), created, modified(partner.id), partner.name, "PARTNER",
+             None, None, None, None, None, None, partner.region, partner.channel_manager,
+             *blank_extra)
         )  # fmt: skip
     by_name = {c.name: int(id_map[c.id]) for c in dataset.customers}
     for customer in dataset.customers:
@@ -98,7 +105,7 @@ def company_rows(
         employees = _float(fields.get("employees"))
         rows.append(
             (
-                int(id_map[customer.id]), created, created, customer.name, "OTHER",
+                int(id_map[customer.id]), created, modified(customer.id), customer.name, "OTHER",
                 fields.get("sector") or None,
                 None if revenue is None else round(revenue * 1_000_000),
                 None if employees is None else float(int(employees)),

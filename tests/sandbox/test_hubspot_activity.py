@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hubspot.crm.objects import ApiException
 
+from connectors.seed import SeedDataset, read_seed
+from core.schema import Call, CallOutcome, Case, Lead, Quote
+from kpi_engine.frames import Activity
+from sandbox.hubspot.portal import HubSpotPortal
 from sandbox.server import RunningSandbox
+from sandbox.store import SqlStore
 from tests.sandbox.conftest import control, hubspot_client
 from tests.sandbox.hubspot_activity import seeding_activity
 from tests.sandbox.test_hubspot_portal import write_seed
@@ -94,3 +100,84 @@ def test_a_token_without_an_objects_scope_gets_missing_scopes(running: RunningSa
     assert excinfo.value.status == 403 and body["category"] == "MISSING_SCOPES"
     assert body["errors"][0]["context"]["requiredGranularScopes"] == ["crm.objects.line_items.read"]
     assert crm.objects.basic_api.get_page("calls", limit=1).results  # other objects still read
+
+
+def _one_busy_day(dataset: SeedDataset, count: int) -> Activity:
+    """``count`` leads, quotes, calls and cases that all happen on the same days (what the
+    generated data does at scale: hundreds of records a day at one hour of it)."""
+    deals = sorted(dataset.records["id"].to_list())
+    partners = [p.id for p in dataset.partners]
+    customers = [c.id for c in dataset.customers]
+    day, next_day = date(2017, 5, 2), date(2017, 5, 3)
+    return Activity(
+        leads=[Lead(id=f"L{n:04d}", partner_id=partners[n % len(partners)], created_date=day,
+                    status="Converted" if n % 2 else "Open",
+                    converted_date=next_day if n % 2 else None,
+                    converted_opportunity_id=deals[n % len(deals)] if n % 2 else None)
+               for n in range(count)],
+        quotes=[Quote(id=f"Q{n:04d}", opportunity_id=deals[n % len(deals)], created_date=day,
+                      status="Accepted", sent_date=next_day) for n in range(count)],
+        cases=[Case(id=f"C{n:04d}", account_id=customers[n % len(customers)], created_date=day,
+                    closed_date=next_day, contact_count=2, reopened=n % 3 == 0)
+               for n in range(count)],
+        calls=[Call(id=f"K{n:04d}", opportunity_id=deals[n % len(deals)], call_date=day,
+                    duration_seconds=60, outcome=CallOutcome.CONNECTED) for n in range(count)],
+    )  # fmt: skip
+
+
+#: per object type: the property it stamps each change in, its other moments, and the
+#: property whose history it keeps
+STAMPS = {
+    "leads": ("hs_lastmodifieddate", ("createdate",), "hs_pipeline_stage"),
+    "contacts": ("lastmodifieddate", ("createdate", "hs_lifecyclestage_lead_date",
+                                      "hs_lifecyclestage_opportunity_date"), None),
+    "quotes": ("hs_lastmodifieddate", ("createdate",), "hs_status"),
+    "tickets": ("hs_lastmodifieddate", ("createdate", "closed_date"), "hs_pipeline_stage"),
+    "calls": ("hs_lastmodifieddate", ("createdate", "hs_timestamp"), None),
+    "emails": ("hs_lastmodifieddate", ("createdate", "hs_timestamp"), None),
+    "companies": ("hs_lastmodifieddate", ("createdate",), None),
+}  # fmt: skip
+
+
+def test_generated_records_of_one_moment_get_distinct_modification_stamps(
+    tmp_path: Path,
+) -> None:
+    """Records generated at one hour of one day are stamped apart, to the millisecond, as a
+    portal stamps them (keyset searches by modification pay a read by id for a tie), each
+    after every other moment of its record."""
+    dataset = read_seed(write_seed(tmp_path / "seed", 40, won=25))
+    portal = HubSpotPortal(SqlStore(), dataset, _one_busy_day(dataset, 300))
+    for kind, (modified, moments, history) in STAMPS.items():
+        records = _every(portal, kind, [modified, *moments], history)
+        stamps = [record["properties"][modified] for record in records]
+        assert len(records) >= 6 and len(set(stamps)) == len(stamps), kind
+        for record in records:
+            values = record["properties"]
+            earlier = [values[name] for name in moments if values.get(name)]
+            earlier += [h["timestamp"] for h in record.get("propertiesWithHistory", {}).get(
+                history or "", [])]  # fmt: skip
+            assert all(_ms(values[modified]) >= _ms(moment) for moment in earlier), record
+
+
+def _every(
+    portal: HubSpotPortal, kind: str, properties: list[str], history: str | None
+) -> list[dict[str, Any]]:
+    """Every record of a type with ``history`` (50 a page, the API's most with history)."""
+    records: list[dict[str, Any]] = []
+    after: str | None = None
+    while True:
+        page = portal.list_objects(
+            kind,
+            limit=50,
+            after=after,
+            properties=properties,
+            properties_with_history=[history] if history else [],
+        )
+        records += page.results
+        if page.next_after is None:
+            return records
+        after = page.next_after
+
+
+def _ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp() * 1000)

@@ -216,6 +216,46 @@ def test_calls_within_the_minimum(many_calls: RunningSandbox) -> None:
     print(f"calls: full read {full} calls for 2,500; incremental {incremental} for {found}")
 
 
+@pytest.fixture
+def calls_of_one_day(
+    fresh_sandbox: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> RunningSandbox:
+    """A sandbox whose portal holds 1,000 calls all made on one day (generated calls are at
+    14:00 of their day: at scale, hundreds share a day)."""
+
+    def read(folder: Path | str) -> SeedDataset:
+        dataset = read_seed(folder)
+        deals = sorted(dataset.records["id"].to_list())
+        calls = [
+            Call(id=f"K{n:05d}", opportunity_id=deals[n % len(deals)], call_date=date(2016, 6, 1),
+                 duration_seconds=60, outcome=CallOutcome.CONNECTED)
+            for n in range(1_000)
+        ]  # fmt: skip
+        return with_activity(dataset, Activity(calls=calls))
+
+    monkeypatch.setattr(sandbox.server, "read_seed", read)
+    return fresh_sandbox(write_seed(tmp_path / "seed", 40, won=25))
+
+
+def test_calls_of_one_day_are_searched_at_the_minimum(calls_of_one_day: RunningSandbox) -> None:
+    """An incremental read whose overlap holds a whole day of generated calls finds them 200
+    a search, as a portal's millisecond stamps allow: no read of a tie by id."""
+    running = calls_of_one_day
+    connector = connector_for(running, overlap_seconds=300)
+    _, _, cursors = drain(connector.fetch_activity("calls", None))
+    reset_stats(running)
+    again, _, _ = drain(connector.fetch_activity("calls", last_cursor(cursors)))
+    calls = hubspot_calls(running)
+    searches = sum(n for route, n in calls.items() if route.endswith("/search"))
+    assert len(again) == 1_000  # the whole day is in the overlap
+    # ⌈1,000 ÷ 200⌉ pages, and the empty page that ends a read of whole pages
+    assert searches == 1_000 // 200 + 1, calls
+    # plus the archived listing and one call→deal association read
+    assert sum(calls.values()) <= 1.1 * (1 + searches + 1)
+
+
 #: per stream: the property read with history (so 50 a listed page), the association reads
 #: per batch, and the metadata reads (pipelines, labels, the type property's options)
 READS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -93,6 +94,25 @@ def test_csv_cells_are_typed_by_their_column_whatever_the_header_order() -> None
     assert first == {"Id": "006a", "IsDeleted": True, "Amount": 12.5, "Count__c": 3}
     # a row shorter than the header leaves the columns it lacks empty
     assert short == {"Id": None, "IsDeleted": False, "Amount": None, "Count__c": None}
+
+
+def test_a_bulk_result_page_is_parsed_without_a_copy_of_it() -> None:
+    """A 50,000-row result page is parsed from its own text (``io.StringIO`` would hold a
+    copy four times its size while the rows are read); quoted line breaks and CRLF stay."""
+    selected = fields("Id", "Name", ("Amount", Kind.NUMBER))
+    head = 'Id,Name,Amount\r\n"006a","two\nlines",1\r\n'
+    text = head + "".join(f'"006{n:012d}","Partner {n}",{n}\n' for n in range(50_000))
+    rows = rows_from_csv(text, selected)
+    tracemalloc.start()
+    try:
+        first = next(rows)
+        count = 1 + sum(1 for _ in rows)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert first == {"Id": "006a", "Name": "two\nlines", "Amount": 1.0}
+    assert count == 50_001
+    assert peak < len(text) / 10, f"{peak:,} bytes held parsing {len(text):,} characters"
 
 
 def test_a_csv_cell_its_kind_cannot_read_names_the_field() -> None:

@@ -16,6 +16,7 @@ import html
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import plotly.graph_objects as go  # type: ignore[import-untyped]
@@ -41,6 +42,8 @@ PORTFOLIO_COLOUR = "#b7c4cf"
 STRONG_COLOUR = "#2e7d32"
 WEAK_COLOUR = "#c62828"
 NEUTRAL_COLOUR = "#90a4ae"
+#: Decimals a scorecard's stage chart shows of a day count (its text and hover text).
+STAGE_DAY_DECIMALS = 1
 
 _CONFIG: dict[str, Any] = {
     "displaylogo": False,
@@ -311,10 +314,10 @@ def stage_template() -> Figure:
         name="this partner",
         x=[],
         y=[],
-        texttemplate="%{y:,.1f}",
+        texttemplate=f"%{{y:,.{STAGE_DAY_DECIMALS}f}}",
         textposition="inside",
         marker={"color": PARTNER_COLOUR},
-        hovertemplate="%{x}: %{y:.1f} days on average<extra></extra>",
+        hovertemplate=f"%{{x}}: %{{y:.{STAGE_DAY_DECIMALS}f}} days on average<extra></extra>",
     )
     median = go.Scatter(
         name="median partner",
@@ -322,7 +325,7 @@ def stage_template() -> Figure:
         y=[],
         mode="markers",
         marker={"symbol": "line-ew-open", "size": 28, "color": "#333", "line": {"width": 2}},
-        hovertemplate="%{x}: median partner %{y:.1f} days<extra></extra>",
+        hovertemplate=f"%{{x}}: median partner %{{y:.{STAGE_DAY_DECIMALS}f}} days<extra></extra>",
     )
     layout = _layout(
         "Days in each stage (closed deals)",
@@ -360,6 +363,14 @@ def trend_template(thresholds: TierThresholds) -> Figure:
         showlegend=False,
     )
     return _figure([line], layout)
+
+
+def stage_days_shown(days: float) -> float:
+    """``days`` rounded as the stage chart shows it: plotly's ``.1f`` is JavaScript's
+    ``toFixed``, which rounds the float's exact value half away from zero, so the chart
+    shows the same digits as for the unrounded value."""
+    step = Decimal(1).scaleb(-STAGE_DAY_DECIMALS)
+    return float(Decimal(days).quantize(step, rounding=ROUND_HALF_UP))
 
 
 def channel_shares(score: PartnerScore, groups: Sequence[str]) -> list[float] | None:

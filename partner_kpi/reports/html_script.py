@@ -84,6 +84,10 @@ SCRIPT = """
     return ["strong: " + drivers(i, "strong", 0), "weak: " + drivers(i, "weak", 0)]
       .concat(P.notes[i]).join("; ");
   }
+  // a KPI's text for partner i: P.text[k] is 0 when every text is the value as written
+  function kpiText(k, i) {
+    return P.text[k] === 0 ? String(P.value[k][i]) : P.text[k][i];
+  }
   function badge(t) {
     var node = make("span", "badge", data.tiers[t][0]);
     node.style.setProperty("--tier", data.tiers[t][1]);
@@ -117,8 +121,8 @@ SCRIPT = """
     add(tr, make("td", "num", String(P.rank[i])),
       add(make("td", "partner"), link, make("span", "id", P.id[i])),
       make("td", "num score", P.score[i]), add(make("td"), badge(P.tier[i])), cues);
-    data.key.forEach(function (k) { tr.appendChild(make("td", "num", P.text[k][i])); });
-    if (extra >= 0) { tr.appendChild(make("td", "num added", P.text[extra][i])); }
+    data.key.forEach(function (k) { tr.appendChild(make("td", "num", kpiText(k, i))); });
+    if (extra >= 0) { tr.appendChild(make("td", "num added", kpiText(extra, i))); }
     return tr;
   }
   function showMore() {
@@ -220,6 +224,7 @@ SCRIPT = """
     var spec = copy(data.charts.channels);
     spec.data[0].y = P.mix[i][0];
     spec.data[0].hovertext = P.mix[i][1].map(function (f) {
+      if (f === 0) { f = data.mix_empty; }
       return f ? "won " + f[0] + " in " + f[1] + " deal(s), close rate " + f[2] : "no deals";
     });
     return spec;
@@ -254,7 +259,7 @@ SCRIPT = """
     var kpi = data.kpis[k];
     var raw = P.value[k][i];
     var verdict = data.verdicts[P.verdict[k].charAt(i)];
-    var value = make("td", "num value", P.text[k][i]);
+    var value = make("td", "num value", kpiText(k, i));
     var bar = make("td", "bar");
     var track = make("div", "track");
     track.title = verdict[1];

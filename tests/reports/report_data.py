@@ -203,3 +203,13 @@ def catalogue_of(*funnel: Kpi) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(KPIS, "kpis", (*opportunity_kpis(), *funnel))
         yield
+
+
+def kpi_texts(block: dict[str, Any], k: int) -> list[str]:
+    """The texts the page shows of the data block's KPI ``k`` over the partners, as its
+    script reads them (``text`` 0: each value as written)."""
+    texts = block["partners"]["text"][k]
+    if texts == 0:
+        return [str(v) for v in block["partners"]["value"][k]]
+    assert isinstance(texts, list)
+    return texts

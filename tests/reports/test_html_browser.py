@@ -11,7 +11,15 @@ import pytest
 from kpi_engine import ScoringSettings, score_partners
 from partner_kpi.reports.html import write_report_html
 from tests.kpi_engine.builders import AS_OF, partner, won
-from tests.reports.browser import OpenReport, assert_clean, chart_ids, wait_drawn, wait_open
+from tests.reports.browser import (
+    OpenReport,
+    assert_clean,
+    chart_ids,
+    figure,
+    open_scorecard,
+    wait_drawn,
+    wait_open,
+)
 from tests.reports.conftest import BundledReport
 from tests.reports.report_data import (
     AMPERSAND_NAME,
@@ -169,4 +177,27 @@ def test_an_unbroken_300_character_name_keeps_the_table_on_screen(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert page_overflow <= 0
+    assert_clean(visit)
+
+
+def test_a_channel_group_with_nothing_won_reads_its_texts_sent_once(
+    open_report: OpenReport, hostile_report: Path
+) -> None:
+    # the hostile partner won one deal, of an earned lead source; every other group has
+    # nothing won and no closed deal, which the data block sends as 0 for the texts it
+    # holds once
+    visit = open_report(hostile_report)
+    card_id = open_scorecard(visit.page, HOSTILE_ID)
+    mine = figure(visit.page, f"{card_id}-channels")[0]
+    nothing = "won 0 in 0 deal(s), close rate —"
+    assert mine["hovertext"] == [
+        nothing,
+        nothing,
+        "won 500 in 1 deal(s), close rate 100.0%",
+        nothing,
+        nothing,
+    ]
+    # Acme's days in each stage, whole days sent as integers
+    card_id = open_scorecard(visit.page, "p1")
+    assert figure(visit.page, f"{card_id}-stages")[0]["y"] == [20, 25]
     assert_clean(visit)

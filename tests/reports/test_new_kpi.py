@@ -19,6 +19,7 @@ from kpi_engine.catalogue import COUNT, NEVER_ZERO, Kpi
 from partner_kpi.config import parse_config
 from partner_kpi.run import run_seed_audit
 from tests.reports.page_tree import parse
+from tests.reports.report_data import kpi_texts
 from tests.writeback.fakes import DEFAULTS
 from writeback.spec import field_map
 from writeback.values import OUTPUTS
@@ -79,10 +80,9 @@ def test_the_new_kpi_is_on_every_scorecard_and_in_the_glossary(audit_out: Path) 
     names = [k["name"] for k in data["kpis"]]
     toy = data["kpis"][names.index("won_count_x2")]
     assert (toy["label"], toy["meaning"]) == (TOY.label, TOY.meaning)
-    texts = data["partners"]["text"]
-    deal_counts = texts[names.index("deal_count")]
+    deal_counts = kpi_texts(data, names.index("deal_count"))
     assert len(deal_counts) == 35
-    assert texts[names.index("won_count_x2")] == [f"{2 * int(n):,}" for n in deal_counts]
+    assert kpi_texts(data, names.index("won_count_x2")) == [f"{2 * int(n):,}" for n in deal_counts]
     glossary = page.one("section", id="how-to-read").text()
     assert "Deals won twice over won_count_x2" in glossary
     assert "Twice the deals won in the window: a toy KPI." in glossary

@@ -509,6 +509,20 @@ def test_five_thousand_busy_partners_with_the_funnel_stay_within_the_block_budge
     assert size <= 5000 * BLOCK_BYTES_PER_PARTNER, size / 5000
 
 
+@pytest.mark.parametrize(
+    ("days", "shown"),
+    [
+        (62.25, 62.3),  # a tie in binary too: toFixed takes the larger (round() says 62.2)
+        (57.55, 57.5),  # 57.549999…: toFixed's "57.5", though the decimal reads as a tie
+        (62.30177514792899, 62.3),
+        (0.0, 0.0),
+    ],
+)
+def test_stage_days_are_sent_as_the_stage_chart_shows_them(days: float, shown: float) -> None:
+    # plotly formats ".1f" with JavaScript's toFixed: the rounded value must show the same
+    assert charts.stage_days_shown(days) == shown
+
+
 def test_score_point_is_a_frozen_record() -> None:
     point = ScorePoint("run-1", date(2017, 6, 30), "p1", 60.0, "Gold")
     with pytest.raises(dataclasses.FrozenInstanceError):

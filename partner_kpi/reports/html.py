@@ -11,8 +11,8 @@ channel mix, stage durations, score run by run).
 Size: every partner's figures sit in one compact JSON data block (``partner_data``);
 the page's script builds the table from it a page of rows at a time, and a scorecard
 and its charts only when it is opened. plotly.js (about 4.6 MB) is inlined once. So
-the page grows by a few hundred bytes per partner and opens in well under a second
-at 5,000 partners.
+the page grows by a few hundred bytes per partner and opens in Chromium in under 2 s at
+5,000 partners (first paint about 0.1 s; ``bench/e2e.py`` measures it).
 
 Safety: the server-rendered parts go through Jinja with autoescaping; the data block
 is JSON with ``<``, ``>``, ``&`` and ``'`` as ``\\u`` escapes, so no string can end its

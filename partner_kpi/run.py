@@ -365,7 +365,7 @@ def run_seed_audit(
 ) -> RunOutput:
     """Score a seed folder with no CRM and no store, and write the reports to ``out``;
     the data-quality rules judge its rows first, naming each one's file and line."""
-    dataset = read_seed(seed_dir)
+    dataset = read_seed(seed_dir, scored_only=True)
     inputs = checked_seed(dataset, as_of=as_of, settings=quality or QualitySettings())
     result = score_partners(
         dataset.partners,

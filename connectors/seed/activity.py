@@ -97,8 +97,11 @@ class ActivityContext:
     currencies: Currencies
 
 
-def read_activity(folder: Path, context: ActivityContext) -> dict[str, pl.DataFrame | None]:
-    """Each activity stream's frame (None when its file is absent), in stream order."""
+def read_activity(
+    folder: Path, context: ActivityContext, *, scored_only: bool = False
+) -> dict[str, pl.DataFrame | None]:
+    """Each activity stream's frame (None when its file is absent), in stream order; with
+    ``scored_only`` only its entity's scored layout is kept once every column is checked."""
     readers = {
         "leads": _leads,
         "quotes": _quotes,
@@ -116,6 +119,9 @@ def read_activity(folder: Path, context: ActivityContext) -> dict[str, pl.DataFr
             frames[stream] = _in_layout(stream, readers[stream](path, text, context))
         else:
             frames[stream] = None
+        if scored_only and (frame := frames[stream]) is not None:
+            # the KPIs read a third of the columns: the rest (a CRM record's) is let go
+            frames[stream] = frame.select(ACTIVITY_ENTITIES[stream].scored_layout.names)
     return frames
 
 

@@ -140,7 +140,10 @@ def _refuse_unsorted_repeats(entity: Entity[RecordT], frame: pl.DataFrame) -> pl
     """The frame, in any order, if no key occurs twice; else the error of ``_refuse_repeats``
     naming the smallest repeated key."""
     (key,) = entity.key
-    if frame[key].n_unique() == frame.height:
+    ids = frame[key]
+    # ids in increasing order repeat none: comparing each with the one before costs a
+    # tenth of hashing them all (1.7 M calls: 0.01 s, 0.15 s)
+    if (ids > ids.shift(1)).all() or ids.n_unique() == frame.height:
         return frame
     dup = str(frame.filter(pl.col(key).is_duplicated())[key].min())
     raise SchemaError(f"{entity.label} {dup!r} appears more than once", record_id=dup)

@@ -252,6 +252,20 @@ def test_each_bad_value_is_named_by_file_line_record_and_column(
         read_seed(folder, scored_only=scored_only)
 
 
+def test_an_empty_or_repeated_id_is_named_whether_or_not_the_ids_increase(
+    tmp_path: Path,
+) -> None:
+    header = "call_id,opportunity_id,date,duration_seconds,outcome\n"
+    # increasing but for the empty first id ("" sorts first)
+    calls = header + ",O1,2017-02-03,120,connected\nK1,O1,2017-02-04,120,connected\n"
+    with pytest.raises(SeedFormatError, match=r"line 2: call '': call_id '' is not a non-emp"):
+        read_seed(_seed(tmp_path / "a", calls=calls))
+    # a repeat in a file whose ids otherwise increase
+    calls = header + "K1,O1,2017-02-03,120,\nK2,O1,2017-02-03,5,\nK2,O2,2017-02-04,7,\n"
+    with pytest.raises(SeedFormatError, match=r"line 4: call 'K2': call_id 'K2' is not"):
+        read_seed(_seed(tmp_path / "b", calls=calls))
+
+
 @pytest.mark.parametrize("scored_only", [False, True], ids=["whole", "scored-only"])
 def test_a_missing_column_names_the_file(tmp_path: Path, scored_only: bool) -> None:
     folder = _seed(tmp_path / "seed", calls="call_id,opportunity_id,date,outcome\n")

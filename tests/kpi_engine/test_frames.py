@@ -102,3 +102,6 @@ def test_an_activity_record_twice_is_refused_naming_the_smallest_repeated_id() -
     )
     with pytest.raises(SchemaError, match=r"call 'K7' appears more than once"):
         Activity(calls=rows).frames()
+    increasing_then_repeated = [lead(lead_id, "P1", created=day) for lead_id in ("L1", "L2", "L2")]
+    with pytest.raises(SchemaError, match=r"lead 'L2' appears more than once"):
+        Activity(leads=increasing_then_repeated).frames()

@@ -7,6 +7,7 @@ core.schema's Lead, Quote, Case, Call and LineItem.
 from __future__ import annotations
 
 import shutil
+import weakref
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -316,6 +317,20 @@ def test_unreadable_activity_in_a_copy_of_the_bundled_seed(
     )
     with pytest.raises(SeedFormatError, match=r"line 2: quote 'Q1': status 'Oops'"):
         read_seed(folder)
+
+
+def test_taken_activity_is_held_by_the_dataset_no_more(full: Path) -> None:
+    dataset = read_seed(full, scored_only=True)
+    rows = dataset.activity_rows["calls"]
+    assert rows is not None
+    held = weakref.ref(rows)
+    del rows
+    activity = dataset.take_activity()
+    assert isinstance(activity.calls, pl.DataFrame)
+    assert activity.calls["id"].to_list() == ["K1", "K2", "K3"]
+    assert held() is None  # the engine's reference is the only one left
+    with pytest.raises(RuntimeError, match=r"activity was taken"):
+        _ = dataset.activity
 
 
 def test_audit_of_a_seed_hands_its_activity_to_the_engine(

@@ -80,6 +80,10 @@ def score_partners(
     """
     settings = settings or ScoringSettings()
     activity_frames = (activity or Activity()).frames()
+    # a caller that hands the engine its only reference (audit --seed) gets the millions of
+    # activity rows back once their sums are made, before the per-record KPIs run
+    del activity
+    missing = tuple(stream for stream, frame in activity_frames.items() if frame is None)
     partner_rows = partners_frame(partners)
     records = opportunities_frame(opportunities)
     events = stage_events_frame(stage_events)
@@ -100,6 +104,7 @@ def score_partners(
         aggregate_by_partner(flagged),
         aggregate_activity(flagged, activity_frames, as_of, settings),
     )
+    del activity_frames
     # group_by yields rows in any order; sorted, the portfolio totals sum the same every run
     kpis = derive_kpis(sums, KPIS).sort("partner_id", nulls_last=True)
     per_stage: dict[str, dict[Key, dict[str, float]]] = {}
@@ -116,7 +121,7 @@ def score_partners(
     kpis = kpis.with_columns(
         pl.lit(None, dtype=kpis.schema[kpi.name]).alias(kpi.name)
         for kpi in KPIS
-        if kpi.name in kpis.columns and any(activity_frames[s] is None for s in kpi.sources)
+        if kpi.name in kpis.columns and any(s in missing for s in kpi.sources)
     )
     channels_by_key = _channels_by_key(channels)
 
@@ -182,7 +187,7 @@ def score_partners(
         no_partner=_partner_kpis(no_partner, None, KPIS, channels_by_key, per_stage),
         unlisted_partner_opportunity_count=int(unlisted["opportunity_count"].sum()),
         tier_counts=tier_counts([s.tier for s in scores]),
-        objects_missing=tuple(s for s, frame in activity_frames.items() if frame is None),
+        objects_missing=missing,
     )
     return ScoringResult(
         as_of=as_of,

@@ -365,7 +365,7 @@ def run_seed_audit(
 ) -> RunOutput:
     """Score a seed folder with no CRM and no store, and write the reports to ``out``;
     the data-quality rules judge its rows first, naming each one's file and line."""
-    dataset = read_seed(seed_dir)
+    dataset = read_seed(seed_dir, scored_only=True)
     inputs = checked_seed(dataset, as_of=as_of, settings=quality or QualitySettings())
     result = score_partners(
         dataset.partners,
@@ -374,7 +374,7 @@ def run_seed_audit(
         as_of=as_of,
         settings=settings,
         stage_defs=dataset.stage_defs,
-        activity=dataset.activity,
+        activity=dataset.take_activity(),  # the engine's alone: let go once summed
     )
     result = with_quality_notes(result, inputs.check)
     files = write_reports(

@@ -97,8 +97,11 @@ class ActivityContext:
     currencies: Currencies
 
 
-def read_activity(folder: Path, context: ActivityContext) -> dict[str, pl.DataFrame | None]:
-    """Each activity stream's frame (None when its file is absent), in stream order."""
+def read_activity(
+    folder: Path, context: ActivityContext, *, scored_only: bool = False
+) -> dict[str, pl.DataFrame | None]:
+    """Each activity stream's frame (None when its file is absent), in stream order; with
+    ``scored_only`` only its entity's scored layout is kept once every column is checked."""
     readers = {
         "leads": _leads,
         "quotes": _quotes,
@@ -116,6 +119,9 @@ def read_activity(folder: Path, context: ActivityContext) -> dict[str, pl.DataFr
             frames[stream] = _in_layout(stream, readers[stream](path, text, context))
         else:
             frames[stream] = None
+        if scored_only and (frame := frames[stream]) is not None:
+            # the KPIs read a third of the columns: the rest (a CRM record's) is let go
+            frames[stream] = frame.select(ACTIVITY_ENTITIES[stream].scored_layout.names)
     return frames
 
 
@@ -160,15 +166,25 @@ def _not_one_of(column: str, allowed: tuple[str, ...], *, optional: bool) -> tup
     return ~pl.col(column).is_in(values), f"one of {words}"
 
 
-def _repeated_or_empty(column: str) -> tuple[pl.Expr, str]:
-    bad = (pl.col(column) == "") | ~pl.col(column).is_first_distinct()
+def _repeated_or_empty(text: pl.DataFrame, column: str) -> tuple[pl.Expr, str]:
+    ids = pl.col(column)
+    # ids in increasing order (as generated files have them) repeat none: comparing each
+    # with the row before costs a tenth of hashing every id (1.7 M calls: 0.01 s, 0.15 s)
+    increasing = text.select((ids > ids.shift(1)).all()).item()
+    bad = (ids == "") if increasing else (ids == "") | ~ids.is_first_distinct()
     return bad, "a non-empty id no earlier row has"
 
 
 def _unknown_opportunity(
-    column: str, context: ActivityContext, *, optional: bool
+    text: pl.DataFrame, context: ActivityContext, *, optional: bool
 ) -> tuple[pl.Expr, str]:
-    unknown = ~pl.col(column).is_in(context.opportunity_ids.implode())
+    """The file's ``opportunity_id`` names no row of sales_pipeline.csv."""
+    column = "opportunity_id"
+    # the few values no opportunity has, found by a join: a third of the time of is_in
+    # against the million opportunity ids (1.7 M calls: 0.09 s, was 0.32 s)
+    known = context.opportunity_ids.alias(column).to_frame()
+    strangers = text.select(column).join(known, on=column, how="anti")[column].unique()
+    unknown = pl.col(column).is_in(strangers.implode())
     if optional:
         return (pl.col(column) != "") & unknown, "an opportunity_id of sales_pipeline.csv or empty"
     return unknown, "an opportunity_id of sales_pipeline.csv"
@@ -198,7 +214,7 @@ def _leads(path: Path, text: pl.DataFrame, context: ActivityContext) -> pl.DataF
         "leads",
         text,
         [
-            ("lead_id", _repeated_or_empty("lead_id")),
+            ("lead_id", _repeated_or_empty(text, "lead_id")),
             ("created_date", _bad_date("created_date", required=True)),
             ("status", _not_one_of("status", LEAD_STATUSES, optional=False)),
             ("converted_date", _bad_date("converted_date", required=False)),
@@ -208,7 +224,7 @@ def _leads(path: Path, text: pl.DataFrame, context: ActivityContext) -> pl.DataF
                                 "empty: the lead's status is not Converted")),
             ("opportunity_id", (~converted & (pl.col("opportunity_id") != ""),
                                 "empty: the lead's status is not Converted")),
-            ("opportunity_id", _unknown_opportunity("opportunity_id", context, optional=True)),
+            ("opportunity_id", _unknown_opportunity(text, context, optional=True)),
         ],
     )  # fmt: skip
     agents = [agent for agent in text["sales_agent"].unique().to_list() if agent]
@@ -233,8 +249,8 @@ def _quotes(path: Path, text: pl.DataFrame, context: ActivityContext) -> pl.Data
         "quotes",
         text,
         [
-            ("quote_id", _repeated_or_empty("quote_id")),
-            ("opportunity_id", _unknown_opportunity("opportunity_id", context, optional=False)),
+            ("quote_id", _repeated_or_empty(text, "quote_id")),
+            ("opportunity_id", _unknown_opportunity(text, context, optional=False)),
             ("created_date", _bad_date("created_date", required=True)),
             ("status", _not_one_of("status", QUOTE_STATUSES, optional=False)),
             ("sent_date", _bad_date("sent_date", required=False)),
@@ -258,7 +274,7 @@ def _cases(path: Path, text: pl.DataFrame, context: ActivityContext) -> pl.DataF
         "cases",
         text,
         [
-            ("case_id", _repeated_or_empty("case_id")),
+            ("case_id", _repeated_or_empty(text, "case_id")),
             ("account", ((pl.col("account") != "") & ~known_account,
                          "an account of accounts.csv or empty")),
             ("created_date", _bad_date("created_date", required=True)),
@@ -294,8 +310,8 @@ def _calls(path: Path, text: pl.DataFrame, context: ActivityContext) -> pl.DataF
         "calls",
         text,
         [
-            ("call_id", _repeated_or_empty("call_id")),
-            ("opportunity_id", _unknown_opportunity("opportunity_id", context, optional=True)),
+            ("call_id", _repeated_or_empty(text, "call_id")),
+            ("opportunity_id", _unknown_opportunity(text, context, optional=True)),
             ("date", _bad_date("date", required=True)),
             ("duration_seconds", (bad_duration, "a whole number of 0 or more, or empty")),
             ("outcome", _not_one_of("outcome", outcomes, optional=True)),
@@ -332,7 +348,7 @@ def _line_items(path: Path, text: pl.DataFrame, context: ActivityContext) -> pl.
         "line_items",
         text,
         [
-            ("opportunity_id", _unknown_opportunity("opportunity_id", context, optional=False)),
+            ("opportunity_id", _unknown_opportunity(text, context, optional=False)),
             ("product", (pl.col("product") == "", "a product name")),
             ("quantity", ((pl.col("quantity") != "") & quantity.is_null(), "a number or empty")),
             ("amount", ((pl.col("amount") != "") & amount.is_null(), "a number or empty")),

@@ -7,6 +7,7 @@ core.schema's Lead, Quote, Case, Call and LineItem.
 from __future__ import annotations
 
 import shutil
+import weakref
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -242,18 +243,46 @@ def test_activity_on_a_row_of_unknown_stage_is_read(tmp_path: Path) -> None:
          r"line 5: line item of opportunity 'O1': product '' is not a product name"),
     ],
 )  # fmt: skip
+@pytest.mark.parametrize("scored_only", [False, True], ids=["whole", "scored-only"])
 def test_each_bad_value_is_named_by_file_line_record_and_column(
-    tmp_path: Path, name: str, text: str, named: str
+    tmp_path: Path, name: str, text: str, named: str, scored_only: bool
 ) -> None:
+    # an audit keeps only the columns the KPIs read, and still checks every one of the file
     folder = _seed(tmp_path / "seed", **{name: text})
     with pytest.raises(SeedFormatError, match=named):
-        read_seed(folder)
+        read_seed(folder, scored_only=scored_only)
 
 
-def test_a_missing_column_names_the_file(tmp_path: Path) -> None:
+def test_an_empty_or_repeated_id_is_named_whether_or_not_the_ids_increase(
+    tmp_path: Path,
+) -> None:
+    header = "call_id,opportunity_id,date,duration_seconds,outcome\n"
+    # increasing but for the empty first id ("" sorts first)
+    calls = header + ",O1,2017-02-03,120,connected\nK1,O1,2017-02-04,120,connected\n"
+    with pytest.raises(SeedFormatError, match=r"line 2: call '': call_id '' is not a non-emp"):
+        read_seed(_seed(tmp_path / "a", calls=calls))
+    # a repeat in a file whose ids otherwise increase
+    calls = header + "K1,O1,2017-02-03,120,\nK2,O1,2017-02-03,5,\nK2,O2,2017-02-04,7,\n"
+    with pytest.raises(SeedFormatError, match=r"line 4: call 'K2': call_id 'K2' is not"):
+        read_seed(_seed(tmp_path / "b", calls=calls))
+
+
+@pytest.mark.parametrize("scored_only", [False, True], ids=["whole", "scored-only"])
+def test_a_missing_column_names_the_file(tmp_path: Path, scored_only: bool) -> None:
     folder = _seed(tmp_path / "seed", calls="call_id,opportunity_id,date,outcome\n")
     with pytest.raises(SeedFormatError, match=r"calls\.csv: missing column 'duration_seconds'"):
-        read_seed(folder)
+        read_seed(folder, scored_only=scored_only)
+
+
+def test_scored_only_keeps_the_columns_the_kpis_read_and_their_values(full: Path) -> None:
+    whole, scored = read_seed(full), read_seed(full, scored_only=True)
+    for stream, entity in ACTIVITY_ENTITIES.items():
+        kept, rows = getattr(scored.activity, stream), scored.activity_rows[stream]
+        every = whole.activity_rows[stream]
+        assert isinstance(kept, pl.DataFrame) and rows is not None and every is not None
+        # leads: no status, converted_opportunity_id, lead_source, partner_name nor ROW
+        assert rows.columns == kept.columns == entity.scored_layout.names
+        assert kept.equals(every.select(entity.scored_layout.names))
 
 
 def test_bad_values_after_a_multiline_value_are_named_by_their_line(tmp_path: Path) -> None:
@@ -290,6 +319,20 @@ def test_unreadable_activity_in_a_copy_of_the_bundled_seed(
         read_seed(folder)
 
 
+def test_taken_activity_is_held_by_the_dataset_no_more(full: Path) -> None:
+    dataset = read_seed(full, scored_only=True)
+    rows = dataset.activity_rows["calls"]
+    assert rows is not None
+    held = weakref.ref(rows)
+    del rows
+    activity = dataset.take_activity()
+    assert isinstance(activity.calls, pl.DataFrame)
+    assert activity.calls["id"].to_list() == ["K1", "K2", "K3"]
+    assert held() is None  # the engine's reference is the only one left
+    with pytest.raises(RuntimeError, match=r"activity was taken"):
+        _ = dataset.activity
+
+
 def test_audit_of_a_seed_hands_its_activity_to_the_engine(
     full: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -308,3 +351,5 @@ def test_audit_of_a_seed_hands_its_activity_to_the_engine(
     assert isinstance(activity.leads, pl.DataFrame)
     assert activity.leads["id"].to_list() == ["L1", "L2", "L3"]
     assert isinstance(activity.calls, pl.DataFrame) and activity.calls.height == 3
+    # only what the KPIs read is held while scoring (a million leads' texts are not)
+    assert activity.leads.columns == ["id", "partner_id", "created_date", "converted_date"]

@@ -11,8 +11,13 @@ from pydantic import ValidationError
 
 from core.errors import SchemaError
 from core.schema import Partner, opportunities_to_arrow
-from kpi_engine.frames import opportunities_frame, partners_frame, stage_events_frame
-from tests.kpi_engine.builders import event, opp, partner
+from kpi_engine.frames import (
+    Activity,
+    opportunities_frame,
+    partners_frame,
+    stage_events_frame,
+)
+from tests.kpi_engine.builders import call, event, lead, opp, partner
 
 
 def test_partners_come_sorted_by_id_with_only_the_columns_the_engine_reads() -> None:
@@ -75,3 +80,28 @@ def test_stage_events_keep_the_order_they_came_in() -> None:
         event("O2", "Prospecting", date(2017, 2, 1), 0),
     ]
     assert stage_events_frame(events)["opportunity_id"].to_list() == ["O2", "O1", "O2"]
+
+
+def test_activity_records_keep_the_order_they_came_in() -> None:
+    # whole-number sums need no canonical order: a million calls are not sorted (a copy)
+    calls = [call("K3", "O1", date(2017, 1, 1), 60), call("K1", "O1", date(2017, 1, 2), 60)]
+    frames = Activity(calls=calls).frames()
+    assert frames["calls"] is not None
+    assert frames["calls"]["id"].to_list() == ["K3", "K1"]
+
+
+def test_an_activity_record_twice_is_refused_naming_the_smallest_repeated_id() -> None:
+    day = date(2017, 1, 1)
+    leads = [lead(lead_id, "P1", created=day) for lead_id in ("L9", "L2", "L5", "L9", "L2")]
+    with pytest.raises(SchemaError, match=r"lead 'L2' appears more than once") as refused:
+        Activity(leads=leads).frames()
+    assert refused.value.record_id == "L2"
+    rows = pl.DataFrame({"id": ["K7", "K7"], "opportunity_id": ["O1", "O1"]})
+    rows = rows.with_columns(
+        call_date=pl.lit(day), duration_seconds=pl.lit(60), outcome=pl.lit("connected")
+    )
+    with pytest.raises(SchemaError, match=r"call 'K7' appears more than once"):
+        Activity(calls=rows).frames()
+    increasing_then_repeated = [lead(lead_id, "P1", created=day) for lead_id in ("L1", "L2", "L2")]
+    with pytest.raises(SchemaError, match=r"lead 'L2' appears more than once"):
+        Activity(leads=increasing_then_repeated).frames()

@@ -89,9 +89,7 @@ def _drain(
         with store.transaction():
             save(page)
             if page.cursor is not None:
-                store.set_cursor(stream, page.cursor)
-                if full_read_began is not None:
-                    store.set_full_read_began(stream, full_read_began)
+                store.set_cursor(stream, page.cursor, full_read_began=full_read_began)
         records += len(page.records)
         deleted += len(page.deleted_ids)
         counts.pages[stream] = counts.pages.get(stream, 0) + 1
@@ -241,7 +239,7 @@ def _reconcile(
     joins them to live opportunities); partners are read whole.
     """
     calls_before = connector.usage().calls_made
-    live = [sorted(listed)] if listed is not None else connector.fetch_live_ids(stream)
+    live = [list(listed)] if listed is not None else connector.fetch_live_ids(stream)
     marked = store.mark_missing_deleted(stream, live)
     done = Reconciliation(reason, tuple(marked), connector.usage().calls_made - calls_before)
     if marked or listed is None:

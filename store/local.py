@@ -362,14 +362,19 @@ class LocalStore:
         row = first_row(self._conn, "SELECT cursor FROM cursors WHERE stream = ?", [stream])
         return None if row is None else Cursor.from_json(json.loads(row[0]))
 
-    def set_cursor(self, stream: str, cursor: Cursor) -> None:
-        """Record where ``stream`` resumes; save it after the page it follows is upserted."""
+    def set_cursor(
+        self, stream: str, cursor: Cursor, *, full_read_began: datetime | None = None
+    ) -> None:
+        """Record where ``stream`` resumes; save it after the page it follows is upserted.
+        ``full_read_began``: the cursor is within a full read begun then (None: it is not)."""
+        began = None if full_read_began is None else as_utc(full_read_began)
         with self.transaction():
             self._conn.execute(
-                "INSERT INTO cursors (stream, cursor, updated_at) VALUES (?, ?, ?) "
+                "INSERT INTO cursors (stream, cursor, updated_at, full_read_began) "
+                "VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (stream) DO UPDATE SET cursor = excluded.cursor, "
-                "updated_at = excluded.updated_at",
-                [stream, json.dumps(cursor.as_json()), self._now()],
+                "updated_at = excluded.updated_at, full_read_began = excluded.full_read_began",
+                [stream, json.dumps(cursor.as_json()), self._now(), began],
             )
 
     def read_through(self, stream: str) -> datetime | None:
@@ -395,15 +400,6 @@ class LocalStore:
             self._conn, "SELECT full_read_began FROM cursors WHERE stream = ?", [stream]
         )
         return None if row is None else _aware(row[0])
-
-    def set_full_read_began(self, stream: str, moment: datetime) -> None:
-        """Record that the full read of ``stream`` whose pages are being saved began at
-        ``moment``; call it after the page's cursor is saved (it marks that cursor)."""
-        with self.transaction():
-            self._conn.execute(
-                "UPDATE cursors SET full_read_began = ? WHERE stream = ?",
-                [as_utc(moment), stream],
-            )
 
     def mark_missing_deleted(self, stream: str, live_ids: Iterable[Sequence[str]]) -> list[str]:
         """Mark deleted every stored record of ``stream`` not deleted whose id is not among

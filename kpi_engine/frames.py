@@ -136,14 +136,19 @@ def _refuse_repeats(entity: Entity[RecordT], sorted_frame: pl.DataFrame) -> pl.D
     return sorted_frame
 
 
+def increasing(ids: pl.Series) -> bool:
+    """Whether each id is greater than the one before, so none repeats: a test that costs a
+    tenth of hashing them all (1.7 M calls: 0.01 s, 0.15 s), for ids in order as
+    generated files and many exports have them."""
+    return bool((ids > ids.shift(1)).all())
+
+
 def _refuse_unsorted_repeats(entity: Entity[RecordT], frame: pl.DataFrame) -> pl.DataFrame:
     """The frame, in any order, if no key occurs twice; else the error of ``_refuse_repeats``
     naming the smallest repeated key."""
     (key,) = entity.key
     ids = frame[key]
-    # ids in increasing order repeat none: comparing each with the one before costs a
-    # tenth of hashing them all (1.7 M calls: 0.01 s, 0.15 s)
-    if (ids > ids.shift(1)).all() or ids.n_unique() == frame.height:
+    if increasing(ids) or ids.n_unique() == frame.height:
         return frame
     dup = str(frame.filter(pl.col(key).is_duplicated())[key].min())
     raise SchemaError(f"{entity.label} {dup!r} appears more than once", record_id=dup)

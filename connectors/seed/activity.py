@@ -30,6 +30,7 @@ from connectors.seed.mapping import (
 )
 from connectors.seed.table import ROW, read_table
 from core.schema import ACTIVITY_ENTITIES, CallOutcome
+from kpi_engine.frames import increasing
 
 #: each activity stream's file in a seed folder
 ACTIVITY_FILES: dict[str, str] = {
@@ -168,10 +169,7 @@ def _not_one_of(column: str, allowed: tuple[str, ...], *, optional: bool) -> tup
 
 def _repeated_or_empty(text: pl.DataFrame, column: str) -> tuple[pl.Expr, str]:
     ids = pl.col(column)
-    # ids in increasing order (as generated files have them) repeat none: comparing each
-    # with the row before costs a tenth of hashing every id (1.7 M calls: 0.01 s, 0.15 s)
-    increasing = text.select((ids > ids.shift(1)).all()).item()
-    bad = (ids == "") if increasing else (ids == "") | ~ids.is_first_distinct()
+    bad = (ids == "") if increasing(text[column]) else (ids == "") | ~ids.is_first_distinct()
     return bad, "a non-empty id no earlier row has"
 
 

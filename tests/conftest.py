@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -65,27 +64,25 @@ def synced_store(
     from partner_kpi.cli import main  # the CLI loads the app: only for tests that use it
 
     made: dict[str, Path] = {}
-    lock = threading.Lock()
 
     def copy_to(crm: str, path: Path) -> None:
-        with lock:
-            if crm not in made:
-                folder = tmp_path_factory.mktemp(f"synced-{crm}")
-                configs = write_configs(sandbox)
-                document = yaml.safe_load(configs[crm].read_text())
-                document["store"]["path"] = str(folder / "store.db")
-                config = folder / "config.yaml"
-                config.write_text(yaml.safe_dump(document))
-                env = json.loads(ready_line(sandbox, configs))["env"]
-                done = CliRunner().invoke(
-                    main,
-                    ["audit", "--config", str(config), "--as-of", "2017-12-31",
-                     "--out", str(folder / "out")],
-                    env=env,
-                    catch_exceptions=False,
-                )  # fmt: skip
-                assert done.exit_code == 0, done.output
-                made[crm] = folder / "store.db"
+        if crm not in made:
+            folder = tmp_path_factory.mktemp(f"synced-{crm}")
+            configs = write_configs(sandbox)
+            document = yaml.safe_load(configs[crm].read_text())
+            document["store"]["path"] = str(folder / "store.db")
+            config = folder / "config.yaml"
+            config.write_text(yaml.safe_dump(document))
+            env = json.loads(ready_line(sandbox, configs))["env"]
+            done = CliRunner().invoke(
+                main,
+                ["audit", "--config", str(config), "--as-of", "2017-12-31",
+                 "--out", str(folder / "out")],
+                env=env,
+                catch_exceptions=False,
+            )  # fmt: skip
+            assert done.exit_code == 0, done.output
+            made[crm] = folder / "store.db"
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(made[crm], path)
 
